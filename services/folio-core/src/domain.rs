@@ -1,0 +1,445 @@
+//! The entities of a catalogue, as stored and as shown to editors.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// What a contribution is, as the call for contributions names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionKind {
+    Text,
+    Testimonial,
+    Graphic,
+    Photograph,
+}
+
+impl ContributionKind {
+    pub const ALL: [ContributionKind; 4] = [Self::Text, Self::Testimonial, Self::Graphic, Self::Photograph];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Testimonial => "testimonial",
+            Self::Graphic => "graphic",
+            Self::Photograph => "photograph",
+        }
+    }
+
+    /// Texts and testimonials are read; graphics and photographs are looked at. The language and page rules
+    /// of the call apply to the first kind only.
+    pub fn is_written(self) -> bool {
+        matches!(self, Self::Text | Self::Testimonial)
+    }
+}
+
+/// The contributing State's part in the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Donor,
+    Recipient,
+    Both,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Donor => "donor",
+            Self::Recipient => "recipient",
+            Self::Both => "both",
+        }
+    }
+}
+
+/// How the cooperation was organised. The call names these; anything else is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Modality {
+    Bilateral,
+    Regional,
+    Multilateral,
+    SouthSouth,
+    Triangular,
+    Other(String),
+}
+
+impl Modality {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Bilateral => "bilateral",
+            Self::Regional => "regional",
+            Self::Multilateral => "multilateral",
+            Self::SouthSouth => "south-south",
+            Self::Triangular => "triangular",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// Parses a word of the CSV into one of the enums above; the error names the accepted words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} '{value}' is not one of: {accepted}")]
+pub struct UnknownWord {
+    pub field: &'static str,
+    pub value: String,
+    pub accepted: &'static str,
+}
+
+fn normalise(word: &str) -> String {
+    word.trim().to_lowercase().replace(['_', ' '], "-")
+}
+
+impl FromStr for ContributionKind {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match normalise(s).as_str() {
+            "text" => Ok(Self::Text),
+            "testimonial" => Ok(Self::Testimonial),
+            "graphic" => Ok(Self::Graphic),
+            "photograph" | "photo" => Ok(Self::Photograph),
+            _ => Err(UnknownWord {
+                field: "kind",
+                value: s.to_string(),
+                accepted: "text, testimonial, graphic, photograph",
+            }),
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match normalise(s).as_str() {
+            "donor" => Ok(Self::Donor),
+            "recipient" => Ok(Self::Recipient),
+            "both" | "donor-and-recipient" => Ok(Self::Both),
+            _ => Err(UnknownWord { field: "role", value: s.to_string(), accepted: "donor, recipient, both" }),
+        }
+    }
+}
+
+impl FromStr for Modality {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match normalise(s).as_str() {
+            "bilateral" => Self::Bilateral,
+            "regional" => Self::Regional,
+            "multilateral" => Self::Multilateral,
+            "south-south" => Self::SouthSouth,
+            "triangular" => Self::Triangular,
+            "" => {
+                return Err(UnknownWord {
+                    field: "modality",
+                    value: String::new(),
+                    accepted: "bilateral, regional, multilateral, south-south, triangular, or a short description",
+                })
+            }
+            _ => Self::Other(s.trim().to_string()),
+        })
+    }
+}
+
+impl fmt::Display for ContributionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl fmt::Display for Modality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One chapter of the book: one cooperation project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chapter {
+    /// The key the CSV's `chapter` column uses.
+    pub key: String,
+    pub title: String,
+    /// Position in the book, from 1.
+    pub position: u32,
+}
+
+/// A State's contribution to a chapter: one item of the book, made of one or more documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub id: Uuid,
+    pub chapter_key: String,
+    pub state: String,
+    pub author: String,
+    pub title: String,
+    pub kind: ContributionKind,
+    pub role: Role,
+    pub modality: Modality,
+    pub received: NaiveDate,
+    /// The rights statement; `None` when the rights are not cleared.
+    pub rights: Option<String>,
+}
+
+impl Contribution {
+    /// A contribution's id is derived from what identifies it, so that reading the same intake twice names the
+    /// same contribution (the store then keeps one row, not two).
+    pub fn derive_id(catalogue_id: Uuid, chapter_key: &str, state: &str, author: &str, title: &str) -> Uuid {
+        let key = format!("{chapter_key}\u{1f}{state}\u{1f}{author}\u{1f}{title}");
+        Uuid::new_v5(&catalogue_id, key.as_bytes())
+    }
+
+    /// "Author (State)", the attribution line of the book.
+    pub fn attribution(&self) -> String {
+        match (self.author.trim().is_empty(), self.state.trim().is_empty()) {
+            (false, false) => format!("{} ({})", self.author.trim(), self.state.trim()),
+            (false, true) => self.author.trim().to_string(),
+            (true, false) => self.state.trim().to_string(),
+            (true, true) => String::from("Unattributed"),
+        }
+    }
+}
+
+/// Where a document is in processing. `Done` and `Failed` are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentState {
+    /// Stored, with a work request sent.
+    Queued,
+    /// A worker has claimed it and holds a lease.
+    Processing,
+    /// A record was written (which may hold an extraction error: the document itself is then unusable).
+    Done,
+    /// Processing gave up: attempts exhausted, or the worker could not run the parser at all.
+    Failed,
+}
+
+impl DocumentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Done | Self::Failed)
+    }
+}
+
+impl FromStr for DocumentState {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "queued" => Ok(Self::Queued),
+            "processing" => Ok(Self::Processing),
+            "done" => Ok(Self::Done),
+            "failed" => Ok(Self::Failed),
+            _ => Err(UnknownWord { field: "state", value: s.into(), accepted: "queued, processing, done, failed" }),
+        }
+    }
+}
+
+/// One uploaded file of a contribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: Uuid,
+    pub contribution_id: Uuid,
+    /// The name it was uploaded under (for `folio process`, the path relative to the input folder).
+    pub file_name: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Key of the original in the blob store.
+    pub blob_key: String,
+    pub state: DocumentState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+impl Document {
+    /// Derived from the contribution and the file's content: the same file uploaded twice for the same
+    /// contribution is one document.
+    pub fn derive_id(contribution_id: Uuid, file_name: &str, sha256: &str) -> Uuid {
+        Uuid::new_v5(&contribution_id, format!("{file_name}\u{1f}{sha256}").as_bytes())
+    }
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the editor's information.
+    Info,
+    /// Worth a look; the contribution stays in the book.
+    Warning,
+    /// The contribution is left out of the book until this is resolved or waived.
+    Blocking,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Blocking => "blocking",
+        }
+    }
+}
+
+impl FromStr for Severity {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "info" => Ok(Self::Info),
+            "warning" => Ok(Self::Warning),
+            "blocking" => Ok(Self::Blocking),
+            _ => Err(UnknownWord { field: "severity", value: s.into(), accepted: "info, warning, blocking" }),
+        }
+    }
+}
+
+/// Which rule or check a finding comes from. Stable strings: editors' tools filter on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingCode {
+    /// A text or testimonial not in an accepted language.
+    Language,
+    /// Longer than the page limit.
+    TooLong,
+    /// No author.
+    Unattributed,
+    /// Rights not cleared.
+    RightsNotCleared,
+    /// Received after the deadline.
+    Late,
+    /// A document could not be read.
+    Unreadable,
+    /// A document needs OCR that has not been run.
+    NeedsOcr,
+    /// The language could not be determined.
+    LanguageUndetermined,
+    /// A file in the folder that no CSV row names.
+    UnlistedFile,
+    /// A CSV row whose file is not in the folder.
+    MissingFile,
+    /// A CSV row naming a chapter the catalogue does not have.
+    UnknownChapter,
+    /// A CSV row that cannot be read.
+    MalformedRow,
+    /// A contribution with no document that could be used.
+    Empty,
+}
+
+impl FindingCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Language => "language",
+            Self::TooLong => "too_long",
+            Self::Unattributed => "unattributed",
+            Self::RightsNotCleared => "rights_not_cleared",
+            Self::Late => "late",
+            Self::Unreadable => "unreadable",
+            Self::NeedsOcr => "needs_ocr",
+            Self::LanguageUndetermined => "language_undetermined",
+            Self::UnlistedFile => "unlisted_file",
+            Self::MissingFile => "missing_file",
+            Self::UnknownChapter => "unknown_chapter",
+            Self::MalformedRow => "malformed_row",
+            Self::Empty => "empty",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub const ALL: [FindingCode; 13] = [
+        Self::Language,
+        Self::TooLong,
+        Self::Unattributed,
+        Self::RightsNotCleared,
+        Self::Late,
+        Self::Unreadable,
+        Self::NeedsOcr,
+        Self::LanguageUndetermined,
+        Self::UnlistedFile,
+        Self::MissingFile,
+        Self::UnknownChapter,
+        Self::MalformedRow,
+        Self::Empty,
+    ];
+}
+
+/// Something wrong with a contribution or with the intake, said so a person understands it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: FindingCode,
+    pub severity: Severity,
+    /// The contribution it concerns; `None` for intake findings about the folder itself (an unlisted file).
+    pub contribution_id: Option<Uuid>,
+    /// The file it concerns, where there is one.
+    pub file_name: Option<String>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn is_blocking(&self) -> bool {
+        self.severity == Severity::Blocking
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_parse_loosely_and_reject_with_the_accepted_list() {
+        assert_eq!("Photo".parse::<ContributionKind>().unwrap(), ContributionKind::Photograph);
+        assert_eq!(" Testimonial ".parse::<ContributionKind>().unwrap(), ContributionKind::Testimonial);
+        assert_eq!("South South".parse::<Modality>().unwrap(), Modality::SouthSouth);
+        assert_eq!("south_south".parse::<Modality>().unwrap(), Modality::SouthSouth);
+        assert_eq!(
+            "with civil society".parse::<Modality>().unwrap(),
+            Modality::Other("with civil society".into())
+        );
+        let err = "poem".parse::<ContributionKind>().unwrap_err();
+        assert!(err.to_string().contains("text, testimonial, graphic, photograph"), "{err}");
+        assert!("".parse::<Modality>().is_err());
+        assert!("sponsor".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let cat = Uuid::nil();
+        let a = Contribution::derive_id(cat, "ch", "Mexico", "A. Author", "Title");
+        assert_eq!(a, Contribution::derive_id(cat, "ch", "Mexico", "A. Author", "Title"));
+        assert_ne!(a, Contribution::derive_id(cat, "ch", "Spain", "A. Author", "Title"));
+        // The separator keeps "ab"+"c" apart from "a"+"bc".
+        assert_ne!(
+            Contribution::derive_id(cat, "ab", "c", "", ""),
+            Contribution::derive_id(cat, "a", "bc", "", "")
+        );
+        let d = Document::derive_id(a, "f.pdf", "00");
+        assert_eq!(d, Document::derive_id(a, "f.pdf", "00"));
+        assert_ne!(d, Document::derive_id(a, "f.pdf", "01"));
+    }
+
+    #[test]
+    fn terminal_states_and_attribution() {
+        assert!(DocumentState::Done.is_terminal());
+        assert!(DocumentState::Failed.is_terminal());
+        assert!(!DocumentState::Queued.is_terminal());
+        assert!(!DocumentState::Processing.is_terminal());
+        for s in ["queued", "processing", "done", "failed"] {
+            assert_eq!(s.parse::<DocumentState>().unwrap().as_str(), s);
+        }
+        for c in FindingCode::ALL {
+            assert_eq!(FindingCode::parse(c.as_str()), Some(c));
+        }
+        assert!(Severity::Blocking > Severity::Warning);
+    }
+}

@@ -1,0 +1,171 @@
+//! What extraction found in one file: the record stored for a document, and the line `folio extract --json`
+//! prints. Field names here are a contract with front ends and scripts (see docs/EXTRACT.md): add fields,
+//! never rename or remove one.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a page count came from, so that nobody mistakes an estimate for a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PagesSource {
+    /// Counted in the file's own structure (PDF page tree).
+    Counted,
+    /// Read from metadata the producing application wrote (DOCX `docProps/app.xml`).
+    Metadata,
+    /// Estimated from the amount of text (about 500 words a page).
+    Estimate,
+    /// An image: one page (a multi-frame image still counts one page; `frames` says how many frames).
+    Image,
+}
+
+/// Whether the text of a file came, or must come, from optical character recognition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcrStatus {
+    /// The file's text layer was enough.
+    NotNeeded,
+    /// The file has pages or pictures without a usable text layer, and no OCR was run on them.
+    Needed,
+    /// OCR was run and its text is in the record.
+    Applied,
+}
+
+/// A stable, machine-readable class of extraction failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractErrorKind {
+    /// Not a format Folio reads (sniffed from the content, not the name).
+    UnsupportedFormat,
+    /// The file is damaged or not what it claims to be.
+    Corrupt,
+    /// Locked behind a password Folio does not have.
+    Encrypted,
+    /// Past a named limit: file size, pixels, pages, zip ratio, nesting depth.
+    TooLarge,
+    /// Took longer than the time limit.
+    Timeout,
+    /// The parser crashed (a panic or an abort); the worker survived.
+    Crashed,
+    /// The parser ran out of its memory allowance.
+    OutOfMemory,
+    /// The file could not be read at all (missing, permissions).
+    Io,
+}
+
+impl ExtractErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnsupportedFormat => "unsupported_format",
+            Self::Corrupt => "corrupt",
+            Self::Encrypted => "encrypted",
+            Self::TooLarge => "too_large",
+            Self::Timeout => "timeout",
+            Self::Crashed => "crashed",
+            Self::OutOfMemory => "out_of_memory",
+            Self::Io => "io",
+        }
+    }
+}
+
+/// An extraction error: its class and a sentence a person understands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}: {message}", kind.as_str())]
+pub struct ExtractError {
+    pub kind: ExtractErrorKind,
+    pub message: String,
+}
+
+impl ExtractError {
+    pub fn new(kind: ExtractErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
+/// What extraction found in one file. Fields that could not be determined are `null` in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The path or name the file was given under.
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Sniffed format: `pdf`, `docx`, `jpeg`, `png`, `tiff`, `webp`, `gif`, or `unknown`.
+    pub format: String,
+    /// The MIME type of the sniffed format.
+    pub mime: String,
+    pub pages: Option<u32>,
+    pub pages_source: Option<PagesSource>,
+    /// Frames of a multi-frame image (GIF, TIFF); `null` for everything else.
+    #[serde(default)]
+    pub frames: Option<u32>,
+    /// ISO 639-1 code where one exists, else ISO 639-3; `und` when there is too little text to tell.
+    pub language: Option<String>,
+    /// 0 to 1.
+    pub language_confidence: Option<f64>,
+    pub words: u64,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub ocr: OcrStatus,
+    /// Where the thumbnail was written, when one was asked for and made.
+    pub thumbnail: Option<String>,
+    /// Width and height in pixels of the original image or of the first page as rendered.
+    #[serde(default)]
+    pub dimensions: Option<(u32, u32)>,
+    pub error: Option<ExtractError>,
+    /// The extracted text; printed by `folio extract` only with `--text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Milliseconds spent extracting.
+    #[serde(default)]
+    pub elapsed_ms: u64,
+}
+
+impl Record {
+    /// A record for a file that could not be read at all.
+    pub fn failed(path: impl Into<String>, sha256: String, bytes: u64, error: ExtractError) -> Self {
+        Self {
+            path: path.into(),
+            sha256,
+            bytes,
+            format: "unknown".into(),
+            mime: "application/octet-stream".into(),
+            pages: None,
+            pages_source: None,
+            frames: None,
+            language: None,
+            language_confidence: None,
+            words: 0,
+            title: None,
+            author: None,
+            ocr: OcrStatus::NotNeeded,
+            thumbnail: None,
+            dimensions: None,
+            error: Some(error),
+            text: None,
+            elapsed_ms: 0,
+        }
+    }
+
+    pub fn is_image(&self) -> bool {
+        matches!(self.format.as_str(), "jpeg" | "png" | "tiff" | "webp" | "gif")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_serialises_as_kind_and_message() {
+        let rec = Record::failed("x.bin", "ab".into(), 2, ExtractError::new(ExtractErrorKind::UnsupportedFormat, "no"));
+        let v = serde_json::to_value(&rec).unwrap();
+        assert_eq!(v["error"]["kind"], "unsupported_format");
+        assert_eq!(v["error"]["message"], "no");
+        assert!(v.get("text").is_none(), "text is only printed when asked for");
+        for key in [
+            "path", "sha256", "bytes", "format", "mime", "pages", "pages_source", "language",
+            "language_confidence", "words", "title", "author", "ocr", "thumbnail", "error",
+        ] {
+            assert!(v.get(key).is_some(), "contract field {key} missing");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The blob store: originals, thumbnails and bundles, by key.
+
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("no blob store for URL '{0}' (use file://PATH)")]
+    UnsupportedUrl(String),
+    #[error("blob key '{0}' is not a plain relative key")]
+    BadKey(String),
+    #[error("blob '{0}' not found")]
+    NotFound(String),
+    #[error("blob store I/O on '{key}': {source}")]
+    Io { key: String, source: std::io::Error },
+}
+
+impl BlobError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Io { .. })
+    }
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Writes a blob; writing the same key again replaces it whole (readers never see half a blob).
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
+    async fn exists(&self, key: &str) -> Result<bool, BlobError>;
+    /// Where a blob can be read as a local file, when the store has one (the embedded default does): saves a
+    /// copy for workers that hand files to a parser process.
+    fn local_path(&self, key: &str) -> Option<PathBuf>;
+}
+
+/// Blobs as files under a folder; keys are relative paths.
+pub struct FileBlobStore {
+    root: PathBuf,
+}
+
+impl FileBlobStore {
+    pub fn new(root: impl AsRef<Path>) -> Result<Self, BlobError> {
+        let root = root.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root).map_err(|source| BlobError::Io { key: root.display().to_string(), source })?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        let ok = !key.is_empty()
+            && !key.starts_with('/')
+            && key.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+            && !key.contains(['\\', '\0']);
+        if ok {
+            Ok(self.root.join(key))
+        } else {
+            Err(BlobError::BadKey(key.to_string()))
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for FileBlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        let io = |source| BlobError::Io { key: key.to_string(), source };
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        // Write beside, then rename: a crash mid-write leaves the old blob or none, never half of one.
+        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        tokio::fs::write(&tmp, &bytes).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        let path = self.path(key)?;
+        tokio::fs::read(&path).await.map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                BlobError::NotFound(key.to_string())
+            } else {
+                BlobError::Io { key: key.to_string(), source }
+            }
+        })
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        let path = self.path(key)?;
+        tokio::fs::try_exists(&path).await.map_err(|source| BlobError::Io { key: key.to_string(), source })
+    }
+
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.path(key).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn put_get_replace_and_refuse_escaping_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileBlobStore::new(dir.path()).unwrap();
+        store.put("originals/ab/cd", b"one".to_vec()).await.unwrap();
+        store.put("originals/ab/cd", b"two".to_vec()).await.unwrap();
+        assert_eq!(store.get("originals/ab/cd").await.unwrap(), b"two");
+        assert!(store.exists("originals/ab/cd").await.unwrap());
+        assert!(matches!(store.get("nope").await, Err(BlobError::NotFound(_))));
+        for bad in ["../x", "/etc/passwd", "a/../../b", "", "a//b"] {
+            assert!(matches!(store.put(bad, vec![]).await, Err(BlobError::BadKey(_))), "{bad}");
+        }
+        // No temporary files are left beside the blob.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("originals/ab")).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}

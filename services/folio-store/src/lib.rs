@@ -1,0 +1,44 @@
+//! Where Folio keeps things, behind traits chosen by URL: the database of records ([`Store`]), the blob store
+//! of files ([`BlobStore`]) and the queue of work requests ([`WorkQueue`]). The embedded default is SQLite, a
+//! local folder and an in-process queue; the cluster engines implement the same traits.
+
+pub mod blob;
+pub mod queue;
+pub mod repo;
+pub mod sqlite;
+
+pub use blob::{BlobError, BlobStore, FileBlobStore};
+pub use queue::{Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
+pub use repo::{CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
+pub use sqlite::SqliteStore;
+
+use std::sync::Arc;
+
+/// Opens the database named by a URL: `sqlite://PATH` (created when missing) or `sqlite::memory:`.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// Opens the blob store named by a URL: `file://PATH` (created when missing), or a plain path.
+pub fn open_blobs(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        Ok(Arc::new(FileBlobStore::new(path)?))
+    } else if !url.contains("://") {
+        Ok(Arc::new(FileBlobStore::new(url)?))
+    } else {
+        Err(BlobError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// Opens the queue named by a URL: `memory://` is the in-process queue.
+pub fn open_queue(url: &str) -> Result<Arc<dyn WorkQueue>, QueueError> {
+    if url == "memory://" || url == "memory" {
+        Ok(Arc::new(InProcessQueue::new()))
+    } else {
+        Err(QueueError::UnsupportedUrl(url.to_string()))
+    }
+}

@@ -1,0 +1,244 @@
+//! The work queue. A message is a request for work on one document, never the work's result: the database
+//! says what is done, so a message delivered twice, or lost and sent again, changes nothing.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Version 1 of the message that asks a worker to process a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkRequest {
+    /// Always 1 for this shape; a consumer rejects versions it does not know.
+    pub version: u32,
+    pub document_id: Uuid,
+    pub catalogue_id: Uuid,
+}
+
+impl WorkRequest {
+    pub const VERSION: u32 = 1;
+
+    pub fn new(catalogue_id: Uuid, document_id: Uuid) -> Self {
+        Self { version: Self::VERSION, document_id, catalogue_id }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("no queue for URL '{0}' (use memory://)")]
+    UnsupportedUrl(String),
+    #[error("the queue is closed")]
+    Closed,
+    #[error("queue transport: {0}")]
+    Transport(String),
+}
+
+/// One delivered message. Settle it with `ack` once the database has the result, or `nack` to give it back;
+/// a delivery dropped unsettled goes back to the queue, as a broker does when a consumer dies.
+#[async_trait]
+pub trait Delivery: Send {
+    fn request(&self) -> &WorkRequest;
+    /// Whether this message was delivered before (and not acknowledged).
+    fn redelivered(&self) -> bool;
+    async fn ack(self: Box<Self>) -> Result<(), QueueError>;
+    async fn nack(self: Box<Self>, requeue: bool) -> Result<(), QueueError>;
+}
+
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    async fn publish(&self, request: &WorkRequest) -> Result<(), QueueError>;
+    /// The next delivery, waiting for one; `None` once the queue is closed (what was waiting stays for the
+    /// next consumer: a durable queue keeps it, the in-process one is gone with the process).
+    async fn next(&self) -> Option<Box<dyn Delivery>>;
+    /// Stops deliveries: consumers waiting in `next` get `None`.
+    fn close(&self);
+    /// Messages waiting (not delivered).
+    async fn depth(&self) -> Result<u64, QueueError>;
+}
+
+#[derive(Default)]
+struct State {
+    ready: VecDeque<(WorkRequest, bool)>,
+    closed: bool,
+}
+
+/// The embedded default: a queue inside the process.
+#[derive(Clone, Default)]
+pub struct InProcessQueue {
+    state: Arc<Mutex<State>>,
+    notify: Arc<Notify>,
+}
+
+impl InProcessQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&self, request: WorkRequest, redelivered: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.ready.push_back((request, redelivered));
+        drop(state);
+        self.notify.notify_one();
+    }
+}
+
+#[async_trait]
+impl WorkQueue for InProcessQueue {
+    async fn publish(&self, request: &WorkRequest) -> Result<(), QueueError> {
+        if self.state.lock().unwrap_or_else(|p| p.into_inner()).closed {
+            return Err(QueueError::Closed);
+        }
+        self.push(request.clone(), false);
+        Ok(())
+    }
+
+    async fn next(&self) -> Option<Box<dyn Delivery>> {
+        loop {
+            let notified = self.notify.notified();
+            {
+                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                if state.closed {
+                    return None;
+                }
+                if let Some((request, redelivered)) = state.ready.pop_front() {
+                    // Wake another consumer if more is waiting.
+                    if !state.ready.is_empty() {
+                        self.notify.notify_one();
+                    }
+                    return Some(Box::new(InProcessDelivery { queue: self.clone(), request: Some(request), redelivered }));
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.notify.notify_waiters();
+    }
+
+    async fn depth(&self) -> Result<u64, QueueError> {
+        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()).ready.len() as u64)
+    }
+}
+
+struct InProcessDelivery {
+    queue: InProcessQueue,
+    /// `None` once settled.
+    request: Option<WorkRequest>,
+    redelivered: bool,
+}
+
+#[async_trait]
+impl Delivery for InProcessDelivery {
+    fn request(&self) -> &WorkRequest {
+        // Settling consumes the box, so an unsettled delivery always holds its request.
+        self.request.as_ref().expect("an unsettled delivery holds its request")
+    }
+    fn redelivered(&self) -> bool {
+        self.redelivered
+    }
+    async fn ack(mut self: Box<Self>) -> Result<(), QueueError> {
+        self.request = None;
+        Ok(())
+    }
+    async fn nack(mut self: Box<Self>, requeue: bool) -> Result<(), QueueError> {
+        if let Some(request) = self.request.take() {
+            if requeue {
+                self.queue.push(request, true);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for InProcessDelivery {
+    fn drop(&mut self) {
+        if let Some(request) = self.request.take() {
+            self.queue.push(request, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(n: u128) -> WorkRequest {
+        WorkRequest::new(Uuid::nil(), Uuid::from_u128(n))
+    }
+
+    #[tokio::test]
+    async fn fifo_ack_nack_and_drop_redeliver() {
+        let q = InProcessQueue::new();
+        for n in 1..=3 {
+            q.publish(&req(n)).await.unwrap();
+        }
+        assert_eq!(q.depth().await.unwrap(), 3);
+        let first = q.next().await.unwrap();
+        assert_eq!(first.request().document_id, Uuid::from_u128(1));
+        assert!(!first.redelivered());
+        first.ack().await.unwrap();
+        let second = q.next().await.unwrap();
+        second.nack(true).await.unwrap();
+        let third = q.next().await.unwrap();
+        assert_eq!(third.request().document_id, Uuid::from_u128(3));
+        drop(third); // a consumer that dies mid-work gives its message back
+        let again = q.next().await.unwrap();
+        assert_eq!(again.request().document_id, Uuid::from_u128(2));
+        assert!(again.redelivered());
+        again.nack(false).await.unwrap(); // rejected: gone
+        let last = q.next().await.unwrap();
+        assert_eq!(last.request().document_id, Uuid::from_u128(3));
+        last.ack().await.unwrap();
+        assert_eq!(q.depth().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn close_wakes_waiting_consumers() {
+        let q = InProcessQueue::new();
+        let waiter = {
+            let q = q.clone();
+            tokio::spawn(async move { q.next().await.is_none() })
+        };
+        tokio::task::yield_now().await;
+        q.close();
+        assert!(waiter.await.unwrap());
+        assert!(matches!(q.publish(&req(1)).await, Err(QueueError::Closed)));
+    }
+
+    #[tokio::test]
+    async fn many_consumers_share_the_work_once() {
+        let q = InProcessQueue::new();
+        for n in 0..200 {
+            q.publish(&req(n)).await.unwrap();
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (q, seen) = (q.clone(), seen.clone());
+            tasks.push(tokio::spawn(async move {
+                while let Some(d) = q.next().await {
+                    let done = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(d.request().document_id);
+                        seen.len() == 200
+                    };
+                    d.ack().await.unwrap();
+                    if done {
+                        q.close();
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 200);
+    }
+}

@@ -1,0 +1,161 @@
+//! The database of records: the source of truth for what exists and what is done.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use folio_core::{CatalogueConfig, Chapter, Contribution, Document, Finding, Record};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no database for URL '{0}' (use sqlite://PATH)")]
+    UnsupportedUrl(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether trying again later may succeed (a lost connection, a busy database), as opposed to a bug or
+    /// bad data that will fail the same way every time.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Database(e) => matches!(
+                e,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+            ) || e.as_database_error().is_some_and(|d| {
+                let m = d.message();
+                m.contains("locked") || m.contains("busy")
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// Everything one reading of an intake folder says, written in one transaction. Documents already known keep
+/// their state and records; documents and contributions no longer in the intake are removed.
+#[derive(Debug, Clone)]
+pub struct IntakeSnapshot {
+    pub catalogue_id: Uuid,
+    pub config: CatalogueConfig,
+    /// Where the intake came from, for people (a folder path).
+    pub source: String,
+    pub chapters: Vec<Chapter>,
+    pub contributions: Vec<Contribution>,
+    pub documents: Vec<Document>,
+    /// Findings of the intake itself (bad rows, missing and unlisted files).
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CatalogueRow {
+    pub id: Uuid,
+    pub title: String,
+    pub deadline: Option<NaiveDate>,
+    pub config: CatalogueConfig,
+    pub source: Option<String>,
+}
+
+/// What a worker writes for a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// The record, with its `text` left out (it is kept beside).
+    pub record: Record,
+    pub text: String,
+    pub thumbnail_key: Option<String>,
+}
+
+/// How far a chapter's documents are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChapterProgress {
+    pub key: String,
+    pub title: String,
+    pub position: u32,
+    pub documents: u64,
+    /// Documents in a terminal state (done or failed).
+    pub finished: u64,
+    pub failed: u64,
+}
+
+impl ChapterProgress {
+    /// Every document is in a terminal state.
+    pub fn cleared(&self) -> bool {
+        self.finished == self.documents
+    }
+}
+
+/// The answer to a worker asking for a document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The worker holds the document until its lease runs out.
+    Granted(Document),
+    /// Already done or failed: the request is a duplicate and can be dropped.
+    Finished,
+    /// Another worker holds a live lease on it.
+    Held,
+    /// No such document (removed since the request was sent).
+    Missing,
+    /// This claim would pass the attempt limit: the document was marked failed.
+    GaveUp,
+}
+
+/// Which findings a write replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingSource {
+    Intake,
+    Rules,
+}
+
+impl FindingSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Intake => "intake",
+            Self::Rules => "rules",
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    async fn sync_intake(&self, snapshot: &IntakeSnapshot) -> Result<(), StoreError>;
+
+    async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError>;
+    /// In book order.
+    async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError>;
+    /// In intake order within each chapter.
+    async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError>;
+    async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError>;
+    async fn document(&self, id: Uuid) -> Result<Option<Document>, StoreError>;
+
+    /// Takes a document for processing: a conditional change of state that at most one worker wins. A lease
+    /// that ran out (its worker died) can be taken over. `max_attempts` bounds how often a document is tried.
+    async fn claim(&self, document_id: Uuid, worker: &str, lease: Duration, max_attempts: u32) -> Result<Claim, StoreError>;
+    /// Writes the record and marks the document done, if `worker` still holds it. `false` when it does not
+    /// (its lease ran out and another worker took over): nothing is written.
+    async fn complete(&self, document_id: Uuid, worker: &str, record: &StoredRecord) -> Result<bool, StoreError>;
+    /// Gives a held document back: to the queue (`terminal == false`) or as failed with `error`.
+    async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError>;
+
+    /// Puts documents of the catalogue that were being processed back in the queue state, whatever their
+    /// lease: for a single process restarting after a crash, when no other worker can be holding them.
+    async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError>;
+
+    async fn record(&self, document_id: Uuid) -> Result<Option<StoredRecord>, StoreError>;
+    /// Every record of the catalogue, by document id.
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError>;
+
+    async fn replace_findings(&self, catalogue_id: Uuid, source: FindingSource, findings: &[Finding]) -> Result<(), StoreError>;
+    async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError>;
+
+    /// In book order.
+    async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError>;
+
+    /// Notes a finished build of the catalogue and returns its number (1, 2, ...).
+    async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError>;
+}

@@ -1,0 +1,546 @@
+//! The embedded default database: SQLite through sqlx, in WAL mode so readers never wait for the writer.
+
+use crate::repo::{CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
+use async_trait::async_trait;
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, FindingCode, Record, Severity};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The schema, embedded so that a binary needs no files beside it.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false))
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Now, as stored: fixed-width RFC 3339 UTC, so text order is time order.
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn later_text(after: Duration) -> String {
+    let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
+    (Utc::now() + after).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn uuid_at(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|e| corrupt(format!("{column} '{text}': {e}")))
+}
+
+fn date_at(row: &SqliteRow, column: &str) -> Result<NaiveDate, StoreError> {
+    let text: String = row.try_get(column)?;
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| corrupt(format!("{column} '{text}': {e}")))
+}
+
+fn parse_word<T: FromStr>(row: &SqliteRow, column: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e: T::Err| corrupt(format!("{column}: {e}")))
+}
+
+fn document_from(row: &SqliteRow) -> Result<Document, StoreError> {
+    Ok(Document {
+        id: uuid_at(row, "id")?,
+        contribution_id: uuid_at(row, "contribution_id")?,
+        file_name: row.try_get("file_name")?,
+        sha256: row.try_get("sha256")?,
+        bytes: row.try_get::<i64, _>("bytes")?.max(0) as u64,
+        blob_key: row.try_get("blob_key")?,
+        state: parse_word(row, "state")?,
+        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+fn record_from(row: &SqliteRow) -> Result<StoredRecord, StoreError> {
+    let json: String = row.try_get("record")?;
+    let record: Record = serde_json::from_str(&json).map_err(|e| corrupt(format!("record: {e}")))?;
+    Ok(StoredRecord { record, text: row.try_get("text")?, thumbnail_key: row.try_get("thumbnail_key")? })
+}
+
+const DOCUMENT_COLUMNS: &str = "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error";
+/// The same columns for `RETURNING`, where SQLite takes no table alias.
+const DOCUMENT_RETURNING: &str = "id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, last_error";
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `sqlite://PATH`, or an in-memory one for `sqlite::memory:`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .synchronous(SqliteSynchronous::Normal);
+        if let Some(parent) = options.get_filename().parent() {
+            if !memory && !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            }
+        }
+        // An in-memory database lives in one connection.
+        let pool = SqlitePoolOptions::new().max_connections(if memory { 1 } else { 8 }).connect_with(options).await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn delete_missing(
+        tx: &mut sqlx::SqliteConnection,
+        select_sql: &str,
+        delete_sql: &str,
+        catalogue_id: &str,
+        keep: &HashSet<String>,
+    ) -> Result<(), StoreError> {
+        let existing: Vec<String> = sqlx::query_scalar(select_sql).bind(catalogue_id).fetch_all(&mut *tx).await?;
+        for id in existing.into_iter().filter(|id| !keep.contains(id)) {
+            sqlx::query(delete_sql).bind(catalogue_id).bind(id).execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
+        let now = now_text();
+        let catalogue_id = s.catalogue_id.to_string();
+        let settings = serde_json::to_string(&s.config).map_err(|e| corrupt(e))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
+               settings = excluded.settings, source = excluded.source, updated_at = excluded.updated_at",
+        )
+        .bind(&catalogue_id)
+        .bind(&s.config.title)
+        .bind(s.config.deadline.map(|d| d.to_string()))
+        .bind(&settings)
+        .bind(&s.source)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+
+        let keep_documents: HashSet<String> = s.documents.iter().map(|d| d.id.to_string()).collect();
+        Self::delete_missing(
+            &mut tx,
+            "SELECT d.id FROM documents d JOIN contributions c ON c.id = d.contribution_id WHERE c.catalogue_id = ?",
+            "DELETE FROM documents WHERE id = ?2 AND contribution_id IN (SELECT id FROM contributions WHERE catalogue_id = ?1)",
+            &catalogue_id,
+            &keep_documents,
+        )
+        .await?;
+        let keep_contributions: HashSet<String> = s.contributions.iter().map(|c| c.id.to_string()).collect();
+        Self::delete_missing(
+            &mut tx,
+            "SELECT id FROM contributions WHERE catalogue_id = ?",
+            "DELETE FROM contributions WHERE catalogue_id = ? AND id = ?",
+            &catalogue_id,
+            &keep_contributions,
+        )
+        .await?;
+        for chapter in &s.chapters {
+            sqlx::query(
+                "INSERT INTO chapters (catalogue_id, key, title, position) VALUES (?, ?, ?, ?)
+                 ON CONFLICT(catalogue_id, key) DO UPDATE SET title = excluded.title, position = excluded.position",
+            )
+            .bind(&catalogue_id)
+            .bind(&chapter.key)
+            .bind(&chapter.title)
+            .bind(chapter.position as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let keep_chapters: HashSet<String> = s.chapters.iter().map(|c| c.key.clone()).collect();
+        Self::delete_missing(
+            &mut tx,
+            "SELECT key FROM chapters WHERE catalogue_id = ?",
+            "DELETE FROM chapters WHERE catalogue_id = ? AND key = ?",
+            &catalogue_id,
+            &keep_chapters,
+        )
+        .await?;
+        for c in &s.contributions {
+            sqlx::query(
+                "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
+                   author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
+                   modality = excluded.modality, received = excluded.received, rights = excluded.rights",
+            )
+            .bind(c.id.to_string())
+            .bind(&catalogue_id)
+            .bind(&c.chapter_key)
+            .bind(&c.state)
+            .bind(&c.author)
+            .bind(&c.title)
+            .bind(c.kind.as_str())
+            .bind(c.role.as_str())
+            .bind(c.modality.as_str())
+            .bind(c.received.to_string())
+            .bind(&c.rights)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for d in &s.documents {
+            // A document already known keeps its state and record: the same file is not processed twice.
+            sqlx::query(
+                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT(id) DO NOTHING",
+            )
+            .bind(d.id.to_string())
+            .bind(d.contribution_id.to_string())
+            .bind(&d.file_name)
+            .bind(&d.sha256)
+            .bind(d.bytes as i64)
+            .bind(&d.blob_key)
+            .bind(DocumentState::Queued.as_str())
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        replace_findings_in(&mut tx, &catalogue_id, FindingSource::Intake, &s.findings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError> {
+        let Some(row) = sqlx::query("SELECT id, title, deadline, settings, source FROM catalogues WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let settings: String = row.try_get("settings")?;
+        let deadline: Option<String> = row.try_get("deadline")?;
+        Ok(Some(CatalogueRow {
+            id,
+            title: row.try_get("title")?,
+            deadline: deadline
+                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|e| corrupt(format!("deadline: {e}"))))
+                .transpose()?,
+            config: serde_json::from_str(&settings).map_err(|e| corrupt(format!("settings: {e}")))?,
+            source: row.try_get("source")?,
+        }))
+    }
+
+    async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError> {
+        let rows = sqlx::query("SELECT key, title, position FROM chapters WHERE catalogue_id = ? ORDER BY position, key")
+            .bind(catalogue_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Chapter {
+                    key: r.try_get("key")?,
+                    title: r.try_get("title")?,
+                    position: r.try_get::<i64, _>("position")?.max(0) as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.* FROM contributions c JOIN chapters ch ON ch.catalogue_id = c.catalogue_id AND ch.key = c.chapter_key
+             WHERE c.catalogue_id = ? ORDER BY ch.position, c.rowid",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Contribution {
+                    id: uuid_at(r, "id")?,
+                    chapter_key: r.try_get("chapter_key")?,
+                    state: r.try_get("state")?,
+                    author: r.try_get("author")?,
+                    title: r.try_get("title")?,
+                    kind: parse_word(r, "kind")?,
+                    role: parse_word(r, "role")?,
+                    modality: parse_word(r, "modality")?,
+                    received: date_at(r, "received")?,
+                    rights: r.try_get("rights")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d JOIN contributions c ON c.id = d.contribution_id
+             WHERE c.catalogue_id = ? ORDER BY d.rowid"
+        ))
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_from).collect()
+    }
+
+    async fn document(&self, id: Uuid) -> Result<Option<Document>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(document_from).transpose()
+    }
+
+    async fn claim(&self, document_id: Uuid, worker: &str, lease: Duration, max_attempts: u32) -> Result<Claim, StoreError> {
+        let now = now_text();
+        let id = document_id.to_string();
+        let row = sqlx::query(&format!(
+            "UPDATE documents SET state = 'processing', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
+             WHERE id = ? AND attempts < ? AND (state = 'queued' OR (state = 'processing' AND lease_until < ?))
+             RETURNING {DOCUMENT_RETURNING}"
+        ))
+        .bind(worker)
+        .bind(later_text(lease))
+        .bind(&now)
+        .bind(&id)
+        .bind(max_attempts as i64)
+        .bind(&now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return Ok(Claim::Granted(document_from(&row)?));
+        }
+        let Some(doc) = self.document(document_id).await? else {
+            return Ok(Claim::Missing);
+        };
+        if doc.state.is_terminal() {
+            return Ok(Claim::Finished);
+        }
+        if doc.attempts >= max_attempts {
+            let gave_up = sqlx::query(
+                "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?,
+                   last_error = 'gave up after ' || attempts || ' attempts' || COALESCE(': ' || last_error, '')
+                 WHERE id = ? AND (state = 'queued' OR (state = 'processing' AND lease_until < ?))",
+            )
+            .bind(&now)
+            .bind(&id)
+            .bind(&now)
+            .execute(&self.pool)
+            .await?;
+            if gave_up.rows_affected() == 1 {
+                return Ok(Claim::GaveUp);
+            }
+        }
+        Ok(Claim::Held)
+    }
+
+    async fn complete(&self, document_id: Uuid, worker: &str, r: &StoredRecord) -> Result<bool, StoreError> {
+        let now = now_text();
+        let mut record = r.record.clone();
+        record.text = None;
+        let json = serde_json::to_string(&record).map_err(|e| corrupt(e))?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL, updated_at = ?
+             WHERE id = ? AND state = 'processing' AND claimed_by = ?",
+        )
+        .bind(&now)
+        .bind(document_id.to_string())
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO records (document_id, record, text, thumbnail_key, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(document_id) DO UPDATE SET record = excluded.record, text = excluded.text,
+               thumbnail_key = excluded.thumbnail_key, created_at = excluded.created_at",
+        )
+        .bind(document_id.to_string())
+        .bind(&json)
+        .bind(&r.text)
+        .bind(&r.thumbnail_key)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE documents SET state = ?, claimed_by = NULL, lease_until = NULL, last_error = ?, updated_at = ?
+             WHERE id = ? AND state = 'processing' AND claimed_by = ?",
+        )
+        .bind(if terminal { "failed" } else { "queued" })
+        .bind(error)
+        .bind(now_text())
+        .bind(document_id.to_string())
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?
+             WHERE state = 'processing' AND contribution_id IN (SELECT id FROM contributions WHERE catalogue_id = ?)",
+        )
+        .bind(now_text())
+        .bind(catalogue_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected())
+    }
+
+    async fn record(&self, document_id: Uuid) -> Result<Option<StoredRecord>, StoreError> {
+        let row = sqlx::query("SELECT record, text, thumbnail_key FROM records WHERE document_id = ?")
+            .bind(document_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from).transpose()
+    }
+
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.document_id, r.record, r.text, r.thumbnail_key FROM records r
+             JOIN documents d ON d.id = r.document_id JOIN contributions c ON c.id = d.contribution_id
+             WHERE c.catalogue_id = ? ORDER BY d.rowid",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((uuid_at(r, "document_id")?, record_from(r)?))).collect()
+    }
+
+    async fn replace_findings(&self, catalogue_id: Uuid, source: FindingSource, findings: &[Finding]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        replace_findings_in(&mut tx, &catalogue_id.to_string(), source, findings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contribution_id, code, severity, file_name, message FROM findings WHERE catalogue_id = ?
+             ORDER BY CASE source WHEN 'intake' THEN 0 ELSE 1 END, id",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let code: String = r.try_get("code")?;
+                let contribution: Option<String> = r.try_get("contribution_id")?;
+                Ok(Finding {
+                    code: FindingCode::parse(&code).ok_or_else(|| corrupt(format!("finding code '{code}'")))?,
+                    severity: parse_word::<Severity>(r, "severity")?,
+                    contribution_id: contribution
+                        .map(|c| Uuid::parse_str(&c).map_err(|e| corrupt(format!("contribution_id: {e}"))))
+                        .transpose()?,
+                    file_name: r.try_get("file_name")?,
+                    message: r.try_get("message")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ch.key, ch.title, ch.position, COUNT(d.id) AS documents,
+                    COALESCE(SUM(CASE WHEN d.state IN ('done', 'failed') THEN 1 ELSE 0 END), 0) AS finished,
+                    COALESCE(SUM(CASE WHEN d.state = 'failed' THEN 1 ELSE 0 END), 0) AS failed
+             FROM chapters ch
+             LEFT JOIN contributions c ON c.catalogue_id = ch.catalogue_id AND c.chapter_key = ch.key
+             LEFT JOIN documents d ON d.contribution_id = c.id
+             WHERE ch.catalogue_id = ? GROUP BY ch.key, ch.title, ch.position ORDER BY ch.position, ch.key",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChapterProgress {
+                    key: r.try_get("key")?,
+                    title: r.try_get("title")?,
+                    position: r.try_get::<i64, _>("position")?.max(0) as u32,
+                    documents: r.try_get::<i64, _>("documents")?.max(0) as u64,
+                    finished: r.try_get::<i64, _>("finished")?.max(0) as u64,
+                    failed: r.try_get::<i64, _>("failed")?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let number: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE catalogue_id = ?")
+            .bind(catalogue_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(catalogue_id.to_string())
+            .bind(number)
+            .bind(location)
+            .bind(manifest_sha256)
+            .bind(now_text())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(number.max(0) as u32)
+    }
+}
+
+async fn replace_findings_in(
+    tx: &mut sqlx::SqliteConnection,
+    catalogue_id: &str,
+    source: FindingSource,
+    findings: &[Finding],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM findings WHERE catalogue_id = ? AND source = ?")
+        .bind(catalogue_id)
+        .bind(source.as_str())
+        .execute(&mut *tx)
+        .await?;
+    for f in findings {
+        sqlx::query(
+            "INSERT INTO findings (catalogue_id, source, contribution_id, code, severity, file_name, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(catalogue_id)
+        .bind(source.as_str())
+        .bind(f.contribution_id.map(|c| c.to_string()))
+        .bind(f.code.as_str())
+        .bind(f.severity.as_str())
+        .bind(&f.file_name)
+        .bind(&f.message)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
