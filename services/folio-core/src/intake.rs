@@ -264,7 +264,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         return None;
     }
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    if parts.is_empty() || parts.iter().any(|p| *p == "..") {
+    if parts.is_empty() || parts.contains(&"..") {
         return None;
     }
     Some(parts.join("/"))

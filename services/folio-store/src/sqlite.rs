@@ -131,7 +131,7 @@ impl Store for SqliteStore {
     async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
         let now = now_text();
         let catalogue_id = s.catalogue_id.to_string();
-        let settings = serde_json::to_string(&s.config).map_err(|e| corrupt(e))?;
+        let settings = serde_json::to_string(&s.config).map_err(corrupt)?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -361,7 +361,7 @@ impl Store for SqliteStore {
         let now = now_text();
         let mut record = r.record.clone();
         record.text = None;
-        let json = serde_json::to_string(&record).map_err(|e| corrupt(e))?;
+        let json = serde_json::to_string(&record).map_err(corrupt)?;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL, updated_at = ?
