@@ -1,0 +1,333 @@
+//! DOCX: text, metadata and page count from the OOXML package, with zip + quick-xml.
+//!
+//! docx-rs is deliberately not used: its reader panics on damaged input. Every zip part is read through
+//! [`read_part`], which enforces the size and compression-ratio limits (zip bombs), and every XML part is
+//! walked with an explicit depth limit.
+
+use crate::{language::count_words, sniff, Extracted, Limits, Options};
+use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::Reader;
+use std::io::{Cursor, Read};
+use zip::ZipArchive;
+
+/// About this many words make a printed page; used when app.xml has no page count.
+const WORDS_PER_PAGE: u64 = 500;
+
+type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
+
+pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+    if sniff::is_ole2(bytes) {
+        // Sniffing only sends OLE2 here when it holds an EncryptionInfo stream.
+        return Err(ExtractError::new(
+            ExtractErrorKind::Encrypted,
+            "the Word document is protected with a password (encrypted OOXML)",
+        ));
+    }
+    let limits = &opts.limits;
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| corrupt(format!("the DOCX zip is damaged: {e}")))?;
+
+    let body = read_part(&mut zip, "word/document.xml", limits)?
+        .ok_or_else(|| corrupt("the DOCX has no word/document.xml"))?;
+    let mut paragraphs = Vec::new();
+    body_text(&body, limits, &mut paragraphs)?;
+
+    // Headers, footers, then notes, after the body. Names are sorted so the order is stable.
+    let mut extra: Vec<String> = zip
+        .file_names()
+        .filter(|n| {
+            let n = n.strip_prefix("word/").unwrap_or("");
+            (n.starts_with("header") || n.starts_with("footer")) && n.ends_with(".xml") && !n.contains('/')
+        })
+        .map(str::to_string)
+        .collect();
+    extra.sort();
+    extra.push("word/footnotes.xml".into());
+    extra.push("word/endnotes.xml".into());
+    for name in &extra {
+        if let Some(xml) = read_part(&mut zip, name, limits)? {
+            body_text(&xml, limits, &mut paragraphs)?;
+        }
+    }
+    let text = paragraphs.join("\n\n");
+    let words = count_words(&text);
+
+    let (title, author) = match read_part(&mut zip, "docProps/core.xml", limits)? {
+        Some(xml) => core_properties(&xml, limits)?,
+        None => (None, None),
+    };
+    let app_pages = match read_part(&mut zip, "docProps/app.xml", limits)? {
+        Some(xml) => app_pages(&xml, limits)?,
+        None => None,
+    };
+    let (pages, pages_source) = match app_pages {
+        Some(p) if p > 0 => (p, PagesSource::Metadata),
+        _ => {
+            let estimate = words.div_ceil(WORDS_PER_PAGE).max(1);
+            (u32::try_from(estimate).unwrap_or(u32::MAX), PagesSource::Estimate)
+        }
+    };
+    Ok(Extracted {
+        pages: Some(pages),
+        pages_source: Some(pages_source),
+        frames: None,
+        text,
+        detect_language: true,
+        title,
+        author,
+        ocr: OcrStatus::NotNeeded,
+        dimensions: None,
+        thumbnail_png: None,
+    })
+}
+
+fn corrupt(message: impl Into<String>) -> ExtractError {
+    ExtractError::new(ExtractErrorKind::Corrupt, message)
+}
+
+fn too_large(message: impl Into<String>) -> ExtractError {
+    ExtractError::new(ExtractErrorKind::TooLarge, message)
+}
+
+/// Read one zip part, or `None` when it is absent. The declared size is checked before reading and the
+/// bytes actually inflated are capped, since the declared size of a hostile zip is not to be trusted.
+pub(crate) fn read_part(zip: &mut Archive<'_>, name: &str, limits: &Limits) -> Result<Option<Vec<u8>>, ExtractError> {
+    let file = match zip.by_name(name) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(corrupt(format!("cannot open {name} in the DOCX: {e}"))),
+    };
+    let compressed = file.compressed_size().max(1);
+    let ratio_cap = compressed.saturating_mul(limits.max_zip_ratio);
+    let entry_limit = |size: u64| {
+        too_large(format!(
+            "{name} inflates to more than {size} bytes, past the limit of {} bytes (max_zip_entry_bytes)",
+            limits.max_zip_entry_bytes
+        ))
+    };
+    let ratio_limit = || {
+        too_large(format!(
+            "{name} inflates more than {}:1 from {compressed} compressed bytes (max_zip_ratio); likely a zip bomb",
+            limits.max_zip_ratio
+        ))
+    };
+    if file.size() > limits.max_zip_entry_bytes {
+        return Err(entry_limit(file.size()));
+    }
+    if file.size() > ratio_cap {
+        return Err(ratio_limit());
+    }
+    let cap = limits.max_zip_entry_bytes.min(ratio_cap);
+    let mut out = Vec::with_capacity(usize::try_from(file.size().min(cap)).unwrap_or(0));
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| corrupt(format!("cannot inflate {name} in the DOCX: {e}")))?;
+    let got = out.len() as u64;
+    if got > limits.max_zip_entry_bytes {
+        return Err(entry_limit(got));
+    }
+    if got > ratio_cap {
+        return Err(ratio_limit());
+    }
+    Ok(Some(out))
+}
+
+/// Tracks element depth and refuses documents nested deeper than the limit (`too_large`).
+struct Depth {
+    now: u32,
+    max: u32,
+}
+
+impl Depth {
+    fn enter(&mut self, part: &str) -> Result<(), ExtractError> {
+        self.now += 1;
+        if self.now > self.max {
+            return Err(too_large(format!("{part} nests XML deeper than {} levels (max_xml_depth)", self.max)));
+        }
+        Ok(())
+    }
+    fn leave(&mut self) {
+        self.now = self.now.saturating_sub(1);
+    }
+}
+
+fn xml_error(e: impl std::fmt::Display) -> ExtractError {
+    corrupt(format!("malformed XML in the DOCX: {e}"))
+}
+
+/// Resolve `&amp;`, `&#65;` and friends.
+fn resolve_ref(r: &BytesRef<'_>) -> Option<String> {
+    if let Ok(Some(c)) = r.resolve_char_ref() {
+        return Some(c.to_string());
+    }
+    let name = r.decode().ok()?;
+    quick_xml::escape::resolve_predefined_entity(&name).map(str::to_string)
+}
+
+fn is_skipped_note(e: &BytesStart<'_>) -> bool {
+    let name = e.local_name();
+    if name.as_ref() != b"footnote" && name.as_ref() != b"endnote" {
+        return false;
+    }
+    e.attributes().flatten().any(|a| {
+        a.key.local_name().as_ref() == b"type"
+            && matches!(a.value.as_ref(), b"separator" | b"continuationSeparator" | b"continuationNotice")
+    })
+}
+
+/// Collect the paragraphs of a WordprocessingML part (body, header, footer, notes) into `out`.
+///
+/// Text comes from `t` elements (w:t, and a:t in drawings); `tab`, `br` and `cr` count only inside a
+/// run (`r`) since `w:tab` also defines tab stops in paragraph properties. Paragraphs nest (text boxes
+/// inside a paragraph's run), so open paragraphs are a stack; a paragraph is emitted when it closes.
+fn body_text(xml: &[u8], limits: &Limits, out: &mut Vec<String>) -> Result<(), ExtractError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut depth = Depth { now: 0, max: limits.max_xml_depth };
+    let mut open: Vec<String> = Vec::new();
+    let mut loose = String::new(); // text outside any paragraph (rare)
+    let mut in_t = 0u32;
+    let mut in_run = 0u32;
+    let mut skip_from: Option<u32> = None; // depth at which a skipped element (separator note) began
+
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
+        match event {
+            Event::Start(e) => {
+                depth.enter("a DOCX part")?;
+                if skip_from.is_some() {
+                    // inside a skipped element: only depth matters
+                } else if is_skipped_note(&e) {
+                    skip_from = Some(depth.now);
+                } else {
+                    match e.local_name().as_ref() {
+                        b"p" => open.push(String::new()),
+                        b"r" => in_run += 1,
+                        b"t" => in_t += 1,
+                        other => push_run_char(other, in_run, &mut open, &mut loose),
+                    }
+                }
+            }
+            Event::Empty(e) if skip_from.is_none() => {
+                push_run_char(e.local_name().as_ref(), in_run, &mut open, &mut loose);
+            }
+            Event::End(e) => {
+                if let Some(start) = skip_from {
+                    if depth.now == start {
+                        skip_from = None;
+                    }
+                } else {
+                    match e.local_name().as_ref() {
+                        b"p" => {
+                            if let Some(p) = open.pop() {
+                                if !p.trim().is_empty() {
+                                    out.push(p.trim_end().to_string());
+                                }
+                            }
+                        }
+                        b"r" => in_run = in_run.saturating_sub(1),
+                        b"t" => in_t = in_t.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                depth.leave();
+            }
+            Event::Text(t) if in_t > 0 && skip_from.is_none() => {
+                let s = t.decode().map_err(xml_error)?;
+                current(&mut open, &mut loose).push_str(&s);
+            }
+            Event::CData(t) if in_t > 0 && skip_from.is_none() => {
+                let s = t.decode().map_err(xml_error)?;
+                current(&mut open, &mut loose).push_str(&s);
+            }
+            Event::GeneralRef(r) if in_t > 0 && skip_from.is_none() => {
+                if let Some(s) = resolve_ref(&r) {
+                    current(&mut open, &mut loose).push_str(&s);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    // Unclosed paragraphs (tolerated by the reader at EOF) still count.
+    for p in open.into_iter().chain(std::iter::once(loose)) {
+        if !p.trim().is_empty() {
+            out.push(p.trim_end().to_string());
+        }
+    }
+    Ok(())
+}
+
+fn current<'a>(open: &'a mut [String], loose: &'a mut String) -> &'a mut String {
+    match open.last_mut() {
+        Some(p) => p,
+        None => loose,
+    }
+}
+
+fn push_run_char(local: &[u8], in_run: u32, open: &mut [String], loose: &mut String) {
+    if in_run == 0 {
+        return;
+    }
+    let c = match local {
+        b"tab" => '\t',
+        b"br" | b"cr" => '\n',
+        _ => return,
+    };
+    current(open, loose).push(c);
+}
+
+/// Read the text content of the first elements with the given local names, e.g. `title` and `creator`
+/// in core.xml, `Pages` in app.xml.
+fn simple_fields<const N: usize>(
+    xml: &[u8],
+    limits: &Limits,
+    names: [&[u8]; N],
+) -> Result<[Option<String>; N], ExtractError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut depth = Depth { now: 0, max: limits.max_xml_depth };
+    let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
+    let mut inside: Option<usize> = None;
+    loop {
+        match reader.read_event_into(&mut buf).map_err(xml_error)? {
+            Event::Start(e) => {
+                depth.enter("a DOCX properties part")?;
+                let local = e.local_name();
+                inside = names.iter().position(|n| *n == local.as_ref()).filter(|&i| found[i].is_none());
+                if let Some(i) = inside {
+                    found[i] = Some(String::new());
+                }
+            }
+            Event::End(_) => {
+                depth.leave();
+                inside = None;
+            }
+            Event::Text(t) => {
+                if let Some(slot) = inside.and_then(|i| found[i].as_mut()) {
+                    slot.push_str(&t.decode().map_err(xml_error)?);
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let (Some(slot), Some(s)) = (inside.and_then(|i| found[i].as_mut()), resolve_ref(&r)) {
+                    slot.push_str(&s);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(found.map(|f| f.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())))
+}
+
+fn core_properties(xml: &[u8], limits: &Limits) -> Result<(Option<String>, Option<String>), ExtractError> {
+    let [title, creator] = simple_fields(xml, limits, [b"title", b"creator"])?;
+    Ok((title, creator))
+}
+
+fn app_pages(xml: &[u8], limits: &Limits) -> Result<Option<u32>, ExtractError> {
+    let [pages] = simple_fields(xml, limits, [b"Pages"])?;
+    Ok(pages.and_then(|p| p.parse().ok()))
+}

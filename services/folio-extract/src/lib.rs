@@ -1,0 +1,245 @@
+//! folio-extract: turn one contributed file (PDF, DOCX, image) into a [`folio_core::Record`], its full
+//! text, and a thumbnail.
+//!
+//! The format is always sniffed from the content. Every parser runs under [`Limits`], and
+//! [`extract_bytes`] never panics outward: a panic in a parser becomes an error of kind `crashed` in the
+//! record. (Stack overflows and aborts cannot be caught in-process; the caller runs extraction in a child
+//! process for those.)
+
+mod docx;
+pub mod language;
+mod limits;
+mod pdf;
+mod pdf_repair;
+mod pdf_text;
+mod raster;
+mod render;
+mod sniff;
+mod thumbnail;
+
+pub use limits::Limits;
+pub use sniff::Format;
+
+use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::time::Instant;
+
+/// What to extract and within which limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub limits: Limits,
+    /// Longest side of the thumbnail in pixels; `None` for no thumbnail.
+    pub thumbnail_px: Option<u32>,
+    /// Also put the text in `record.text` (it is always in [`Extraction::text`]).
+    pub keep_text: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { limits: Limits::default(), thumbnail_px: Some(256), keep_text: false }
+    }
+}
+
+/// The result of extracting one file. Failures are in `record.error`; there is always a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    pub record: Record,
+    /// The full text, paragraphs separated by a blank line (`"\n\n"`). Empty for images and failures.
+    pub text: String,
+    /// PNG thumbnail (longest side `Options::thumbnail_px`) when asked for and made. The caller decides
+    /// where to store it and sets `record.thumbnail` to that place.
+    pub thumbnail_png: Option<Vec<u8>>,
+}
+
+/// What a format module found; assembled into a [`Record`] by [`extract_bytes`].
+pub(crate) struct Extracted {
+    pub pages: Option<u32>,
+    pub pages_source: Option<PagesSource>,
+    pub frames: Option<u32>,
+    pub text: String,
+    /// Whether the format has a text layer whose language is worth detecting (not images).
+    pub detect_language: bool,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub ocr: OcrStatus,
+    pub dimensions: Option<(u32, u32)>,
+    pub thumbnail_png: Option<Vec<u8>>,
+}
+
+/// Extract a file given as bytes; `name` is recorded as its path. Never panics.
+pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
+    let start = Instant::now();
+    let format = Format::sniff(bytes);
+    let mut record = Record::failed(name, hex::encode(Sha256::digest(bytes)), bytes.len() as u64, placeholder());
+    record.format = format.as_str().into();
+    record.mime = format.mime().into();
+
+    let outcome = if bytes.len() as u64 > opts.limits.max_file_bytes {
+        Err(file_too_large(bytes.len() as u64, &opts.limits))
+    } else {
+        guarded(|| {
+            #[cfg(test)]
+            if name == tests::PANIC_NAME {
+                panic!("test hook: simulated parser panic");
+            }
+            extract_format(format, bytes, opts)
+        })
+    };
+
+    let mut text = String::new();
+    let mut thumbnail_png = None;
+    match outcome {
+        Ok(found) => {
+            record.error = None;
+            record.pages = found.pages;
+            record.pages_source = found.pages_source;
+            record.frames = found.frames;
+            record.words = language::count_words(&found.text);
+            if found.detect_language {
+                if let Some((lang, confidence)) = language::detect(&found.text) {
+                    record.language = Some(lang);
+                    record.language_confidence = Some(confidence);
+                }
+            }
+            record.title = found.title;
+            record.author = found.author;
+            record.ocr = found.ocr;
+            record.dimensions = found.dimensions;
+            if opts.keep_text {
+                record.text = Some(found.text.clone());
+            }
+            text = found.text;
+            thumbnail_png = found.thumbnail_png;
+        }
+        Err(e) => record.error = Some(e),
+    }
+    record.elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Extraction { record, text, thumbnail_png }
+}
+
+/// Extract a file from disk. A file larger than `max_file_bytes` is refused from its metadata, without
+/// reading it (its `sha256` is then empty; its format is sniffed from the first bytes only).
+pub fn extract_path(path: &Path, opts: &Options) -> Extraction {
+    let name = path.to_string_lossy().into_owned();
+    let io_failure = |e: std::io::Error| Extraction {
+        record: Record::failed(
+            name.clone(),
+            String::new(),
+            0,
+            ExtractError::new(ExtractErrorKind::Io, format!("cannot read {}: {e}", path.display())),
+        ),
+        text: String::new(),
+        thumbnail_png: None,
+    };
+    let len = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => return io_failure(std::io::Error::other("not a regular file")),
+        Err(e) => return io_failure(e),
+    };
+    if len > opts.limits.max_file_bytes {
+        let mut head = Vec::new();
+        if let Ok(f) = std::fs::File::open(path) {
+            let _ = f.take(64 * 1024).read_to_end(&mut head);
+        }
+        let format = Format::sniff(&head);
+        let mut record = Record::failed(name, String::new(), len, file_too_large(len, &opts.limits));
+        record.format = format.as_str().into();
+        record.mime = format.mime().into();
+        return Extraction { record, text: String::new(), thumbnail_png: None };
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => extract_bytes(&name, &bytes, opts),
+        Err(e) => io_failure(e),
+    }
+}
+
+/// Decode any supported image (EXIF orientation applied), downscale it so its longest side is at most
+/// `max_side`, and encode it as PNG. Returns the PNG with its width and height. For the book's figures.
+pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Vec<u8>, u32, u32), ExtractError> {
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(file_too_large(bytes.len() as u64, limits));
+    }
+    guarded(|| {
+        let img = raster::decode(bytes, limits)?;
+        thumbnail::png_fit(&img, max_side)
+    })
+}
+
+fn extract_format(format: Format, bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+    match format {
+        Format::Pdf => pdf::extract(bytes, opts),
+        Format::Docx => docx::extract(bytes, opts),
+        Format::Jpeg | Format::Png | Format::Tiff | Format::Webp | Format::Gif => raster::extract(bytes, format, opts),
+        Format::Unknown => Err(unsupported(bytes)),
+    }
+}
+
+/// Run `f`, turning a panic into an error of kind `crashed`.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, ExtractError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::warn!("parser panicked: {what}");
+            Err(ExtractError::new(ExtractErrorKind::Crashed, format!("the parser crashed: {what}")))
+        }
+    }
+}
+
+fn placeholder() -> ExtractError {
+    ExtractError::new(ExtractErrorKind::Crashed, "extraction did not finish")
+}
+
+fn file_too_large(len: u64, limits: &Limits) -> ExtractError {
+    ExtractError::new(
+        ExtractErrorKind::TooLarge,
+        format!("the file is {len} bytes, more than the limit of {} bytes (max_file_bytes)", limits.max_file_bytes),
+    )
+}
+
+/// An `unsupported_format` error that says what the file seems to be, where we can tell.
+fn unsupported(bytes: &[u8]) -> ExtractError {
+    let what = if sniff::is_ole2(bytes) {
+        "a legacy Office file (OLE2, e.g. .doc); save it as .docx or PDF"
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        "a zip archive that is not a Word document (no word/document.xml)"
+    } else if bytes.is_empty() {
+        "an empty file"
+    } else {
+        "not PDF, DOCX, JPEG, PNG, TIFF, WebP or GIF"
+    };
+    ExtractError::new(ExtractErrorKind::UnsupportedFormat, format!("unsupported format: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file name that makes `extract_bytes` panic inside its guard (test builds only).
+    pub(super) const PANIC_NAME: &str = "__folio_test_panic__";
+
+    #[test]
+    fn a_panic_becomes_crashed() {
+        let ex = extract_bytes(PANIC_NAME, b"%PDF-1.4", &Options::default());
+        let err = ex.record.error.expect("error");
+        assert_eq!(err.kind, ExtractErrorKind::Crashed);
+        assert!(err.message.contains("simulated"));
+        assert_eq!(ex.record.format, "pdf");
+        assert_eq!(ex.record.sha256.len(), 64);
+    }
+
+    #[test]
+    fn guarded_passes_results_through() {
+        assert_eq!(guarded(|| Ok(3)), Ok(3));
+        let e = guarded::<()>(|| panic!("{}", String::from("boom"))).unwrap_err();
+        assert_eq!(e.kind, ExtractErrorKind::Crashed);
+        assert!(e.message.contains("boom"));
+    }
+}

@@ -1,0 +1,228 @@
+//! PDF: page count from the page tree, Info metadata, and the text layer, with lopdf.
+//!
+//! lopdf parses recursively and can be driven deep by hostile files; the lead runs extraction in a child
+//! process for that reason. This module adds no recursion of its own.
+
+use crate::{language::count_words, render, Extracted, Options};
+use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
+use lopdf::{Document, Object};
+
+/// Fewer words than this per page on average and the document needs OCR (scans, image-only pages).
+const MIN_WORDS_PER_PAGE: u64 = 5;
+
+pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+    let (doc, repaired) = load(bytes)?;
+    if doc.is_encrypted() && (doc.encryption_state.is_none() || doc.authenticate_password("").is_err()) {
+        return Err(ExtractError::new(
+            ExtractErrorKind::Encrypted,
+            "the PDF is encrypted and needs a password to open",
+        ));
+    }
+    let pages = doc.get_pages();
+    check_page_count(&doc, pages.len(), repaired)?;
+    if pages.is_empty() {
+        return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the PDF page tree has no pages"));
+    }
+    let page_count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+    if page_count > opts.limits.max_pages {
+        return Err(ExtractError::new(
+            ExtractErrorKind::TooLarge,
+            format!("{page_count} pages is more than the limit of {} (max_pages)", opts.limits.max_pages),
+        ));
+    }
+
+    let mut page_texts = Vec::new();
+    for (&number, &page_id) in &pages {
+        let text = page_text(&doc, number, page_id, opts.limits.max_pdf_depth);
+        if !text.is_empty() {
+            page_texts.push(text);
+        }
+    }
+    let text = page_texts.join("\n\n");
+    let words = count_words(&text);
+    let ocr = if words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
+
+    let (title, author) = info_metadata(&doc);
+    let mut thumbnail_png = None;
+    let mut dimensions = None;
+    if let Some(px) = opts.thumbnail_px {
+        if let Some(png) = render::pdf_first_page_png(bytes, px, opts.limits.render_timeout) {
+            dimensions = png_dimensions(&png);
+            thumbnail_png = Some(png);
+        }
+    }
+    Ok(Extracted {
+        pages: Some(page_count),
+        pages_source: Some(PagesSource::Counted),
+        frames: None,
+        text,
+        detect_language: true,
+        title,
+        author,
+        ocr,
+        dimensions,
+        thumbnail_png,
+    })
+}
+
+/// Load with lopdf; when the cross-reference data is broken, retry once with a rebuilt xref table
+/// (see [`crate::pdf_repair`]). The original error is reported when the retry fails too.
+/// Returns the document and whether it was repaired.
+fn load(bytes: &[u8]) -> Result<(Document, bool), ExtractError> {
+    match Document::load_mem(bytes) {
+        Ok(doc) => Ok((doc, false)),
+        Err(e @ lopdf::Error::Decryption(_)) => Err(load_error(e)),
+        Err(e) => {
+            let repaired = crate::pdf_repair::rebuild_xref(bytes).and_then(|fixed| Document::load_mem(&fixed).ok());
+            match repaired {
+                Some(doc) => {
+                    tracing::warn!("PDF cross-reference table rebuilt after: {e}");
+                    Ok((doc, true))
+                }
+                None => Err(load_error(e)),
+            }
+        }
+    }
+}
+
+/// A page-tree root whose /Count is negative or absurd is damaged beyond trusting (poppler reports 0
+/// pages). In a repaired file, a /Count above the pages actually reachable means the file was cut short:
+/// report it rather than a silent partial result.
+fn check_page_count(doc: &Document, found: usize, repaired: bool) -> Result<(), ExtractError> {
+    let count = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Pages").ok())
+        .and_then(|p| p.as_reference().ok())
+        .and_then(|id| doc.get_dictionary(id).ok())
+        .and_then(|pages| pages.get(b"Count").ok())
+        .and_then(|c| c.as_i64().ok());
+    match count {
+        Some(n) if n < 0 || n > i64::from(i32::MAX) => Err(ExtractError::new(
+            ExtractErrorKind::Corrupt,
+            format!("the PDF page tree declares an invalid page count ({n})"),
+        )),
+        Some(n) if repaired && n > found as i64 => Err(ExtractError::new(
+            ExtractErrorKind::Corrupt,
+            format!("the PDF is damaged or truncated: it declares {n} pages but only {found} could be found"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Classify a load failure: decryption failures are `encrypted`, everything else `corrupt`.
+fn load_error(e: lopdf::Error) -> ExtractError {
+    let msg = e.to_string();
+    if matches!(e, lopdf::Error::Decryption(_)) || msg.to_ascii_lowercase().contains("password") {
+        return ExtractError::new(ExtractErrorKind::Encrypted, format!("the PDF is encrypted: {msg}"));
+    }
+    ExtractError::new(ExtractErrorKind::Corrupt, format!("the PDF could not be parsed: {msg}"))
+}
+
+/// Text of one page, with its line and paragraph breaks (see [`crate::pdf_text`]). When our walker
+/// fails or finds nothing, lopdf's own extraction is tried (it is more lenient about some content).
+/// Errors are per page (and per text chunk): a page that cannot be read contributes no text, and never
+/// fails the whole document.
+fn page_text(doc: &Document, number: u32, page_id: lopdf::ObjectId, max_depth: u32) -> String {
+    match crate::pdf_text::page_text(doc, page_id, max_depth) {
+        Ok(text) if !text.is_empty() => return text,
+        Ok(_) => {}
+        Err(e) => tracing::warn!("page {number}: text layout failed, using lopdf's extraction: {e}"),
+    }
+    lopdf_page_text(doc, number)
+}
+
+/// lopdf's `extract_text` for one page: no line structure, but a fallback.
+fn lopdf_page_text(doc: &Document, number: u32) -> String {
+    let mut text = String::new();
+    for chunk in doc.extract_text_chunks(&[number]) {
+        match chunk {
+            Ok(s) => text.push_str(&s),
+            Err(e) => tracing::debug!("page {number}: text chunk skipped: {e}"),
+        }
+    }
+    normalise(&text)
+}
+
+/// Tidy lopdf's output: trim lines, drop runs of blank lines, and keep line breaks within the page.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// Title and Author from the trailer's Info dictionary.
+fn info_metadata(doc: &Document) -> (Option<String>, Option<String>) {
+    let info = match doc.trailer.get(b"Info") {
+        Ok(Object::Reference(id)) => doc.get_dictionary(*id).ok(),
+        Ok(Object::Dictionary(d)) => Some(d),
+        _ => None,
+    };
+    let Some(info) = info else { return (None, None) };
+    let field = |key: &[u8]| -> Option<String> {
+        let obj = info.get(key).ok()?;
+        let obj = match obj {
+            Object::Reference(id) => doc.get_object(*id).ok()?,
+            other => other,
+        };
+        match obj {
+            Object::String(raw, _) => clean(&decode_text_string(raw)),
+            _ => None,
+        }
+    };
+    (field(b"Title"), field(b"Author"))
+}
+
+fn clean(s: &str) -> Option<String> {
+    let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Decode a PDF text string: UTF-16BE with BOM, UTF-8 with BOM, else PDFDocEncoding.
+pub(crate) fn decode_text_string(raw: &[u8]) -> String {
+    if let Some(rest) = raw.strip_prefix(b"\xFE\xFF") {
+        let units: Vec<u16> = rest.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+        return String::from_utf16_lossy(&units);
+    }
+    if let Some(rest) = raw.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    raw.iter().map(|&b| pdf_doc_char(b)).collect()
+}
+
+/// PDFDocEncoding: Latin-1 except for the 0x80–0xA0 block (PDF 1.7, Annex D).
+fn pdf_doc_char(b: u8) -> char {
+    const HIGH: [char; 33] = [
+        '•', '†', '‡', '…', '—', '–', 'ƒ', '⁄', '‹', '›', '−', '‰', '„', '“', '”', '‘', '’', '‚', '™', 'ﬁ', 'ﬂ',
+        'Ł', 'Œ', 'Š', 'Ÿ', 'Ž', 'ı', 'ł', 'œ', 'š', 'ž', '\u{FFFD}', '€',
+    ];
+    match b {
+        0x80..=0xA0 => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
+fn png_dimensions(png: &[u8]) -> Option<(u32, u32)> {
+    image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png).into_dimensions().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_text_strings() {
+        assert_eq!(decode_text_string(b"\xFE\xFF\x00H\x00i"), "Hi");
+        assert_eq!(decode_text_string(b"caf\xE9 \x80"), "café •");
+        assert_eq!(clean("  \0 "), None);
+    }
+}

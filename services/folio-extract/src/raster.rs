@@ -1,0 +1,132 @@
+//! Images (JPEG, PNG, TIFF, WebP, GIF) with the `image` crate: dimensions after EXIF orientation, frame
+//! counts, a thumbnail. (Named `raster` so it does not shadow the `image` crate.)
+
+use crate::{sniff::Format, thumbnail, Extracted, Limits, Options};
+use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
+use std::io::Cursor;
+
+/// Bytes per pixel we budget for a decoded image: 16-bit RGBA, the widest common layout.
+const BYTES_PER_PIXEL: u64 = 8;
+
+pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Extracted, ExtractError> {
+    let img = decode(bytes, &opts.limits)?;
+    let frames = match format {
+        Format::Gif => gif_frames(bytes, &opts.limits),
+        Format::Tiff => tiff_directories(bytes, opts.limits.max_pages),
+        _ => 1,
+    };
+    let thumbnail_png = match opts.thumbnail_px {
+        Some(px) => Some(thumbnail::png_fit(&img, px)?.0),
+        None => None,
+    };
+    Ok(Extracted {
+        pages: Some(1),
+        pages_source: Some(PagesSource::Image),
+        frames: (frames > 1).then_some(frames),
+        text: String::new(),
+        detect_language: false,
+        title: None,
+        author: None,
+        // Images may well hold text; OCR comes later.
+        ocr: OcrStatus::Needed,
+        dimensions: Some((img.width(), img.height())),
+        thumbnail_png,
+    })
+}
+
+/// Decode any supported image within `limits`, with its EXIF orientation applied.
+pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ExtractError> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("reading image: {e}")))?;
+    if reader.format().is_none() {
+        return Err(ExtractError::new(ExtractErrorKind::UnsupportedFormat, "not an image format Folio reads"));
+    }
+    let mut reader = reader;
+    let side = u32::try_from(limits.max_image_pixels).unwrap_or(u32::MAX);
+    let mut il = image::Limits::default();
+    il.max_image_width = Some(side);
+    il.max_image_height = Some(side);
+    il.max_alloc = Some(limits.max_image_pixels.saturating_mul(BYTES_PER_PIXEL));
+    reader.limits(il);
+    let mut decoder = reader.into_decoder().map_err(|e| image_error(e, limits))?;
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_image_pixels {
+        return Err(pixel_limit(w, h, limits));
+    }
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, limits))?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+fn pixel_limit(w: u32, h: u32, limits: &Limits) -> ExtractError {
+    ExtractError::new(
+        ExtractErrorKind::TooLarge,
+        format!("{w}×{h} pixels is more than the limit of {} (max_image_pixels)", limits.max_image_pixels),
+    )
+}
+
+fn image_error(e: ImageError, limits: &Limits) -> ExtractError {
+    match e {
+        ImageError::Limits(e) => ExtractError::new(
+            ExtractErrorKind::TooLarge,
+            format!("the image exceeds a decoding limit ({e}); max_image_pixels is {}", limits.max_image_pixels),
+        ),
+        ImageError::Unsupported(e) => {
+            ExtractError::new(ExtractErrorKind::UnsupportedFormat, format!("image feature not supported: {e}"))
+        }
+        other => ExtractError::new(ExtractErrorKind::Corrupt, format!("the image could not be decoded: {other}")),
+    }
+}
+
+/// Frames in a GIF, counted by decoding them one at a time (none are kept). Capped at `max_pages`; a
+/// damaged frame ends the count.
+fn gif_frames(bytes: &[u8], limits: &Limits) -> u32 {
+    use image::AnimationDecoder;
+    let Ok(mut decoder) = image::codecs::gif::GifDecoder::new(Cursor::new(bytes)) else { return 1 };
+    let mut il = image::Limits::default();
+    il.max_alloc = Some(limits.max_image_pixels.saturating_mul(BYTES_PER_PIXEL));
+    if decoder.set_limits(il).is_err() {
+        return 1;
+    }
+    let mut n = 0u32;
+    for frame in decoder.into_frames() {
+        if frame.is_err() || n >= limits.max_pages {
+            break;
+        }
+        n += 1;
+    }
+    n.max(1)
+}
+
+/// Image file directories (pages) in a TIFF, counted by walking the IFD chain in the header structure
+/// without decoding anything. Loops and out-of-range offsets end the walk; the count is capped.
+pub(crate) fn tiff_directories(bytes: &[u8], cap: u32) -> u32 {
+    let le = match bytes.get(..4) {
+        Some(b"II*\0") => true,
+        Some(b"MM\0*") => false,
+        Some(b"II+\0") | Some(b"MM\0+") => return 1, // BigTIFF: not walked
+        _ => return 1,
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let b = bytes.get(at..at + 2)?;
+        Some(if le { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut count = 0u32;
+    let mut offset = u32_at(4).unwrap_or(0) as usize;
+    while offset != 0 && count < cap && seen.insert(offset) {
+        let Some(entries) = u16_at(offset) else { break };
+        count += 1;
+        let next_at = offset + 2 + usize::from(entries) * 12;
+        offset = u32_at(next_at).unwrap_or(0) as usize;
+    }
+    count.max(1)
+}

@@ -1,0 +1,89 @@
+//! Fixtures built in memory, so the tests need no files on disk.
+#![allow(dead_code)]
+
+use lopdf::content::{Content, Operation};
+use lopdf::{dictionary, Document, Object, Stream};
+use std::io::{Cursor, Write};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+/// A zip with the given (name, content) parts, deflated.
+pub fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    for (name, data) in parts {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+pub const W_NS: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+
+pub fn para(text: &str) -> String {
+    format!(r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p>"#)
+}
+
+/// A DOCX with the given body XML (inside w:body) and optional extra parts.
+pub fn docx_with_body(body: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let doc = format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W_NS}><w:body>{body}<w:sectPr/></w:body></w:document>"#);
+    let mut parts: Vec<(&str, &[u8])> = vec![("[Content_Types].xml", b"<Types/>"), ("word/document.xml", doc.as_bytes())];
+    parts.extend_from_slice(extra);
+    zip_of(&parts)
+}
+
+/// A PDF of `pages` pages, page i showing `texts[i]` in Helvetica; Info Title/Author when given.
+pub fn pdf_of(texts: &[&str], title: Option<&str>, author: Option<&str>) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let mut kids = Vec::new();
+    for text in texts {
+        let mut ops = vec![Operation::new("BT", vec![]), Operation::new("Tf", vec!["F1".into(), 12.into()])];
+        for (i, line) in text.lines().enumerate() {
+            ops.push(Operation::new("Td", vec![50.into(), (if i == 0 { 750 } else { -14 }).into()]));
+            ops.push(Operation::new("Tj", vec![Object::string_literal(line)]));
+        }
+        ops.push(Operation::new("ET", vec![]));
+        let content = Content { operations: ops };
+        let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
+        let page_id = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content_id, "Resources" => resources_id,
+        });
+        kids.push(Object::from(page_id));
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => kids, "Count" => count,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    if title.is_some() || author.is_some() {
+        let mut info = lopdf::Dictionary::new();
+        if let Some(t) = title {
+            info.set("Title", Object::string_literal(t));
+        }
+        if let Some(a) = author {
+            // UTF-16BE with BOM, as many producers write it.
+            let mut bytes = vec![0xFE, 0xFF];
+            bytes.extend(a.encode_utf16().flat_map(|u| u.to_be_bytes()));
+            info.set("Author", Object::String(bytes, lopdf::StringFormat::Hexadecimal));
+        }
+        let info_id = doc.add_object(info);
+        doc.trailer.set("Info", info_id);
+    }
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+pub const ENGLISH: &str = "The committee met on Tuesday to review the annual report and discussed the budget for the coming year, which includes new funding for the library and the community garden.";
+pub const SPANISH: &str = "El comité se reunió el martes para revisar el informe anual y discutió el presupuesto para el próximo año, que incluye nuevos fondos para la biblioteca y el jardín comunitario.";
+pub const FRENCH: &str = "Le comité s'est réuni mardi pour examiner le rapport annuel et a discuté du budget de l'année prochaine, qui comprend de nouveaux fonds pour la bibliothèque et le jardin communautaire.";
