@@ -1,0 +1,286 @@
+//! The book as a Word document, for editors to correct before print.
+//!
+//! Styles carry Word's own names ("Title", "Heading 1", "Heading 2", "Caption") so that Word, LibreOffice and
+//! python-docx recognise them, the navigation pane works, and the table of contents can be regenerated.
+//! docx-rs numbers some elements from process-wide counters; everything that would otherwise depend on them
+//! (picture relationships, bookmarks, table-of-contents anchors) is numbered here, from the book alone, so
+//! that two renders of the same book are byte-identical.
+
+use std::io::Cursor;
+
+use docx_rs::{
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGE, InstrText, LineSpacing, PageMargin,
+    Paragraph, Pic, Run, RunFonts, Style, StyleType, TableOfContents, TableOfContentsItem,
+};
+
+use crate::model::{numbered_figures, Book};
+use crate::BundleError;
+
+/// EMU (English Metric Units) per centimetre: pictures are sized in EMU.
+const EMU_PER_CM: u64 = 360_000;
+/// Widest a figure is printed: the text width of an A4 page with 2.5 cm margins, less a little.
+const MAX_FIGURE_WIDTH_EMU: u64 = 15 * EMU_PER_CM;
+/// Tallest a figure is printed, so that a portrait picture and its caption fit on one page.
+const MAX_FIGURE_HEIGHT_EMU: u64 = 20 * EMU_PER_CM;
+/// A4 in twentieths of a point.
+const A4_TWIPS: (u32, u32) = (11_906, 16_838);
+/// 2.5 cm in twentieths of a point.
+const MARGIN_TWIPS: i32 = 1_417;
+const FONT: &str = "Libertinus Serif";
+
+/// Renders the book as DOCX bytes.
+pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
+    for (n, entry, figure) in numbered_figures(book) {
+        figure.check(&entry.title, n)?;
+    }
+
+    let mut ids = ParaIds::default();
+    // W3CDTF at midnight UTC: the book's date, never the clock.
+    let stamp = format!("{}T00:00:00Z", book.date.format("%Y-%m-%d"));
+    let mut docx = Docx::new()
+        .created_at(&stamp)
+        .updated_at(&stamp)
+        .page_size(A4_TWIPS.0, A4_TWIPS.1)
+        .page_margin(PageMargin {
+            top: MARGIN_TWIPS,
+            left: MARGIN_TWIPS,
+            bottom: MARGIN_TWIPS,
+            right: MARGIN_TWIPS,
+            header: 709,
+            footer: 709,
+            gutter: 0,
+        })
+        .default_fonts(RunFonts::new().ascii(FONT).hi_ansi(FONT).cs(FONT).east_asia(FONT))
+        .default_size(22)
+        .footer(Footer::new().add_paragraph(page_number(&mut ids)));
+    for style in styles() {
+        docx = docx.add_style(style);
+    }
+
+    docx = title_page(docx, book, &mut ids);
+    docx = docx.add_table_of_contents(contents(book, &mut ids));
+
+    let mut bookmark = 0usize;
+    let mut figure_number = 0usize;
+    for chapter in &book.chapters {
+        bookmark += 1;
+        docx = docx.add_paragraph(heading(&mut ids, &chapter.title, "Heading1", bookmark).page_break_before(true));
+        if chapter.entries.is_empty() {
+            docx = docx.add_paragraph(ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()));
+        }
+        for entry in &chapter.entries {
+            bookmark += 1;
+            docx = docx.add_paragraph(heading(&mut ids, &entry.title, "Heading2", bookmark));
+            let attribution = entry.attribution();
+            if !attribution.is_empty() {
+                docx = docx.add_paragraph(
+                    ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()),
+                );
+            }
+            for text in entry.paragraphs.iter().filter(|p| !p.trim().is_empty()) {
+                docx = docx.add_paragraph(
+                    ids.next().align(AlignmentType::Both).add_run(Run::new().add_text(text.as_str())),
+                );
+            }
+            for figure in &entry.figures {
+                figure_number += 1;
+                let (w, h) = fit(figure.width, figure.height);
+                let pic = Pic::new_with_dimensions(figure.png.clone(), figure.width, figure.height)
+                    .id(format!("rIdImage{figure_number}"))
+                    .size(w, h);
+                docx = docx.add_paragraph(
+                    ids.next().align(AlignmentType::Center).keep_next(true).add_run(Run::new().add_image(pic)),
+                );
+                let mut caption = format!("Figure {figure_number}");
+                let line = figure.caption_line();
+                if !line.is_empty() {
+                    caption = format!("{caption}: {line}");
+                }
+                docx = docx.add_paragraph(ids.next().style("Caption").add_run(Run::new().add_text(caption)));
+            }
+        }
+    }
+
+    let mut out = Cursor::new(Vec::new());
+    docx.build().pack(&mut out).map_err(|e| BundleError::Docx(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// Paragraph ids (`w14:paraId`) numbered from the book alone. docx-rs would take them from a thread-local
+/// counter that keeps counting across documents, and it numbers the table of contents' own paragraphs from 1
+/// when it writes them; starting ours well above keeps every id unique and every render identical.
+struct ParaIds(u32);
+
+impl Default for ParaIds {
+    fn default() -> Self {
+        Self(0x0001_0000)
+    }
+}
+
+impl ParaIds {
+    fn next(&mut self) -> Paragraph {
+        self.0 += 1;
+        // Explicitly "Normal": docx-rs does not mark Normal as the default style, so readers such as
+        // python-docx would otherwise see unstyled paragraphs as having no style at all.
+        Paragraph::new().id(format!("{:08X}", self.0)).style("Normal")
+    }
+}
+
+/// The styles the book uses, with the names Word gives its built-in styles.
+fn styles() -> Vec<Style> {
+    vec![
+        Style::new("Title", StyleType::Paragraph)
+            .name("Title")
+            .based_on("Normal")
+            .next("Normal")
+            .size(56)
+            .bold()
+            .align(AlignmentType::Center)
+            .q_format(true),
+        Style::new("Subtitle", StyleType::Paragraph)
+            .name("Subtitle")
+            .based_on("Normal")
+            .next("Normal")
+            .size(32)
+            .italic()
+            .align(AlignmentType::Center)
+            .q_format(true),
+        Style::new("Heading1", StyleType::Paragraph)
+            .name("Heading 1")
+            .based_on("Normal")
+            .next("Normal")
+            .size(36)
+            .bold()
+            .outline_lvl(0)
+            .line_spacing(LineSpacing::new().before(480).after(240))
+            .q_format(true),
+        Style::new("Heading2", StyleType::Paragraph)
+            .name("Heading 2")
+            .based_on("Normal")
+            .next("Normal")
+            .size(28)
+            .bold()
+            .outline_lvl(1)
+            .line_spacing(LineSpacing::new().before(360).after(120))
+            .q_format(true),
+        Style::new("Caption", StyleType::Paragraph)
+            .name("Caption")
+            .based_on("Normal")
+            .next("Normal")
+            .size(18)
+            .italic()
+            .align(AlignmentType::Center)
+            .q_format(true),
+        Style::new("TOCHeading", StyleType::Paragraph)
+            .name("TOC Heading")
+            .based_on("Heading1")
+            .next("Normal")
+            .outline_lvl(9),
+        Style::new("Attribution", StyleType::Paragraph)
+            .name("Attribution")
+            .based_on("Normal")
+            .next("Normal")
+            .italic()
+            .line_spacing(LineSpacing::new().after(200)),
+    ]
+}
+
+/// Title, subtitle and date, vertically spaced, then a page break.
+fn title_page(mut docx: Docx, book: &Book, ids: &mut ParaIds) -> Docx {
+    docx = docx
+        .add_paragraph(ids.next().line_spacing(LineSpacing::new().before(4000)))
+        .add_paragraph(ids.next().style("Title").add_run(Run::new().add_text(book.title.as_str())));
+    if let Some(subtitle) = book.subtitle.as_deref().filter(|s| !s.trim().is_empty()) {
+        docx = docx.add_paragraph(ids.next().style("Subtitle").add_run(Run::new().add_text(subtitle)));
+    }
+    docx.add_paragraph(
+        ids.next()
+            .align(AlignmentType::Center)
+            .line_spacing(LineSpacing::new().before(1200))
+            .add_run(Run::new().add_text(display_date(book.date)))
+            .add_run(Run::new().add_break(BreakType::Page)),
+    )
+}
+
+/// A TOC field over Heading 1–2 with its entries already written (so it reads right before anyone updates
+/// it), marked dirty so that Word refreshes the page numbers on opening. Anchors are the headings' bookmarks.
+fn contents(book: &Book, ids: &mut ParaIds) -> TableOfContents {
+    let mut toc = TableOfContents::new()
+        .heading_styles_range(1, 2)
+        .hyperlink()
+        .alias("Table of contents")
+        .dirty()
+        .add_before_paragraph(ids.next().style("TOCHeading").add_run(Run::new().add_text("Contents")));
+    let mut bookmark = 0usize;
+    for chapter in &book.chapters {
+        bookmark += 1;
+        toc = toc.add_item(TableOfContentsItem::new().text(chapter.title.as_str()).level(1).toc_key(toc_key(bookmark)));
+        for entry in &chapter.entries {
+            bookmark += 1;
+            toc = toc.add_item(TableOfContentsItem::new().text(entry.title.as_str()).level(2).toc_key(toc_key(bookmark)));
+        }
+    }
+    if bookmark == 0 {
+        // No headings: an empty field that Word fills in when there are some.
+        toc = TableOfContents::new().heading_styles_range(1, 2).hyperlink().dirty();
+    }
+    toc
+}
+
+fn toc_key(n: usize) -> String {
+    format!("_Toc{n:08}")
+}
+
+/// A heading wrapped in the bookmark the table of contents points to.
+fn heading(ids: &mut ParaIds, text: &str, style: &str, bookmark: usize) -> Paragraph {
+    ids.next()
+        .style(style)
+        .keep_next(true)
+        .add_bookmark_start(bookmark, toc_key(bookmark))
+        .add_run(Run::new().add_text(text))
+        .add_bookmark_end(bookmark)
+}
+
+/// A centred PAGE field for the footer.
+fn page_number(ids: &mut ParaIds) -> Paragraph {
+    ids.next().align(AlignmentType::Center).add_run(
+        Run::new()
+            .add_field_char(FieldCharType::Begin, false)
+            .add_instr_text(InstrText::PAGE(InstrPAGE::new()))
+            .add_field_char(FieldCharType::Separate, false)
+            .add_text("1")
+            .add_field_char(FieldCharType::End, false),
+    )
+}
+
+/// Width and height in EMU: as wide as the text allows, never taller than [`MAX_FIGURE_HEIGHT_EMU`], aspect
+/// ratio kept.
+fn fit(width_px: u32, height_px: u32) -> (u32, u32) {
+    let (w, h) = (u64::from(width_px.max(1)), u64::from(height_px.max(1)));
+    let mut width = MAX_FIGURE_WIDTH_EMU;
+    let mut height = width * h / w;
+    if height > MAX_FIGURE_HEIGHT_EMU {
+        height = MAX_FIGURE_HEIGHT_EMU;
+        width = height * w / h;
+    }
+    (width.max(1) as u32, height.max(1) as u32)
+}
+
+/// "23 November 2026": unambiguous in every English-speaking delegation.
+pub(crate) fn display_date(date: chrono::NaiveDate) -> String {
+    date.format("%-d %B %Y").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_fit_the_text_block() {
+        let (w, h) = fit(1600, 800);
+        assert_eq!((w as u64, h as u64), (MAX_FIGURE_WIDTH_EMU, MAX_FIGURE_WIDTH_EMU / 2));
+        let (w, h) = fit(400, 1600);
+        assert_eq!(h as u64, MAX_FIGURE_HEIGHT_EMU);
+        assert_eq!(w as u64, MAX_FIGURE_HEIGHT_EMU / 4);
+    }
+}

@@ -1,0 +1,19 @@
+//! The bundle Folio hands to editors and printers: the book itself (DOCX to edit, PDF to read), an HTML
+//! report of what went in and what was left out, and `manifest.json` describing every file.
+//!
+//! The coordinator decides what the book contains (a [`Book`]); this crate only renders it. Every renderer is
+//! deterministic: the same input gives the same bytes, so a bundle can be checked by its hashes.
+
+pub mod docx;
+pub mod error;
+pub mod manifest;
+pub mod model;
+pub mod pdf;
+pub mod report;
+
+mod base64;
+
+pub use docx::render_docx;
+pub use error::BundleError;
+pub use model::{Book, BookChapter, BookEntry, Figure, EMPTY_CHAPTER_NOTE};
+pub use pdf::render_pdf;

@@ -1,0 +1,108 @@
+//! What the book contains. The coordinator builds a [`Book`] from the contributions it decided to include;
+//! the renderers in this crate turn it into DOCX and PDF without deciding anything themselves.
+
+use chrono::NaiveDate;
+use folio_core::ContributionKind;
+
+/// The whole printed catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Book {
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// Printed on the title page and written as the documents' creation date. There is no wall clock
+    /// anywhere in rendering: the same `Book` always gives the same bytes.
+    pub date: NaiveDate,
+    /// In the order they are printed.
+    pub chapters: Vec<BookChapter>,
+}
+
+/// One chapter: one cooperation project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookChapter {
+    pub title: String,
+    /// In the order they are printed.
+    pub entries: Vec<BookEntry>,
+}
+
+/// What a chapter with no entry says under its heading: the editor's master keeps every chapter, so an
+/// empty one is visible rather than silently gone.
+pub const EMPTY_CHAPTER_NOTE: &str =
+    "No contribution to this chapter is in the book yet. The report lists what was left out and why.";
+
+/// One contribution as printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookEntry {
+    pub title: String,
+    /// May be empty: the attribution line then names the State only.
+    pub author: String,
+    pub state: String,
+    pub kind: ContributionKind,
+    /// Plain text, already reflowed: one string per paragraph. Never interpreted as markup.
+    pub paragraphs: Vec<String>,
+    pub figures: Vec<Figure>,
+}
+
+impl BookEntry {
+    /// "Author (State)"; the State alone when there is no author; the author alone when there is no State.
+    pub fn attribution(&self) -> String {
+        let (author, state) = (self.author.trim(), self.state.trim());
+        match (author.is_empty(), state.is_empty()) {
+            (false, false) => format!("{author} ({state})"),
+            (false, true) => author.to_string(),
+            (true, false) => state.to_string(),
+            (true, true) => String::new(),
+        }
+    }
+}
+
+/// A picture of an entry, already converted and downscaled by the coordinator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// PNG bytes, longest side at most 1600 px.
+    pub png: Vec<u8>,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    pub caption: String,
+    pub credit: String,
+}
+
+impl Figure {
+    /// "caption — credit", either part alone when the other is empty.
+    pub fn caption_line(&self) -> String {
+        let (caption, credit) = (self.caption.trim(), self.credit.trim());
+        match (caption.is_empty(), credit.is_empty()) {
+            (false, false) => format!("{caption} — {credit}"),
+            (false, true) => caption.to_string(),
+            (true, false) => credit.to_string(),
+            (true, true) => String::new(),
+        }
+    }
+
+    /// Checks the bytes are a PNG whose header agrees with the stated size, so that neither writer embeds
+    /// something a reader cannot open (and docx-rs, which panics on bad images, is never handed one).
+    pub(crate) fn check(&self, entry: &str, number: usize) -> Result<(), crate::BundleError> {
+        let fail = |reason: String| crate::BundleError::Figure { entry: entry.to_string(), figure: number, reason };
+        const SIGNATURE: [u8; 8] = [137, 80, 78, 71, 13, 10, 26, 10];
+        if !self.png.starts_with(&SIGNATURE) || self.png.len() < 24 {
+            return Err(fail("missing PNG signature".into()));
+        }
+        let reader = image::ImageReader::with_format(std::io::Cursor::new(&self.png), image::ImageFormat::Png);
+        let (w, h) = reader.into_dimensions().map_err(|e| fail(e.to_string()))?;
+        if (w, h) != (self.width, self.height) || w == 0 || h == 0 {
+            return Err(fail(format!("header says {w}x{h} px, the model says {}x{}", self.width, self.height)));
+        }
+        Ok(())
+    }
+}
+
+/// Figures are numbered through the book (1, 2, …) in reading order; both renderers use this numbering.
+pub(crate) fn numbered_figures(book: &Book) -> impl Iterator<Item = (usize, &BookEntry, &Figure)> {
+    book.chapters
+        .iter()
+        .flat_map(|c| c.entries.iter())
+        .flat_map(|e| e.figures.iter().map(move |f| (e, f)))
+        .enumerate()
+        .map(|(i, (e, f))| (i + 1, e, f))
+}

@@ -1,0 +1,253 @@
+//! The book as a PDF, typeset by Typst used as a library.
+//!
+//! The template (`pdf/book.typ`) is static; the book reaches it as data: `/book.json` (text only) and one
+//! `/fig-N.png` per figure, in a virtual file system. No contribution text is ever spliced into markup, so
+//! nothing a State writes can change the layout or break the build. Fonts are the ones bundled with Typst,
+//! parsed once per process. The PDF's identifier and dates come from the book, so the output is
+//! reproducible byte for byte.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use typst::diag::{FileError, FileResult, SourceDiagnostic};
+use typst::foundations::{Bytes, Datetime, Smart};
+use typst::layout::PagedDocument;
+use typst::syntax::{FileId, Source, VirtualPath};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+
+use crate::model::{numbered_figures, Book};
+use crate::BundleError;
+
+/// The template; see the file for its contract with [`BookData`].
+const TEMPLATE: &str = include_str!("pdf/book.typ");
+/// Stable document identifier: the PDF's /ID derives from it instead of from the content's hash or a clock.
+const IDENT: &str = "folio-catalogue";
+/// Text width of an A4 page with 2.5 cm margins.
+const TEXT_WIDTH_MM: f64 = 160.0;
+/// Tallest a figure is printed, leaving room for its caption and credit.
+const MAX_FIGURE_HEIGHT_MM: f64 = 170.0;
+
+/// Typst's bundled fonts (Libertinus Serif, New Computer Modern, DejaVu Sans Mono), parsed once.
+static FONTS: LazyLock<(LazyHash<FontBook>, Vec<Font>)> = LazyLock::new(|| {
+    let fonts: Vec<Font> =
+        typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
+    (LazyHash::new(FontBook::from_fonts(&fonts)), fonts)
+});
+
+/// The standard library, built once: it is the same for every book.
+static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(Library::default()));
+
+/// Renders the book as PDF bytes.
+pub fn render_pdf(book: &Book) -> Result<Vec<u8>, BundleError> {
+    let world = BookWorld::new(book)?;
+    let warned = typst::compile::<PagedDocument>(&world);
+    for warning in &warned.warnings {
+        tracing::debug!(message = %warning.message, "typst warning");
+    }
+    let document = warned.output.map_err(|diags| BundleError::Typeset(messages(&diags)))?;
+    let options = typst_pdf::PdfOptions {
+        ident: Smart::Custom(IDENT),
+        timestamp: Some(typst_pdf::Timestamp::new_utc(world.today)),
+        ..Default::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|diags| BundleError::Pdf(messages(&diags)))
+}
+
+/// Diagnostics as sentences, with their hints.
+fn messages(diags: &[SourceDiagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| {
+            let mut message = d.message.to_string();
+            for hint in &d.hints {
+                message.push_str(" (hint: ");
+                message.push_str(hint);
+                message.push(')');
+            }
+            message
+        })
+        .collect()
+}
+
+/// What the template reads from `/book.json`. Text only: figures are separate files.
+#[derive(Serialize)]
+struct BookData<'a> {
+    title: &'a str,
+    subtitle: Option<&'a str>,
+    date: DateData,
+    date_display: String,
+    empty_chapter_note: &'static str,
+    chapters: Vec<ChapterData<'a>>,
+}
+
+#[derive(Serialize)]
+struct DateData {
+    year: i32,
+    month: u32,
+    day: u32,
+}
+
+#[derive(Serialize)]
+struct ChapterData<'a> {
+    title: &'a str,
+    entries: Vec<EntryData<'a>>,
+}
+
+#[derive(Serialize)]
+struct EntryData<'a> {
+    title: &'a str,
+    attribution: String,
+    paragraphs: Vec<&'a str>,
+    figures: Vec<FigureData<'a>>,
+}
+
+#[derive(Serialize)]
+struct FigureData<'a> {
+    /// Absolute path in the virtual file system.
+    path: String,
+    /// Printed width: the text width, or less when the picture would otherwise be too tall.
+    width_mm: f64,
+    caption: &'a str,
+    credit: &'a str,
+}
+
+fn figure_path(n: usize) -> String {
+    format!("/fig-{n}.png")
+}
+
+fn figure_width_mm(width_px: u32, height_px: u32) -> f64 {
+    let ratio = f64::from(width_px.max(1)) / f64::from(height_px.max(1));
+    // Rounded to a tenth of a millimetre so that the JSON (and the PDF) never depends on float printing.
+    (TEXT_WIDTH_MM.min(MAX_FIGURE_HEIGHT_MM * ratio) * 10.0).round() / 10.0
+}
+
+impl<'a> BookData<'a> {
+    fn new(book: &'a Book) -> Self {
+        use chrono::Datelike;
+        let mut figure = 0usize;
+        let chapters = book
+            .chapters
+            .iter()
+            .map(|chapter| ChapterData {
+                title: &chapter.title,
+                entries: chapter
+                    .entries
+                    .iter()
+                    .map(|entry| EntryData {
+                        title: &entry.title,
+                        attribution: entry.attribution(),
+                        paragraphs: entry
+                            .paragraphs
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|p| !p.trim().is_empty())
+                            .collect(),
+                        figures: entry
+                            .figures
+                            .iter()
+                            .map(|f| {
+                                figure += 1;
+                                FigureData {
+                                    path: figure_path(figure),
+                                    width_mm: figure_width_mm(f.width, f.height),
+                                    caption: f.caption.trim(),
+                                    credit: f.credit.trim(),
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            title: &book.title,
+            subtitle: book.subtitle.as_deref().filter(|s| !s.trim().is_empty()),
+            date: DateData { year: book.date.year(), month: book.date.month(), day: book.date.day() },
+            date_display: crate::docx::display_date(book.date),
+            empty_chapter_note: crate::model::EMPTY_CHAPTER_NOTE,
+            chapters,
+        }
+    }
+}
+
+/// An in-memory Typst world: the template as main file, the book's data and figures as files, the bundled
+/// fonts, and the book's date as "today".
+struct BookWorld {
+    main: Source,
+    files: HashMap<FileId, Bytes>,
+    today: Datetime,
+}
+
+impl BookWorld {
+    fn new(book: &Book) -> Result<Self, BundleError> {
+        use chrono::Datelike;
+        let mut files = HashMap::new();
+        for (n, entry, figure) in numbered_figures(book) {
+            figure.check(&entry.title, n)?;
+            files.insert(file_id(&figure_path(n)), Bytes::new(figure.png.clone()));
+        }
+        let json = serde_json::to_vec(&BookData::new(book))?;
+        files.insert(file_id("/book.json"), Bytes::new(json));
+        let month = u8::try_from(book.date.month()).map_err(|_| BundleError::Date(book.date))?;
+        let day = u8::try_from(book.date.day()).map_err(|_| BundleError::Date(book.date))?;
+        let today = Datetime::from_ymd(book.date.year(), month, day).ok_or(BundleError::Date(book.date))?;
+        Ok(Self { main: Source::new(file_id("/main.typ"), TEMPLATE.to_string()), files, today })
+    }
+}
+
+fn file_id(path: &str) -> FileId {
+    FileId::new(None, VirtualPath::new(path))
+}
+
+impl World for BookWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &LIBRARY
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &FONTS.0
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else if self.files.contains_key(&id) {
+            Err(FileError::NotSource)
+        } else {
+            Err(FileError::NotFound(id.vpath().as_rooted_path().into()))
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.main.id() {
+            return Ok(Bytes::from_string(self.main.text().to_string()));
+        }
+        self.files.get(&id).cloned().ok_or_else(|| FileError::NotFound(id.vpath().as_rooted_path().into()))
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        FONTS.1.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<i64>) -> Option<Datetime> {
+        Some(self.today)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figure_widths_keep_portraits_on_the_page() {
+        assert_eq!(figure_width_mm(1600, 800), TEXT_WIDTH_MM);
+        assert_eq!(figure_width_mm(400, 1600), 42.5);
+    }
+}

@@ -1,0 +1,281 @@
+//! The renderers against a small book with a figure and hostile text: structure, literal text, and
+//! byte-for-byte reproducibility.
+
+use std::io::{Cursor, Read};
+
+use chrono::NaiveDate;
+use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
+use folio_bundle::{render_docx, render_pdf, Book, BookChapter, BookEntry, BundleError, Figure};
+use folio_core::{ContributionKind, Finding, FindingCode, Severity};
+
+/// Markup in every syntax the renderers might interpret: Typst, Markdown-ish, HTML, XML.
+const HOSTILE: &str = r"#set page(width: 1cm) *bold* $x$ [link] \ <tag> @ref & 'q' “quoted”";
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 128]));
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encode png");
+    out.into_inner()
+}
+
+fn sample_book() -> Book {
+    Book {
+        title: "Catalogue of best practices".into(),
+        subtitle: Some("International cooperation and assistance".into()),
+        date: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
+        chapters: vec![
+            BookChapter {
+                title: "Clearance in Laos".into(),
+                entries: vec![
+                    BookEntry {
+                        title: "Training local teams".into(),
+                        author: "A. Author".into(),
+                        state: "Norway".into(),
+                        kind: ContributionKind::Text,
+                        paragraphs: vec![
+                            "The project trained forty deminers over two years.".into(),
+                            "Lessons learned were shared regionally.".into(),
+                        ],
+                        figures: vec![Figure {
+                            png: png(64, 32),
+                            width: 64,
+                            height: 32,
+                            caption: "A training session".into(),
+                            credit: "Photo: Norwegian People's Aid".into(),
+                        }],
+                    },
+                    BookEntry {
+                        title: format!("Hostile {HOSTILE}"),
+                        author: String::new(),
+                        state: "Mexico".into(),
+                        kind: ContributionKind::Testimonial,
+                        paragraphs: vec![HOSTILE.into(), "Second paragraph.".into()],
+                        figures: vec![],
+                    },
+                ],
+            },
+            BookChapter {
+                title: "Victim assistance in Lebanon".into(),
+                entries: vec![BookEntry {
+                    title: "Rehabilitation services".into(),
+                    author: "B. Writer".into(),
+                    state: "Lebanon".into(),
+                    kind: ContributionKind::Text,
+                    paragraphs: vec!["Services reached 300 survivors.".into()],
+                    figures: vec![],
+                }],
+            },
+        ],
+    }
+}
+
+fn unzip(bytes: &[u8], name: &str) -> String {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("docx is a zip");
+    let mut file = archive.by_name(name).unwrap_or_else(|_| panic!("{name} in docx"));
+    let mut text = String::new();
+    file.read_to_string(&mut text).expect("utf-8 part");
+    text
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&apos;").replace('"', "&quot;")
+}
+
+#[test]
+fn docx_has_styles_contents_chapters_and_figures() {
+    let book = sample_book();
+    let bytes = render_docx(&book).expect("docx renders");
+    let document = unzip(&bytes, "word/document.xml");
+    let styles = unzip(&bytes, "word/styles.xml");
+    let rels = unzip(&bytes, "word/_rels/document.xml.rels");
+
+    for name in ["Title", "Heading 1", "Heading 2", "Caption"] {
+        assert!(styles.contains(&format!("<w:name w:val=\"{name}\" />")) || styles.contains(&format!("<w:name w:val=\"{name}\"/>")), "style {name} in {styles}");
+    }
+    assert_eq!(document.matches("<w:pStyle w:val=\"Heading1\"").count(), 2, "one Heading 1 per chapter");
+    assert_eq!(document.matches("<w:pStyle w:val=\"Heading2\"").count(), 3, "one Heading 2 per entry");
+
+    // Chapter titles in order, after the table of contents (which lists them too).
+    let toc = document.find("TOC \\o").expect("TOC field instruction");
+    assert!(document.contains("instrText"), "TOC is a field");
+    let body = &document[toc..];
+    let first = body.rfind("Clearance in Laos").expect("chapter 1");
+    let second = body.rfind("Victim assistance in Lebanon").expect("chapter 2");
+    assert!(first < second, "chapters in book order");
+    assert!(document.contains("w:pageBreakBefore") || document.contains("w:type=\"page\""), "page breaks");
+
+    // The figure: embedded, related, captioned.
+    assert!(document.contains("r:embed=\"rIdImage1\""), "picture reference");
+    assert!(rels.contains("rIdImage1") && rels.contains("media/"), "image relationship: {rels}");
+    assert!(document.contains("Figure 1: A training session — Photo: Norwegian People"), "caption");
+    let mut archive = zip::ZipArchive::new(Cursor::new(&bytes)).expect("zip");
+    assert!((0..archive.len()).any(|i| archive.by_index(i).map(|f| f.name().starts_with("word/media/")).unwrap_or(false)));
+
+    // Attribution: author and State, or the State alone.
+    assert!(document.contains("A. Author (Norway)"));
+    assert!(document.contains(">Mexico<"));
+
+    // Hostile text appears literally (XML-escaped, not interpreted).
+    assert!(document.contains(&xml_escape(HOSTILE)), "hostile text verbatim");
+
+    // The creation date is the book's.
+    let core = unzip(&bytes, "docProps/core.xml");
+    assert!(core.contains("2026-11-23T00:00:00Z"), "{core}");
+}
+
+#[test]
+fn docx_is_reproducible() {
+    let book = sample_book();
+    let a = render_docx(&book).expect("first");
+    let b = render_docx(&book).expect("second");
+    assert!(a == b, "two renders of the same book differ");
+}
+
+#[test]
+fn figures_that_are_not_png_are_refused() {
+    let mut book = sample_book();
+    book.chapters[0].entries[0].figures[0].png = b"GIF89a not a png".to_vec();
+    assert!(matches!(render_docx(&book), Err(BundleError::Figure { figure: 1, .. })));
+    assert!(matches!(render_pdf(&book), Err(BundleError::Figure { figure: 1, .. })));
+}
+
+/// The outline (bookmark) titles of a PDF, depth first.
+fn outline_titles(doc: &lopdf::Document) -> Vec<String> {
+    fn walk(doc: &lopdf::Document, dict: &lopdf::Dictionary, out: &mut Vec<String>) {
+        let mut next = dict.get(b"First").ok().and_then(|o| o.as_reference().ok());
+        while let Some(id) = next {
+            let Ok(item) = doc.get_dictionary(id) else { break };
+            if let Ok(title) = item.get(b"Title") {
+                let title = match title {
+                    lopdf::Object::Reference(r) => doc.get_object(*r).ok().cloned(),
+                    other => Some(other.clone()),
+                };
+                if let Some(title) = title {
+                    out.push(lopdf::decode_text_string(&title).unwrap_or_default());
+                }
+            }
+            walk(doc, item, out);
+            next = item.get(b"Next").ok().and_then(|o| o.as_reference().ok());
+        }
+    }
+    let mut out = Vec::new();
+    let catalog = doc.catalog().expect("catalog");
+    let outlines = catalog.get(b"Outlines").and_then(|o| o.as_reference()).expect("/Outlines in catalog");
+    walk(doc, doc.get_dictionary(outlines).expect("outline root"), &mut out);
+    out
+}
+
+#[test]
+fn pdf_has_pages_bookmarks_and_literal_text() {
+    let book = sample_book();
+    let bytes = render_pdf(&book).expect("pdf renders (hostile text compiles)");
+    assert!(bytes.starts_with(b"%PDF"));
+    assert!(bytes.windows(9).any(|w| w == b"/Outlines"), "bookmarks");
+
+    let doc = lopdf::Document::load_mem(&bytes).expect("lopdf reads it");
+    let pages = doc.get_pages().len();
+    assert!(pages >= 4, "title, contents, two chapters: {pages} pages");
+
+    let titles = outline_titles(&doc);
+    for expected in ["Clearance in Laos", "Training local teams", "Victim assistance in Lebanon", "Rehabilitation services"] {
+        assert!(titles.iter().any(|t| t == expected), "bookmark {expected} in {titles:?}");
+    }
+    let hostile = format!("Hostile {HOSTILE}");
+    assert!(titles.contains(&hostile), "hostile title verbatim in bookmarks: {titles:?}");
+    let laos = titles.iter().position(|t| t == "Clearance in Laos");
+    let lebanon = titles.iter().position(|t| t == "Victim assistance in Lebanon");
+    assert!(laos < lebanon, "chapters in order");
+}
+
+#[test]
+fn pdf_is_reproducible() {
+    let book = sample_book();
+    let a = render_pdf(&book).expect("first");
+    let b = render_pdf(&book).expect("second");
+    assert!(a == b, "two renders of the same book differ");
+    // The date is the book's, not the clock's.
+    let doc = lopdf::Document::load_mem(&a).expect("lopdf");
+    let info = doc.trailer.get(b"Info").and_then(|o| o.as_reference()).and_then(|r| doc.get_dictionary(r));
+    if let Ok(info) = info {
+        if let Ok(lopdf::Object::String(date, _)) = info.get(b"CreationDate") {
+            assert!(date.starts_with(b"D:20261123"), "{}", String::from_utf8_lossy(date));
+        }
+    }
+}
+
+#[test]
+fn pdf_of_an_empty_book_renders() {
+    let book = Book { title: "Empty".into(), subtitle: None, date: NaiveDate::from_ymd_opt(2026, 1, 2).expect("date"), chapters: vec![] };
+    let bytes = render_pdf(&book).expect("pdf");
+    assert!(bytes.starts_with(b"%PDF"));
+    render_docx(&book).expect("docx");
+}
+
+fn sample_report() -> ReportInput {
+    let finding = |code, severity, message: &str| Finding {
+        code,
+        severity,
+        contribution_id: None,
+        file_name: Some(format!("file {HOSTILE}.pdf")),
+        message: message.to_string(),
+    };
+    ReportInput {
+        title: format!("Catalogue {HOSTILE}"),
+        generated: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
+        totals: Totals { documents_processed: 3, documents_failed: 1, contributions_included: 1, contributions_left_out: 1 },
+        chapters: vec![ReportChapter {
+            title: "Clearance <b>in</b> Laos".into(),
+            contributions: vec![
+                ReportContribution {
+                    title: "Training".into(),
+                    state: "Norway".into(),
+                    author: "A. Author".into(),
+                    kind: ContributionKind::Text,
+                    included: true,
+                    documents: vec![ReportDocument { file_name: "training.pdf".into(), record: None, thumbnail_png: Some(png(8, 8)) }],
+                    findings: vec![],
+                },
+                ReportContribution {
+                    title: HOSTILE.into(),
+                    state: "Mexico".into(),
+                    author: String::new(),
+                    kind: ContributionKind::Testimonial,
+                    included: false,
+                    documents: vec![],
+                    findings: vec![finding(FindingCode::TooLong, Severity::Blocking, "12 pages, the limit is 10 <script>")],
+                },
+            ],
+        }],
+        intake_findings: vec![finding(FindingCode::UnlistedFile, Severity::Warning, "no CSV row names this file")],
+    }
+}
+
+#[test]
+fn report_escapes_everything_and_lists_what_was_left_out() {
+    let html = folio_bundle::report::render_html(&sample_report());
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<tag>"), "raw markup from data");
+    assert!(!html.contains("<script>"), "raw script from data");
+    assert!(!html.contains("<b>in</b>"));
+    assert!(html.contains("Clearance &lt;b&gt;in&lt;/b&gt; Laos"));
+    assert!(html.contains(r"#set page(width: 1cm) *bold* $x$ [link] \ &lt;tag&gt; @ref &amp; &#39;q&#39; “quoted”"));
+    assert!(html.contains("Left out of the book"));
+    assert!(html.contains("Intake findings"));
+    assert!(html.contains("unlisted_file"));
+    assert!(html.contains("too_long"));
+    assert!(html.contains("data:image/png;base64,iVBORw0KGgo"), "thumbnail inlined");
+    assert!(!html.contains("http://") && !html.contains("https://"), "no external assets");
+}
+
+/// Writes the sample outputs to `$FOLIO_BUNDLE_DUMP` for a look with Word, LibreOffice or a PDF reader.
+#[test]
+fn dump_samples_when_asked() {
+    let Ok(dir) = std::env::var("FOLIO_BUNDLE_DUMP") else { return };
+    let book = sample_book();
+    let dir = std::path::Path::new(&dir);
+    std::fs::create_dir_all(dir).expect("dump dir");
+    std::fs::write(dir.join("sample.docx"), render_docx(&book).expect("docx")).expect("write");
+    std::fs::write(dir.join("sample2.docx"), render_docx(&book).expect("docx")).expect("write");
+    std::fs::write(dir.join("sample.pdf"), render_pdf(&book).expect("pdf")).expect("write");
+    std::fs::write(dir.join("report.html"), folio_bundle::report::render_html(&sample_report())).expect("write");
+}
