@@ -9,8 +9,8 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGE, InstrText, LineSpacing, PageMargin,
-    Paragraph, Pic, Run, RunFonts, Style, StyleType, TableOfContents, TableOfContentsItem,
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGE, InstrText, LineSpacing, PageMargin, Paragraph,
+    Pic, Run, RunFonts, Style, StyleType, TableOfContents, TableOfContentsItem,
 };
 
 use crate::model::{numbered_figures, Book};
@@ -66,21 +66,20 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
         bookmark += 1;
         docx = docx.add_paragraph(heading(&mut ids, &chapter.title, "Heading1", bookmark).page_break_before(true));
         if chapter.entries.is_empty() {
-            docx = docx.add_paragraph(ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()));
+            docx =
+                docx.add_paragraph(ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()));
         }
         for entry in &chapter.entries {
             bookmark += 1;
             docx = docx.add_paragraph(heading(&mut ids, &entry.title, "Heading2", bookmark));
             let attribution = entry.attribution();
             if !attribution.is_empty() {
-                docx = docx.add_paragraph(
-                    ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()),
-                );
+                docx = docx
+                    .add_paragraph(ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()));
             }
             for text in entry.paragraphs.iter().filter(|p| !p.trim().is_empty()) {
-                docx = docx.add_paragraph(
-                    ids.next().align(AlignmentType::Both).add_run(Run::new().add_text(text.as_str())),
-                );
+                docx = docx
+                    .add_paragraph(ids.next().align(AlignmentType::Both).add_run(Run::new().add_text(text.as_str())));
             }
             for figure in &entry.figures {
                 figure_number += 1;
@@ -217,7 +216,8 @@ fn contents(book: &Book, ids: &mut ParaIds) -> TableOfContents {
         toc = toc.add_item(TableOfContentsItem::new().text(chapter.title.as_str()).level(1).toc_key(toc_key(bookmark)));
         for entry in &chapter.entries {
             bookmark += 1;
-            toc = toc.add_item(TableOfContentsItem::new().text(entry.title.as_str()).level(2).toc_key(toc_key(bookmark)));
+            toc =
+                toc.add_item(TableOfContentsItem::new().text(entry.title.as_str()).level(2).toc_key(toc_key(bookmark)));
         }
     }
     if bookmark == 0 {

@@ -142,8 +142,19 @@ mod tests {
     /// Keywords the validator below understands; annotations are accepted and ignored. The schema must stay
     /// within this subset (checked by `schema_uses_only_the_supported_subset`).
     const ASSERTIONS: &[&str] = &[
-        "$ref", "type", "enum", "oneOf", "required", "properties", "additionalProperties", "items", "minItems",
-        "maxItems", "minimum", "maximum", "$defs",
+        "$ref",
+        "type",
+        "enum",
+        "oneOf",
+        "required",
+        "properties",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "minimum",
+        "maximum",
+        "$defs",
     ];
     const ANNOTATIONS: &[&str] = &["$schema", "$id", "title", "description", "format"];
 
@@ -289,7 +300,12 @@ mod tests {
             text: None,
             elapsed_ms: 12,
         };
-        let failed = Record::failed("laos/broken.pdf", "cd".repeat(32), 10, ExtractError::new(ExtractErrorKind::Corrupt, "bad xref"));
+        let failed = Record::failed(
+            "laos/broken.pdf",
+            "cd".repeat(32),
+            10,
+            ExtractError::new(ExtractErrorKind::Corrupt, "bad xref"),
+        );
         let mut entry = ManifestContribution::new(&contribution, false);
         entry.documents = vec![
             ManifestDocument {
@@ -379,7 +395,10 @@ mod tests {
         assert!(errors_of(&missing).iter().any(|e| e.contains("generated")), "missing required field");
 
         let mut missing_record_field = good.clone();
-        missing_record_field["contributions"][0]["documents"][0]["record"].as_object_mut().expect("object").remove("ocr");
+        missing_record_field["contributions"][0]["documents"][0]["record"]
+            .as_object_mut()
+            .expect("object")
+            .remove("ocr");
         assert!(!errors_of(&missing_record_field).is_empty(), "missing record field");
 
         let mut extra = good.clone();
@@ -428,7 +447,10 @@ mod tests {
         fn walk(schema: &Value, path: &str) {
             let Some(object) = schema.as_object() else { return };
             for (key, value) in object {
-                assert!(ASSERTIONS.contains(&key.as_str()) || ANNOTATIONS.contains(&key.as_str()), "{path}: unsupported keyword {key}");
+                assert!(
+                    ASSERTIONS.contains(&key.as_str()) || ANNOTATIONS.contains(&key.as_str()),
+                    "{path}: unsupported keyword {key}"
+                );
                 match key.as_str() {
                     "properties" | "$defs" => {
                         for (name, sub) in value.as_object().expect("map of schemas") {

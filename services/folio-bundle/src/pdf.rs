@@ -32,8 +32,7 @@ const MAX_FIGURE_HEIGHT_MM: f64 = 170.0;
 
 /// Typst's bundled fonts (Libertinus Serif, New Computer Modern, DejaVu Sans Mono), parsed once.
 static FONTS: LazyLock<(LazyHash<FontBook>, Vec<Font>)> = LazyLock::new(|| {
-    let fonts: Vec<Font> =
-        typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
+    let fonts: Vec<Font> = typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
     (LazyHash::new(FontBook::from_fonts(&fonts)), fonts)
 });
 

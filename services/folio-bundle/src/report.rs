@@ -253,7 +253,8 @@ fn severity_class(s: Severity) -> &'static str {
 
 /// "Blocking · too_long: message (file)", with the severity spelled out, not only coloured.
 fn finding(f: &Finding) -> String {
-    let file = f.file_name.as_deref().map(|n| format!(" <span class=\"muted\">({})</span>", escape(n))).unwrap_or_default();
+    let file =
+        f.file_name.as_deref().map(|n| format!(" <span class=\"muted\">({})</span>", escape(n))).unwrap_or_default();
     format!(
         "<span class=\"{}\">{}</span> · <code>{}</code>: {}{}",
         severity_class(f.severity),

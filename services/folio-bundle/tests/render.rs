@@ -90,7 +90,11 @@ fn docx_has_styles_contents_chapters_and_figures() {
     let rels = unzip(&bytes, "word/_rels/document.xml.rels");
 
     for name in ["Title", "Heading 1", "Heading 2", "Caption"] {
-        assert!(styles.contains(&format!("<w:name w:val=\"{name}\" />")) || styles.contains(&format!("<w:name w:val=\"{name}\"/>")), "style {name} in {styles}");
+        assert!(
+            styles.contains(&format!("<w:name w:val=\"{name}\" />"))
+                || styles.contains(&format!("<w:name w:val=\"{name}\"/>")),
+            "style {name} in {styles}"
+        );
     }
     assert_eq!(document.matches("<w:pStyle w:val=\"Heading1\"").count(), 2, "one Heading 1 per chapter");
     assert_eq!(document.matches("<w:pStyle w:val=\"Heading2\"").count(), 3, "one Heading 2 per entry");
@@ -109,7 +113,9 @@ fn docx_has_styles_contents_chapters_and_figures() {
     assert!(rels.contains("rIdImage1") && rels.contains("media/"), "image relationship: {rels}");
     assert!(document.contains("Figure 1: A training session — Photo: Norwegian People"), "caption");
     let mut archive = zip::ZipArchive::new(Cursor::new(&bytes)).expect("zip");
-    assert!((0..archive.len()).any(|i| archive.by_index(i).map(|f| f.name().starts_with("word/media/")).unwrap_or(false)));
+    assert!(
+        (0..archive.len()).any(|i| archive.by_index(i).map(|f| f.name().starts_with("word/media/")).unwrap_or(false))
+    );
 
     // Attribution: author and State, or the State alone.
     assert!(document.contains("A. Author (Norway)"));
@@ -177,7 +183,9 @@ fn pdf_has_pages_bookmarks_and_literal_text() {
     assert!(pages >= 4, "title, contents, two chapters: {pages} pages");
 
     let titles = outline_titles(&doc);
-    for expected in ["Clearance in Laos", "Training local teams", "Victim assistance in Lebanon", "Rehabilitation services"] {
+    for expected in
+        ["Clearance in Laos", "Training local teams", "Victim assistance in Lebanon", "Rehabilitation services"]
+    {
         assert!(titles.iter().any(|t| t == expected), "bookmark {expected} in {titles:?}");
     }
     let hostile = format!("Hostile {HOSTILE}");
@@ -205,7 +213,12 @@ fn pdf_is_reproducible() {
 
 #[test]
 fn pdf_of_an_empty_book_renders() {
-    let book = Book { title: "Empty".into(), subtitle: None, date: NaiveDate::from_ymd_opt(2026, 1, 2).expect("date"), chapters: vec![] };
+    let book = Book {
+        title: "Empty".into(),
+        subtitle: None,
+        date: NaiveDate::from_ymd_opt(2026, 1, 2).expect("date"),
+        chapters: vec![],
+    };
     let bytes = render_pdf(&book).expect("pdf");
     assert!(bytes.starts_with(b"%PDF"));
     render_docx(&book).expect("docx");
@@ -222,7 +235,12 @@ fn sample_report() -> ReportInput {
     ReportInput {
         title: format!("Catalogue {HOSTILE}"),
         generated: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
-        totals: Totals { documents_processed: 3, documents_failed: 1, contributions_included: 1, contributions_left_out: 1 },
+        totals: Totals {
+            documents_processed: 3,
+            documents_failed: 1,
+            contributions_included: 1,
+            contributions_left_out: 1,
+        },
         chapters: vec![ReportChapter {
             title: "Clearance <b>in</b> Laos".into(),
             contributions: vec![
@@ -232,7 +250,11 @@ fn sample_report() -> ReportInput {
                     author: "A. Author".into(),
                     kind: ContributionKind::Text,
                     included: true,
-                    documents: vec![ReportDocument { file_name: "training.pdf".into(), record: None, thumbnail_png: Some(png(8, 8)) }],
+                    documents: vec![ReportDocument {
+                        file_name: "training.pdf".into(),
+                        record: None,
+                        thumbnail_png: Some(png(8, 8)),
+                    }],
                     findings: vec![],
                 },
                 ReportContribution {
@@ -242,7 +264,11 @@ fn sample_report() -> ReportInput {
                     kind: ContributionKind::Testimonial,
                     included: false,
                     documents: vec![],
-                    findings: vec![finding(FindingCode::TooLong, Severity::Blocking, "12 pages, the limit is 10 <script>")],
+                    findings: vec![finding(
+                        FindingCode::TooLong,
+                        Severity::Blocking,
+                        "12 pages, the limit is 10 <script>",
+                    )],
                 },
             ],
         }],

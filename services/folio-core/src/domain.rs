@@ -402,10 +402,7 @@ mod tests {
         assert_eq!(" Testimonial ".parse::<ContributionKind>().unwrap(), ContributionKind::Testimonial);
         assert_eq!("South South".parse::<Modality>().unwrap(), Modality::SouthSouth);
         assert_eq!("south_south".parse::<Modality>().unwrap(), Modality::SouthSouth);
-        assert_eq!(
-            "with civil society".parse::<Modality>().unwrap(),
-            Modality::Other("with civil society".into())
-        );
+        assert_eq!("with civil society".parse::<Modality>().unwrap(), Modality::Other("with civil society".into()));
         let err = "poem".parse::<ContributionKind>().unwrap_err();
         assert!(err.to_string().contains("text, testimonial, graphic, photograph"), "{err}");
         assert!("".parse::<Modality>().is_err());
@@ -419,10 +416,7 @@ mod tests {
         assert_eq!(a, Contribution::derive_id(cat, "ch", "Mexico", "A. Author", "Title"));
         assert_ne!(a, Contribution::derive_id(cat, "ch", "Spain", "A. Author", "Title"));
         // The separator keeps "ab"+"c" apart from "a"+"bc".
-        assert_ne!(
-            Contribution::derive_id(cat, "ab", "c", "", ""),
-            Contribution::derive_id(cat, "a", "bc", "", "")
-        );
+        assert_ne!(Contribution::derive_id(cat, "ab", "c", "", ""), Contribution::derive_id(cat, "a", "bc", "", ""));
         let d = Document::derive_id(a, "f.pdf", "00");
         assert_eq!(d, Document::derive_id(a, "f.pdf", "00"));
         assert_ne!(d, Document::derive_id(a, "f.pdf", "01"));

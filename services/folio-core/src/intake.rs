@@ -69,8 +69,7 @@ pub fn plan(
     }
 
     let mut intake = Intake::default();
-    let configured: HashMap<&str, &str> =
-        config.chapters.iter().map(|c| (c.id.as_str(), c.title.as_str())).collect();
+    let configured: HashMap<&str, &str> = config.chapters.iter().map(|c| (c.id.as_str(), c.title.as_str())).collect();
     let mut chapter_order: Vec<String> = config.chapters.iter().map(|c| c.id.clone()).collect();
     let present: HashSet<&str> = files_present.iter().map(String::as_str).collect();
     let mut listed: HashSet<String> = HashSet::new();
@@ -111,7 +110,11 @@ pub fn plan(
             }
         };
         if !listed.insert(row.file.clone()) {
-            intake.findings.push(row_finding(line, Some(row.file), "lists a file that an earlier row already lists".into()));
+            intake.findings.push(row_finding(
+                line,
+                Some(row.file),
+                "lists a file that an earlier row already lists".into(),
+            ));
             continue;
         }
         if !configured.is_empty() && !configured.contains_key(row.chapter.as_str()) {
@@ -300,7 +303,8 @@ a.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0\n\
 b.jpg,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0\n\
 c.docx,alpha,Spain,Luis,Story,testimonial,recipient,South-South,2012-03-01,\n"
         );
-        let intake = plan(Uuid::nil(), &CatalogueConfig::default(), &csv, &files(&["a.pdf", "b.jpg", "c.docx"])).unwrap();
+        let intake =
+            plan(Uuid::nil(), &CatalogueConfig::default(), &csv, &files(&["a.pdf", "b.jpg", "c.docx"])).unwrap();
         assert!(intake.findings.is_empty(), "{:?}", intake.findings);
         assert_eq!(intake.chapters.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["beta", "alpha"]);
         assert_eq!(intake.chapters[0].title, "Beta");

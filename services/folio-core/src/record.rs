@@ -162,8 +162,21 @@ mod tests {
         assert_eq!(v["error"]["message"], "no");
         assert!(v.get("text").is_none(), "text is only printed when asked for");
         for key in [
-            "path", "sha256", "bytes", "format", "mime", "pages", "pages_source", "language",
-            "language_confidence", "words", "title", "author", "ocr", "thumbnail", "error",
+            "path",
+            "sha256",
+            "bytes",
+            "format",
+            "mime",
+            "pages",
+            "pages_source",
+            "language",
+            "language_confidence",
+            "words",
+            "title",
+            "author",
+            "ocr",
+            "thumbnail",
+            "error",
         ] {
             assert!(v.get(key).is_some(), "contract field {key} missing");
         }

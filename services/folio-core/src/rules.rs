@@ -71,7 +71,11 @@ pub fn check(
                 FindingCode::Late,
                 if settings.late_is_blocking { Severity::Blocking } else { Severity::Warning },
                 None,
-                format!("Received on {}, {days} day{} after the deadline of {deadline}.", contribution.received, if days == 1 { "" } else { "s" }),
+                format!(
+                    "Received on {}, {days} day{} after the deadline of {deadline}.",
+                    contribution.received,
+                    if days == 1 { "" } else { "s" }
+                ),
             );
         }
     }
@@ -82,7 +86,9 @@ pub fn check(
         }
         let why = match (e.document.state, e.record.and_then(|r| r.error.as_ref())) {
             (_, Some(err)) => format!("{} ({})", err.message, err.kind.as_str()),
-            (DocumentState::Failed, None) => e.document.last_error.clone().unwrap_or_else(|| "processing failed".into()),
+            (DocumentState::Failed, None) => {
+                e.document.last_error.clone().unwrap_or_else(|| "processing failed".into())
+            }
             (state, None) => format!("still {}", state.as_str()),
         };
         push(
@@ -135,13 +141,19 @@ pub fn check(
                     FindingCode::NeedsOcr,
                     Severity::Warning,
                     file,
-                    format!("'{}' has no text layer; its language and length cannot be checked until it is read by OCR.", e.document.file_name),
+                    format!(
+                        "'{}' has no text layer; its language and length cannot be checked until it is read by OCR.",
+                        e.document.file_name
+                    ),
                 ),
                 _ => push(
                     FindingCode::LanguageUndetermined,
                     Severity::Warning,
                     file,
-                    format!("'{}' has too little text to tell its language; an editor should confirm it.", e.document.file_name),
+                    format!(
+                        "'{}' has too little text to tell its language; an editor should confirm it.",
+                        e.document.file_name
+                    ),
                 ),
             }
         }
@@ -248,7 +260,12 @@ mod tests {
     fn a_conforming_text_has_no_findings() {
         let d = document("a.pdf", DocumentState::Done);
         let r = record("pdf", 10, "en", 0.99);
-        let f = check(&contribution(ContributionKind::Text), &[Evidence { document: &d, record: Some(&r) }], &RuleSettings::default(), DEADLINE);
+        let f = check(
+            &contribution(ContributionKind::Text),
+            &[Evidence { document: &d, record: Some(&r) }],
+            &RuleSettings::default(),
+            DEADLINE,
+        );
         assert!(f.is_empty(), "{f:?}");
     }
 
@@ -282,7 +299,12 @@ mod tests {
         let d = document("a.docx", DocumentState::Done);
         let mut r = record("docx", 12, "fr", 0.2);
         r.pages_source = Some(PagesSource::Estimate);
-        let f = check(&contribution(ContributionKind::Testimonial), &[Evidence { document: &d, record: Some(&r) }], &RuleSettings::default(), DEADLINE);
+        let f = check(
+            &contribution(ContributionKind::Testimonial),
+            &[Evidence { document: &d, record: Some(&r) }],
+            &RuleSettings::default(),
+            DEADLINE,
+        );
         assert_eq!(codes(&f), [(FindingCode::Language, Severity::Warning), (FindingCode::TooLong, Severity::Warning)]);
         assert!(f[1].message.starts_with("About 12 pages"), "{}", f[1].message);
     }
@@ -293,10 +315,20 @@ mod tests {
         let mut r = record("jpeg", 1, "und", 0.0);
         r.language = None;
         r.ocr = OcrStatus::Needed;
-        let f = check(&contribution(ContributionKind::Photograph), &[Evidence { document: &d, record: Some(&r) }], &RuleSettings::default(), DEADLINE);
+        let f = check(
+            &contribution(ContributionKind::Photograph),
+            &[Evidence { document: &d, record: Some(&r) }],
+            &RuleSettings::default(),
+            DEADLINE,
+        );
         assert!(f.is_empty(), "{f:?}");
         // The same scan sent as a text cannot be checked yet, and says why.
-        let f = check(&contribution(ContributionKind::Text), &[Evidence { document: &d, record: Some(&r) }], &RuleSettings::default(), DEADLINE);
+        let f = check(
+            &contribution(ContributionKind::Text),
+            &[Evidence { document: &d, record: Some(&r) }],
+            &RuleSettings::default(),
+            DEADLINE,
+        );
         assert_eq!(codes(&f), [(FindingCode::NeedsOcr, Severity::Warning)]);
     }
 
@@ -316,11 +348,16 @@ mod tests {
         let f = check(&contribution(ContributionKind::Text), &both, &RuleSettings::default(), DEADLINE);
         assert_eq!(codes(&f), [(FindingCode::Unreadable, Severity::Warning)]);
         assert!(f[0].message.contains("encrypted"), "{}", f[0].message);
-        let none = [Evidence { document: &bad, record: Some(&bad_record) }, Evidence { document: &failed, record: None }];
+        let none =
+            [Evidence { document: &bad, record: Some(&bad_record) }, Evidence { document: &failed, record: None }];
         let f = check(&contribution(ContributionKind::Text), &none, &RuleSettings::default(), DEADLINE);
         assert_eq!(
             codes(&f),
-            [(FindingCode::Unreadable, Severity::Warning), (FindingCode::Unreadable, Severity::Warning), (FindingCode::Empty, Severity::Blocking)]
+            [
+                (FindingCode::Unreadable, Severity::Warning),
+                (FindingCode::Unreadable, Severity::Warning),
+                (FindingCode::Empty, Severity::Blocking)
+            ]
         );
         assert!(f[1].message.contains("worker crashed 3 times"), "{}", f[1].message);
     }

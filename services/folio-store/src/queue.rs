@@ -107,7 +107,11 @@ impl WorkQueue for InProcessQueue {
                     if !state.ready.is_empty() {
                         self.notify.notify_one();
                     }
-                    return Some(Box::new(InProcessDelivery { queue: self.clone(), request: Some(request), redelivered }));
+                    return Some(Box::new(InProcessDelivery {
+                        queue: self.clone(),
+                        request: Some(request),
+                        redelivered,
+                    }));
                 }
             }
             notified.await;

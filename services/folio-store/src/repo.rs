@@ -23,13 +23,18 @@ impl StoreError {
     /// bad data that will fail the same way every time.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Database(e) => matches!(
-                e,
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
-            ) || e.as_database_error().is_some_and(|d| {
-                let m = d.message();
-                m.contains("locked") || m.contains("busy")
-            }),
+            Self::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                ) || e.as_database_error().is_some_and(|d| {
+                    let m = d.message();
+                    m.contains("locked") || m.contains("busy")
+                })
+            }
             _ => false,
         }
     }
@@ -135,7 +140,13 @@ pub trait Store: Send + Sync {
 
     /// Takes a document for processing: a conditional change of state that at most one worker wins. A lease
     /// that ran out (its worker died) can be taken over. `max_attempts` bounds how often a document is tried.
-    async fn claim(&self, document_id: Uuid, worker: &str, lease: Duration, max_attempts: u32) -> Result<Claim, StoreError>;
+    async fn claim(
+        &self,
+        document_id: Uuid,
+        worker: &str,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Claim, StoreError>;
     /// Writes the record and marks the document done, if `worker` still holds it. `false` when it does not
     /// (its lease ran out and another worker took over): nothing is written.
     async fn complete(&self, document_id: Uuid, worker: &str, record: &StoredRecord) -> Result<bool, StoreError>;
@@ -150,7 +161,12 @@ pub trait Store: Send + Sync {
     /// Every record of the catalogue, by document id.
     async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError>;
 
-    async fn replace_findings(&self, catalogue_id: Uuid, source: FindingSource, findings: &[Finding]) -> Result<(), StoreError>;
+    async fn replace_findings(
+        &self,
+        catalogue_id: Uuid,
+        source: FindingSource,
+        findings: &[Finding],
+    ) -> Result<(), StoreError>;
     async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError>;
 
     /// In book order.

@@ -1,6 +1,8 @@
 //! The embedded default database: SQLite through sqlx, in WAL mode so readers never wait for the writer.
 
-use crate::repo::{CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
+use crate::repo::{
+    CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord,
+};
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, FindingCode, Record, Severity};
@@ -19,7 +21,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../mi
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
-        .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false))
+        .map(|(version, name, sql)| {
+            Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        })
         .collect::<Vec<_>>();
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
@@ -80,7 +84,8 @@ fn record_from(row: &SqliteRow) -> Result<StoredRecord, StoreError> {
     Ok(StoredRecord { record, text: row.try_get("text")?, thumbnail_key: row.try_get("thumbnail_key")? })
 }
 
-const DOCUMENT_COLUMNS: &str = "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error";
+const DOCUMENT_COLUMNS: &str =
+    "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error";
 /// The same columns for `RETURNING`, where SQLite takes no table alias.
 const DOCUMENT_RETURNING: &str = "id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, last_error";
 
@@ -254,10 +259,11 @@ impl Store for SqliteStore {
     }
 
     async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError> {
-        let rows = sqlx::query("SELECT key, title, position FROM chapters WHERE catalogue_id = ? ORDER BY position, key")
-            .bind(catalogue_id.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT key, title, position FROM chapters WHERE catalogue_id = ? ORDER BY position, key")
+                .bind(catalogue_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(Chapter {
@@ -314,7 +320,13 @@ impl Store for SqliteStore {
         row.as_ref().map(document_from).transpose()
     }
 
-    async fn claim(&self, document_id: Uuid, worker: &str, lease: Duration, max_attempts: u32) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        document_id: Uuid,
+        worker: &str,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Claim, StoreError> {
         let now = now_text();
         let id = document_id.to_string();
         let row = sqlx::query(&format!(
@@ -439,7 +451,12 @@ impl Store for SqliteStore {
         rows.iter().map(|r| Ok((uuid_at(r, "document_id")?, record_from(r)?))).collect()
     }
 
-    async fn replace_findings(&self, catalogue_id: Uuid, source: FindingSource, findings: &[Finding]) -> Result<(), StoreError> {
+    async fn replace_findings(
+        &self,
+        catalogue_id: Uuid,
+        source: FindingSource,
+        findings: &[Finding],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         replace_findings_in(&mut tx, &catalogue_id.to_string(), source, findings).await?;
         tx.commit().await?;
@@ -504,14 +521,16 @@ impl Store for SqliteStore {
             .bind(catalogue_id.to_string())
             .fetch_one(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(catalogue_id.to_string())
-            .bind(number)
-            .bind(location)
-            .bind(manifest_sha256)
-            .bind(now_text())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(catalogue_id.to_string())
+        .bind(number)
+        .bind(location)
+        .bind(manifest_sha256)
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(number.max(0) as u32)
     }

@@ -167,13 +167,17 @@ async fn release_requeues_or_fails_and_progress_follows() {
     assert_eq!((p[0].documents, p[0].finished, p[0].failed, p[0].cleared()), (2, 2, 1, true));
 
     store
-        .replace_findings(cat, FindingSource::Rules, &[Finding {
-            code: FindingCode::Language,
-            severity: Severity::Blocking,
-            contribution_id: Some(docs[0].contribution_id),
-            file_name: Some("a.pdf".into()),
-            message: "Spanish".into(),
-        }])
+        .replace_findings(
+            cat,
+            FindingSource::Rules,
+            &[Finding {
+                code: FindingCode::Language,
+                severity: Severity::Blocking,
+                contribution_id: Some(docs[0].contribution_id),
+                file_name: Some("a.pdf".into()),
+                message: "Spanish".into(),
+            }],
+        )
         .await
         .unwrap();
     store.replace_findings(cat, FindingSource::Rules, &[]).await.unwrap();

@@ -1,0 +1,332 @@
+//! Builds the catalogue bundle from the database and the blob store: the book (DOCX and PDF), the manifest,
+//! the report, the originals and the thumbnails.
+
+use crate::coordinator::{blocked, paragraphs};
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use folio_bundle::manifest::{
+    CatalogueInfo, Manifest, ManifestChapter, ManifestContribution, ManifestDocument, ManifestFile, SCHEMA_VERSION,
+};
+use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
+use folio_bundle::{Book, BookChapter, BookEntry, Figure};
+use folio_core::{DocumentState, Finding};
+use folio_store::{BlobStore, Store};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use tracing::warn;
+use uuid::Uuid;
+
+/// Longest side of a figure in the book, in pixels: enough for print at about 15 cm and 270 dpi.
+const FIGURE_PX: u32 = 1600;
+
+/// What was assembled, for the summary people read.
+#[derive(Debug, Clone)]
+pub struct BundleSummary {
+    pub out: PathBuf,
+    pub build: u32,
+    pub chapters: usize,
+    pub included: usize,
+    /// Contributions left out of the book, with the reasons.
+    pub left_out: Vec<(String, Vec<String>)>,
+    pub documents: usize,
+    pub failed_documents: usize,
+    pub findings: Vec<Finding>,
+}
+
+/// The date printed in the book: `SOURCE_DATE_EPOCH` when set (reproducible builds), else today.
+pub fn book_date() -> NaiveDate {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map(|t| t.date_naive())
+        .unwrap_or_else(|| chrono::Utc::now().date_naive())
+}
+
+/// Assembles the bundle into `out`. The folder is written beside and swapped in at the end, so a failed
+/// assembly leaves the previous bundle whole. `out` must be new, empty, or an earlier bundle.
+pub async fn assemble(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    catalogue_id: Uuid,
+    findings: Vec<Finding>,
+    out: &Path,
+    date: NaiveDate,
+) -> Result<BundleSummary> {
+    check_out_folder(out)?;
+    let catalogue = store.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
+    let chapters = store.chapters(catalogue_id).await?;
+    let contributions = store.contributions(catalogue_id).await?;
+    let documents = store.documents(catalogue_id).await?;
+    let records: HashMap<Uuid, folio_store::StoredRecord> = store.records(catalogue_id).await?.into_iter().collect();
+    let blocking = blocked(&findings);
+
+    let staging = sibling(out, "partial")?;
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+    }
+    std::fs::create_dir_all(staging.join("originals"))?;
+    std::fs::create_dir_all(staging.join("thumbnails"))?;
+
+    let mut book = Book { title: catalogue.title.clone(), subtitle: None, date, chapters: Vec::new() };
+    book.subtitle = catalogue.deadline.map(|d| format!("Contributions received by {}", d.format("%-d %B %Y")));
+    let mut report_chapters = Vec::new();
+    let mut manifest_chapters = Vec::new();
+    let mut manifest_contributions = Vec::new();
+    let mut left_out = Vec::new();
+    let mut used_names = HashSet::new();
+    let mut figure_number = 0usize;
+
+    for chapter in &chapters {
+        let mut entries = Vec::new();
+        let mut report_contributions = Vec::new();
+        let mut ids = Vec::new();
+        for contribution in contributions.iter().filter(|c| c.chapter_key == chapter.key) {
+            ids.push(contribution.id);
+            let reasons = blocking.get(&contribution.id);
+            let included = reasons.is_none();
+            if let Some(reasons) = reasons {
+                left_out.push((contribution.title.clone(), reasons.iter().map(|f| f.message.clone()).collect()));
+            }
+            let mut entry = BookEntry {
+                title: contribution.title.clone(),
+                author: contribution.author.clone(),
+                state: contribution.state.clone(),
+                kind: contribution.kind,
+                paragraphs: Vec::new(),
+                figures: Vec::new(),
+            };
+            let mut manifest_contribution = ManifestContribution::new(contribution, included);
+            let mut report_documents = Vec::new();
+            for document in documents.iter().filter(|d| d.contribution_id == contribution.id) {
+                let stored = records.get(&document.id);
+                let original = unique_name(&mut used_names, "originals", &document.file_name, document.id);
+                let bytes = blobs
+                    .get(&document.blob_key)
+                    .await
+                    .with_context(|| format!("original of {}", document.file_name))?;
+                write_file(&staging.join(&original), &bytes)?;
+                let thumbnail_png = match stored.and_then(|r| r.thumbnail_key.as_deref()) {
+                    Some(key) => blobs.get(key).await.ok(),
+                    None => None,
+                };
+                let thumbnail = match &thumbnail_png {
+                    Some(png) => {
+                        let path = unique_name(
+                            &mut used_names,
+                            "thumbnails",
+                            &format!("{}.png", document.file_name),
+                            document.id,
+                        );
+                        write_file(&staging.join(&path), png)?;
+                        Some(path)
+                    }
+                    None => None,
+                };
+                let usable = document.state == DocumentState::Done && stored.is_some_and(|r| r.record.error.is_none());
+                if included && usable {
+                    if let Some(stored) = stored {
+                        if stored.record.is_image() {
+                            match folio_extract::display_image(&bytes, FIGURE_PX, &folio_extract::Limits::default()) {
+                                Ok((png, width, height)) => {
+                                    figure_number += 1;
+                                    entry.figures.push(Figure {
+                                        png,
+                                        width,
+                                        height,
+                                        caption: contribution.title.clone(),
+                                        credit: credit(contribution),
+                                    });
+                                }
+                                Err(e) => warn!(document_id = %document.id, error = %e, "figure left out"),
+                            }
+                        } else {
+                            entry.paragraphs.extend(paragraphs(&stored.text));
+                        }
+                    }
+                }
+                let mut record = stored.map(|r| r.record.clone());
+                if let Some(r) = record.as_mut() {
+                    r.thumbnail = thumbnail.clone();
+                }
+                manifest_contribution.documents.push(ManifestDocument {
+                    id: document.id,
+                    file_name: document.file_name.clone(),
+                    sha256: document.sha256.clone(),
+                    bytes: document.bytes,
+                    state: document.state,
+                    original: original.clone(),
+                    thumbnail,
+                    record: record.clone(),
+                });
+                report_documents.push(ReportDocument { file_name: document.file_name.clone(), record, thumbnail_png });
+            }
+            let own_findings: Vec<Finding> =
+                findings.iter().filter(|f| f.contribution_id == Some(contribution.id)).cloned().collect();
+            manifest_contribution.findings = own_findings.clone();
+            manifest_contributions.push(manifest_contribution);
+            report_contributions.push(ReportContribution {
+                title: contribution.title.clone(),
+                state: contribution.state.clone(),
+                author: contribution.author.clone(),
+                kind: contribution.kind,
+                included,
+                documents: report_documents,
+                findings: own_findings,
+            });
+            if included {
+                entries.push(entry);
+            }
+        }
+        book.chapters.push(BookChapter { title: chapter.title.clone(), entries });
+        report_chapters.push(ReportChapter { title: chapter.title.clone(), contributions: report_contributions });
+        manifest_chapters.push(ManifestChapter {
+            key: chapter.key.clone(),
+            title: chapter.title.clone(),
+            position: chapter.position,
+            contributions: ids,
+        });
+    }
+    tracing::debug!(figures = figure_number, "book laid out");
+
+    let docx = folio_bundle::render_docx(&book).context("writing catalogue.docx")?;
+    write_file(&staging.join("catalogue.docx"), &docx)?;
+    let book_for_pdf = book.clone();
+    let pdf = tokio::task::spawn_blocking(move || folio_bundle::render_pdf(&book_for_pdf))
+        .await?
+        .context("typesetting catalogue.pdf")?;
+    write_file(&staging.join("catalogue.pdf"), &pdf)?;
+
+    let intake_findings: Vec<Finding> = findings.iter().filter(|f| f.contribution_id.is_none()).cloned().collect();
+    let failed_documents = documents
+        .iter()
+        .filter(|d| d.state == DocumentState::Failed || records.get(&d.id).is_some_and(|r| r.record.error.is_some()))
+        .count();
+    let included = manifest_contributions.iter().filter(|c| c.included).count();
+    let report = ReportInput {
+        title: catalogue.title.clone(),
+        generated: date,
+        totals: Totals {
+            documents_processed: documents.len(),
+            documents_failed: failed_documents,
+            contributions_included: included,
+            contributions_left_out: manifest_contributions.len() - included,
+        },
+        chapters: report_chapters,
+        intake_findings: intake_findings.clone(),
+    };
+    write_file(&staging.join("report.html"), folio_bundle::report::render_html(&report).as_bytes())?;
+
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        catalogue: CatalogueInfo { title: catalogue.title.clone(), deadline: catalogue.deadline, generated: date },
+        chapters: manifest_chapters,
+        contributions: manifest_contributions,
+        findings: intake_findings,
+        files: list_files(&staging)?,
+    };
+    let manifest_json = serde_json::to_vec_pretty(&manifest)?;
+    write_file(&staging.join("manifest.json"), &manifest_json)?;
+
+    // Swap the new bundle in.
+    if out.exists() {
+        let old = sibling(out, "old")?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        std::fs::rename(out, &old).with_context(|| format!("moving the previous bundle {} aside", out.display()))?;
+        std::fs::rename(&staging, out)?;
+        std::fs::remove_dir_all(&old)?;
+    } else {
+        std::fs::rename(&staging, out)?;
+    }
+    let build =
+        store.add_build(catalogue_id, &out.display().to_string(), &hex::encode(Sha256::digest(&manifest_json))).await?;
+    Ok(BundleSummary {
+        out: out.to_path_buf(),
+        build,
+        chapters: chapters.len(),
+        included,
+        left_out,
+        documents: documents.len(),
+        failed_documents,
+        findings,
+    })
+}
+
+fn credit(c: &folio_core::Contribution) -> String {
+    match &c.rights {
+        Some(rights) => format!("{}. {rights}", c.attribution()),
+        None => c.attribution(),
+    }
+}
+
+/// A bundle-relative path under `folder` for `name`, unique within the bundle.
+fn unique_name(used: &mut HashSet<String>, folder: &str, name: &str, id: Uuid) -> String {
+    let plain = format!("{folder}/{name}");
+    if used.insert(plain.clone()) {
+        return plain;
+    }
+    let prefixed = format!("{folder}/{}-{name}", &id.simple().to_string()[..8]);
+    used.insert(prefixed.clone());
+    prefixed
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Every file under `root` except `manifest.json`, sorted, with checksums.
+fn list_files(root: &Path) -> Result<Vec<ManifestFile>> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(root)?.to_string_lossy().replace('\\', "/");
+            if relative == "manifest.json" {
+                continue;
+            }
+            let bytes = std::fs::read(&path)?;
+            files.push(ManifestFile {
+                path: relative,
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                bytes: bytes.len() as u64,
+            });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn sibling(out: &Path, suffix: &str) -> Result<PathBuf> {
+    let name = out.file_name().context("--out must name a folder")?.to_string_lossy().to_string();
+    Ok(out.with_file_name(format!(".{name}.{suffix}")))
+}
+
+/// Refuses to replace a folder that is not a bundle: people point `--out` at the wrong place.
+fn check_out_folder(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        bail!("{} exists and is not a folder", out.display());
+    }
+    let empty = std::fs::read_dir(out)?.next().is_none();
+    if !empty && !out.join("manifest.json").is_file() {
+        bail!(
+            "{} is not empty and holds no earlier bundle (no manifest.json); choose a new or empty folder",
+            out.display()
+        );
+    }
+    Ok(())
+}

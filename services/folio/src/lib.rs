@@ -1,0 +1,14 @@
+//! Folio: contributions in, a catalogue bundle out. One binary with roles; this library holds them, and
+//! `main.rs` only parses the command line.
+
+pub mod assemble;
+pub mod cli;
+pub mod config;
+pub mod coordinator;
+pub mod eval_cmd;
+pub mod extract_cmd;
+pub mod ingest;
+pub mod process;
+pub mod sandbox;
+pub mod telemetry;
+pub mod worker;

@@ -1,0 +1,130 @@
+//! `folio process DIR --out OUT`: every role in one process, on the embedded default: read the folder, run
+//! the workers, wait for every chapter to clear, check the rules, assemble the bundle.
+
+use crate::assemble::{assemble, book_date, BundleSummary};
+use crate::config::Settings;
+use crate::coordinator;
+use crate::ingest;
+use crate::worker::{WorkEvent, Worker, WorkerSettings};
+use anyhow::{Context, Result};
+use folio_store::{open_blobs, open_queue, open_store};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// Runs the whole job. `show_progress` draws a bar on stderr (when it is a terminal).
+pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: bool) -> Result<BundleSummary> {
+    let store = open_store(&settings.database_url()).await?;
+    let blobs = open_blobs(&settings.blob_url())?;
+    let queue = open_queue(&settings.queue_url)?;
+
+    let snapshot = ingest::read_folder(input, blobs.as_ref()).await?;
+    let catalogue_id = snapshot.catalogue_id;
+    // This process is the only one working on this catalogue: what an earlier, interrupted run held is ours.
+    store.requeue_processing(catalogue_id).await.ok();
+    let ingested = ingest::submit(store.as_ref(), queue.as_ref(), snapshot).await?;
+    let total = ingested.snapshot.documents.len() as u64;
+
+    let bar = if show_progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix:>10} [{bar:30}] {pos}/{len} documents  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("extracting");
+    bar.set_position(total - ingested.queued as u64);
+    bar.enable_steady_tick(Duration::from_millis(120));
+
+    let (events, mut listener) = broadcast::channel(1024);
+    let (stop, stopped) = watch::channel(false);
+    let worker = Worker {
+        store: store.clone(),
+        blobs: blobs.clone(),
+        queue: queue.clone(),
+        sandbox: settings.sandbox()?,
+        settings: WorkerSettings {
+            concurrency: settings.concurrency(),
+            lease: Duration::from_secs(settings.worker.lease_secs),
+            max_attempts: settings.worker.max_attempts,
+            ..WorkerSettings::default()
+        },
+        events: Some(events),
+    };
+    let workers = tokio::spawn(worker.run(stopped));
+
+    // Follow the workers for the bar; the database decides when the chapters are clear.
+    let follow_bar = bar.clone();
+    let follower = tokio::spawn(async move {
+        let (mut in_flight, mut errors, mut retries) = (0i64, 0u64, 0u64);
+        while let Ok(event) = listener.recv().await {
+            match event {
+                WorkEvent::Started { .. } => in_flight += 1,
+                WorkEvent::Recorded { error, .. } => {
+                    in_flight -= 1;
+                    errors += u64::from(error.is_some());
+                    follow_bar.inc(1);
+                }
+                WorkEvent::Failed { .. } => {
+                    in_flight = (in_flight - 1).max(0);
+                    errors += 1;
+                    follow_bar.inc(1);
+                }
+                WorkEvent::Retried { .. } => {
+                    in_flight = (in_flight - 1).max(0);
+                    retries += 1;
+                }
+                WorkEvent::Skipped { .. } => {}
+            }
+            follow_bar.set_message(format!("{in_flight} in progress, {errors} unreadable, {retries} retried"));
+        }
+    });
+
+    let cleared =
+        coordinator::wait_until_cleared(store.as_ref(), catalogue_id, Duration::from_millis(100), |_| {}).await;
+    queue.close();
+    let _ = stop.send(true);
+    workers.await.context("the workers stopped unexpectedly")?;
+    follower.abort();
+    cleared?;
+
+    bar.set_prefix("checking");
+    let findings = coordinator::evaluate(store.as_ref(), catalogue_id).await?;
+    bar.set_prefix("assembling");
+    bar.set_message("typesetting the book");
+    let summary = assemble(store.as_ref(), blobs.as_ref(), catalogue_id, findings, out, book_date()).await?;
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+/// The summary printed at the end of `folio process`.
+pub fn describe(summary: &BundleSummary) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let blocking = summary.findings.iter().filter(|f| f.is_blocking()).count();
+    let _ = writeln!(s, "Bundle (build {}) written to {}", summary.build, summary.out.display());
+    let _ = writeln!(
+        s,
+        "  {} documents processed, {} unreadable; {} chapters; {} contributions in the book, {} left out",
+        summary.documents,
+        summary.failed_documents,
+        summary.chapters,
+        summary.included,
+        summary.left_out.len()
+    );
+    let _ = writeln!(s, "  {} findings ({} blocking); details in report.html", summary.findings.len(), blocking);
+    for (title, reasons) in &summary.left_out {
+        let _ = writeln!(s, "  left out: {title}");
+        for reason in reasons {
+            let _ = writeln!(s, "    - {reason}");
+        }
+    }
+    for f in summary.findings.iter().filter(|f| f.contribution_id.is_none()) {
+        let _ = writeln!(s, "  intake: {}", f.message);
+    }
+    s
+}

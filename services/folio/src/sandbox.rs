@@ -1,0 +1,273 @@
+//! Runs each extraction in a child process of the `folio` binary, so that a parser that panics, aborts,
+//! overflows its stack, loops or eats memory costs that one document its record, never the worker.
+//!
+//! The child is `folio extract-child`: it reads one file, prints its record as JSON on stdout (text
+//! included) and writes the thumbnail to a path it is given. The parent bounds it with a wall-clock limit
+//! (killed on expiry, and killed if the parent drops it) and an address-space limit (`RLIMIT_AS`).
+
+use folio_core::{ExtractError, ExtractErrorKind, Record};
+use folio_extract::{Extraction, Options};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+
+/// How extraction is isolated from the caller.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// A child process of this program (the default for workers and `folio extract`).
+    ChildProcess {
+        /// The `folio` executable.
+        program: PathBuf,
+    },
+    /// On a blocking thread of this process, panics caught: for tests and benchmarks of the parsers alone.
+    InProcess,
+}
+
+/// Extraction with named limits. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub isolation: Isolation,
+    /// Wall-clock limit for one document.
+    pub timeout: Duration,
+    /// Address-space limit of the child process, in bytes.
+    pub memory_bytes: u64,
+    /// Longest side of the thumbnail; `None` for none.
+    pub thumbnail_px: Option<u32>,
+}
+
+impl Sandbox {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+    pub const DEFAULT_MEMORY_BYTES: u64 = 2 << 30;
+
+    /// Children of the running executable.
+    pub fn current_exe() -> std::io::Result<Self> {
+        Ok(Self::with_program(std::env::current_exe()?))
+    }
+
+    pub fn with_program(program: PathBuf) -> Self {
+        Self {
+            isolation: Isolation::ChildProcess { program },
+            timeout: Self::DEFAULT_TIMEOUT,
+            memory_bytes: Self::DEFAULT_MEMORY_BYTES,
+            thumbnail_px: Some(256),
+        }
+    }
+
+    pub fn in_process() -> Self {
+        Self { isolation: Isolation::InProcess, ..Self::with_program(PathBuf::new()) }
+    }
+
+    fn options(&self) -> Options {
+        Options { thumbnail_px: self.thumbnail_px, keep_text: true, ..Options::default() }
+    }
+
+    /// Extracts the file at `path`, recorded under `name`. Always returns a record: failures are in its
+    /// `error`.
+    pub async fn extract(&self, path: &Path, name: &str) -> Extraction {
+        let started = Instant::now();
+        let mut extraction = match &self.isolation {
+            Isolation::InProcess => {
+                let (owned_path, owned_name, options) = (path.to_path_buf(), name.to_string(), self.options());
+                let timeout = self.timeout;
+                let task = tokio::task::spawn_blocking(move || {
+                    let mut e = folio_extract::extract_path(&owned_path, &options);
+                    e.record.path = owned_name;
+                    e
+                });
+                match tokio::time::timeout(timeout, task).await {
+                    Ok(Ok(e)) => e,
+                    Ok(Err(join)) => {
+                        failure(path, name, ExtractErrorKind::Crashed, format!("the parser thread failed: {join}"))
+                    }
+                    Err(_) => failure(
+                        path,
+                        name,
+                        ExtractErrorKind::Timeout,
+                        format!("took longer than {} s", timeout.as_secs()),
+                    ),
+                }
+            }
+            Isolation::ChildProcess { program } => match self.run_child(program, path, name).await {
+                Ok(e) => e,
+                Err(error) => failure(path, name, error.kind, error.message),
+            },
+        };
+        if extraction.record.elapsed_ms == 0 {
+            extraction.record.elapsed_ms = started.elapsed().as_millis() as u64;
+        }
+        extraction
+    }
+
+    async fn run_child(&self, program: &Path, path: &Path, name: &str) -> Result<Extraction, ExtractError> {
+        let scratch = tempfile::tempdir()
+            .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
+        let thumbnail = scratch.path().join("thumbnail.png");
+        let mut command = tokio::process::Command::new(program);
+        command
+            .arg("extract-child")
+            .arg("--name")
+            .arg(name)
+            .arg("--thumbnail-out")
+            .arg(&thumbnail)
+            .arg(path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            // pdftoppm and friends started by the child must not inherit a terminal or threads it does not need.
+            .env("OMP_THREAD_LIMIT", "1")
+            .env("RUST_BACKTRACE", "0");
+        if let Some(px) = self.thumbnail_px {
+            command.arg("--thumbnail-px").arg(px.to_string());
+        }
+        let memory = self.memory_bytes;
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                // Its own process group, so a timeout ends the renderers it started too.
+                if libc::setpgid(0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let limit = libc::rlimit { rlim_cur: memory as libc::rlim_t, rlim_max: memory as libc::rlim_t };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|e| {
+            ExtractError::new(
+                ExtractErrorKind::Crashed,
+                format!("could not start the parser process {}: {e}", program.display()),
+            )
+        })?;
+        let group = child.id().map(|pid| ProcessGroup(pid as libc::pid_t));
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let run = async {
+            let mut out = Vec::new();
+            let mut err = Vec::new();
+            let read_out = async {
+                if let Some(s) = stdout.as_mut() {
+                    let _ = s.read_to_end(&mut out).await;
+                }
+            };
+            let read_err = async {
+                if let Some(s) = stderr.as_mut() {
+                    // Enough to classify a crash; a chatty parser cannot fill memory.
+                    let _ = s.take(64 * 1024).read_to_end(&mut err).await;
+                }
+            };
+            tokio::join!(read_out, read_err);
+            let status = child.wait().await;
+            (status, out, err)
+        };
+        let (status, out, err) = match tokio::time::timeout(self.timeout, run).await {
+            Ok(result) => result,
+            Err(_) => {
+                // `child` is dropped with the future (kill_on_drop); the group takes its children with it.
+                drop(group);
+                return Err(ExtractError::new(
+                    ExtractErrorKind::Timeout,
+                    format!("took longer than the {} s limit and was stopped", self.timeout.as_secs()),
+                ));
+            }
+        };
+        // The child exited: nothing of its group may outlive the document.
+        drop(group);
+        let status = status
+            .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("lost the parser process: {e}")))?;
+        let stderr_text = String::from_utf8_lossy(&err);
+        if !status.success() {
+            return Err(classify_exit(status, &stderr_text, self.memory_bytes));
+        }
+        let mut record: Record = serde_json::from_slice(&out).map_err(|e| {
+            ExtractError::new(
+                ExtractErrorKind::Crashed,
+                format!("the parser process answered nonsense ({e}); stderr: {}", tail(&stderr_text)),
+            )
+        })?;
+        let text = record.text.take().unwrap_or_default();
+        let thumbnail_png = tokio::fs::read(&thumbnail).await.ok();
+        Ok(Extraction { record, text, thumbnail_png })
+    }
+}
+
+/// A parser's process group, killed when dropped (at a timeout, or once the parser has exited).
+struct ProcessGroup(libc::pid_t);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // SAFETY: plain syscall; the group id is the child's pid, set by setpgid before exec.
+        unsafe {
+            libc::kill(-self.0, libc::SIGKILL);
+        }
+    }
+}
+
+fn tail(text: &str) -> String {
+    let trimmed = text.trim();
+    let start = trimmed.char_indices().rev().nth(300).map(|(i, _)| i).unwrap_or(0);
+    trimmed[start..].to_string()
+}
+
+#[cfg(unix)]
+fn classify_exit(status: std::process::ExitStatus, stderr: &str, memory_bytes: u64) -> ExtractError {
+    use std::os::unix::process::ExitStatusExt;
+    let out_of_memory = stderr.contains("memory allocation of")
+        || stderr.contains("out of memory")
+        || stderr.contains("Cannot allocate memory");
+    if out_of_memory {
+        return ExtractError::new(
+            ExtractErrorKind::OutOfMemory,
+            format!("needed more than the {} MiB memory limit", memory_bytes >> 20),
+        );
+    }
+    let why = match status.signal() {
+        Some(libc::SIGSEGV) if stderr.contains("overflowed its stack") => "overflowed its stack".to_string(),
+        Some(libc::SIGABRT) if stderr.contains("overflowed its stack") => "overflowed its stack".to_string(),
+        Some(libc::SIGKILL) => "was killed (SIGKILL), most likely for memory".to_string(),
+        Some(signal) => format!("was ended by signal {signal}"),
+        None => format!("exited with status {}", status.code().unwrap_or(-1)),
+    };
+    ExtractError::new(ExtractErrorKind::Crashed, format!("the parser {why}: {}", tail(stderr)))
+}
+
+fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> Extraction {
+    let (sha256, bytes) = std::fs::read(path)
+        .map(|b| {
+            use sha2::Digest;
+            (hex::encode(sha2::Sha256::digest(&b)), b.len() as u64)
+        })
+        .unwrap_or_default();
+    let mut record = Record::failed(name, sha256, bytes, ExtractError::new(kind, message));
+    if let Ok(b) = std::fs::read(path) {
+        let format = folio_extract::Format::sniff(&b);
+        record.format = format.as_str().to_string();
+        record.mime = format.mime().to_string();
+    }
+    Extraction { record, text: String::new(), thumbnail_png: None }
+}
+
+/// The child's side: `folio extract-child`. Prints the record (with text) as one JSON line.
+pub fn child_main(
+    path: &Path,
+    name: &str,
+    thumbnail_px: Option<u32>,
+    thumbnail_out: Option<&Path>,
+) -> std::io::Result<()> {
+    let options = Options { thumbnail_px, keep_text: true, ..Options::default() };
+    let mut extraction = folio_extract::extract_path(path, &options);
+    extraction.record.path = name.to_string();
+    extraction.record.text = Some(extraction.text);
+    if let (Some(png), Some(out)) = (extraction.thumbnail_png, thumbnail_out) {
+        std::fs::write(out, png)?;
+    }
+    let line = serde_json::to_string(&extraction.record).map_err(std::io::Error::other)?;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(line.as_bytes())?;
+    stdout.write_all(b"\n")?;
+    stdout.flush()
+}

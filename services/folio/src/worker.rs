@@ -1,0 +1,253 @@
+//! The worker role: takes work requests from the queue, claims the document in the database, extracts it in
+//! the sandbox, writes the record, and only then acknowledges the message.
+
+use crate::sandbox::Sandbox;
+use folio_core::ExtractErrorKind;
+use folio_store::{BlobStore, Claim, Delivery, Store, StoreError, StoredRecord, WorkQueue, WorkRequest};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch, Semaphore};
+use tracing::{info, warn, Instrument};
+use uuid::Uuid;
+
+/// What a worker tells whoever listens (the progress bar, metrics) after each request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkEvent {
+    Started {
+        document_id: Uuid,
+    },
+    /// A record was written; `error` is the extraction error kind, if the document could not be read.
+    Recorded {
+        document_id: Uuid,
+        error: Option<ExtractErrorKind>,
+    },
+    /// The document was given up on.
+    Failed {
+        document_id: Uuid,
+    },
+    /// The request was a duplicate (already done, or held by another worker).
+    Skipped {
+        document_id: Uuid,
+    },
+    /// Processing hit a passing fault; the request went back to the queue.
+    Retried {
+        document_id: Uuid,
+    },
+}
+
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// Names this worker in claims (`hostname-pid` by default).
+    pub name: String,
+    /// Documents processed at once.
+    pub concurrency: usize,
+    /// How long a claim holds before another worker may take the document over.
+    pub lease: Duration,
+    /// Attempts before a document is marked failed.
+    pub max_attempts: u32,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            name: default_worker_name(),
+            concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            lease: Duration::from_secs(600),
+            max_attempts: 3,
+        }
+    }
+}
+
+pub fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "folio".into());
+    format!("{host}-{}", std::process::id())
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub queue: Arc<dyn WorkQueue>,
+    pub sandbox: Sandbox,
+    pub settings: WorkerSettings,
+    pub events: Option<broadcast::Sender<WorkEvent>>,
+}
+
+/// How one request ended, for the acknowledgement.
+enum Outcome {
+    Ack,
+    Requeue,
+}
+
+impl Worker {
+    /// Runs until the queue closes or `shutdown` turns true; then waits for the documents in flight.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut in_flight = tokio::task::JoinSet::new();
+        loop {
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = shutdown.changed() => break,
+            };
+            let delivery = tokio::select! {
+                d = self.queue.next() => match d { Some(d) => d, None => break },
+                _ = shutdown.changed() => break,
+            };
+            let worker = self.clone();
+            in_flight.spawn(async move {
+                worker.handle(delivery).await;
+                drop(permit);
+            });
+            // Reap finished tasks so the set does not grow over a long run.
+            while in_flight.try_join_next().is_some() {}
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    fn emit(&self, event: WorkEvent) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
+    }
+
+    async fn handle(&self, delivery: Box<dyn Delivery>) {
+        let request = delivery.request().clone();
+        let span =
+            tracing::info_span!("document", document_id = %request.document_id, redelivered = delivery.redelivered());
+        let outcome = self.process(&request).instrument(span.clone()).await;
+        let settled = match outcome {
+            Outcome::Ack => delivery.ack().await,
+            Outcome::Requeue => {
+                self.emit(WorkEvent::Retried { document_id: request.document_id });
+                // A passing fault: wait a little so a broken dependency is not hammered.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                delivery.nack(true).await
+            }
+        };
+        if let Err(e) = settled {
+            span.in_scope(|| warn!(error = %e, "could not settle the message; the queue will deliver it again"));
+        }
+    }
+
+    async fn process(&self, request: &WorkRequest) -> Outcome {
+        if request.version != WorkRequest::VERSION {
+            warn!(version = request.version, "work request of an unknown version dropped");
+            return Outcome::Ack;
+        }
+        let id = request.document_id;
+        let s = &self.settings;
+        let document = match self.store.claim(id, &s.name, s.lease, s.max_attempts).await {
+            Ok(Claim::Granted(document)) => document,
+            Ok(Claim::GaveUp) => {
+                warn!(attempts = s.max_attempts, "document given up on");
+                self.emit(WorkEvent::Failed { document_id: id });
+                return Outcome::Ack;
+            }
+            Ok(claim @ (Claim::Finished | Claim::Held | Claim::Missing)) => {
+                info!(?claim, "duplicate request dropped");
+                self.emit(WorkEvent::Skipped { document_id: id });
+                return Outcome::Ack;
+            }
+            Err(e) => return self.store_fault(e),
+        };
+        self.emit(WorkEvent::Started { document_id: id });
+
+        let result = self.extract_and_record(&document).await;
+        match result {
+            Ok(error) => {
+                self.emit(WorkEvent::Recorded { document_id: id, error });
+                Outcome::Ack
+            }
+            Err(fault) => {
+                // Give the claim back so another attempt can start at once rather than after the lease.
+                let terminal = !fault.retryable || document.attempts >= s.max_attempts;
+                if let Err(e) = self.store.release(id, &s.name, &fault.message, terminal).await {
+                    warn!(error = %e, "could not release the claim; the lease will run out");
+                }
+                if terminal {
+                    warn!(error = %fault.message, "document failed");
+                    self.emit(WorkEvent::Failed { document_id: id });
+                    Outcome::Ack
+                } else {
+                    warn!(error = %fault.message, "passing fault; document requeued");
+                    Outcome::Requeue
+                }
+            }
+        }
+    }
+
+    fn store_fault(&self, e: StoreError) -> Outcome {
+        warn!(error = %e, "database unavailable");
+        if e.is_retryable() {
+            Outcome::Requeue
+        } else {
+            Outcome::Ack
+        }
+    }
+
+    /// Returns the extraction error kind of the record written, or the fault that stopped the work.
+    async fn extract_and_record(&self, document: &folio_core::Document) -> Result<Option<ExtractErrorKind>, Fault> {
+        // The parser reads a local file: the blob store's own when it has one, else a scratch copy.
+        let scratch;
+        let path = match self.blobs.local_path(&document.blob_key).filter(|p| p.is_file()) {
+            Some(path) => path,
+            None => {
+                let bytes = self
+                    .blobs
+                    .get(&document.blob_key)
+                    .await
+                    .map_err(|e| Fault { retryable: e.is_retryable(), message: e.to_string() })?;
+                scratch =
+                    tempfile::NamedTempFile::new().map_err(|e| Fault::passing(format!("no scratch file: {e}")))?;
+                tokio::fs::write(scratch.path(), &bytes)
+                    .await
+                    .map_err(|e| Fault::passing(format!("scratch file: {e}")))?;
+                scratch.path().to_path_buf()
+            }
+        };
+        let extraction = self.sandbox.extract(&path, &document.file_name).await;
+        let mut record = extraction.record;
+        let error = record.error.as_ref().map(|e| e.kind);
+        match &record.error {
+            Some(e) => info!(kind = e.kind.as_str(), message = %e.message, "extraction error recorded"),
+            None => {
+                info!(format = %record.format, pages = ?record.pages, language = ?record.language, ms = record.elapsed_ms, "extracted")
+            }
+        }
+        let thumbnail_key = match extraction.thumbnail_png {
+            Some(png) => {
+                let key = format!("thumbnails/{}.png", document.id);
+                self.blobs
+                    .put(&key, png)
+                    .await
+                    .map_err(|e| Fault { retryable: e.is_retryable(), message: e.to_string() })?;
+                record.thumbnail = Some(key.clone());
+                Some(key)
+            }
+            None => None,
+        };
+        let stored = StoredRecord { record, text: extraction.text, thumbnail_key };
+        match self.store.complete(document.id, &self.settings.name, &stored).await {
+            Ok(true) => Ok(error),
+            Ok(false) => {
+                // Our lease ran out and another worker took the document over: its record stands.
+                info!("claim lost before the record was written; the other worker's record stands");
+                Ok(error)
+            }
+            Err(e) => Err(Fault { retryable: e.is_retryable(), message: e.to_string() }),
+        }
+    }
+}
+
+struct Fault {
+    retryable: bool,
+    message: String,
+}
+
+impl Fault {
+    fn passing(message: String) -> Self {
+        Self { retryable: true, message }
+    }
+}

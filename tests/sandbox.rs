@@ -1,0 +1,100 @@
+//! The sandbox turns whatever a parser process does into that document's typed error. The misbehaving
+//! parsers here are small shell scripts standing in for `folio extract-child`; the well-behaved one is the
+//! real binary.
+
+use folio::sandbox::Sandbox;
+use folio_core::ExtractErrorKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn input(dir: &Path) -> PathBuf {
+    let path = dir.join("input.pdf");
+    std::fs::write(&path, b"%PDF-1.4 not really").unwrap();
+    path
+}
+
+async fn kind_of(program: PathBuf, file: &Path, timeout: Duration) -> (Option<ExtractErrorKind>, String, Duration) {
+    let mut sandbox = Sandbox::with_program(program);
+    sandbox.timeout = timeout;
+    let started = Instant::now();
+    let e = sandbox.extract(file, "input.pdf").await;
+    let error = e.record.error.clone();
+    (error.as_ref().map(|e| e.kind), error.map(|e| e.message).unwrap_or_default(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_crashing_parser_is_the_documents_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path());
+    let (kind, message, _) = kind_of(script(dir.path(), "segv", "kill -SEGV $$"), &file, Duration::from_secs(10)).await;
+    assert_eq!(kind, Some(ExtractErrorKind::Crashed), "{message}");
+    assert!(message.contains("signal 11"), "{message}");
+}
+
+#[tokio::test]
+async fn a_hanging_parser_is_stopped_at_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path());
+    let marker = dir.path().join("still-running");
+    // A grandchild (as a renderer started by the parser would be) must end with it.
+    let body = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+    let (kind, message, elapsed) = kind_of(script(dir.path(), "hang", &body), &file, Duration::from_secs(1)).await;
+    assert_eq!(kind, Some(ExtractErrorKind::Timeout), "{message}");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    // The script and its child were killed, not left running: the marker never appears.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(!marker.exists());
+}
+
+#[tokio::test]
+async fn running_out_of_memory_and_nonsense_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path());
+    let oom = script(dir.path(), "oom", "echo 'memory allocation of 4294967296 bytes failed' >&2; kill -ABRT $$");
+    let (kind, message, _) = kind_of(oom, &file, Duration::from_secs(10)).await;
+    assert_eq!(kind, Some(ExtractErrorKind::OutOfMemory), "{message}");
+    let nonsense = script(dir.path(), "nonsense", "echo 'this is not json'");
+    let (kind, message, _) = kind_of(nonsense, &file, Duration::from_secs(10)).await;
+    assert_eq!(kind, Some(ExtractErrorKind::Crashed), "{message}");
+    assert!(message.contains("nonsense"), "{message}");
+    let failing = script(dir.path(), "exit3", "echo boom >&2; exit 3");
+    let (kind, message, _) = kind_of(failing, &file, Duration::from_secs(10)).await;
+    assert_eq!(kind, Some(ExtractErrorKind::Crashed), "{message}");
+    assert!(message.contains("status 3") && message.contains("boom"), "{message}");
+}
+
+#[tokio::test]
+async fn the_memory_limit_is_applied_to_the_parser_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path());
+    // The child reports its own address-space limit instead of a record.
+    let program = script(dir.path(), "limit", "ulimit -v >&2; exit 1");
+    let mut sandbox = Sandbox::with_program(program);
+    sandbox.memory_bytes = 256 << 20;
+    let e = sandbox.extract(&file, "input.pdf").await;
+    let message = e.record.error.unwrap().message;
+    assert!(message.contains(&(256 * 1024).to_string()), "ulimit -v should print 262144 KiB: {message}");
+}
+
+#[tokio::test]
+async fn the_real_parser_process_returns_the_record_and_thumbnail() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ccm-2012/timeline-2012.png");
+    let sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    let e = sandbox.extract(&example, "timeline-2012.png").await;
+    assert_eq!(e.record.error, None);
+    assert_eq!(e.record.format, "png");
+    assert_eq!(e.record.path, "timeline-2012.png");
+    assert_eq!(e.record.dimensions, Some((1200, 400)));
+    let thumbnail = image::load_from_memory(&e.thumbnail_png.expect("thumbnail")).unwrap();
+    assert_eq!((thumbnail.width(), thumbnail.height()), (256, 85));
+    drop(dir);
+}

@@ -1,0 +1,179 @@
+//! Workers on the embedded default, with the real parser process: duplicated requests, a worker that died
+//! holding documents, and a parser that crashes on every document. Each ends with exactly one record per
+//! document.
+
+use chrono::NaiveDate;
+use folio::sandbox::Sandbox;
+use folio::worker::{Worker, WorkerSettings};
+use folio_core::*;
+use folio_store::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    queue: Arc<dyn WorkQueue>,
+    catalogue_id: Uuid,
+    documents: Vec<Document>,
+}
+
+/// `n` small PNG documents in one contribution.
+async fn setup(n: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&format!("sqlite://{}", dir.path().join("folio.db").display())).await.unwrap();
+    let blobs = open_blobs(&dir.path().join("blobs").display().to_string()).unwrap();
+    let queue: Arc<dyn WorkQueue> = Arc::new(InProcessQueue::new());
+    let catalogue_id = Uuid::new_v4();
+    let contribution = Contribution {
+        id: Uuid::new_v4(),
+        chapter_key: "c".into(),
+        state: "Spain".into(),
+        author: "A".into(),
+        title: "Photos".into(),
+        kind: ContributionKind::Photograph,
+        role: Role::Donor,
+        modality: Modality::Bilateral,
+        received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
+        rights: Some("CC0".into()),
+    };
+    let mut documents = Vec::new();
+    for i in 0..n {
+        let img = image::RgbImage::from_pixel(8 + i as u32, 8, image::Rgb([i as u8, 0, 0]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let png = png.into_inner();
+        let sha = format!("{:064x}", i);
+        let key = format!("originals/{sha}");
+        blobs.put(&key, png.clone()).await.unwrap();
+        let name = format!("photo-{i}.png");
+        documents.push(Document {
+            id: Document::derive_id(contribution.id, &name, &sha),
+            contribution_id: contribution.id,
+            file_name: name,
+            sha256: sha,
+            bytes: png.len() as u64,
+            blob_key: key,
+            state: DocumentState::Queued,
+            attempts: 0,
+            last_error: None,
+        });
+    }
+    store
+        .sync_intake(&IntakeSnapshot {
+            catalogue_id,
+            config: CatalogueConfig::default(),
+            source: "test".into(),
+            chapters: vec![Chapter { key: "c".into(), title: "C".into(), position: 1 }],
+            contributions: vec![contribution],
+            documents: documents.clone(),
+            findings: vec![],
+        })
+        .await
+        .unwrap();
+    Setup { _dir: dir, store, blobs, queue, catalogue_id, documents }
+}
+
+fn worker(s: &Setup, name: &str, sandbox: Sandbox, lease: Duration) -> Worker {
+    Worker {
+        store: s.store.clone(),
+        blobs: s.blobs.clone(),
+        queue: s.queue.clone(),
+        sandbox,
+        settings: WorkerSettings { name: name.into(), concurrency: 2, lease, max_attempts: 3 },
+        events: None,
+    }
+}
+
+fn real_sandbox() -> Sandbox {
+    Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")))
+}
+
+/// Runs two workers until every document is finished (or 60 s pass), then stops them.
+async fn run_until_cleared(s: &Setup, sandbox: Sandbox, lease: Duration) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let a = tokio::spawn(worker(s, "worker-a", sandbox.clone(), lease).run(stopped.clone()));
+    let b = tokio::spawn(worker(s, "worker-b", sandbox, lease).run(stopped));
+    let cleared = tokio::time::timeout(
+        Duration::from_secs(60),
+        folio::coordinator::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
+    )
+    .await;
+    s.queue.close();
+    let _ = stop.send(true);
+    a.await.unwrap();
+    b.await.unwrap();
+    cleared.expect("documents did not clear within 60 s").unwrap();
+}
+
+async fn assert_one_record_each(s: &Setup) {
+    let records = s.store.records(s.catalogue_id).await.unwrap();
+    let mut ids: Vec<Uuid> = records.iter().map(|(id, _)| *id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), s.documents.len(), "one record per document");
+    assert_eq!(records.len(), s.documents.len(), "no document has two records");
+    for d in s.store.documents(s.catalogue_id).await.unwrap() {
+        assert_eq!(d.state, DocumentState::Done, "{}", d.file_name);
+    }
+}
+
+#[tokio::test]
+async fn duplicated_requests_make_one_record_per_document() {
+    let s = setup(40).await;
+    for _ in 0..3 {
+        for d in &s.documents {
+            s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+        }
+    }
+    run_until_cleared(&s, real_sandbox(), Duration::from_secs(60)).await;
+    assert_one_record_each(&s).await;
+    let (_, first) = &s.store.records(s.catalogue_id).await.unwrap()[0];
+    assert_eq!(first.record.format, "png");
+    assert!(first.thumbnail_key.is_some());
+    for d in s.store.documents(s.catalogue_id).await.unwrap() {
+        assert_eq!(d.attempts, 1, "a duplicate request never starts a second attempt");
+    }
+}
+
+#[tokio::test]
+async fn documents_held_by_a_dead_worker_are_taken_over_when_the_lease_runs_out() {
+    let s = setup(10).await;
+    // A worker claimed half the documents with a short lease, then died without writing anything.
+    for d in &s.documents[..5] {
+        let claim = s.store.claim(d.id, "dead-worker", Duration::from_millis(300), 3).await.unwrap();
+        assert!(matches!(claim, Claim::Granted(_)));
+    }
+    // Its messages come back (the broker redelivers a dead consumer's unacknowledged messages).
+    for d in &s.documents {
+        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+    }
+    // The held ones are first dropped as duplicates; a second round after the lease ran out takes them.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for d in &s.documents[..5] {
+        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+    }
+    run_until_cleared(&s, real_sandbox(), Duration::from_secs(60)).await;
+    assert_one_record_each(&s).await;
+}
+
+#[tokio::test]
+async fn a_parser_that_always_crashes_costs_each_document_its_record_not_the_worker() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let poison = dir.path().join("poison");
+    std::fs::write(&poison, "#!/bin/sh\nkill -SEGV $$\n").unwrap();
+    std::fs::set_permissions(&poison, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for d in &s.documents {
+        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+    }
+    run_until_cleared(&s, Sandbox::with_program(poison), Duration::from_secs(60)).await;
+    assert_one_record_each(&s).await;
+    for (_, r) in s.store.records(s.catalogue_id).await.unwrap() {
+        assert_eq!(r.record.error.as_ref().map(|e| e.kind), Some(ExtractErrorKind::Crashed));
+    }
+}
