@@ -7,6 +7,7 @@
 //! process for those.)
 
 mod docx;
+mod jpeg;
 pub mod language;
 mod limits;
 mod pdf;

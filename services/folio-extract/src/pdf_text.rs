@@ -323,11 +323,7 @@ impl<'a> Walker<'a> {
         let args = &op.operands;
         let num = |i: usize| args.get(i).and_then(number);
         match op.operator.as_str() {
-            "q" => {
-                if self.saved.len() < MAX_SAVES {
-                    self.saved.push(self.state.clone());
-                }
-            }
+            "q" if self.saved.len() < MAX_SAVES => self.saved.push(self.state.clone()),
             "Q" => {
                 if let Some(s) = self.saved.pop() {
                     self.state = s;
@@ -423,7 +419,8 @@ impl<'a> Walker<'a> {
         let ops = match self.forms.get(&id) {
             Some(cached) => cached.clone(),
             None => {
-                let decoded = stream.get_plain_content().and_then(|c| Content::decode(&c)).map(|c| Rc::new(c.operations));
+                let decoded =
+                    stream.get_plain_content().and_then(|c| Content::decode(&c)).map(|c| Rc::new(c.operations));
                 let decoded = match decoded {
                     Ok(d) => Some(d),
                     Err(e) => {
@@ -441,7 +438,9 @@ impl<'a> Walker<'a> {
             _ => res.clone(),
         };
         let saved = (self.state.clone(), self.tm, self.tlm, self.saved.len());
-        if let Some(m) = stream.dict.get(b"Matrix").ok().and_then(|m| m.as_array().ok()).and_then(|m| Matrix::from_operands(m)) {
+        if let Some(m) =
+            stream.dict.get(b"Matrix").ok().and_then(|m| m.as_array().ok()).and_then(|m| Matrix::from_operands(m))
+        {
             self.state.ctm = m.then(&self.state.ctm);
         }
         self.active.push(id);
@@ -544,7 +543,8 @@ fn layout(fragments: &[Fragment]) -> String {
                 out.push_str(if dy.abs() > 1.5 * usual { "\n\n" } else { "\n" });
             } else {
                 // Estimated widths drift with the length of the string, so allow more slack.
-                let slack = if p.exact_widths { 0.2 } else { (0.2f32).max(0.1 * p.text.chars().count() as f32).min(1.0) };
+                let slack =
+                    if p.exact_widths { 0.2 } else { (0.2f32).max(0.1 * p.text.chars().count() as f32).min(1.0) };
                 let gap = dx > slack * size || dx < -3.0 * size;
                 let spaced = out.ends_with(char::is_whitespace) || f.text.starts_with(char::is_whitespace);
                 if gap && !spaced {

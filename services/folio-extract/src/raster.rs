@@ -43,6 +43,9 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Extr
     if reader.format().is_none() {
         return Err(ExtractError::new(ExtractErrorKind::UnsupportedFormat, "not an image format Folio reads"));
     }
+    if reader.format() == Some(image::ImageFormat::Jpeg) && crate::jpeg::is_truncated(bytes) {
+        return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the JPEG is truncated"));
+    }
     let mut reader = reader;
     let side = u32::try_from(limits.max_image_pixels).unwrap_or(u32::MAX);
     let mut il = image::Limits::default();

@@ -315,7 +315,8 @@ fn png_and_jpeg_dimensions_and_thumbnail() {
 
 #[test]
 fn sixteen_bit_and_alpha_pngs() {
-    let img16 = DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(300, 20, |x, _| image::Rgb([x as u16 * 200, 0, 65535])));
+    let img16 =
+        DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(300, 20, |x, _| image::Rgb([x as u16 * 200, 0, 65535])));
     let ex = extract_bytes("16.png", &encode(&img16, ImageFormat::Png), &Options::default());
     assert_eq!(ex.record.error, None);
     assert_eq!(thumb_side(&ex).0, 256);
@@ -333,7 +334,12 @@ fn gif_counts_frames() {
     {
         let mut enc = GifEncoder::new(&mut out);
         let frames = (0..2).map(|i| {
-            Frame::from_parts(RgbaImage::from_pixel(40, 30, Rgba([i * 100, 0, 0, 255])), 0, 0, Delay::from_numer_denom_ms(100, 1))
+            Frame::from_parts(
+                RgbaImage::from_pixel(40, 30, Rgba([i * 100, 0, 0, 255])),
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            )
         });
         enc.encode_frames(frames).unwrap();
     }
@@ -401,7 +407,8 @@ fn tiff_counts_directories() {
 
 #[test]
 fn webp_decodes() {
-    let bytes = encode(&DynamicImage::ImageRgba8(RgbaImage::from_pixel(64, 32, Rgba([9, 9, 9, 255]))), ImageFormat::WebP);
+    let bytes =
+        encode(&DynamicImage::ImageRgba8(RgbaImage::from_pixel(64, 32, Rgba([9, 9, 9, 255]))), ImageFormat::WebP);
     let ex = extract_bytes("w", &bytes, &Options::default());
     assert_eq!(ex.record.format, "webp");
     assert_eq!(ex.record.error, None);
@@ -424,6 +431,20 @@ fn truncated_png_is_corrupt() {
     let ex = extract_bytes("cut.png", &bytes[..bytes.len() / 2], &Options::default());
     assert_eq!(kind(&ex), Some(ExtractErrorKind::Corrupt));
     assert_eq!(ex.record.format, "png");
+}
+
+#[test]
+fn truncated_jpeg_is_corrupt_but_trailing_garbage_is_fine() {
+    let bytes = encode(&gradient(200, 100), ImageFormat::Jpeg);
+    let ex = extract_bytes("cut.jpg", &bytes[..bytes.len() / 2], &Options::default());
+    assert_eq!(kind(&ex), Some(ExtractErrorKind::Corrupt));
+    assert_eq!(ex.record.error.as_ref().map(|e| e.message.as_str()), Some("the JPEG is truncated"));
+    assert_eq!(ex.record.format, "jpeg");
+    let mut padded = bytes.clone();
+    padded.extend(std::iter::repeat_n(0xAB, 10_000));
+    let ex = extract_bytes("padded.jpg", &padded, &Options::default());
+    assert_eq!(ex.record.error, None);
+    assert_eq!(ex.record.dimensions, Some((200, 100)));
 }
 
 #[test]

@@ -21,13 +21,18 @@ pub fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
 pub const W_NS: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
 
 pub fn para(text: &str) -> String {
-    format!(r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p>"#)
+    format!(
+        r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p>"#
+    )
 }
 
 /// A DOCX with the given body XML (inside w:body) and optional extra parts.
 pub fn docx_with_body(body: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
-    let doc = format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W_NS}><w:body>{body}<w:sectPr/></w:body></w:document>"#);
-    let mut parts: Vec<(&str, &[u8])> = vec![("[Content_Types].xml", b"<Types/>"), ("word/document.xml", doc.as_bytes())];
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W_NS}><w:body>{body}<w:sectPr/></w:body></w:document>"#
+    );
+    let mut parts: Vec<(&str, &[u8])> =
+        vec![("[Content_Types].xml", b"<Types/>"), ("word/document.xml", doc.as_bytes())];
     parts.extend_from_slice(extra);
     zip_of(&parts)
 }
