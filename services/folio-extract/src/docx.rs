@@ -78,6 +78,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         ocr: OcrStatus::NotNeeded,
         dimensions: None,
         thumbnail_png: None,
+        degraded: None,
     })
 }
 

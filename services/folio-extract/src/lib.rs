@@ -68,6 +68,9 @@ pub(crate) struct Extracted {
     pub ocr: OcrStatus,
     pub dimensions: Option<(u32, u32)>,
     pub thumbnail_png: Option<Vec<u8>>,
+    /// Set for a degraded result: the file cannot be read in full (a PDF that needs a password), but what
+    /// could be read (its page count) is worth keeping beside the error.
+    pub degraded: Option<ExtractError>,
 }
 
 /// Extract a file given as bytes; `name` is recorded as its path. Never panics.
@@ -94,7 +97,7 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
     let mut thumbnail_png = None;
     match outcome {
         Ok(found) => {
-            record.error = None;
+            record.error = found.degraded;
             record.pages = found.pages;
             record.pages_source = found.pages_source;
             record.frames = found.frames;

@@ -11,12 +11,14 @@ use lopdf::{Document, Object};
 const MIN_WORDS_PER_PAGE: u64 = 5;
 
 pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
-    let (doc, repaired) = load(bytes)?;
+    let (doc, repaired) = match load(bytes) {
+        Ok(loaded) => loaded,
+        Err(e) if e.kind == ExtractErrorKind::Encrypted => return Ok(locked(None, bytes, opts, e)),
+        Err(e) => return Err(e),
+    };
     if doc.is_encrypted() && (doc.encryption_state.is_none() || doc.authenticate_password("").is_err()) {
-        return Err(ExtractError::new(
-            ExtractErrorKind::Encrypted,
-            "the PDF is encrypted and needs a password to open",
-        ));
+        let error = ExtractError::new(ExtractErrorKind::Encrypted, "the PDF is encrypted and needs a password to open");
+        return Ok(locked(Some(&doc), bytes, opts, error));
     }
     let pages = doc.get_pages();
     check_page_count(&doc, pages.len(), repaired)?;
@@ -62,7 +64,31 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         ocr,
         dimensions,
         thumbnail_png,
+        degraded: None,
     })
+}
+
+/// A PDF that needs a password: its content is encrypted, but its page tree is plain structure, so the page
+/// count is kept beside the `encrypted` error when the tree can be walked.
+fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractError) -> Extracted {
+    let found = match doc.map_or(0, |d| d.get_pages().len()) {
+        0 => crate::pdf_repair::count_page_objects(bytes),
+        n => n,
+    };
+    let pages = u32::try_from(found).ok().filter(|n| *n > 0 && *n <= opts.limits.max_pages);
+    Extracted {
+        pages,
+        pages_source: pages.map(|_| PagesSource::Counted),
+        frames: None,
+        text: String::new(),
+        detect_language: false,
+        title: None,
+        author: None,
+        ocr: OcrStatus::NotNeeded,
+        dimensions: None,
+        thumbnail_png: None,
+        degraded: Some(error),
+    }
 }
 
 /// Load with lopdf; when the cross-reference data is broken, retry once with a rebuilt xref table

@@ -179,3 +179,48 @@ mod tests {
         assert!(rebuild_xref(pdf).is_some());
     }
 }
+
+/// Page objects found by scanning the file: objects (latest definition of each number) whose dictionary
+/// says `/Type /Page`. For files whose page tree cannot be walked (content locked behind a password): page
+/// dictionaries are not encrypted, only strings and streams are. Pages inside compressed object streams are
+/// not seen, so this can undercount, never overcount.
+pub(crate) fn count_page_objects(pdf: &[u8]) -> usize {
+    let objects = scan_objects(pdf);
+    objects
+        .values()
+        .filter(|(_, offset)| {
+            let body = &pdf[*offset..];
+            let end = crate::sniff::find(body, b"endobj").unwrap_or(body.len()).min(64 * 1024);
+            is_page_dictionary(&body[..end])
+        })
+        .count()
+}
+
+/// Whether an object's text has `/Type /Page` (and not `/Pages`), with any white space between.
+fn is_page_dictionary(object: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(rel) = crate::sniff::find(&object[from..], b"/Type") {
+        let mut i = from + rel + 5;
+        while i < object.len() && is_space(object[i]) {
+            i += 1;
+        }
+        let rest = &object[i..];
+        if rest.starts_with(b"/Page") && rest.get(5).is_none_or(|&b| is_delimiter(b)) {
+            return true;
+        }
+        from = i;
+    }
+    false
+}
+
+#[cfg(test)]
+mod page_scan_tests {
+    use super::*;
+
+    #[test]
+    fn counts_latest_page_objects_and_not_page_trees() {
+        let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type/Pages /Kids [3 0 R 4 0 R] /Count 2 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R >> endobj\n4 0 obj <</Type/Page/Parent 2 0 R>> endobj\n4 0 obj <</Type /Page /Parent 2 0 R /Rotate 90>> endobj\n";
+        assert_eq!(count_page_objects(pdf), 2, "a redefined object counts once; /Pages is not a page");
+        assert_eq!(count_page_objects(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"), 0);
+    }
+}

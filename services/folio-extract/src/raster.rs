@@ -32,6 +32,7 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         ocr: OcrStatus::Needed,
         dimensions: Some((img.width(), img.height())),
         thumbnail_png,
+        degraded: None,
     })
 }
 
