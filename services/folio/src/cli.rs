@@ -81,6 +81,9 @@ pub enum Command {
         /// Files extracted at once (default: one per CPU core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Also score the text of text PDFs against poppler's pdftotext (word-F1).
+        #[arg(long)]
+        against_pdftotext: bool,
     },
     /// Brings the database schema up to date.
     Migrate,
@@ -147,12 +150,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
             extract_cmd::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
         }
-        Command::Eval { manifest, jobs } => {
+        Command::Eval { manifest, jobs, against_pdftotext } => {
             crate::telemetry::init("folio=error");
             let settings = cli.global.settings()?;
             let mut sandbox = settings.sandbox()?;
             sandbox.thumbnail_px = None;
-            let report = crate::eval_cmd::run(sandbox, &manifest, jobs.unwrap_or_else(|| settings.concurrency())).await?;
+            let report = crate::eval_cmd::run(
+                sandbox,
+                &manifest,
+                jobs.unwrap_or_else(|| settings.concurrency()),
+                against_pdftotext,
+            )
+            .await?;
             print!("{report}");
             Ok(())
         }

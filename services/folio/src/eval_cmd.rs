@@ -21,32 +21,80 @@ pub struct Expected {
     pub expected_error: bool,
     #[serde(default)]
     pub frames: Option<u32>,
+    /// Difficulty tags (`scanned`, `no-text-layer`, ...).
+    #[serde(default)]
+    pub kind: Vec<String>,
 }
 
 /// A file's expectation and what extraction gave.
 pub struct Outcome {
     pub expected: Expected,
     pub record: Record,
+    /// Word-F1 of the text against poppler's `pdftotext`, for text PDFs when asked for.
+    pub f1: Option<f64>,
 }
 
-pub async fn run(sandbox: Sandbox, manifest: &Path, jobs: usize) -> Result<String> {
+pub async fn run(sandbox: Sandbox, manifest: &Path, jobs: usize, against_pdftotext: bool) -> Result<String> {
     let root = manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
     let mut expected = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        expected.push(serde_json::from_str::<Expected>(line).with_context(|| format!("{} line {}", manifest.display(), i + 1))?);
+        expected.push(
+            serde_json::from_str::<Expected>(line).with_context(|| format!("{} line {}", manifest.display(), i + 1))?,
+        );
     }
     let sandbox = &sandbox;
     let root = &root;
     let outcomes: Vec<Outcome> = stream::iter(expected)
         .map(|e| async move {
-            let record = sandbox.extract(&root.join(&e.path), &e.path).await.record;
-            Outcome { expected: e, record }
+            let path = root.join(&e.path);
+            let extraction = sandbox.extract(&path, &e.path).await;
+            let text_pdf = e.format == "pdf"
+                && !e.expected_error
+                && !e.kind.iter().any(|k| k == "scanned" || k == "no-text-layer");
+            let f1 = if against_pdftotext && text_pdf {
+                pdftotext(&path).await.map(|reference| word_f1(&extraction.text, &reference))
+            } else {
+                None
+            };
+            Outcome { expected: e, record: extraction.record, f1 }
         })
         .buffered(jobs.max(1))
         .collect()
         .await;
     Ok(summarise(&outcomes))
+}
+
+/// The text poppler's `pdftotext` gives (reading order, no layout), or `None` when it cannot run.
+async fn pdftotext(path: &Path) -> Option<String> {
+    let run = tokio::process::Command::new("pdftotext").arg(path).arg("-").kill_on_drop(true).output();
+    match tokio::time::timeout(std::time::Duration::from_secs(120), run).await {
+        Ok(Ok(out)) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        _ => None,
+    }
+}
+
+/// Bag-of-words F1 between two texts: lower-cased, split on white space. 1 when both are empty.
+pub fn word_f1(candidate: &str, reference: &str) -> f64 {
+    use std::collections::HashMap;
+    let bag = |t: &str| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for w in t.split_whitespace() {
+            *m.entry(w.to_lowercase()).or_default() += 1;
+        }
+        m
+    };
+    let (c, r) = (bag(candidate), bag(reference));
+    let (nc, nr): (usize, usize) = (c.values().sum(), r.values().sum());
+    if nc == 0 && nr == 0 {
+        return 1.0;
+    }
+    let common: usize = c.iter().map(|(w, n)| (*n).min(r.get(w).copied().unwrap_or(0))).sum();
+    if common == 0 {
+        return 0.0;
+    }
+    let (precision, recall) = (common as f64 / nc as f64, common as f64 / nr as f64);
+    2.0 * precision * recall / (precision + recall)
 }
 
 fn ratio(ok: usize, total: usize) -> String {
@@ -80,7 +128,13 @@ pub fn summarise(outcomes: &[Outcome]) -> String {
             if o.record.pages == Some(want) {
                 entry.0 += 1;
             } else {
-                let _ = writeln!(misses, "pages     {}: expected {want}, got {:?} {}", e.path, o.record.pages, describe(kind, o));
+                let _ = writeln!(
+                    misses,
+                    "pages     {}: expected {want}, got {:?} {}",
+                    e.path,
+                    o.record.pages,
+                    describe(kind, o)
+                );
             }
         }
         if let Some(want) = &e.expected_language {
@@ -88,7 +142,13 @@ pub fn summarise(outcomes: &[Outcome]) -> String {
             if o.record.language.as_deref() == Some(want.as_str()) {
                 lang_ok += 1;
             } else {
-                let _ = writeln!(misses, "language  {}: expected {want}, got {:?} {}", e.path, o.record.language, describe(kind, o));
+                let _ = writeln!(
+                    misses,
+                    "language  {}: expected {want}, got {:?} {}",
+                    e.path,
+                    o.record.language,
+                    describe(kind, o)
+                );
             }
         }
         if e.expected_error {
@@ -116,7 +176,21 @@ pub fn summarise(outcomes: &[Outcome]) -> String {
     let _ = writeln!(out, "language agrees             {}", ratio(lang_ok, lang_total));
     let _ = writeln!(out, "expected errors reported    {}", ratio(err_ok, err_total));
     let _ = writeln!(out, "unexpected errors           {unexpected_errors}");
-    let _ = writeln!(out, "time per file (ms)          median {}, p90 {}, max {}", percentile(0.5), percentile(0.9), percentile(1.0));
+    let _ = writeln!(
+        out,
+        "time per file (ms)          median {}, p90 {}, max {}",
+        percentile(0.5),
+        percentile(0.9),
+        percentile(1.0)
+    );
+    let f1: Vec<(&str, f64)> = outcomes.iter().filter_map(|o| o.f1.map(|f| (o.expected.path.as_str(), f))).collect();
+    if !f1.is_empty() {
+        let mean = f1.iter().map(|(_, f)| f).sum::<f64>() / f1.len() as f64;
+        let _ = writeln!(out, "word-F1 vs pdftotext         mean {mean:.3} over {} text PDFs", f1.len());
+        for (path, f) in f1.iter().filter(|(_, f)| *f < 0.9) {
+            let _ = writeln!(misses, "text      {path}: word-F1 {f:.3} against pdftotext");
+        }
+    }
     if !misses.is_empty() {
         let _ = writeln!(out, "\ndisagreements:\n{misses}");
     }
@@ -127,5 +201,21 @@ fn describe(kind: Option<ExtractErrorKind>, o: &Outcome) -> String {
     match (kind, &o.record.error) {
         (Some(k), Some(e)) => format!("[{}: {}]", k.as_str(), e.message.chars().take(90).collect::<String>()),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_f1;
+
+    #[test]
+    fn word_f1_counts_words_as_a_bag() {
+        assert_eq!(word_f1("a b c", "c b a"), 1.0);
+        assert_eq!(word_f1("", ""), 1.0);
+        assert_eq!(word_f1("x", "y"), 0.0);
+        // Two of three words right both ways: precision = recall = 2/3.
+        assert!((word_f1("The cat sat", "the cat ran") - 2.0 / 3.0).abs() < 1e-9);
+        // Glued words count as wrong.
+        assert!(word_f1("DearExcellency", "Dear Excellency") == 0.0);
     }
 }
