@@ -45,13 +45,7 @@ pub struct BookEntry {
 impl BookEntry {
     /// "Author (State)"; the State alone when there is no author; the author alone when there is no State.
     pub fn attribution(&self) -> String {
-        let (author, state) = (self.author.trim(), self.state.trim());
-        match (author.is_empty(), state.is_empty()) {
-            (false, false) => format!("{author} ({state})"),
-            (false, true) => author.to_string(),
-            (true, false) => state.to_string(),
-            (true, true) => String::new(),
-        }
+        folio_core::attribution_line(&self.author, &self.state).unwrap_or_default()
     }
 }
 

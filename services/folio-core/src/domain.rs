@@ -192,14 +192,20 @@ impl Contribution {
         Uuid::new_v5(&catalogue_id, key.as_bytes())
     }
 
-    /// "Author (State)", the attribution line of the book.
+    /// "Author (State)", the attribution line of the book; "Unattributed" when neither is given.
     pub fn attribution(&self) -> String {
-        match (self.author.trim().is_empty(), self.state.trim().is_empty()) {
-            (false, false) => format!("{} ({})", self.author.trim(), self.state.trim()),
-            (false, true) => self.author.trim().to_string(),
-            (true, false) => self.state.trim().to_string(),
-            (true, true) => String::from("Unattributed"),
-        }
+        attribution_line(&self.author, &self.state).unwrap_or_else(|| String::from("Unattributed"))
+    }
+}
+
+/// "Author (State)"; the author or the State alone when only one is given; `None` when neither is.
+pub fn attribution_line(author: &str, state: &str) -> Option<String> {
+    let (author, state) = (author.trim(), state.trim());
+    match (author.is_empty(), state.is_empty()) {
+        (false, false) => Some(format!("{author} ({state})")),
+        (false, true) => Some(author.to_string()),
+        (true, false) => Some(state.to_string()),
+        (true, true) => None,
     }
 }
 
