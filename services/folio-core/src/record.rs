@@ -105,6 +105,18 @@ pub struct Record {
     pub title: Option<String>,
     pub author: Option<String>,
     pub ocr: OcrStatus,
+    /// 1-based page numbers whose text came from OCR rather than the file's text layer (an image is page 1).
+    /// Empty when OCR supplied no text; absent in records made before OCR existed.
+    #[serde(default)]
+    pub ocr_pages: Vec<u32>,
+    /// Tesseract language packs OCR used (e.g. `["spa"]`), so a reader can judge a result in a language
+    /// the packs do not cover.
+    #[serde(default)]
+    pub ocr_languages: Vec<String>,
+    /// Mean OCR word confidence, 0 to 1, over the pages whose text was kept (over all OCRed pages when none
+    /// was, which says why nothing was kept); `null` when OCR did not run or found no words.
+    #[serde(default)]
+    pub ocr_confidence: Option<f64>,
     /// Where the thumbnail was written, when one was asked for and made.
     pub thumbnail: Option<String>,
     /// Width and height in pixels of the original image or of the first page as rendered.
@@ -137,6 +149,9 @@ impl Record {
             title: None,
             author: None,
             ocr: OcrStatus::NotNeeded,
+            ocr_pages: Vec::new(),
+            ocr_languages: Vec::new(),
+            ocr_confidence: None,
             thumbnail: None,
             dimensions: None,
             error: Some(error),

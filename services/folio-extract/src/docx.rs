@@ -76,6 +76,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         title,
         author,
         ocr: OcrStatus::NotNeeded,
+        ocr_found: Default::default(),
         dimensions: None,
         thumbnail_png: None,
         degraded: None,

@@ -6,16 +6,21 @@
 //! record. (Stack overflows and aborts cannot be caught in-process; the caller runs extraction in a child
 //! process for those.)
 
+mod child;
 mod docx;
 mod jpeg;
 pub mod language;
 mod limits;
+mod ocr;
+mod ocr_tsv;
 mod pdf;
+mod pdf_ocr;
 mod pdf_repair;
 mod pdf_text;
 mod raster;
 mod render;
 mod sniff;
+mod tesseract;
 mod thumbnail;
 
 pub use limits::Limits;
@@ -66,11 +71,49 @@ pub(crate) struct Extracted {
     pub title: Option<String>,
     pub author: Option<String>,
     pub ocr: OcrStatus,
+    /// What OCR contributed (empty when it did not run).
+    pub ocr_found: OcrFound,
     pub dimensions: Option<(u32, u32)>,
     pub thumbnail_png: Option<Vec<u8>>,
     /// Set for a degraded result: the file cannot be read in full (a PDF that needs a password), but what
     /// could be read (its page count) is worth keeping beside the error.
     pub degraded: Option<ExtractError>,
+}
+
+/// What OCR contributed to a file: the pages whose text it supplied, the packs it used, its confidence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct OcrFound {
+    /// 1-based pages whose text came from OCR.
+    pub pages: Vec<u32>,
+    /// Tesseract packs used, in first-use order.
+    pub languages: Vec<String>,
+    /// Mean word confidence (0 to 1) over the pages whose text was kept; over all OCRed pages when none was.
+    pub confidence: Option<f64>,
+}
+
+impl OcrFound {
+    /// Combine the OCR results of pages (`(page number, result)`).
+    pub fn from_pages(results: &[(u32, ocr::PageOcr)]) -> Self {
+        let mut found = OcrFound::default();
+        for (page, r) in results {
+            if !r.text.is_empty() {
+                found.pages.push(*page);
+            }
+            for lang in &r.languages {
+                if !found.languages.contains(lang) {
+                    found.languages.push(lang.clone());
+                }
+            }
+        }
+        let kept: Vec<&ocr::PageOcr> = results.iter().map(|(_, r)| r).filter(|r| !r.text.is_empty()).collect();
+        let pool: Vec<&ocr::PageOcr> = if kept.is_empty() { results.iter().map(|(_, r)| r).collect() } else { kept };
+        let words: usize = pool.iter().map(|r| r.words).sum();
+        if words > 0 {
+            let sum: f64 = pool.iter().map(|r| r.confidence * r.words as f64).sum();
+            found.confidence = Some((sum / words as f64).clamp(0.0, 1.0));
+        }
+        found
+    }
 }
 
 /// Extract a file given as bytes; `name` is recorded as its path. Never panics.
@@ -111,6 +154,9 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
             record.title = found.title;
             record.author = found.author;
             record.ocr = found.ocr;
+            record.ocr_pages = found.ocr_found.pages;
+            record.ocr_languages = found.ocr_found.languages;
+            record.ocr_confidence = found.ocr_found.confidence;
             record.dimensions = found.dimensions;
             if opts.keep_text {
                 record.text = Some(found.text.clone());

@@ -23,6 +23,13 @@ pub struct Limits {
     pub max_pdf_depth: u32,
     /// Wall-clock limit for external renderers (pdftoppm).
     pub render_timeout: Duration,
+    /// Wall-clock limit for OCR of one page or image (script detection and every recognition pass).
+    pub ocr_timeout: Duration,
+    /// Most pixels of an image fed to OCR; larger images and pages are downscaled first (OCR time grows
+    /// with the pixels, and 40 million is an A4 page at 600 dpi).
+    pub max_ocr_pixels: u64,
+    /// Most pages of one document that are OCRed (pages without a text layer, in page order).
+    pub max_ocr_pages: u32,
 }
 
 impl Default for Limits {
@@ -36,6 +43,9 @@ impl Default for Limits {
             max_xml_depth: 256,
             max_pdf_depth: 64,
             render_timeout: Duration::from_secs(30),
+            ocr_timeout: Duration::from_secs(60),
+            max_ocr_pixels: 40_000_000,
+            max_ocr_pages: 50,
         }
     }
 }

@@ -35,14 +35,31 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
 
     let mut page_texts = Vec::new();
     for (&number, &page_id) in &pages {
-        let text = page_text(&doc, number, page_id, opts.limits.max_pdf_depth);
-        if !text.is_empty() {
-            page_texts.push(text);
-        }
+        page_texts.push((number, page_text(&doc, number, page_id, opts.limits.max_pdf_depth)));
     }
-    let text = page_texts.join("\n\n");
-    let words = count_words(&text);
-    let ocr = if words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
+    let layer_words: u64 = page_texts.iter().map(|(_, t)| count_words(t)).sum();
+    let mut ocr =
+        if layer_words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
+    let with_images: Vec<(u32, String)> = page_texts
+        .iter()
+        .filter(|(n, _)| pages.get(n).is_some_and(|id| crate::pdf_ocr::draws_image(&doc, *id)))
+        .cloned()
+        .collect();
+    let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
+    let mut ocr_found = Default::default();
+    if !wanted.is_empty() && crate::ocr::available() {
+        let results = crate::pdf_ocr::ocr_pages(bytes, &doc, &pages, &wanted, &opts.limits);
+        if !results.is_empty() {
+            ocr = OcrStatus::Applied;
+        }
+        for (number, page) in &results {
+            if let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number).filter(|_| !page.text.is_empty()) {
+                slot.1 = page.text.clone();
+            }
+        }
+        ocr_found = crate::OcrFound::from_pages(&results);
+    }
+    let text = page_texts.into_iter().map(|(_, t)| t).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
 
     let (title, author) = info_metadata(&doc);
     let mut thumbnail_png = None;
@@ -62,10 +79,23 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         title,
         author,
         ocr,
+        ocr_found,
         dimensions,
         thumbnail_png,
         degraded: None,
     })
+}
+
+/// The pages (1-based, in order) whose text layer has fewer than [`MIN_WORDS_PER_PAGE`] words: scans and
+/// image-only pages (the caller passes only pages that draw an image). At most `cap`; pages past it keep their (thin) text layer and a warning is logged.
+pub(crate) fn pages_to_ocr(page_texts: &[(u32, String)], cap: u32) -> Vec<u32> {
+    let needy: Vec<u32> =
+        page_texts.iter().filter(|(_, t)| count_words(t) < MIN_WORDS_PER_PAGE).map(|(n, _)| *n).collect();
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    if needy.len() > cap {
+        tracing::warn!("{} pages need OCR; only the first {cap} are OCRed (max_ocr_pages)", needy.len());
+    }
+    needy.into_iter().take(cap).collect()
 }
 
 /// A PDF that needs a password: its content is encrypted, but its page tree is plain structure, so the page
@@ -85,6 +115,7 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
         title: None,
         author: None,
         ocr: OcrStatus::NotNeeded,
+        ocr_found: Default::default(),
         dimensions: None,
         thumbnail_png: None,
         degraded: Some(error),
@@ -244,6 +275,19 @@ fn png_dimensions(png: &[u8]) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_pages_without_text_are_ocred() {
+        let texts = vec![
+            (1, "a full page of text with many words in it".to_string()),
+            (2, String::new()),
+            (3, "Figure 3".to_string()),
+            (4, "another page of text with enough words".to_string()),
+        ];
+        assert_eq!(pages_to_ocr(&texts, 50), [2, 3]);
+        assert_eq!(pages_to_ocr(&texts, 1), [2]);
+        assert!(pages_to_ocr(&texts, 0).is_empty());
+    }
 
     #[test]
     fn decodes_text_strings() {

@@ -1,7 +1,7 @@
 //! Images (JPEG, PNG, TIFF, WebP, GIF) with the `image` crate: dimensions after EXIF orientation, frame
 //! counts, a thumbnail. (Named `raster` so it does not shadow the `image` crate.)
 
-use crate::{sniff::Format, thumbnail, Extracted, Limits, Options};
+use crate::{sniff::Format, thumbnail, Extracted, Limits, OcrFound, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 use std::io::Cursor;
@@ -20,20 +20,40 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         Some(px) => Some(thumbnail::png_fit(&img, px)?.0),
         None => None,
     };
+    let (text, ocr, ocr_found) = recognise(&img, &opts.limits);
     Ok(Extracted {
         pages: Some(1),
         pages_source: Some(PagesSource::Image),
         frames: (frames > 1).then_some(frames),
-        text: String::new(),
-        detect_language: false,
+        // Only OCR text has a language worth detecting; a photo without text has none (not `und`).
+        detect_language: !text.is_empty(),
+        text,
         title: None,
         author: None,
-        // Images may well hold text; OCR comes later.
-        ocr: OcrStatus::Needed,
+        ocr,
+        ocr_found,
         dimensions: Some((img.width(), img.height())),
         thumbnail_png,
         degraded: None,
     })
+}
+
+/// OCR the decoded, oriented image: `Applied` when OCR ran (whether or not text was kept), `Needed` when
+/// tesseract is missing or failed (the image may well hold text).
+fn recognise(img: &DynamicImage, limits: &Limits) -> (String, OcrStatus, OcrFound) {
+    if !crate::ocr::available() {
+        return (String::new(), OcrStatus::Needed, OcrFound::default());
+    }
+    match crate::ocr::recognise(img, limits) {
+        Ok(page) => {
+            let text = page.text.clone();
+            (text, OcrStatus::Applied, OcrFound::from_pages(&[(1, page)]))
+        }
+        Err(why) => {
+            tracing::warn!("OCR of the image failed: {why}");
+            (String::new(), OcrStatus::Needed, OcrFound::default())
+        }
+    }
 }
 
 /// Decode any supported image within `limits`, with its EXIF orientation applied.

@@ -65,7 +65,7 @@ impl Default for WorkerSection {
 
 impl Default for ExtractSection {
     fn default() -> Self {
-        Self { timeout_secs: 120, memory_mib: 2048, thumbnail_px: 256 }
+        Self { timeout_secs: 300, memory_mib: 2048, thumbnail_px: 256 }
     }
 }
 

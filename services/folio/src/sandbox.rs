@@ -37,7 +37,7 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
     pub const DEFAULT_MEMORY_BYTES: u64 = 2 << 30;
 
     /// Children of the running executable.

@@ -92,3 +92,30 @@ pub fn pdf_of(texts: &[&str], title: Option<&str>, author: Option<&str>) -> Vec<
 pub const ENGLISH: &str = "The committee met on Tuesday to review the annual report and discussed the budget for the coming year, which includes new funding for the library and the community garden.";
 pub const SPANISH: &str = "El comité se reunió el martes para revisar el informe anual y discutió el presupuesto para el próximo año, que incluye nuevos fondos para la biblioteca y el jardín comunitario.";
 pub const FRENCH: &str = "Le comité s'est réuni mardi pour examiner le rapport annuel et a discuté du budget de l'année prochaine, qui comprend de nouveaux fonds pour la bibliothèque et le jardin communautaire.";
+
+/// Whether the `tesseract` command runs here.
+pub fn tesseract_installed() -> bool {
+    std::process::Command::new("tesseract")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The OCR status of a file that needs OCR: `applied` where Tesseract is installed, else `needed`.
+pub fn ocr_ran() -> folio_core::OcrStatus {
+    if tesseract_installed() {
+        folio_core::OcrStatus::Applied
+    } else {
+        folio_core::OcrStatus::Needed
+    }
+}
+
+/// Fail (never skip) a test that needs Tesseract when it is missing, saying how to get it.
+pub fn require_tesseract() {
+    assert!(
+        tesseract_installed(),
+        "tesseract is not installed: run scripts/setup (it installs tesseract-ocr and its language packs)"
+    );
+}

@@ -1,0 +1,92 @@
+//! Tesseract's TSV output: one row per layout element, words at level 5 with a confidence (0–100). We
+//! rebuild the text from the block/paragraph/line numbers (a line break between lines, a blank line
+//! between paragraphs, as elsewhere in Folio) and keep the word confidences to judge the result.
+
+/// Text and word confidences recovered from one TSV.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct TsvText {
+    pub text: String,
+    /// Confidence of each word, 0 to 100.
+    pub confidences: Vec<f64>,
+}
+
+impl TsvText {
+    /// Mean word confidence, 0 to 100; 0 when there are no words.
+    pub fn mean_confidence(&self) -> f64 {
+        if self.confidences.is_empty() {
+            return 0.0;
+        }
+        self.confidences.iter().sum::<f64>() / self.confidences.len() as f64
+    }
+
+    /// Words recognised with at least `min` confidence.
+    pub fn confident_words(&self, min: f64) -> usize {
+        self.confidences.iter().filter(|c| **c >= min).count()
+    }
+}
+
+/// Parse TSV (header line, then `level page block par line word left top width height conf text`).
+/// Rows that do not parse are skipped: a malformed line costs a word, never the page.
+pub(crate) fn parse(tsv: &str) -> TsvText {
+    let mut out = TsvText::default();
+    let mut last: Option<(u32, u32, u32, u32)> = None;
+    for row in tsv.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        if cols.len() < 12 || cols[0] != "5" {
+            continue;
+        }
+        let word = cols[11..].join(" ");
+        let word = word.trim();
+        let num = |i: usize| cols[i].trim().parse::<u32>().ok();
+        let (Some(page), Some(block), Some(par), Some(line)) = (num(1), num(2), num(3), num(4)) else { continue };
+        let Ok(conf) = cols[10].trim().parse::<f64>() else { continue };
+        if word.is_empty() || conf < 0.0 {
+            continue;
+        }
+        let here = (page, block, par, line);
+        match last {
+            None => {}
+            Some(prev) if (prev.0, prev.1, prev.2) != (page, block, par) => out.text.push_str("\n\n"),
+            Some(prev) if prev.3 != line => out.text.push('\n'),
+            Some(_) => out.text.push(' '),
+        }
+        out.text.push_str(word);
+        out.confidences.push(conf.min(100.0));
+        last = Some(here);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str =
+        "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n";
+
+    #[test]
+    fn rebuilds_lines_and_paragraphs() {
+        let tsv = format!(
+            "{HEAD}1\t1\t0\t0\t0\t0\t0\t0\t9\t9\t-1\t\n\
+             5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t90.5\tDear\n\
+             5\t1\t1\t1\t1\t2\t0\t0\t9\t9\t80\tExcellency,\n\
+             5\t1\t1\t1\t2\t1\t0\t0\t9\t9\t70\tWe\n\
+             5\t1\t1\t2\t1\t1\t0\t0\t9\t9\t60\tMuch\n\
+             5\t1\t2\t1\t1\t1\t0\t0\t9\t9\t-1\t \n\
+             5\t1\t2\t1\t1\t2\t0\t0\t9\t9\tnan?\tbad\n\
+             5\t1\t3\t1\t1\t1\t0\t0\t9\t9\t50\tEnd"
+        );
+        let t = parse(&tsv);
+        assert_eq!(t.text, "Dear Excellency,\nWe\n\nMuch\n\nEnd");
+        assert_eq!(t.confidences, [90.5, 80.0, 70.0, 60.0, 50.0]);
+        assert!((t.mean_confidence() - 70.1).abs() < 1e-9);
+        assert_eq!(t.confident_words(60.0), 4);
+    }
+
+    #[test]
+    fn empty_output_has_no_words() {
+        let t = parse(HEAD);
+        assert_eq!(t.text, "");
+        assert_eq!(t.mean_confidence(), 0.0);
+    }
+}

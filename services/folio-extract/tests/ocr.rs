@@ -1,0 +1,146 @@
+//! OCR with Tesseract: images of text, a photo without text, and a PDF with an image-only page. These tests
+//! need the `tesseract` command and its language packs; where they are missing the tests fail and say to
+//! run `scripts/setup`. Fixtures are our own example documents (see tests/fixtures/README.md).
+
+mod common;
+
+use folio_core::OcrStatus;
+use folio_extract::{extract_bytes, Options};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use lopdf::content::{Content, Operation};
+use lopdf::{dictionary, Document, Object, Stream};
+use std::io::Cursor;
+
+const SCAN_EN: &[u8] = include_bytes!("fixtures/scan-en.png");
+const SCAN_ES: &[u8] = include_bytes!("fixtures/scan-es.png");
+
+fn opts() -> Options {
+    Options { thumbnail_px: None, keep_text: true, ..Options::default() }
+}
+
+#[test]
+fn english_scan_is_read_in_english() {
+    common::require_tesseract();
+    let ex = extract_bytes("scan-en.png", SCAN_EN, &opts());
+    let r = &ex.record;
+    assert_eq!(r.error, None);
+    assert_eq!(r.ocr, OcrStatus::Applied);
+    assert_eq!(r.language.as_deref(), Some("en"), "text: {}", ex.text);
+    assert!(ex.text.contains("Excellency"), "text: {}", ex.text);
+    assert!(ex.text.contains("\n\n"), "paragraphs are separated by a blank line: {}", ex.text);
+    assert!(r.ocr_languages.contains(&"eng".to_string()), "{:?}", r.ocr_languages);
+    assert_eq!(r.ocr_pages, [1]);
+    assert!(r.words > 100, "{}", r.words);
+    assert!(r.ocr_confidence.is_some_and(|c| c > 0.8 && c <= 1.0), "{:?}", r.ocr_confidence);
+}
+
+#[test]
+fn spanish_scan_is_read_again_with_the_spanish_pack() {
+    common::require_tesseract();
+    let ex = extract_bytes("scan-es.png", SCAN_ES, &opts());
+    let r = &ex.record;
+    assert_eq!(r.ocr, OcrStatus::Applied);
+    assert_eq!(r.language.as_deref(), Some("es"), "text: {}", ex.text);
+    // OSD says Latin, so the first pass is English; the detected language brings in `spa`.
+    assert!(r.ocr_languages.contains(&"spa".to_string()), "{:?}", r.ocr_languages);
+    assert!(ex.text.contains("Cooperación"), "the Spanish pack reads accents: {}", ex.text);
+}
+
+#[test]
+fn a_photo_without_text_stays_a_photo() {
+    common::require_tesseract();
+    // Smooth gradients with deterministic noise: texture, no text.
+    let mut seed = 12345u32;
+    let img = RgbImage::from_fn(800, 600, |x, y| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let noise = (seed >> 16) as u8 % 48;
+        Rgb([(x / 4) as u8 / 2 + noise, (y / 3) as u8 / 2 + noise, ((x + y) / 6) as u8 / 2 + noise])
+    });
+    let mut png = Vec::new();
+    DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).expect("encode");
+    let ex = extract_bytes("photo.png", &png, &opts());
+    let r = &ex.record;
+    assert_eq!(r.error, None);
+    assert_eq!(r.ocr, OcrStatus::Applied);
+    assert_eq!(ex.text, "");
+    assert_eq!(r.words, 0);
+    assert_eq!(r.language, None);
+    assert!(r.ocr_pages.is_empty());
+}
+
+#[test]
+fn only_the_image_only_page_of_a_pdf_is_ocred() {
+    common::require_tesseract();
+    let pdf = pdf_with_scan_then_text(SCAN_EN);
+    let ex = extract_bytes("mixed.pdf", &pdf, &opts());
+    let r = &ex.record;
+    assert_eq!(r.error, None);
+    assert_eq!(r.pages, Some(2));
+    assert_eq!(r.ocr, OcrStatus::Applied);
+    assert_eq!(r.ocr_pages, [1]);
+    assert!(r.ocr_languages.contains(&"eng".to_string()), "{:?}", r.ocr_languages);
+    assert!(ex.text.contains("Excellency"), "OCR text of page 1: {}", ex.text);
+    assert!(ex.text.contains("typed second page"), "text layer of page 2: {}", ex.text);
+    assert_eq!(r.language.as_deref(), Some("en"));
+}
+
+/// A two-page A4 PDF: page 1 is only the image `png` (a scan), page 2 has a text layer.
+fn pdf_with_scan_then_text(png: &[u8]) -> Vec<u8> {
+    let img = image::load_from_memory(png).expect("fixture").into_luma8();
+    let (w, h) = img.dimensions();
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let image_id = doc.add_object(Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => i64::from(w), "Height" => i64::from(h),
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        img.into_raw(),
+    ));
+    let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    // The scan was rendered at 150 dpi: w/150 inches wide, 72 points an inch.
+    let (pw, ph) = (f64::from(w) * 72.0 / 150.0, f64::from(h) * 72.0 / 150.0);
+    let scan = Content {
+        operations: vec![
+            Operation::new("q", vec![]),
+            Operation::new("cm", vec![pw.into(), 0.into(), 0.into(), ph.into(), 0.into(), (842.0 - ph).into()]),
+            Operation::new("Do", vec!["Im1".into()]),
+            Operation::new("Q", vec![]),
+        ],
+    };
+    let text = Content {
+        operations: vec![
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["F1".into(), 12.into()]),
+            Operation::new("Td", vec![50.into(), 750.into()]),
+            Operation::new(
+                "Tj",
+                vec![Object::string_literal("This is the typed second page, with a real text layer.")],
+            ),
+            Operation::new("ET", vec![]),
+        ],
+    };
+    let mut kids = Vec::new();
+    for (content, resources) in [
+        (scan, dictionary! { "XObject" => dictionary! { "Im1" => image_id } }),
+        (text, dictionary! { "Font" => dictionary! { "F1" => font_id } }),
+    ] {
+        let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().expect("content")));
+        let page_id = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content_id, "Resources" => resources,
+        });
+        kids.push(Object::from(page_id));
+    }
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => kids, "Count" => 2,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("save");
+    out
+}
