@@ -302,6 +302,8 @@ mod tests {
             error: None,
             text: None,
             elapsed_ms: 12,
+            language_shares: vec![folio_core::LanguageShare { language: "en".into(), share: 1.0 }],
+            peak_memory_kib: Some(40_000),
         };
         let failed = Record::failed(
             "laos/broken.pdf",

@@ -129,6 +129,23 @@ pub struct Record {
     /// Milliseconds spent extracting.
     #[serde(default)]
     pub elapsed_ms: u64,
+    /// The languages of a text by share of its words, largest first, from paragraph-by-paragraph detection
+    /// (paragraphs too short to tell are left out). One entry for a text in one language; empty when no
+    /// paragraph could be told.
+    #[serde(default)]
+    pub language_shares: Vec<LanguageShare>,
+    /// Peak resident memory of the parser process and the tools it ran (renderer, OCR), in KiB.
+    #[serde(default)]
+    pub peak_memory_kib: Option<u64>,
+}
+
+/// One language's part of a text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LanguageShare {
+    /// As in [`Record::language`].
+    pub language: String,
+    /// Share of the words of the paragraphs that could be told, 0 to 1.
+    pub share: f64,
 }
 
 impl Record {
@@ -157,6 +174,8 @@ impl Record {
             error: Some(error),
             text: None,
             elapsed_ms: 0,
+            language_shares: Vec::new(),
+            peak_memory_kib: None,
         }
     }
 

@@ -41,11 +41,14 @@ pub struct Options {
     pub thumbnail_px: Option<u32>,
     /// Also put the text in `record.text` (it is always in [`Extraction::text`]).
     pub keep_text: bool,
+    /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
+    /// of the parsers alone.
+    pub ocr: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { limits: Limits::default(), thumbnail_px: Some(256), keep_text: false }
+        Self { limits: Limits::default(), thumbnail_px: Some(256), keep_text: false, ocr: true }
     }
 }
 

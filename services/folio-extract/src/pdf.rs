@@ -47,7 +47,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         .collect();
     let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
     let mut ocr_found = Default::default();
-    if !wanted.is_empty() && crate::ocr::available() {
+    if !wanted.is_empty() && opts.ocr && crate::ocr::available() {
         let results = crate::pdf_ocr::ocr_pages(bytes, &doc, &pages, &wanted, &opts.limits);
         if !results.is_empty() {
             ocr = OcrStatus::Applied;

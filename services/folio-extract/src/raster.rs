@@ -20,7 +20,7 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         Some(px) => Some(thumbnail::png_fit(&img, px)?.0),
         None => None,
     };
-    let (text, ocr, ocr_found) = recognise(&img, &opts.limits);
+    let (text, ocr, ocr_found) = recognise(&img, &opts.limits, opts.ocr);
     Ok(Extracted {
         pages: Some(1),
         pages_source: Some(PagesSource::Image),
@@ -40,8 +40,8 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
 
 /// OCR the decoded, oriented image: `Applied` when OCR ran (whether or not text was kept), `Needed` when
 /// tesseract is missing or failed (the image may well hold text).
-fn recognise(img: &DynamicImage, limits: &Limits) -> (String, OcrStatus, OcrFound) {
-    if !crate::ocr::available() {
+fn recognise(img: &DynamicImage, limits: &Limits, enabled: bool) -> (String, OcrStatus, OcrFound) {
+    if !enabled || !crate::ocr::available() {
         return (String::new(), OcrStatus::Needed, OcrFound::default());
     }
     match crate::ocr::recognise(img, limits) {
