@@ -14,9 +14,11 @@ mod limits;
 mod ocr;
 mod ocr_tsv;
 mod pdf;
+mod pdf_info;
 mod pdf_ocr;
 mod pdf_repair;
 mod pdf_text;
+mod pdfium;
 mod raster;
 mod render;
 mod sniff;
@@ -44,11 +46,24 @@ pub struct Options {
     /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
     /// of the parsers alone.
     pub ocr: bool,
+    /// Password for a PDF that needs one to open. The empty password is always tried first; without the
+    /// right one, such a PDF is an `encrypted` error (with its page count).
+    pub password: Option<String>,
+    /// Read PDFs with PDFium when its library is installed (see `scripts/setup`); off to use the lopdf
+    /// text walker and pdftoppm, as when the library is missing (tests and comparisons of that path).
+    pub pdfium: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { limits: Limits::default(), thumbnail_px: Some(256), keep_text: false, ocr: true }
+        Self {
+            limits: Limits::default(),
+            thumbnail_px: Some(256),
+            keep_text: false,
+            ocr: true,
+            password: None,
+            pdfium: true,
+        }
     }
 }
 
@@ -73,6 +88,8 @@ pub(crate) struct Extracted {
     pub detect_language: bool,
     pub title: Option<String>,
     pub author: Option<String>,
+    /// Subject, keywords, dates, producer (PDF metadata; empty for other formats).
+    pub info: pdf_info::DocInfo,
     pub ocr: OcrStatus,
     /// What OCR contributed (empty when it did not run).
     pub ocr_found: OcrFound,
@@ -119,6 +136,12 @@ impl OcrFound {
     }
 }
 
+/// Whether the PDFium library could be loaded (see `scripts/setup`); without it PDFs are read with lopdf
+/// and rendered with pdftoppm. Loads it on first use.
+pub fn pdfium_available() -> bool {
+    pdfium::available()
+}
+
 /// Extract a file given as bytes; `name` is recorded as its path. Never panics.
 pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
     let start = Instant::now();
@@ -153,9 +176,15 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
                     record.language = Some(lang);
                     record.language_confidence = Some(confidence);
                 }
+                record.language_shares = language::shares(&found.text);
             }
             record.title = found.title;
             record.author = found.author;
+            record.subject = found.info.subject;
+            record.keywords = found.info.keywords;
+            record.created = found.info.created;
+            record.modified = found.info.modified;
+            record.producer = found.info.producer;
             record.ocr = found.ocr;
             record.ocr_pages = found.ocr_found.pages;
             record.ocr_languages = found.ocr_found.languages;
@@ -219,6 +248,58 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
         let img = raster::decode(bytes, limits)?;
         thumbnail::png_fit(&img, max_side)
     })
+}
+
+/// Entry points for the fuzz targets in `fuzz/` (not a public API). They run one format's extraction
+/// WITHOUT the `catch_unwind` guard of [`extract_bytes`], so that a panic reaches the fuzzer instead of
+/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail and no OCR, so no external
+/// process (pdftoppm, tesseract) is started, and no PDFium, so the PDF target exercises our lopdf path
+/// rather than an uninstrumented C++ library. Results are discarded; only panics, hangs and memory matter.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium.
+    pub fn options() -> Options {
+        Options { thumbnail_px: None, ocr: false, pdfium: false, ..Options::default() }
+    }
+
+    /// The PDF path (lopdf, xref repair, our text walker, metadata), whatever the bytes sniff as.
+    pub fn pdf(bytes: &[u8]) {
+        finish(pdf::extract(bytes, &options()));
+    }
+
+    /// The DOCX path (zip, quick-xml walkers), whatever the bytes sniff as.
+    pub fn docx(bytes: &[u8]) {
+        finish(docx::extract(bytes, &options()));
+    }
+
+    /// The image path. Bytes that sniff as an image go through [`raster::extract`] as in production (GIF
+    /// frame counting and the TIFF directory walk depend on the format); anything else is still handed to
+    /// the decoder, which guesses the format on its own.
+    pub fn image(bytes: &[u8]) {
+        let format = Format::sniff(bytes);
+        match format {
+            Format::Jpeg | Format::Png | Format::Tiff | Format::Webp | Format::Gif => {
+                finish(raster::extract(bytes, format, &options()))
+            }
+            _ => {
+                let _ = raster::decode(bytes, &options().limits);
+            }
+        }
+    }
+
+    /// What [`extract_bytes`] does with a result that is not done by the format modules: word count and
+    /// language detection run on the extracted text, so they are fuzzed with it.
+    fn finish(result: Result<Extracted, ExtractError>) {
+        if let Ok(found) = result {
+            let _ = language::count_words(&found.text);
+            if found.detect_language {
+                let _ = language::detect(&found.text);
+                let _ = language::shares(&found.text);
+            }
+        }
+    }
 }
 
 fn extract_format(format: Format, bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
