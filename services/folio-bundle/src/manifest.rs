@@ -304,6 +304,11 @@ mod tests {
             elapsed_ms: 12,
             language_shares: vec![folio_core::LanguageShare { language: "en".into(), share: 1.0 }],
             peak_memory_kib: Some(40_000),
+            subject: None,
+            keywords: None,
+            created: None,
+            modified: None,
+            producer: None,
         };
         let failed = Record::failed(
             "laos/broken.pdf",

@@ -137,6 +137,22 @@ pub struct Record {
     /// Peak resident memory of the parser process and the tools it ran (renderer, OCR), in KiB.
     #[serde(default)]
     pub peak_memory_kib: Option<u64>,
+    /// The document's subject as its metadata gives it (PDF Info `/Subject`); absent in older records.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The document's keywords, as one string as written (PDF Info `/Keywords`).
+    #[serde(default)]
+    pub keywords: Option<String>,
+    /// When the document was created (PDF Info `/CreationDate`): ISO 8601 (`2023-04-05T06:07:08+02:00`,
+    /// or a date alone) where the value parses, else the value as written.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// When the document was last modified (PDF Info `/ModDate`), as `created`.
+    #[serde(default)]
+    pub modified: Option<String>,
+    /// The software that wrote the file (PDF Info `/Producer`), which explains many extraction quirks.
+    #[serde(default)]
+    pub producer: Option<String>,
 }
 
 /// One language's part of a text.
@@ -176,6 +192,11 @@ impl Record {
             elapsed_ms: 0,
             language_shares: Vec::new(),
             peak_memory_kib: None,
+            subject: None,
+            keywords: None,
+            created: None,
+            modified: None,
+            producer: None,
         }
     }
 

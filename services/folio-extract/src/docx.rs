@@ -75,6 +75,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         detect_language: true,
         title,
         author,
+        info: Default::default(),
         ocr: OcrStatus::NotNeeded,
         ocr_found: Default::default(),
         dimensions: None,

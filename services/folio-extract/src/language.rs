@@ -31,6 +31,40 @@ pub fn detect(text: &str) -> Option<(String, f64)> {
     }
 }
 
+/// Paragraphs examined for [`shares`]: enough for any contribution, bounded for a 1,000-page book.
+const MAX_PARAGRAPHS: usize = 2_000;
+
+/// The languages of a text by share of its words, largest first: each paragraph (blank-line separated) long
+/// enough to tell is detected on its own, and its words go to its language. Paragraphs too short to tell
+/// are left out of the shares. Shares are rounded to 3 decimals so records compare stably.
+pub fn shares(text: &str) -> Vec<folio_core::LanguageShare> {
+    let mut words_by_language: Vec<(String, u64)> = Vec::new();
+    let mut told = 0u64;
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()).take(MAX_PARAGRAPHS) {
+        let Some((language, _)) = detect(paragraph) else { continue };
+        if language == "und" {
+            continue;
+        }
+        let words = count_words(paragraph);
+        told += words;
+        match words_by_language.iter_mut().find(|(l, _)| *l == language) {
+            Some((_, n)) => *n += words,
+            None => words_by_language.push((language, words)),
+        }
+    }
+    if told == 0 {
+        return Vec::new();
+    }
+    words_by_language.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    words_by_language
+        .into_iter()
+        .map(|(language, words)| folio_core::LanguageShare {
+            language,
+            share: (words as f64 / told as f64 * 1000.0).round() / 1000.0,
+        })
+        .collect()
+}
+
 /// Count words: whitespace-separated tokens with at least one letter or digit. Scripts written without
 /// spaces (CJK) count each ideograph/kana/hangul character as a word, a rough but stable measure.
 pub fn count_words(text: &str) -> u64 {
@@ -141,6 +175,21 @@ fn iso639_1(lang: Lang) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_split_a_mixed_text_by_paragraph() {
+        let en = "The catalogue gathers the experience of States in clearance, victim assistance and risk education, so that others can learn from what worked and what did not.";
+        let fr = "Le catalogue rassemble l'expérience des États en matière de dépollution, d'assistance aux victimes et d'éducation aux risques, afin que d'autres apprennent de ce qui a fonctionné.";
+        let text = format!("{en}\n\n{en}\n\n{fr}\n\nok");
+        let s = shares(&text);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].language, "en");
+        assert_eq!(s[1].language, "fr");
+        assert!(s[0].share > 0.6 && s[0].share < 0.7, "{s:?}");
+        assert!((s[0].share + s[1].share - 1.0).abs() < 0.002);
+        assert_eq!(shares(en)[0].share, 1.0);
+        assert!(shares("ok\n\nfine").is_empty(), "too little text to tell is no share");
+    }
 
     #[test]
     fn counts_words() {

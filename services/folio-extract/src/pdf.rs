@@ -1,16 +1,197 @@
-//! PDF: page count from the page tree, Info metadata, and the text layer, with lopdf.
+//! PDF: page count, Info metadata, the text layer, and the first page as a thumbnail.
+//!
+//! With PDFium installed (see [`crate::pdfium`]) the text, metadata, page count and renderings come from
+//! it: it reads every producer's fonts (CID, no ToUnicode, CJK, right-to-left) in reading order. lopdf
+//! still loads the file beside it for the structural checks (a lying page count) and to tell which pages
+//! draw images (OCR candidates). Without PDFium, or when it cannot open a file that lopdf (after xref
+//! repair) can, everything comes from lopdf and our text walker ([`crate::pdf_text`]).
 //!
 //! lopdf parses recursively and can be driven deep by hostile files; the lead runs extraction in a child
 //! process for that reason. This module adds no recursion of its own.
 
+use crate::pdf_info::{clean, iso_date, DocInfo};
+use crate::pdfium::{self, OpenError};
 use crate::{language::count_words, render, Extracted, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
 use lopdf::{Document, Object};
+use pdfium_render::prelude::{PdfDocument, PdfDocumentMetadataTagType as Tag, Pdfium};
+use std::collections::BTreeMap;
 
 /// Fewer words than this per page on average and the document needs OCR (scans, image-only pages).
 const MIN_WORDS_PER_PAGE: u64 = 5;
 
 pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+    if opts.pdfium {
+        if let Some(Some(result)) = pdfium::with(|p| extract_with_pdfium(p, bytes, opts)) {
+            return result;
+        }
+    }
+    extract_with_lopdf(bytes, opts)
+}
+
+/// The PDFium path. `None` when PDFium cannot open the file (for a reason other than a password): the
+/// caller then tries lopdf, whose xref repair reads some files PDFium gives up on.
+fn extract_with_pdfium(pdfium: &Pdfium, bytes: &[u8], opts: &Options) -> Option<Result<Extracted, ExtractError>> {
+    let structure = load(bytes);
+    let doc = match pdfium::open(pdfium, bytes, opts.password.as_deref()) {
+        Ok(doc) => doc,
+        Err(OpenError::Password) => {
+            let error =
+                ExtractError::new(ExtractErrorKind::Encrypted, "the PDF is encrypted and needs a password to open");
+            return Some(Ok(locked(structure.as_ref().ok().map(|(d, _)| d), bytes, opts, error)));
+        }
+        Err(OpenError::Other(why)) => {
+            tracing::warn!("PDFium could not open the PDF ({why}); reading it with lopdf");
+            return None;
+        }
+    };
+    Some(extract_opened(&doc, structure.ok(), bytes, opts))
+}
+
+/// Text, metadata and thumbnail of a document PDFium opened; `structure` is lopdf's view of the same
+/// file, when lopdf could load it.
+fn extract_opened(
+    doc: &PdfDocument,
+    structure: Option<(Document, bool)>,
+    bytes: &[u8],
+    opts: &Options,
+) -> Result<Extracted, ExtractError> {
+    let found = usize::from(doc.pages().len());
+    match &structure {
+        Some((lo, repaired)) => check_page_count(lo, lo.get_pages().len(), *repaired)?,
+        None => tracing::warn!("lopdf could not load the PDF; structural checks skipped, PDFium's reading used"),
+    }
+    if found == 0 {
+        return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the PDF page tree has no pages"));
+    }
+    let page_count = u32::try_from(found).unwrap_or(u32::MAX);
+    check_page_limit(page_count, opts)?;
+    let page_texts: Vec<(u32, String)> = (1..).zip(pdfium::page_texts(doc)).collect();
+    let (lopdf_doc, lopdf_pages) = match &structure {
+        Some((lo, _)) => (Some(lo), lo.get_pages()),
+        None => (None, BTreeMap::new()),
+    };
+    let (text, ocr, ocr_found) = finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
+    let (title, author, mut info) = pdfium_metadata(doc);
+    if info.modified.is_none() {
+        // pdfium-render 0.8.37 asks PDFium for the key "ModificationDate", not the Info key "ModDate", so
+        // it never finds one; lopdf reads it (an encrypted file's dates stay unread).
+        info.modified = lopdf_doc.and_then(|lo| info_metadata(lo).2.modified);
+    }
+    let (thumbnail_png, dimensions) = match opts.thumbnail_px {
+        Some(px) => pdfium_thumbnail(doc, px).or_else(|| pdftoppm_thumbnail(bytes, px, opts)).unzip(),
+        None => (None, None),
+    };
+    Ok(Extracted {
+        pages: Some(page_count),
+        pages_source: Some(PagesSource::Counted),
+        frames: None,
+        text,
+        detect_language: true,
+        title,
+        author,
+        info,
+        ocr,
+        ocr_found,
+        dimensions,
+        thumbnail_png,
+        degraded: None,
+    })
+}
+
+/// Title, author and the rest of the Info metadata as PDFium reads it (decrypted, decoded).
+fn pdfium_metadata(doc: &PdfDocument) -> (Option<String>, Option<String>, DocInfo) {
+    let meta = doc.metadata();
+    let get = |tag: Tag| meta.get(tag).and_then(|t| clean(t.value()));
+    let date = |tag: Tag| meta.get(tag).and_then(|t| iso_date(t.value()));
+    let info = DocInfo {
+        subject: get(Tag::Subject),
+        keywords: get(Tag::Keywords),
+        created: date(Tag::CreationDate),
+        modified: date(Tag::ModificationDate),
+        producer: get(Tag::Producer),
+    };
+    (get(Tag::Title), get(Tag::Author), info)
+}
+
+/// Page 1 rendered by PDFium, longest side `px`, as PNG with its size; `None` (with a warning) on failure.
+fn pdfium_thumbnail(doc: &PdfDocument, px: u32) -> Option<(Vec<u8>, (u32, u32))> {
+    let rendered = pdfium::page_size(doc, 0)
+        .ok_or_else(|| ExtractError::new(ExtractErrorKind::Corrupt, "page 1 has no size"))
+        .and_then(|size| {
+            let (w, h) = pdfium::fit(size, px);
+            pdfium::render(doc, 0, w, h)
+        })
+        .and_then(|img| crate::thumbnail::png_fit(&img, px));
+    match rendered {
+        Ok((png, w, h)) => Some((png, (w, h))),
+        Err(e) => {
+            tracing::warn!("no PDFium thumbnail, trying pdftoppm: {e}");
+            None
+        }
+    }
+}
+
+/// Page 1 rendered by pdftoppm, as PNG with its size.
+fn pdftoppm_thumbnail(bytes: &[u8], px: u32, opts: &Options) -> Option<(Vec<u8>, (u32, u32))> {
+    let png = render::pdf_first_page_png(bytes, px, opts.limits.render_timeout)?;
+    let dims = png_dimensions(&png)?;
+    Some((png, dims))
+}
+
+fn check_page_limit(page_count: u32, opts: &Options) -> Result<(), ExtractError> {
+    if page_count > opts.limits.max_pages {
+        return Err(ExtractError::new(
+            ExtractErrorKind::TooLarge,
+            format!("{page_count} pages is more than the limit of {} (max_pages)", opts.limits.max_pages),
+        ));
+    }
+    Ok(())
+}
+
+/// OCR of the pages that need it (pages that draw an image and have too few words; lopdf tells which
+/// draw images, so without `doc` nothing is OCRed), then the pages joined by blank lines. Pages are
+/// rendered with PDFium when `pdfium_doc` is given, else with pdftoppm.
+fn finish_text(
+    mut page_texts: Vec<(u32, String)>,
+    page_count: u32,
+    doc: Option<&Document>,
+    pages: &BTreeMap<u32, lopdf::ObjectId>,
+    pdfium_doc: Option<&PdfDocument>,
+    bytes: &[u8],
+    opts: &Options,
+) -> (String, OcrStatus, crate::OcrFound) {
+    let layer_words: u64 = page_texts.iter().map(|(_, t)| count_words(t)).sum();
+    let mut ocr =
+        if layer_words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
+    let with_images: Vec<(u32, String)> = match doc {
+        Some(doc) => page_texts
+            .iter()
+            .filter(|(n, _)| pages.get(n).is_some_and(|id| crate::pdf_ocr::draws_image(doc, *id)))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
+    let mut ocr_found = Default::default();
+    if let Some(doc) = doc.filter(|_| !wanted.is_empty() && opts.ocr && crate::ocr::available()) {
+        let results = crate::pdf_ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, pdfium_doc);
+        if !results.is_empty() {
+            ocr = OcrStatus::Applied;
+        }
+        for (number, page) in &results {
+            if let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number).filter(|_| !page.text.is_empty()) {
+                slot.1 = page.text.clone();
+            }
+        }
+        ocr_found = crate::OcrFound::from_pages(&results);
+    }
+    let text = page_texts.into_iter().map(|(_, t)| t).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
+    (text, ocr, ocr_found)
+}
+
+/// The lopdf path: page tree, our text walker, Info metadata, pdftoppm.
+fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     let (doc, repaired) = match load(bytes) {
         Ok(loaded) => loaded,
         Err(e) if e.kind == ExtractErrorKind::Encrypted => return Ok(locked(None, bytes, opts, e)),
@@ -26,50 +207,19 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the PDF page tree has no pages"));
     }
     let page_count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
-    if page_count > opts.limits.max_pages {
-        return Err(ExtractError::new(
-            ExtractErrorKind::TooLarge,
-            format!("{page_count} pages is more than the limit of {} (max_pages)", opts.limits.max_pages),
-        ));
-    }
+    check_page_limit(page_count, opts)?;
 
     let mut page_texts = Vec::new();
     for (&number, &page_id) in &pages {
         page_texts.push((number, page_text(&doc, number, page_id, opts.limits.max_pdf_depth)));
     }
-    let layer_words: u64 = page_texts.iter().map(|(_, t)| count_words(t)).sum();
-    let mut ocr =
-        if layer_words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
-    let with_images: Vec<(u32, String)> = page_texts
-        .iter()
-        .filter(|(n, _)| pages.get(n).is_some_and(|id| crate::pdf_ocr::draws_image(&doc, *id)))
-        .cloned()
-        .collect();
-    let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
-    let mut ocr_found = Default::default();
-    if !wanted.is_empty() && opts.ocr && crate::ocr::available() {
-        let results = crate::pdf_ocr::ocr_pages(bytes, &doc, &pages, &wanted, &opts.limits);
-        if !results.is_empty() {
-            ocr = OcrStatus::Applied;
-        }
-        for (number, page) in &results {
-            if let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number).filter(|_| !page.text.is_empty()) {
-                slot.1 = page.text.clone();
-            }
-        }
-        ocr_found = crate::OcrFound::from_pages(&results);
-    }
-    let text = page_texts.into_iter().map(|(_, t)| t).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
+    let (text, ocr, ocr_found) = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
 
-    let (title, author) = info_metadata(&doc);
-    let mut thumbnail_png = None;
-    let mut dimensions = None;
-    if let Some(px) = opts.thumbnail_px {
-        if let Some(png) = render::pdf_first_page_png(bytes, px, opts.limits.render_timeout) {
-            dimensions = png_dimensions(&png);
-            thumbnail_png = Some(png);
-        }
-    }
+    let (title, author, info) = info_metadata(&doc);
+    let (thumbnail_png, dimensions) = match opts.thumbnail_px {
+        Some(px) => pdftoppm_thumbnail(bytes, px, opts).unzip(),
+        None => (None, None),
+    };
     Ok(Extracted {
         pages: Some(page_count),
         pages_source: Some(PagesSource::Counted),
@@ -78,6 +228,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         detect_language: true,
         title,
         author,
+        info,
         ocr,
         ocr_found,
         dimensions,
@@ -114,6 +265,7 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
         detect_language: false,
         title: None,
         author: None,
+        info: DocInfo::default(),
         ocr: OcrStatus::NotNeeded,
         ocr_found: Default::default(),
         dimensions: None,
@@ -217,31 +369,35 @@ fn normalise(text: &str) -> String {
     out
 }
 
-/// Title and Author from the trailer's Info dictionary.
-fn info_metadata(doc: &Document) -> (Option<String>, Option<String>) {
+/// Title, Author and the rest of the trailer's Info dictionary.
+fn info_metadata(doc: &Document) -> (Option<String>, Option<String>, DocInfo) {
     let info = match doc.trailer.get(b"Info") {
         Ok(Object::Reference(id)) => doc.get_dictionary(*id).ok(),
         Ok(Object::Dictionary(d)) => Some(d),
         _ => None,
     };
-    let Some(info) = info else { return (None, None) };
-    let field = |key: &[u8]| -> Option<String> {
+    let Some(info) = info else { return (None, None, DocInfo::default()) };
+    let raw = |key: &[u8]| -> Option<String> {
         let obj = info.get(key).ok()?;
         let obj = match obj {
             Object::Reference(id) => doc.get_object(*id).ok()?,
             other => other,
         };
         match obj {
-            Object::String(raw, _) => clean(&decode_text_string(raw)),
+            Object::String(raw, _) => Some(decode_text_string(raw)),
             _ => None,
         }
     };
-    (field(b"Title"), field(b"Author"))
-}
-
-fn clean(s: &str) -> Option<String> {
-    let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
-    (!s.is_empty()).then(|| s.to_string())
+    let field = |key: &[u8]| raw(key).and_then(|s| clean(&s));
+    let date = |key: &[u8]| raw(key).and_then(|s| iso_date(&s));
+    let more = DocInfo {
+        subject: field(b"Subject"),
+        keywords: field(b"Keywords"),
+        created: date(b"CreationDate"),
+        modified: date(b"ModDate"),
+        producer: field(b"Producer"),
+    };
+    (field(b"Title"), field(b"Author"), more)
 }
 
 /// Decode a PDF text string: UTF-16BE with BOM, UTF-8 with BOM, else PDFDocEncoding.

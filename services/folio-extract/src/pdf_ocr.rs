@@ -1,9 +1,11 @@
-//! OCR of scanned PDF pages: each page without a usable text layer is rendered with pdftoppm at 300 dpi
-//! (less when that would exceed `max_ocr_pixels`) and recognised (see [`crate::ocr`]). A page that cannot
+//! OCR of scanned PDF pages: each page without a usable text layer is rendered at 300 dpi (less when that
+//! would exceed `max_ocr_pixels`) with PDFium when the document is open in it, else with pdftoppm, and
+//! recognised (see [`crate::ocr`]). A page that cannot
 //! be rendered or recognised keeps its text layer; it never fails the document.
 
 use crate::{ocr, render, Limits};
 use lopdf::{Document, Object, ObjectId};
+use pdfium_render::prelude::PdfDocument;
 use std::collections::BTreeMap;
 
 /// Print resolution: Tesseract is trained on text at about 300 dpi.
@@ -12,13 +14,18 @@ const OCR_DPI: f64 = 300.0;
 const DEFAULT_PAGE_PT: (f64, f64) = (612.0, 792.0);
 
 /// OCR the pages `wanted` (1-based) of the PDF `bytes`; returns a result for each page that was recognised.
+/// Pages are rendered by PDFium when `pdfium` (the same file, open in PDFium) is given.
 pub(crate) fn ocr_pages(
     bytes: &[u8],
     doc: &Document,
     pages: &BTreeMap<u32, ObjectId>,
     wanted: &[u32],
     limits: &Limits,
+    pdfium: Option<&PdfDocument>,
 ) -> Vec<(u32, ocr::PageOcr)> {
+    if let Some(pdfium) = pdfium {
+        return ocr_pages_pdfium(pdfium, wanted, limits);
+    }
     let dir = match tempfile::tempdir() {
         Ok(dir) => dir,
         Err(e) => {
@@ -44,6 +51,31 @@ pub(crate) fn ocr_pages(
         }
     }
     results
+}
+
+/// [`ocr_pages`] with PDFium rendering: in process, no temporary files. The page size (as displayed, after
+/// /Rotate) comes from PDFium too, so the pixel bound holds for rotated pages.
+fn ocr_pages_pdfium(doc: &PdfDocument, wanted: &[u32], limits: &Limits) -> Vec<(u32, ocr::PageOcr)> {
+    let mut results = Vec::new();
+    for &number in wanted {
+        let index = number.saturating_sub(1);
+        let size = crate::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
+        let dpi = f64::from(dpi_within(size, limits.max_ocr_pixels));
+        let (w, h) = (px_at(size.0, dpi), px_at(size.1, dpi));
+        let page = crate::pdfium::render(doc, index, w, h)
+            .map_err(|e| e.to_string())
+            .and_then(|img| ocr::recognise(&img, limits));
+        match page {
+            Ok(found) => results.push((number, found)),
+            Err(why) => tracing::warn!("page {number}: not OCRed: {why}"),
+        }
+    }
+    results
+}
+
+/// Pixels for `points` at `dpi`; rounded down so the product stays within the bound `dpi` was chosen for.
+fn px_at(points: f64, dpi: f64) -> u32 {
+    ((points.abs().max(1.0) / 72.0 * dpi).floor() as u32).max(1)
 }
 
 /// Whether a page draws a raster image: an image XObject in its resources (or in those of a form it

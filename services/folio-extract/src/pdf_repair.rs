@@ -189,8 +189,9 @@ pub(crate) fn count_page_objects(pdf: &[u8]) -> usize {
     objects
         .values()
         .filter(|(_, offset)| {
-            let body = &pdf[*offset..];
-            let end = crate::sniff::find(body, b"endobj").unwrap_or(body.len()).min(64 * 1024);
+            // Search a bounded window: many headers without `endobj` must not make this quadratic.
+            let body = &pdf[*offset..pdf.len().min(*offset + 64 * 1024)];
+            let end = crate::sniff::find(body, b"endobj").unwrap_or(body.len());
             is_page_dictionary(&body[..end])
         })
         .count()

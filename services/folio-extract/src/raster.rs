@@ -30,6 +30,7 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         text,
         title: None,
         author: None,
+        info: Default::default(),
         ocr,
         ocr_found,
         dimensions: Some((img.width(), img.height())),

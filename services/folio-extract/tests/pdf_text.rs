@@ -4,8 +4,9 @@
 use folio_extract::{extract_bytes, Options};
 use lopdf::{dictionary, Document, Object, Stream};
 
+/// These tests are of our lopdf text walker, so PDFium is off even where it is installed.
 fn no_thumb() -> Options {
-    Options { thumbnail_px: None, ..Options::default() }
+    Options { thumbnail_px: None, pdfium: false, ..Options::default() }
 }
 
 /// A one-page PDF whose page content is `content` (F1 is Helvetica, WinAnsiEncoding), with Form

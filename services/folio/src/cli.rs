@@ -85,6 +85,9 @@ pub enum Command {
         #[arg(long)]
         against_pdftotext: bool,
     },
+    /// Language detection accuracy and speed on samples: JSON lines with `text`, `lang` (the expected ISO
+    /// 639-1 code) and optionally `kind`.
+    EvalLanguage { samples: PathBuf },
     /// Brings the database schema up to date.
     Migrate,
     /// Prints the settings in effect, as TOML.
@@ -163,6 +166,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             print!("{report}");
+            Ok(())
+        }
+        Command::EvalLanguage { samples } => {
+            print!("{}", crate::eval_cmd::run_language(&samples)?);
             Ok(())
         }
         Command::Migrate => {

@@ -183,6 +183,17 @@ pub fn summarise(outcomes: &[Outcome]) -> String {
         percentile(0.9),
         percentile(1.0)
     );
+    let mut memory: Vec<u64> = outcomes.iter().filter_map(|o| o.record.peak_memory_kib).collect();
+    memory.sort_unstable();
+    if let (Some(max), false) = (memory.last(), memory.is_empty()) {
+        let median = memory[memory.len() / 2];
+        let heaviest = outcomes
+            .iter()
+            .max_by_key(|o| o.record.peak_memory_kib.unwrap_or(0))
+            .map(|o| o.expected.path.as_str())
+            .unwrap_or("");
+        let _ = writeln!(out, "parser memory (MiB)         median {}, max {} ({heaviest})", median / 1024, max / 1024);
+    }
     let f1: Vec<(&str, f64)> = outcomes.iter().filter_map(|o| o.f1.map(|f| (o.expected.path.as_str(), f))).collect();
     if !f1.is_empty() {
         let mean = f1.iter().map(|(_, f)| f).sum::<f64>() / f1.len() as f64;
@@ -218,4 +229,64 @@ mod tests {
         // Glued words count as wrong.
         assert!(word_f1("DearExcellency", "Dear Excellency") == 0.0);
     }
+}
+
+/// One sample of a language test set (`{"text", "lang", "kind"}` per line, like
+/// `../shared/corpus/lang_dev.jsonl`).
+#[derive(Debug, Deserialize)]
+struct LanguageSample {
+    text: String,
+    lang: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// `folio eval-language FILE`: language detection accuracy by kind of sample, and its speed.
+pub fn run_language(samples: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(samples).with_context(|| format!("reading {}", samples.display()))?;
+    let mut all = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        all.push(
+            serde_json::from_str::<LanguageSample>(line)
+                .with_context(|| format!("{} line {}", samples.display(), i + 1))?,
+        );
+    }
+    let started = std::time::Instant::now();
+    let answers: Vec<String> =
+        all.iter().map(|s| folio_extract::language::detect(&s.text).map(|(l, _)| l).unwrap_or_default()).collect();
+    let elapsed = started.elapsed();
+    let mut by_kind: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut misses = String::new();
+    for (sample, answer) in all.iter().zip(&answers) {
+        let entry = by_kind.entry(if sample.kind.is_empty() { "all" } else { sample.kind.as_str() }).or_default();
+        entry.1 += 1;
+        if *answer == sample.lang {
+            entry.0 += 1;
+        } else {
+            let _ = writeln!(
+                misses,
+                "{:<16} expected {}, got {answer}: {}",
+                sample.kind,
+                sample.lang,
+                sample.text.chars().take(60).collect::<String>()
+            );
+        }
+    }
+    let mut out = String::new();
+    let correct: usize = by_kind.values().map(|(ok, _)| ok).sum();
+    let _ = writeln!(out, "samples                     {}", all.len());
+    let _ = writeln!(out, "correct                     {}", ratio(correct, all.len()));
+    for (kind, (ok, total)) in &by_kind {
+        let _ = writeln!(out, "  {kind:<25} {}", ratio(*ok, *total));
+    }
+    let per_sample_us = elapsed.as_secs_f64() * 1e6 / all.len().max(1) as f64;
+    let _ = writeln!(
+        out,
+        "time                        {:.1} ms in all, {per_sample_us:.0} µs a sample",
+        elapsed.as_secs_f64() * 1e3
+    );
+    if !misses.is_empty() {
+        let _ = writeln!(out, "\nmisses:\n{misses}");
+    }
+    Ok(out)
 }

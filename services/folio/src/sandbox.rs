@@ -250,6 +250,17 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
     Extraction { record, text: String::new(), thumbnail_png: None }
 }
 
+/// Peak resident memory of this process and of the tools it waited for (renderer, OCR), in KiB: the
+/// larger of the two, since they ran one after the other.
+fn peak_memory_kib() -> Option<u64> {
+    let peak = |who| {
+        // SAFETY: getrusage writes into the struct we hand it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        (unsafe { libc::getrusage(who, &mut usage) } == 0).then_some(usage.ru_maxrss.max(0) as u64)
+    };
+    peak(libc::RUSAGE_SELF).max(peak(libc::RUSAGE_CHILDREN))
+}
+
 /// The child's side: `folio extract-child`. Prints the record (with text) as one JSON line.
 pub fn child_main(
     path: &Path,
@@ -261,6 +272,7 @@ pub fn child_main(
     let mut extraction = folio_extract::extract_path(path, &options);
     extraction.record.path = name.to_string();
     extraction.record.text = Some(extraction.text);
+    extraction.record.peak_memory_kib = peak_memory_kib();
     if let (Some(png), Some(out)) = (extraction.thumbnail_png, thumbnail_out) {
         std::fs::write(out, png)?;
     }

@@ -1,0 +1,216 @@
+//! PDFium, loaded at run time: PDF text in reading order (CID fonts, fonts without ToUnicode, CJK and
+//! right-to-left scripts, where our lopdf walker falls short), document metadata, and page rendering
+//! for thumbnails and OCR.
+//!
+//! The library is not linked: it is found at run time (`FOLIO_PDFIUM_LIB`, else
+//! `/usr/local/lib/folio/libpdfium.so` as `scripts/setup` installs it, else next to the executable), so
+//! Folio builds and runs without it, falling back to lopdf and pdftoppm. PDFium is not thread-safe: the
+//! one binding of a process sits behind a mutex, and every use holds it ([`with`]).
+
+use folio_core::{ExtractError, ExtractErrorKind};
+use image::{DynamicImage, RgbaImage};
+use pdfium_render::prelude::{
+    PdfDocument, PdfPage, PdfRect, PdfRenderConfig, Pdfium, PdfiumError, PdfiumInternalError,
+};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+/// Where `scripts/setup` installs the library.
+const INSTALLED: &str = "/usr/local/lib/folio/libpdfium.so";
+
+/// The process's PDFium binding. `Pdfium` is `!Send` without pdfium-render's `sync` feature (which would
+/// wrap every call in a second lock); we serialise every use with our own mutex instead.
+struct Bound(Pdfium);
+
+// SAFETY: PDFium may be called from any thread as long as calls never overlap. `Bound` is only reached
+// through the `Mutex` in `BINDING`, and nothing borrowed from it (documents, pages) outlives the guard.
+unsafe impl Send for Bound {}
+
+static BINDING: OnceLock<Option<Mutex<Bound>>> = OnceLock::new();
+
+/// The candidate library paths, in the order they are tried.
+fn candidates() -> Vec<PathBuf> {
+    if let Some(path) = std::env::var_os("FOLIO_PDFIUM_LIB") {
+        return vec![PathBuf::from(path)];
+    }
+    let mut paths = vec![PathBuf::from(INSTALLED)];
+    if let Some(dir) = std::env::current_exe().ok().as_deref().and_then(|exe| exe.parent()) {
+        paths.push(dir.join("libpdfium.so"));
+    }
+    paths
+}
+
+/// Bind to the first candidate that loads; `None` (and one warning for the process) when none does.
+fn bind() -> Option<Mutex<Bound>> {
+    let mut failures = Vec::new();
+    for path in candidates() {
+        if !path.is_file() {
+            failures.push(format!("{}: not found", path.display()));
+            continue;
+        }
+        match Pdfium::bind_to_library(&path) {
+            Ok(bindings) => return Some(Mutex::new(Bound(Pdfium::new(bindings)))),
+            Err(e) => failures.push(format!("{}: {e}", path.display())),
+        }
+    }
+    tracing::warn!(
+        "PDFium is not available ({}); PDFs are read with lopdf and rendered with pdftoppm (run scripts/setup)",
+        failures.join("; ")
+    );
+    None
+}
+
+/// Whether the PDFium library could be loaded in this process.
+pub(crate) fn available() -> bool {
+    BINDING.get_or_init(bind).is_some()
+}
+
+/// Run `f` with the process's PDFium, holding its lock; `None` when the library is not available.
+pub(crate) fn with<R>(f: impl FnOnce(&Pdfium) -> R) -> Option<R> {
+    let lock = BINDING.get_or_init(bind).as_ref()?;
+    // A panic while the lock was held (caught by `guarded`) poisons it; PDFium's own state is still
+    // consistent, since the panic was in our code between calls into it.
+    let guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(f(&guard.0))
+}
+
+/// Why PDFium could not open a document.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// It needs a password, and the one given (or none) is not it.
+    Password,
+    /// Anything else: damaged, not a PDF, an unsupported security handler.
+    Other(String),
+}
+
+/// Open `bytes`, trying the empty password first (owner-password-only files open with it), then
+/// `password` when one is given.
+pub(crate) fn open<'a>(
+    pdfium: &'a Pdfium,
+    bytes: &'a [u8],
+    password: Option<&str>,
+) -> Result<PdfDocument<'a>, OpenError> {
+    let first = pdfium.load_pdf_from_byte_slice(bytes, None);
+    let result = match (first, password) {
+        (Err(e), Some(pw)) if is_password(&e) => pdfium.load_pdf_from_byte_slice(bytes, Some(pw)),
+        (other, _) => other,
+    };
+    result.map_err(|e| if is_password(&e) { OpenError::Password } else { OpenError::Other(e.to_string()) })
+}
+
+fn is_password(e: &PdfiumError) -> bool {
+    matches!(e, PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::PasswordError))
+}
+
+/// The text of every page, in page order, as PDFium lays it out (see [`tidy`]). A page whose text
+/// cannot be read contributes an empty string and a warning; it never fails the document.
+pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (index, page) in doc.pages().iter().enumerate() {
+        match page.text() {
+            Ok(text) => texts.push(tidy(&text.inside_rect(text_area(&page)))),
+            Err(e) => {
+                tracing::warn!("page {}: PDFium could not read its text: {e}", index + 1);
+                texts.push(String::new());
+            }
+        }
+    }
+    texts
+}
+
+/// The area whose text is the page's: its MediaBox in user space, normalised, with a point to spare.
+/// (pdfium-render's `PdfPageText::all` bounds the text by the displayed size from the origin instead, which
+/// drops most of the text of a rotated page, or of one whose MediaBox does not start at 0 0.) Characters
+/// wholly off the page are left out, as pdftotext leaves them out. Without a readable MediaBox, everything.
+fn text_area(page: &PdfPage) -> PdfRect {
+    match page.boundaries().media() {
+        Ok(media) => {
+            let b = media.bounds;
+            let (x0, x1) = (b.left().value.min(b.right().value), b.left().value.max(b.right().value));
+            let (y0, y1) = (b.bottom().value.min(b.top().value), b.bottom().value.max(b.top().value));
+            PdfRect::new_from_values(y0 - 1.0, x0 - 1.0, y1 + 1.0, x1 + 1.0)
+        }
+        Err(_) => PdfRect::new_from_values(-1.0e7, -1.0e7, 1.0e7, 1.0e7),
+    }
+}
+
+/// Normalise PDFium's text: its line breaks are `\r\n`; it marks a hyphen it found at a line end with
+/// U+0002 and soft hyphens with U+FFFE. Lines are trimmed; a run of blank lines becomes one blank line
+/// (a paragraph break) and leading and trailing blank lines go.
+pub(crate) fn tidy(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .filter_map(|c| match c {
+            '\u{2}' => Some('-'),
+            '\r' | '\0' | '\u{FFFE}' | '\u{FEFF}' => None,
+            c => Some(c),
+        })
+        .collect();
+    let mut out = String::with_capacity(cleaned.len());
+    let mut blank = false;
+    for line in cleaned.split('\n') {
+        let line = line.trim();
+        if line.is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank { "\n\n" } else { "\n" });
+        }
+        blank = false;
+        out.push_str(line);
+    }
+    out
+}
+
+/// Width and height in points of page `index` (0-based), as displayed (after its /Rotate).
+pub(crate) fn page_size(doc: &PdfDocument, index: u32) -> Option<(f64, f64)> {
+    let page = doc.pages().get(u16::try_from(index).ok()?).ok()?;
+    Some((f64::from(page.width().value), f64::from(page.height().value)))
+}
+
+/// Render page `index` (0-based) at `width` × `height` pixels (the caller keeps the aspect ratio and
+/// bounds the size), on white, with annotations and form data as a reader shows them.
+pub(crate) fn render(doc: &PdfDocument, index: u32, width: u32, height: u32) -> Result<DynamicImage, ExtractError> {
+    let failed = |why: String| {
+        ExtractError::new(ExtractErrorKind::Corrupt, format!("PDFium could not render page {}: {why}", index + 1))
+    };
+    let number = u16::try_from(index).map_err(|_| failed("page number out of range".into()))?;
+    let page = doc.pages().get(number).map_err(|e| failed(e.to_string()))?;
+    let (w, h) = (i32::try_from(width.max(1)).unwrap_or(i32::MAX), i32::try_from(height.max(1)).unwrap_or(i32::MAX));
+    let config = PdfRenderConfig::new().set_fixed_size(w, h);
+    let bitmap = page.render_with_config(&config).map_err(|e| failed(e.to_string()))?;
+    let (bw, bh) = (u32::try_from(bitmap.width()).unwrap_or(0), u32::try_from(bitmap.height()).unwrap_or(0));
+    let rgba = bitmap.as_rgba_bytes();
+    RgbaImage::from_raw(bw, bh, rgba)
+        .map(DynamicImage::ImageRgba8)
+        .ok_or_else(|| failed(format!("unexpected bitmap layout for {bw}×{bh} pixels")))
+}
+
+/// Pixel size of a page of `size` points whose longest side becomes `max_side` pixels.
+pub(crate) fn fit(size: (f64, f64), max_side: u32) -> (u32, u32) {
+    let (w, h) = (size.0.abs().max(1.0), size.1.abs().max(1.0));
+    let scale = f64::from(max_side.max(1)) / w.max(h);
+    (((w * scale).round() as u32).max(1), ((h * scale).round() as u32).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidies_line_breaks_hyphens_and_blank_lines() {
+        assert_eq!(
+            tidy("\r\n  One line \r\nexam\u{2}\r\nple\r\n\r\n\r\nNext\u{FFFE}\r\n"),
+            "One line\nexam-\nple\n\nNext"
+        );
+        assert_eq!(tidy(""), "");
+    }
+
+    #[test]
+    fn fits_the_longest_side() {
+        assert_eq!(fit((612.0, 792.0), 256), (198, 256));
+        assert_eq!(fit((792.0, 612.0), 256), (256, 198));
+        assert_eq!(fit((0.0, 0.0), 0), (1, 1));
+    }
+}
