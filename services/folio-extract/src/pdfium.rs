@@ -146,21 +146,7 @@ pub(crate) fn tidy(raw: &str) -> String {
             c => Some(c),
         })
         .collect();
-    let mut out = String::with_capacity(cleaned.len());
-    let mut blank = false;
-    for line in cleaned.split('\n') {
-        let line = line.trim();
-        if line.is_empty() {
-            blank = !out.is_empty();
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank { "\n\n" } else { "\n" });
-        }
-        blank = false;
-        out.push_str(line);
-    }
-    out
+    crate::pdf_text::tidy(&cleaned)
 }
 
 /// Width and height in points of page `index` (0-based), as displayed (after its /Rotate).
