@@ -13,43 +13,175 @@ const SAMPLE_CHARS: usize = 20_000;
 
 /// Detect the language of `text`.
 ///
-/// Returns the ISO 639-1 code where one exists (else ISO 639-3) and whatlang's confidence (0 to 1);
-/// `("und", 0.0)` when there is too little text or whatlang cannot tell. Always `Some`; the `Option`
-/// leaves room for callers that distinguish "not attempted".
+/// Returns the ISO 639-1 code where one exists (else ISO 639-3) and a confidence (0 to 1); `("und", 0.0)`
+/// when there is too little text or nothing can tell. whatlang answers first; on Latin script its answer
+/// is checked against the text's function words ([`crate::lexicon`]), which overrule it when they clearly
+/// name another language (whatlang reads short English as Catalan, and does not know Swahili). Always
+/// `Some`; the `Option` leaves room for callers that distinguish "not attempted".
 pub fn detect(text: &str) -> Option<(String, f64)> {
     let sample: &str = match text.char_indices().nth(SAMPLE_CHARS) {
         Some((at, _)) => &text[..at],
         None => text,
     };
-    let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
-    if letters < MIN_LETTERS || count_words(sample) < MIN_WORDS {
+    let prose = prose_only(sample);
+    let sample = prose.as_str();
+    if !enough_text(sample) {
         return Some(("und".to_string(), 0.0));
     }
-    match whatlang::detect(sample) {
-        Some(info) => Some((iso639_1(info.lang()).to_string(), info.confidence())),
-        None => Some(("und".to_string(), 0.0)),
+    let Some(info) = whatlang::detect(sample) else { return Some(("und".to_string(), 0.0)) };
+    if info.script() == whatlang::Script::Latin {
+        if let Some((code, share)) = crate::lexicon::dominant(sample) {
+            if code != iso639_1(info.lang()) {
+                // Half the tokens being function words is as sure as prose gets.
+                return Some((code.to_string(), (0.5 + share).min(1.0)));
+            }
+        }
     }
+    Some((iso639_1(info.lang()).to_string(), info.confidence()))
 }
+
+/// The words of `text` that can belong to a natural language: tokens with markup or code characters
+/// (`\\section`, `eskd@title`, `{x}`, `a_b`, `x=1`, URLs) are dropped, so that the index of a LaTeX manual or a
+/// code listing inside a Russian document does not count as English.
+fn prose_only(text: &str) -> String {
+    let code = |c: char| {
+        matches!(
+            c,
+            '\\' | '@'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '_'
+                | '='
+                | '<'
+                | '>'
+                | '#'
+                | '$'
+                | '%'
+                | '^'
+                | '&'
+                | '*'
+                | '|'
+                | '~'
+                | '/'
+        )
+    };
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        for token in line.split_whitespace().filter(|t| !t.contains(code)) {
+            out.push_str(token);
+            out.push(' ');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether `text` holds enough to tell its language: [`MIN_LETTERS`] letters and [`MIN_WORDS`] words, where
+/// a character of a script written without spaces (Chinese, Japanese, Korean, Thai, Lao, Khmer, Burmese)
+/// counts as three letters and the word count is waived for such text: one such character carries about
+/// as much as a short Latin syllable.
+fn enough_text(text: &str) -> bool {
+    let (mut letters, mut unspaced) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        if is_cjk(c) || is_unspaced_southeast_asian(c) {
+            unspaced += 1;
+        }
+    }
+    let weighted = letters + 2 * unspaced;
+    weighted >= MIN_LETTERS && (count_words(text) >= MIN_WORDS || unspaced * 2 >= letters)
+}
+
+fn is_unspaced_southeast_asian(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF      // Thai, Lao
+        | 0x1000..=0x109F    // Myanmar
+        | 0x1780..=0x17FF) // Khmer
+}
+
+/// The language of a whole document: the language of most of its letters, paragraph by paragraph, so that
+/// a code listing, a bibliography or a quotation in another language does not outvote the prose; the whole
+/// text's answer when no language holds most of the letters of the paragraphs long enough to tell (OCR
+/// output, short lines). Returns the language, its confidence, and the [`shares`].
+pub fn detect_document(text: &str) -> (String, f64, Vec<folio_core::LanguageShare>) {
+    let paragraphs = paragraph_languages(text);
+    let shares = shares_of(&paragraphs);
+    // Short paragraphs (headings, captions, a line each) are told apart poorly; when they hold most of the
+    // text, the text as a whole is the better witness.
+    let long: Vec<&ParagraphLanguage> = paragraphs.iter().filter(|p| p.letters >= LONG_PARAGRAPH_LETTERS).collect();
+    let told: usize = long.iter().map(|p| p.letters).sum();
+    let all_letters = prose_only(text).chars().filter(|c| c.is_alphabetic()).count();
+    if told * 2 < all_letters {
+        let (language, confidence) = detect(text).unwrap_or_else(|| ("und".to_string(), 0.0));
+        return (language, confidence, shares);
+    }
+    let mut by_language: Vec<(&str, usize, f64)> = Vec::new();
+    for p in long {
+        match by_language.iter_mut().find(|(l, _, _)| *l == p.language) {
+            Some((_, n, c)) => {
+                *n += p.letters;
+                *c += p.confidence * p.letters as f64;
+            }
+            None => by_language.push((&p.language, p.letters, p.confidence * p.letters as f64)),
+        }
+    }
+    if let Some((language, letters, weighted)) = by_language.into_iter().max_by_key(|(_, n, _)| *n) {
+        if letters * 2 > told {
+            return (language.to_string(), weighted / letters as f64, shares);
+        }
+    }
+    let (language, confidence) = detect(text).unwrap_or_else(|| ("und".to_string(), 0.0));
+    (language, confidence, shares)
+}
+
+/// Paragraphs with fewer letters than this do not vote on the language of a document.
+const LONG_PARAGRAPH_LETTERS: usize = 100;
 
 /// Paragraphs examined for [`shares`]: enough for any contribution, bounded for a 1,000-page book.
 const MAX_PARAGRAPHS: usize = 2_000;
+
+/// One paragraph whose language could be told.
+struct ParagraphLanguage {
+    language: String,
+    confidence: f64,
+    words: u64,
+    letters: usize,
+}
+
+/// Each paragraph (blank-line separated) long enough to tell, with its language.
+fn paragraph_languages(text: &str) -> Vec<ParagraphLanguage> {
+    text.split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .take(MAX_PARAGRAPHS)
+        .filter_map(|paragraph| {
+            let (language, confidence) = detect(paragraph)?;
+            (language != "und").then(|| ParagraphLanguage {
+                language,
+                confidence,
+                words: count_words(paragraph),
+                letters: prose_only(paragraph).chars().filter(|c| c.is_alphabetic()).count(),
+            })
+        })
+        .collect()
+}
 
 /// The languages of a text by share of its words, largest first: each paragraph (blank-line separated) long
 /// enough to tell is detected on its own, and its words go to its language. Paragraphs too short to tell
 /// are left out of the shares. Shares are rounded to 3 decimals so records compare stably.
 pub fn shares(text: &str) -> Vec<folio_core::LanguageShare> {
+    shares_of(&paragraph_languages(text))
+}
+
+fn shares_of(paragraphs: &[ParagraphLanguage]) -> Vec<folio_core::LanguageShare> {
     let mut words_by_language: Vec<(String, u64)> = Vec::new();
     let mut told = 0u64;
-    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()).take(MAX_PARAGRAPHS) {
-        let Some((language, _)) = detect(paragraph) else { continue };
-        if language == "und" {
-            continue;
-        }
-        let words = count_words(paragraph);
-        told += words;
-        match words_by_language.iter_mut().find(|(l, _)| *l == language) {
-            Some((_, n)) => *n += words,
-            None => words_by_language.push((language, words)),
+    for p in paragraphs {
+        told += p.words;
+        match words_by_language.iter_mut().find(|(l, _)| *l == p.language) {
+            Some((_, n)) => *n += p.words,
+            None => words_by_language.push((p.language.clone(), p.words)),
         }
     }
     if told == 0 {
@@ -84,7 +216,8 @@ pub fn count_words(text: &str) -> u64 {
     words
 }
 
-fn is_cjk(c: char) -> bool {
+/// Whether `c` belongs to a script written without spaces between words (CJK ideographs, kana, hangul).
+pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF      // hiragana, katakana
         | 0x3400..=0x4DBF    // CJK extension A

@@ -10,6 +10,7 @@ mod child;
 mod docx;
 mod jpeg;
 pub mod language;
+mod lexicon;
 mod limits;
 mod ocr;
 mod ocr_tsv;
@@ -172,11 +173,10 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
             record.frames = found.frames;
             record.words = language::count_words(&found.text);
             if found.detect_language {
-                if let Some((lang, confidence)) = language::detect(&found.text) {
-                    record.language = Some(lang);
-                    record.language_confidence = Some(confidence);
-                }
-                record.language_shares = language::shares(&found.text);
+                let (lang, confidence, shares) = language::detect_document(&found.text);
+                record.language = Some(lang);
+                record.language_confidence = Some(confidence);
+                record.language_shares = shares;
             }
             record.title = found.title;
             record.author = found.author;
@@ -295,8 +295,7 @@ pub mod fuzzing {
         if let Ok(found) = result {
             let _ = language::count_words(&found.text);
             if found.detect_language {
-                let _ = language::detect(&found.text);
-                let _ = language::shares(&found.text);
+                let _ = language::detect_document(&found.text);
             }
         }
     }

@@ -63,14 +63,27 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
         }
         // Too little text for OSD: the usual case for photos and sparse pages.
         Err(why) => {
-            tracing::debug!("OSD failed, assuming Latin script: {why}");
-            "Latin".to_string()
+            tracing::debug!("OSD failed: {why}");
+            String::new()
         }
     };
 
     let first_pack = pack_for_script(&script);
     let first = run(&png, &first_pack, dir.path(), left()?)?;
     let mut best = (first_pack.clone(), first);
+    if script.is_empty() && !is_text(&best.1) {
+        // OSD could not name the script (a sign, a caption): Latin was a guess. Read the page once more with
+        // every installed script pack at once, and keep that if it reads better.
+        let all = script_packs();
+        if all.contains('+') {
+            let second = run(&png, &all, dir.path(), left()?)?;
+            if second.mean_confidence() * second.confident_words(CONFIDENT) as f64
+                > best.1.mean_confidence() * best.1.confident_words(CONFIDENT) as f64
+            {
+                best = (all, second);
+            }
+        }
+    }
     if is_text(&best.1) {
         let detected = language::detect(&best.1.text).map(|(code, _)| code);
         if let Some(pack) = detected.as_deref().and_then(pack_for_language) {
@@ -101,10 +114,27 @@ fn is_text(t: &crate::ocr_tsv::TsvText) -> bool {
     t.mean_confidence() >= MIN_MEAN_CONFIDENCE && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS
 }
 
-/// `img`, downscaled when it has more than `max_pixels` pixels: OCR time and memory grow with the pixels,
-/// and past print resolution more pixels add nothing.
+/// Pages whose longest side is under this are enlarged before OCR: Tesseract reads letters best at 20–30
+/// pixels high, which small photos and screenshots of signs do not reach.
+const SMALL_SIDE: u32 = 1000;
+/// The longest side an enlarged page is brought to (about).
+const TARGET_SIDE: u32 = 1600;
+/// At most this enlargement: beyond it, only blur is added.
+const MAX_UPSCALE: u32 = 3;
+
+/// `img` prepared for OCR: downscaled when it has more than `max_pixels` pixels (OCR time and memory grow
+/// with the pixels, and past print resolution more pixels add nothing), enlarged two or three times when
+/// its longest side is under [`SMALL_SIDE`] (within `max_pixels` too).
 fn bounded(img: &DynamicImage, max_pixels: u64) -> DynamicImage {
     let pixels = u64::from(img.width()) * u64::from(img.height());
+    let longest = img.width().max(img.height()).max(1);
+    if longest < SMALL_SIDE {
+        let most = TARGET_SIDE.div_ceil(longest).clamp(2, MAX_UPSCALE);
+        if let Some(f) = (2..=most).rev().find(|f| pixels * u64::from(f * f) <= max_pixels.max(1)) {
+            let filter = image::imageops::FilterType::CatmullRom;
+            return img.resize_exact(img.width() * f, img.height() * f, filter);
+        }
+    }
     if pixels <= max_pixels.max(1) {
         return img.clone();
     }
@@ -116,6 +146,16 @@ fn bounded(img: &DynamicImage, max_pixels: u64) -> DynamicImage {
 
 fn write_png(img: &DynamicImage, path: &Path) -> Result<(), String> {
     img.save_with_format(path, image::ImageFormat::Png).map_err(|e| format!("writing the page for OCR: {e}"))
+}
+
+/// Every installed pack of a script other than Latin, after `eng`, joined for one Tesseract run
+/// (`eng+chi_sim+jpn+kor+...`).
+fn script_packs() -> String {
+    ["eng", "chi_sim", "jpn", "kor", "rus", "ara", "heb"]
+        .into_iter()
+        .filter(|p| tesseract::has_language(p))
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// The first pack for a script OSD reported, among those installed; `eng` for Latin and anything unknown.
@@ -173,6 +213,15 @@ mod tests {
         assert!(u64::from(small.width()) * u64::from(small.height()) <= 3_000_000);
         assert_eq!((small.width(), small.height()), (2000, 1500));
         assert_eq!(bounded(&img, 20_000_000).width(), 4000);
+    }
+
+    #[test]
+    fn enlarges_small_images_within_the_pixel_bound() {
+        let sign = DynamicImage::new_luma8(600, 400);
+        assert_eq!(bounded(&sign, 40_000_000).width(), 1800, "three times at most");
+        assert_eq!(bounded(&sign, 1_000_000).width(), 1200, "as much as the pixel bound allows");
+        assert_eq!(bounded(&sign, 240_000).width(), 600, "no room to enlarge");
+        assert_eq!(bounded(&DynamicImage::new_luma8(1500, 1000), 40_000_000).width(), 1500);
     }
 
     #[test]

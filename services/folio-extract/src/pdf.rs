@@ -57,10 +57,13 @@ fn extract_opened(
     opts: &Options,
 ) -> Result<Extracted, ExtractError> {
     let found = usize::from(doc.pages().len());
-    match &structure {
+    let truncated = match &structure {
         Some((lo, repaired)) => check_page_count(lo, lo.get_pages().len(), *repaired)?,
-        None => tracing::warn!("lopdf could not load the PDF; structural checks skipped, PDFium's reading used"),
-    }
+        None => {
+            tracing::warn!("lopdf could not load the PDF; structural checks skipped, PDFium's reading used");
+            None
+        }
+    };
     if found == 0 {
         return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the PDF page tree has no pages"));
     }
@@ -95,7 +98,7 @@ fn extract_opened(
         ocr_found,
         dimensions,
         thumbnail_png,
-        degraded: None,
+        degraded: truncated,
     })
 }
 
@@ -202,7 +205,7 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         return Ok(locked(Some(&doc), bytes, opts, error));
     }
     let pages = doc.get_pages();
-    check_page_count(&doc, pages.len(), repaired)?;
+    let truncated = check_page_count(&doc, pages.len(), repaired)?;
     if pages.is_empty() {
         return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the PDF page tree has no pages"));
     }
@@ -233,7 +236,7 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         ocr_found,
         dimensions,
         thumbnail_png,
-        degraded: None,
+        degraded: truncated,
     })
 }
 
@@ -295,9 +298,10 @@ fn load(bytes: &[u8]) -> Result<(Document, bool), ExtractError> {
 }
 
 /// A page-tree root whose /Count is negative or absurd is damaged beyond trusting (poppler reports 0
-/// pages). In a repaired file, a /Count above the pages actually reachable means the file was cut short:
-/// report it rather than a silent partial result.
-fn check_page_count(doc: &Document, found: usize, repaired: bool) -> Result<(), ExtractError> {
+/// pages): an error. In a repaired file, a /Count above the pages actually reachable means the file was cut
+/// short: `Ok(Some(error))`, a degraded result. The pages that were found are read and kept, their count is
+/// the record's `pages`, and the error beside them says the rest is missing, never a silent partial result.
+fn check_page_count(doc: &Document, found: usize, repaired: bool) -> Result<Option<ExtractError>, ExtractError> {
     let count = doc
         .catalog()
         .ok()
@@ -311,11 +315,11 @@ fn check_page_count(doc: &Document, found: usize, repaired: bool) -> Result<(), 
             ExtractErrorKind::Corrupt,
             format!("the PDF page tree declares an invalid page count ({n})"),
         )),
-        Some(n) if repaired && n > found as i64 => Err(ExtractError::new(
+        Some(n) if repaired && n > found as i64 => Ok(Some(ExtractError::new(
             ExtractErrorKind::Corrupt,
             format!("the PDF is damaged or truncated: it declares {n} pages but only {found} could be found"),
-        )),
-        _ => Ok(()),
+        ))),
+        _ => Ok(None),
     }
 }
 

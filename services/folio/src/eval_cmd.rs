@@ -74,13 +74,13 @@ async fn pdftotext(path: &Path) -> Option<String> {
     }
 }
 
-/// Bag-of-words F1 between two texts: lower-cased, split on white space. 1 when both are empty.
+/// Bag-of-words F1 between two texts, after [`comparable_words`]. 1 when both are empty.
 pub fn word_f1(candidate: &str, reference: &str) -> f64 {
     use std::collections::HashMap;
     let bag = |t: &str| {
         let mut m: HashMap<String, usize> = HashMap::new();
-        for w in t.split_whitespace() {
-            *m.entry(w.to_lowercase()).or_default() += 1;
+        for w in comparable_words(t) {
+            *m.entry(w).or_default() += 1;
         }
         m
     };
@@ -95,6 +95,45 @@ pub fn word_f1(candidate: &str, reference: &str) -> f64 {
     }
     let (precision, recall) = (common as f64 / nc as f64, common as f64 / nr as f64);
     2.0 * precision * recall / (precision + recall)
+}
+
+/// The words of a text as the F1 compares them, so that two extractors that read the same words score 1
+/// whatever their encoding habits:
+/// - NFKC: presentation forms (Arabic contextual glyphs, `ﬁ` ligatures, full-width Latin) become the
+///   letters they stand for; poppler writes the forms, PDFium the letters.
+/// - invisible marks removed: direction marks and embeddings, zero-width spaces and joiners, soft hyphens.
+/// - lower case, split on white space, punctuation trimmed from both ends of each word (a word is the
+///   same word before a comma or a full stop).
+/// - scripts written without spaces (Chinese, Japanese, Korean syllables) count one word per character,
+///   since where an extractor breaks their lines says nothing about the characters it read.
+pub fn comparable_words(text: &str) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let invisible = |c: char| matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+    let normal: String = text.nfkc().filter(|c| !invisible(*c)).collect::<String>().to_lowercase();
+    let mut words = Vec::new();
+    for token in normal.split_whitespace() {
+        let mut word = String::new();
+        for c in token.chars() {
+            if folio_extract::language::is_cjk(c) {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                words.push(c.to_string());
+            } else {
+                word.push(c);
+            }
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    words
+        .into_iter()
+        .filter_map(|w| {
+            let trimmed = w.trim_matches(|c: char| !c.is_alphanumeric());
+            (!trimmed.is_empty()).then(|| trimmed.to_string())
+        })
+        .collect()
 }
 
 fn ratio(ok: usize, total: usize) -> String {
@@ -228,6 +267,16 @@ mod tests {
         assert!((word_f1("The cat sat", "the cat ran") - 2.0 / 3.0).abs() < 1e-9);
         // Glued words count as wrong.
         assert!(word_f1("DearExcellency", "Dear Excellency") == 0.0);
+    }
+
+    #[test]
+    fn words_compare_after_normalisation() {
+        use super::comparable_words;
+        // Arabic presentation forms and a direction mark, as poppler writes them, against plain letters.
+        assert_eq!(word_f1("\u{200F}\u{FEE3}\u{FEAE}\u{FEA3}\u{FE92}\u{FE8E}", "مرحبا"), 1.0);
+        assert_eq!(comparable_words("The ﬁrst, (second) word."), ["the", "first", "second", "word"]);
+        assert_eq!(comparable_words("日本語 text"), ["日", "本", "語", "text"]);
+        assert_eq!(comparable_words("— …"), Vec::<String>::new());
     }
 }
 

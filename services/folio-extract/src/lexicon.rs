@@ -1,0 +1,186 @@
+//! A second opinion on the language of Latin-script text, from its function words.
+//!
+//! whatlang scores letter trigrams, which on a sentence or two can favour a language that merely shares
+//! spelling habits (plain English read as Catalan; Swahili, which whatlang does not know, read as Javanese or
+//! Shona). Function words (articles, pronouns, prepositions, conjunctions) are the most frequent words of a
+//! language and mostly its own, so counting them settles those cases. The lists are short on purpose: only
+//! frequent words that are rare as words of the other listed languages.
+
+/// Function words by language (ISO 639-1), lower case.
+const LISTS: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            "the", "of", "and", "to", "in", "on", "at", "is", "that", "for", "it", "with", "was", "be", "by", "this",
+            "are", "from", "or", "have", "an", "not", "but", "which", "they", "you", "he", "she", "we", "his", "her",
+            "their", "has", "had", "been", "were", "will", "would", "can", "what", "if", "me", "my", "am", "let",
+            "its", "it's", "there", "about", "all", "these", "those", "than", "then", "who", "when", "where", "how",
+            "our", "your", "does", "did", "should", "could", "must", "might", "into", "also", "some", "any", "only",
+            "other", "such", "more", "very", "just", "like", "here", "see", "them", "him", "us", "i'm", "don't",
+            "doesn't", "isn't", "after", "before", "between", "through", "under", "over", "each", "both", "many",
+            "most", "because", "while", "without", "within", "upon",
+        ],
+    ),
+    (
+        "sw",
+        &[
+            "na", "ya", "wa", "kwa", "ni", "za", "katika", "cha", "hii", "kama", "au", "yake", "kuwa", "hiyo", "pia",
+            "zaidi", "lakini", "hapa", "huo", "ambao", "ambayo", "ambaye", "kila", "mtu", "watu", "sana", "hadi",
+            "baada", "kwamba", "wakati", "kutoka", "yao", "wake", "wao", "huu", "vya", "hizi", "hayo", "lake", "ili",
+            "bila", "kuhusu", "juu", "chini", "yeye", "sisi", "wewe", "mimi", "hakuna", "ana", "alikuwa", "ilikuwa",
+            "kuna", "haki", "hicho", "hilo", "lolote", "yoyote", "mmoja", "zake",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "la", "les", "des", "du", "et", "est", "une", "dans", "pour", "qui", "que", "sur", "au", "aux",
+            "pas", "ne", "avec", "ce", "cette", "il", "elle", "nous", "vous", "ils", "sont", "ont", "été", "être",
+            "mais", "ou", "où", "leur", "leurs", "par", "plus", "aussi", "comme", "tout", "très", "à",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el", "los", "las", "del", "y", "es", "una", "por", "para", "con", "que", "su", "sus", "se", "como",
+            "pero", "más", "este", "esta", "está", "son", "fue", "ha", "han", "muy", "también", "sobre", "entre",
+            "cuando", "donde", "porque", "hay", "sin", "lo", "le", "al", "ya", "yo",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "o", "os", "as", "do", "da", "dos", "das", "e", "é", "um", "uma", "em", "no", "na", "nos", "nas", "para",
+            "com", "que", "não", "mais", "por", "se", "como", "mas", "foi", "são", "ao", "pelo", "pela", "também",
+            "muito", "quando", "onde", "porque", "há", "sem", "já", "eu", "você", "ele", "ela",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "il", "lo", "gli", "della", "delle", "degli", "dei", "del", "e", "è", "un", "una", "di", "che", "per",
+            "con", "non", "sono", "nel", "nella", "alla", "al", "ma", "come", "anche", "più", "questo", "questa",
+            "molto", "quando", "dove", "perché", "ci", "si", "io", "lui", "lei", "loro",
+        ],
+    ),
+    (
+        "ca",
+        &[
+            "el",
+            "els",
+            "les",
+            "del",
+            "dels",
+            "amb",
+            "és",
+            "una",
+            "per",
+            "que",
+            "però",
+            "més",
+            "aquest",
+            "aquesta",
+            "són",
+            "va",
+            "han",
+            "molt",
+            "també",
+            "quan",
+            "on",
+            "perquè",
+            "hi",
+            "ho",
+            "seu",
+            "seva",
+            "entre",
+            "sobre",
+            "sense",
+            "jo",
+            "nosaltres",
+            "pel",
+            "als",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "die", "das", "und", "ist", "nicht", "mit", "den", "dem", "ein", "eine", "zu", "von", "auf", "für",
+            "sich", "auch", "es", "im", "sie", "wir", "ich", "werden", "wird", "sind", "war", "aber", "oder", "wenn",
+            "nach", "bei", "aus", "noch", "nur", "über",
+        ],
+    ),
+    (
+        "nl",
+        &[
+            "de", "het", "een", "en", "van", "is", "dat", "niet", "met", "op", "te", "voor", "zijn", "ook", "aan",
+            "er", "maar", "om", "als", "bij", "nog", "wordt", "worden", "werd", "uit", "naar", "dit", "deze", "wij",
+            "ze", "hij", "ik", "kan", "door", "over",
+        ],
+    ),
+];
+
+/// Tokens needed before the function words count: on fewer, one coincidence would decide.
+const MIN_TOKENS: usize = 4;
+/// Function words needed to name a language.
+const MIN_HITS: usize = 3;
+/// Share of the tokens that must be the winner's function words: prose runs at 30–50 %; a list of names or
+/// a code listing that happens to contain a few of them stays well below.
+const MIN_SHARE: f64 = 0.2;
+
+/// The language whose function words clearly dominate `text`, with the share of its tokens that are its
+/// function words; `None` when the text is too short or no language clearly leads. "Clearly" means at least
+/// twice the hits of the runner-up.
+pub(crate) fn dominant(text: &str) -> Option<(&'static str, f64)> {
+    let tokens: Vec<String> = text
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '“' | '”')
+        })
+        .map(|t| {
+            t.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’').replace('’', "'").to_lowercase()
+        })
+        .filter(|t| t.chars().any(char::is_alphabetic))
+        .take(2_000)
+        .collect();
+    if tokens.len() < MIN_TOKENS {
+        return None;
+    }
+    let mut hits: Vec<(&'static str, usize)> = LISTS
+        .iter()
+        .map(|(lang, words)| (*lang, tokens.iter().filter(|t| words.contains(&t.as_str())).count()))
+        .collect();
+    hits.sort_by(|a, b| b.1.cmp(&a.1));
+    let (best, best_hits) = hits[0];
+    let runner_up = hits.get(1).map_or(0, |h| h.1);
+    let share = best_hits as f64 / tokens.len() as f64;
+    (best_hits >= MIN_HITS && share >= MIN_SHARE && best_hits >= 2 * runner_up.max(1)).then_some((best, share))
+}
+
+/// Whether `code` has a function-word list (an answer of whatlang for a listed language is checked against
+/// it; one for an unlisted language is overruled only by a clear lead).
+#[cfg(test)]
+pub(crate) fn knows(code: &str) -> bool {
+    LISTS.iter().any(|(lang, _)| *lang == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_language_of_prose() {
+        assert_eq!(dominant("Let me see what happens if I insert a worksheet.").map(|d| d.0), Some("en"));
+        assert_eq!(dominant("Kila mmoja ana haki ya uhuru wa kutoa na kueleza maoni yake").map(|d| d.0), Some("sw"));
+        assert_eq!(
+            dominant("Le catalogue rassemble les pratiques des États et leur expérience").map(|d| d.0),
+            Some("fr")
+        );
+        assert!(knows("sw") && !knows("jv"));
+    }
+
+    #[test]
+    fn says_nothing_on_too_little_or_no_clear_lead() {
+        assert_eq!(dominant("Hello World"), None);
+        assert_eq!(dominant("Apache Tika OCR Testing"), None);
+        assert_eq!(dominant("fn main() { let x = 1; println!(x); }"), None);
+    }
+}
