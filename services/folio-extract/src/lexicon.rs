@@ -148,7 +148,7 @@ pub(crate) fn dominant(text: &str) -> Option<(&'static str, f64)> {
         .iter()
         .map(|(lang, words)| (*lang, tokens.iter().filter(|t| words.contains(&t.as_str())).count()))
         .collect();
-    hits.sort_by(|a, b| b.1.cmp(&a.1));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
     let (best, best_hits) = hits[0];
     let runner_up = hits.get(1).map_or(0, |h| h.1);
     let share = best_hits as f64 / tokens.len() as f64;
