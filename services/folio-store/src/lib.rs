@@ -5,6 +5,8 @@
 pub mod blob;
 pub mod queue;
 pub mod repo;
+mod rows;
+mod schema;
 pub mod sqlite;
 
 pub use blob::{BlobError, BlobStore, FileBlobStore};
