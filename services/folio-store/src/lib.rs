@@ -1,23 +1,30 @@
 //! Where Folio keeps things, behind traits chosen by URL: the database of records ([`Store`]), the blob store
 //! of files ([`BlobStore`]) and the queue of work requests ([`WorkQueue`]). The embedded default is SQLite, a
-//! local folder and an in-process queue; the cluster engines implement the same traits.
+//! local folder and an in-process queue; the cluster engines (PostgreSQL for records) implement the same traits.
 
 pub mod blob;
+pub mod postgres;
 pub mod queue;
 pub mod repo;
+mod rows;
+mod schema;
 pub mod sqlite;
 
 pub use blob::{BlobError, BlobStore, FileBlobStore};
+pub use postgres::PostgresStore;
 pub use queue::{Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
 pub use repo::{CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
 
-/// Opens the database named by a URL: `sqlite://PATH` (created when missing) or `sqlite::memory:`.
+/// Opens the database named by a URL, bringing its schema up to date: `sqlite://PATH` (created when missing),
+/// `sqlite::memory:`, or `postgres://USER@HOST/DATABASE` (also `postgresql://`; the database must exist).
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no database for URL '{0}' (use sqlite://PATH)")]
+    #[error("no database for URL '{0}' (use sqlite://PATH or postgres://USER@HOST/DATABASE)")]
     UnsupportedUrl(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -23,21 +23,38 @@ impl StoreError {
     /// bad data that will fail the same way every time.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Database(e) => {
-                matches!(
-                    e,
-                    sqlx::Error::Io(_)
-                        | sqlx::Error::PoolTimedOut
-                        | sqlx::Error::PoolClosed
-                        | sqlx::Error::WorkerCrashed
-                ) || e.as_database_error().is_some_and(|d| {
-                    let m = d.message();
-                    m.contains("locked") || m.contains("busy")
-                })
-            }
+            Self::Database(e) => retryable(e),
             _ => false,
         }
     }
+}
+
+fn retryable(e: &sqlx::Error) -> bool {
+    if matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+    ) {
+        return true;
+    }
+    let Some(d) = e.as_database_error() else {
+        return false;
+    };
+    match d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        Some(pg) => retryable_sqlstate(pg.code()),
+        // SQLite names no class of error; a locked or busy database is the one that passes.
+        None => {
+            let m = d.message();
+            m.contains("locked") || m.contains("busy")
+        }
+    }
+}
+
+/// PostgreSQL's error codes (SQLSTATE) after which the same work may succeed: the connection was lost
+/// (class 08), the transaction lost a race to another (serialization failure 40001, deadlock 40P01, lock
+/// not available 55P03), the server is out of connections (53300) or shutting down, restarting or
+/// starting (57P01, 57P02, 57P03).
+fn retryable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "40001" | "40P01" | "55P03" | "53300" | "57P01" | "57P02" | "57P03")
 }
 
 /// Everything one reading of an intake folder says, written in one transaction. Documents already known keep
@@ -174,4 +191,22 @@ pub trait Store: Send + Sync {
 
     /// Notes a finished build of the catalogue and returns its number (1, 2, ...).
     async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_codes_of_passing_faults_are_retryable() {
+        for code in ["08006", "08001", "40001", "40P01", "57P01", "57P03"] {
+            assert!(retryable_sqlstate(code), "{code}");
+        }
+        // Unique violation, syntax error, undefined table: the same every time.
+        for code in ["23505", "42601", "42P01", "22P05"] {
+            assert!(!retryable_sqlstate(code), "{code}");
+        }
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_retryable());
+        assert!(!StoreError::UnsupportedUrl("mysql://x".into()).is_retryable());
+    }
 }

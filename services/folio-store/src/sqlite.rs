@@ -3,30 +3,20 @@
 use crate::repo::{
     CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord,
 };
+use crate::rows::{
+    catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from, record_from,
+    text_date, text_uuid, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING,
+};
+use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
-use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, FindingCode, Record, Severity};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use folio_core::{Chapter, Contribution, Document, DocumentState, Finding};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// The schema, embedded so that a binary needs no files beside it.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
-
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|(version, name, sql)| {
-            Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false)
-        })
-        .collect::<Vec<_>>();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
-}
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -42,52 +32,29 @@ fn later_text(after: Duration) -> String {
     (Utc::now() + after).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
+impl StoredRow for SqliteRow {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        text_uuid(column, &self.text(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
+        self.opt_text(column)?.map(|text| text_uuid(column, &text)).transpose()
+    }
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
+        text_date(column, &self.text(column)?)
+    }
+    fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, StoreError> {
+        self.opt_text(column)?.map(|text| text_date(column, &text)).transpose()
+    }
 }
-
-fn uuid_at(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
-    let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text).map_err(|e| corrupt(format!("{column} '{text}': {e}")))
-}
-
-fn date_at(row: &SqliteRow, column: &str) -> Result<NaiveDate, StoreError> {
-    let text: String = row.try_get(column)?;
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| corrupt(format!("{column} '{text}': {e}")))
-}
-
-fn parse_word<T: FromStr>(row: &SqliteRow, column: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    let text: String = row.try_get(column)?;
-    text.parse().map_err(|e: T::Err| corrupt(format!("{column}: {e}")))
-}
-
-fn document_from(row: &SqliteRow) -> Result<Document, StoreError> {
-    Ok(Document {
-        id: uuid_at(row, "id")?,
-        contribution_id: uuid_at(row, "contribution_id")?,
-        file_name: row.try_get("file_name")?,
-        sha256: row.try_get("sha256")?,
-        bytes: row.try_get::<i64, _>("bytes")?.max(0) as u64,
-        blob_key: row.try_get("blob_key")?,
-        state: parse_word(row, "state")?,
-        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
-        last_error: row.try_get("last_error")?,
-    })
-}
-
-fn record_from(row: &SqliteRow) -> Result<StoredRecord, StoreError> {
-    let json: String = row.try_get("record")?;
-    let record: Record = serde_json::from_str(&json).map_err(|e| corrupt(format!("record: {e}")))?;
-    Ok(StoredRecord { record, text: row.try_get("text")?, thumbnail_key: row.try_get("thumbnail_key")? })
-}
-
-const DOCUMENT_COLUMNS: &str =
-    "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error";
-/// The same columns for `RETURNING`, where SQLite takes no table alias.
-const DOCUMENT_RETURNING: &str = "id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, last_error";
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `sqlite://PATH`, or an in-memory one for `sqlite::memory:`.
@@ -129,7 +96,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        migrator().run(&self.pool).await?;
+        schema::migrator(schema::SQLITE).run(&self.pool).await?;
         Ok(())
     }
 
@@ -238,24 +205,11 @@ impl Store for SqliteStore {
     }
 
     async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError> {
-        let Some(row) = sqlx::query("SELECT id, title, deadline, settings, source FROM catalogues WHERE id = ?")
+        let row = sqlx::query("SELECT id, title, deadline, settings, source FROM catalogues WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let settings: String = row.try_get("settings")?;
-        let deadline: Option<String> = row.try_get("deadline")?;
-        Ok(Some(CatalogueRow {
-            id,
-            title: row.try_get("title")?,
-            deadline: deadline
-                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|e| corrupt(format!("deadline: {e}"))))
-                .transpose()?,
-            config: serde_json::from_str(&settings).map_err(|e| corrupt(format!("settings: {e}")))?,
-            source: row.try_get("source")?,
-        }))
+            .await?;
+        row.as_ref().map(catalogue_from).transpose()
     }
 
     async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError> {
@@ -264,15 +218,7 @@ impl Store for SqliteStore {
                 .bind(catalogue_id.to_string())
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Chapter {
-                    key: r.try_get("key")?,
-                    title: r.try_get("title")?,
-                    position: r.try_get::<i64, _>("position")?.max(0) as u32,
-                })
-            })
-            .collect()
+        rows.iter().map(chapter_from).collect()
     }
 
     async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError> {
@@ -283,22 +229,7 @@ impl Store for SqliteStore {
         .bind(catalogue_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Contribution {
-                    id: uuid_at(r, "id")?,
-                    chapter_key: r.try_get("chapter_key")?,
-                    state: r.try_get("state")?,
-                    author: r.try_get("author")?,
-                    title: r.try_get("title")?,
-                    kind: parse_word(r, "kind")?,
-                    role: parse_word(r, "role")?,
-                    modality: parse_word(r, "modality")?,
-                    received: date_at(r, "received")?,
-                    rights: r.try_get("rights")?,
-                })
-            })
-            .collect()
+        rows.iter().map(contribution_from).collect()
     }
 
     async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError> {
@@ -448,7 +379,7 @@ impl Store for SqliteStore {
         .bind(catalogue_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((uuid_at(r, "document_id")?, record_from(r)?))).collect()
+        rows.iter().map(|r| Ok((r.uuid("document_id")?, record_from(r)?))).collect()
     }
 
     async fn replace_findings(
@@ -471,21 +402,7 @@ impl Store for SqliteStore {
         .bind(catalogue_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let code: String = r.try_get("code")?;
-                let contribution: Option<String> = r.try_get("contribution_id")?;
-                Ok(Finding {
-                    code: FindingCode::parse(&code).ok_or_else(|| corrupt(format!("finding code '{code}'")))?,
-                    severity: parse_word::<Severity>(r, "severity")?,
-                    contribution_id: contribution
-                        .map(|c| Uuid::parse_str(&c).map_err(|e| corrupt(format!("contribution_id: {e}"))))
-                        .transpose()?,
-                    file_name: r.try_get("file_name")?,
-                    message: r.try_get("message")?,
-                })
-            })
-            .collect()
+        rows.iter().map(finding_from).collect()
     }
 
     async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError> {
@@ -501,18 +418,7 @@ impl Store for SqliteStore {
         .bind(catalogue_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ChapterProgress {
-                    key: r.try_get("key")?,
-                    title: r.try_get("title")?,
-                    position: r.try_get::<i64, _>("position")?.max(0) as u32,
-                    documents: r.try_get::<i64, _>("documents")?.max(0) as u64,
-                    finished: r.try_get::<i64, _>("finished")?.max(0) as u64,
-                    failed: r.try_get::<i64, _>("failed")?.max(0) as u64,
-                })
-            })
-            .collect()
+        rows.iter().map(progress_from).collect()
     }
 
     async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError> {

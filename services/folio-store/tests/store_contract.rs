@@ -1,41 +1,211 @@
-//! The behaviour every `Store` must have. Runs against the embedded SQLite store; the cluster's engines run
-//! the same checks.
+//! The behaviour every `Store` must have, checked against every engine: each check below is a function of a
+//! store, and `engines!` makes one test of it per engine (`sqlite::NAME`, `postgres::NAME`).
+//!
+//! The PostgreSQL tests need a server on which the user may create databases: `FOLIO_TEST_POSTGRES_URL`,
+//! by default `postgres://postgres@127.0.0.1:5432/postgres`. Each test creates a database of its own
+//! (`folio_test_<uuid>`) and drops it at the end. Without a server they fail and say how to start one.
 
 use chrono::NaiveDate;
 use folio_core::*;
-use folio_store::{open_store, Claim, FindingSource, IntakeSnapshot, Store, StoredRecord};
+use folio_store::{open_store, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
+use sqlx::{Connection, Executor, PgConnection};
+use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-fn snapshot(catalogue_id: Uuid, files: &[(&str, &str)]) -> IntakeSnapshot {
-    let chapter = Chapter { key: "lebanon".into(), title: "Clearance in South Lebanon".into(), position: 1 };
-    let contribution = Contribution {
-        id: Contribution::derive_id(catalogue_id, "lebanon", "Mexico", "Ana", "Report"),
-        chapter_key: "lebanon".into(),
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+macro_rules! engines {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    super::Engine::Sqlite.check(super::$check).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    super::Engine::Postgres.check(super::$check).await;
+                }
+            )*
+        }
+    };
+}
+
+engines!(
+    intake_is_idempotent_and_keeps_finished_work,
+    one_worker_wins_a_claim_and_duplicates_write_nothing,
+    expired_leases_are_taken_over_and_attempts_are_bounded,
+    release_requeues_or_fails_and_progress_follows,
+    concurrent_workers_process_each_document_once,
+    a_duplicate_completion_changes_nothing,
+    book_order_is_the_same_in_every_engine,
+    text_with_nuls_is_stored,
+);
+
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A database made for one test, removed after it.
+enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { server: String, name: String, url: String },
+}
+
+impl Engine {
+    /// Runs `check` on a fresh store of this engine, then removes the database, also when the check failed.
+    async fn check<F, Fut>(self, check: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        TestDb::create(self).await.check(check).await;
+    }
+}
+
+impl TestDb {
+    async fn create(engine: Engine) -> Self {
+        Self::create_with(engine, "").await
+    }
+
+    /// A database made with `options` after `CREATE DATABASE name` (PostgreSQL; ignored for SQLite).
+    async fn create_with(engine: Engine, options: &str) -> Self {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("folio.db").display());
+                Self::Sqlite { _dir: dir, url }
+            }
+            Engine::Postgres => {
+                let server = postgres_server();
+                let name = format!("folio_test_{}", Uuid::new_v4().simple());
+                if let Err(e) = admin(&server, &format!("CREATE DATABASE {name} {options}")).await {
+                    panic!("could not create the test database {name} on {server}: {e}");
+                }
+                let url = with_database(&server, &name);
+                Self::Postgres { server, name, url }
+            }
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Store> {
+        open_store(self.url()).await.unwrap()
+    }
+
+    /// Runs `check` on a store of this database, then removes it, also when the check failed.
+    async fn check<F, Fut>(self, check: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let store = self.open().await;
+        let outcome = tokio::spawn(check(store)).await;
+        self.remove().await;
+        if let Err(e) = outcome {
+            match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => panic!("check did not finish: {e}"),
+            }
+        }
+    }
+
+    /// Best effort: a database left behind is named `folio_test_*` and harms nothing.
+    async fn remove(self) {
+        if let Self::Postgres { server, name, .. } = self {
+            // FORCE ends the sessions the store's pool may still hold.
+            if let Err(e) = admin(&server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await {
+                eprintln!("could not drop test database {name}: {e}");
+            }
+        }
+    }
+}
+
+fn postgres_server() -> String {
+    std::env::var("FOLIO_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// Runs one statement on the server's maintenance database. Fails the test, saying what to do, when there is
+/// no server to connect to.
+async fn admin(server: &str, sql: &str) -> Result<(), sqlx::Error> {
+    let connect = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(server)).await;
+    let mut conn = match connect {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => unreachable_server(server, &e),
+        Err(_) => unreachable_server(server, &"no answer in 10 s"),
+    };
+    conn.execute(sql).await?;
+    conn.close().await
+}
+
+fn unreachable_server(server: &str, why: &dyn std::fmt::Display) -> ! {
+    panic!(
+        "PostgreSQL is not reachable at {server} ({why}): start it (`sudo service postgresql start`, or \
+         `scripts/test` starts it) or set FOLIO_TEST_POSTGRES_URL to a server where this user may create databases"
+    )
+}
+
+/// The server's URL with its database replaced by `name`, keeping any `?options`.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, options) = match server.split_once('?') {
+        Some((base, options)) => (base, format!("?{options}")),
+        None => (server, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    format!("{base}/{name}{options}")
+}
+
+fn contribution(catalogue_id: Uuid, chapter_key: &str, title: &str) -> Contribution {
+    Contribution {
+        id: Contribution::derive_id(catalogue_id, chapter_key, "Mexico", "Ana", title),
+        chapter_key: chapter_key.into(),
         state: "Mexico".into(),
         author: "Ana".into(),
-        title: "Report".into(),
+        title: title.into(),
         kind: ContributionKind::Text,
         role: Role::Donor,
         modality: Modality::SouthSouth,
         received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
         rights: Some("CC0".into()),
-    };
-    let documents = files
-        .iter()
-        .map(|(name, sha)| Document {
-            id: Document::derive_id(contribution.id, name, sha),
-            contribution_id: contribution.id,
-            file_name: name.to_string(),
-            sha256: sha.to_string(),
-            bytes: 10,
-            blob_key: format!("originals/{sha}"),
-            state: DocumentState::Queued,
-            attempts: 0,
-            last_error: None,
-        })
-        .collect();
+    }
+}
+
+fn document(contribution: &Contribution, name: &str, sha: &str) -> Document {
+    Document {
+        id: Document::derive_id(contribution.id, name, sha),
+        contribution_id: contribution.id,
+        file_name: name.to_string(),
+        sha256: sha.to_string(),
+        bytes: 10,
+        blob_key: format!("originals/{sha}"),
+        state: DocumentState::Queued,
+        attempts: 0,
+        last_error: None,
+    }
+}
+
+fn snapshot(catalogue_id: Uuid, files: &[(&str, &str)]) -> IntakeSnapshot {
+    let chapter = Chapter { key: "lebanon".into(), title: "Clearance in South Lebanon".into(), position: 1 };
+    let contribution = contribution(catalogue_id, "lebanon", "Report");
+    let documents = files.iter().map(|(name, sha)| document(&contribution, name, sha)).collect();
     IntakeSnapshot {
         catalogue_id,
         config: CatalogueConfig::default(),
@@ -62,16 +232,9 @@ fn stored(path: &str) -> StoredRecord {
     StoredRecord { record, text: "Hello world".into(), thumbnail_key: Some("thumbnails/x.png".into()) }
 }
 
-async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("folio.db").display());
-    let store = open_store(&url).await.unwrap();
-    (dir, store)
-}
+const MINUTE: Duration = Duration::from_secs(60);
 
-#[tokio::test]
-async fn intake_is_idempotent_and_keeps_finished_work() {
-    let (_dir, store) = sqlite().await;
+async fn intake_is_idempotent_and_keeps_finished_work(store: Arc<dyn Store>) {
     let cat = Uuid::new_v4();
     let snap = snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")]);
     store.sync_intake(&snap).await.unwrap();
@@ -80,9 +243,7 @@ async fn intake_is_idempotent_and_keeps_finished_work() {
     assert_eq!(docs.len(), 2, "reading the same intake twice makes no second row");
     assert_eq!(store.findings(cat).await.unwrap().len(), 1);
 
-    let Claim::Granted(doc) = store.claim(docs[0].id, "w1", Duration::from_secs(60), 3).await.unwrap() else {
-        panic!("claim refused")
-    };
+    let Claim::Granted(doc) = store.claim(docs[0].id, "w1", MINUTE, 3).await.unwrap() else { panic!("claim refused") };
     assert!(store.complete(doc.id, "w1", &stored("a.pdf")).await.unwrap());
     // A new reading of the same folder keeps the finished document's state and record.
     store.sync_intake(&snap).await.unwrap();
@@ -100,23 +261,21 @@ async fn intake_is_idempotent_and_keeps_finished_work() {
     assert_eq!(store.contributions(cat).await.unwrap()[0].modality, Modality::SouthSouth);
 }
 
-#[tokio::test]
-async fn one_worker_wins_a_claim_and_duplicates_write_nothing() {
-    let (_dir, store) = sqlite().await;
+async fn one_worker_wins_a_claim_and_duplicates_write_nothing(store: Arc<dyn Store>) {
     let cat = Uuid::new_v4();
     store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
     let id = store.documents(cat).await.unwrap()[0].id;
 
-    assert!(matches!(store.claim(id, "w1", Duration::from_secs(60), 3).await.unwrap(), Claim::Granted(_)));
-    assert_eq!(store.claim(id, "w2", Duration::from_secs(60), 3).await.unwrap(), Claim::Held);
+    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert_eq!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Held);
     // A restarted single process may take back what it held before it died.
     assert_eq!(store.requeue_processing(cat).await.unwrap(), 1);
-    assert!(matches!(store.claim(id, "w1", Duration::from_secs(60), 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
     // The loser cannot write a record.
     assert!(!store.complete(id, "w2", &stored("a.pdf")).await.unwrap());
     assert!(store.complete(id, "w1", &stored("a.pdf")).await.unwrap());
     // A duplicate request after completion is recognised and writes nothing.
-    assert_eq!(store.claim(id, "w2", Duration::from_secs(60), 3).await.unwrap(), Claim::Finished);
+    assert_eq!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Finished);
     assert!(!store.complete(id, "w1", &stored("a.pdf")).await.unwrap());
     let records = store.records(cat).await.unwrap();
     assert_eq!(records.len(), 1);
@@ -125,9 +284,7 @@ async fn one_worker_wins_a_claim_and_duplicates_write_nothing() {
     assert_eq!(records[0].1.record.pages, Some(3));
 }
 
-#[tokio::test]
-async fn expired_leases_are_taken_over_and_attempts_are_bounded() {
-    let (_dir, store) = sqlite().await;
+async fn expired_leases_are_taken_over_and_attempts_are_bounded(store: Arc<dyn Store>) {
     let cat = Uuid::new_v4();
     store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
     let id = store.documents(cat).await.unwrap()[0].id;
@@ -139,29 +296,27 @@ async fn expired_leases_are_taken_over_and_attempts_are_bounded() {
     assert!(!store.complete(id, "w1", &stored("a.pdf")).await.unwrap(), "the dead worker's late write is refused");
     tokio::time::sleep(Duration::from_millis(20)).await;
     // Two attempts used: the third claim gives up and records why.
-    assert_eq!(store.claim(id, "w3", Duration::from_secs(60), 2).await.unwrap(), Claim::GaveUp);
+    assert_eq!(store.claim(id, "w3", MINUTE, 2).await.unwrap(), Claim::GaveUp);
     let doc = store.document(id).await.unwrap().unwrap();
     assert_eq!(doc.state, DocumentState::Failed);
     assert!(doc.last_error.unwrap().contains("gave up after 2 attempts"));
-    assert_eq!(store.claim(id, "w3", Duration::from_secs(60), 2).await.unwrap(), Claim::Finished);
+    assert_eq!(store.claim(id, "w3", MINUTE, 2).await.unwrap(), Claim::Finished);
 }
 
-#[tokio::test]
-async fn release_requeues_or_fails_and_progress_follows() {
-    let (_dir, store) = sqlite().await;
+async fn release_requeues_or_fails_and_progress_follows(store: Arc<dyn Store>) {
     let cat = Uuid::new_v4();
     store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")])).await.unwrap();
     let docs = store.documents(cat).await.unwrap();
     let p = store.progress(cat).await.unwrap();
     assert_eq!((p[0].documents, p[0].finished, p[0].cleared()), (2, 0, false));
 
-    store.claim(docs[0].id, "w", Duration::from_secs(60), 3).await.unwrap();
+    store.claim(docs[0].id, "w", MINUTE, 3).await.unwrap();
     assert!(store.release(docs[0].id, "w", "blob store unreachable", false).await.unwrap());
     assert_eq!(store.document(docs[0].id).await.unwrap().unwrap().state, DocumentState::Queued);
-    store.claim(docs[0].id, "w", Duration::from_secs(60), 3).await.unwrap();
+    store.claim(docs[0].id, "w", MINUTE, 3).await.unwrap();
     assert!(store.release(docs[0].id, "w", "parser process crashed", true).await.unwrap());
     assert!(!store.release(docs[0].id, "w", "again", true).await.unwrap(), "only a held document can be released");
-    store.claim(docs[1].id, "w", Duration::from_secs(60), 3).await.unwrap();
+    store.claim(docs[1].id, "w", MINUTE, 3).await.unwrap();
     store.complete(docs[1].id, "w", &stored("b.pdf")).await.unwrap();
     let p = store.progress(cat).await.unwrap();
     assert_eq!((p[0].documents, p[0].finished, p[0].failed, p[0].cleared()), (2, 2, 1, true));
@@ -180,10 +335,222 @@ async fn release_requeues_or_fails_and_progress_follows() {
         )
         .await
         .unwrap();
+    let findings = store.findings(cat).await.unwrap();
+    assert_eq!(findings.len(), 2);
+    assert_eq!(findings[1].contribution_id, Some(docs[0].contribution_id));
     store.replace_findings(cat, FindingSource::Rules, &[]).await.unwrap();
     let findings = store.findings(cat).await.unwrap();
     assert_eq!(findings.len(), 1, "replacing rule findings leaves intake findings alone");
     assert_eq!(findings[0].code, FindingCode::UnlistedFile);
     assert_eq!(store.add_build(cat, "/out", "ff").await.unwrap(), 1);
     assert_eq!(store.add_build(cat, "/out", "ff").await.unwrap(), 2);
+}
+
+/// Eight workers ask for the same 200 documents at once, half of them from the end: each document is
+/// granted to one worker, completed once, and has one record.
+async fn concurrent_workers_process_each_document_once(store: Arc<dyn Store>) {
+    const WORKERS: usize = 8;
+    const DOCUMENTS: usize = 200;
+    let cat = Uuid::new_v4();
+    let files: Vec<(String, String)> = (0..DOCUMENTS).map(|i| (format!("d{i:03}.pdf"), format!("{i:064x}"))).collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
+    store.sync_intake(&snapshot(cat, &files)).await.unwrap();
+    let ids: Vec<Uuid> = store.documents(cat).await.unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), DOCUMENTS);
+
+    let workers = (0..WORKERS).map(|w| {
+        let (store, mut ids) = (store.clone(), ids.clone());
+        if w % 2 == 1 {
+            ids.reverse();
+        }
+        tokio::spawn(async move {
+            let worker = format!("w{w}");
+            let mut won = Vec::new();
+            for id in ids {
+                match store.claim(id, &worker, MINUTE, 3).await.unwrap() {
+                    Claim::Granted(doc) => {
+                        assert_eq!((doc.state, doc.attempts), (DocumentState::Processing, 1));
+                        assert!(store.complete(id, &worker, &stored(&doc.file_name)).await.unwrap());
+                        won.push(id);
+                    }
+                    Claim::Held | Claim::Finished => {}
+                    other => panic!("{worker} got {other:?} for {id}"),
+                }
+            }
+            won
+        })
+    });
+    let mut granted = Vec::new();
+    for worker in workers.collect::<Vec<_>>() {
+        granted.extend(worker.await.unwrap());
+    }
+    assert_eq!(granted.len(), DOCUMENTS, "every document is granted exactly once");
+    assert_eq!(granted.iter().collect::<HashSet<_>>().len(), DOCUMENTS);
+    assert_eq!(store.records(cat).await.unwrap().len(), DOCUMENTS);
+    for doc in store.documents(cat).await.unwrap() {
+        assert_eq!((doc.state, doc.attempts), (DocumentState::Done, 1), "{}", doc.file_name);
+    }
+    let p = store.progress(cat).await.unwrap();
+    assert_eq!((p[0].documents, p[0].finished, p[0].failed), (DOCUMENTS as u64, DOCUMENTS as u64, 0));
+}
+
+/// A redelivered request, late or racing, neither writes a second record nor changes the first.
+async fn a_duplicate_completion_changes_nothing(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")])).await.unwrap();
+    let docs = store.documents(cat).await.unwrap();
+    let (a, b) = (docs[0].id, docs[1].id);
+    assert!(matches!(store.claim(a, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(store.complete(a, "w1", &stored("a.pdf")).await.unwrap());
+    let (doc_before, record_before) = (store.document(a).await.unwrap(), store.record(a).await.unwrap());
+
+    let mut other = stored("a.pdf");
+    other.text = "Something else".into();
+    other.record.pages = Some(9);
+    assert!(!store.complete(a, "w1", &other).await.unwrap(), "the same worker, again");
+    assert!(!store.complete(a, "w2", &other).await.unwrap(), "another worker");
+    assert!(!store.release(a, "w1", "late", true).await.unwrap());
+    assert_eq!(store.document(a).await.unwrap(), doc_before);
+    assert_eq!(store.record(a).await.unwrap(), record_before);
+    assert_eq!(record_before.map(|r| r.text).as_deref(), Some("Hello world"));
+    assert_eq!(store.claim(a, "w2", MINUTE, 3).await.unwrap(), Claim::Finished);
+    assert_eq!(store.claim(Uuid::new_v4(), "w2", MINUTE, 3).await.unwrap(), Claim::Missing);
+
+    // The same completion delivered eight times at once: one wins.
+    assert!(matches!(store.claim(b, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    let racing = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.complete(b, "w1", &stored("b.pdf")).await.unwrap() })
+    });
+    let mut wins = 0;
+    for complete in racing.collect::<Vec<_>>() {
+        wins += usize::from(complete.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.records(cat).await.unwrap().len(), 2);
+}
+
+/// Chapters in position order, ties broken by key byte by byte (whatever the database's collation);
+/// contributions and documents in the order the intake first listed them.
+async fn book_order_is_the_same_in_every_engine(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    let chapter = |key: &str, position| Chapter { key: key.into(), title: format!("Chapter {key}"), position };
+    let contributions = vec![
+        contribution(cat, "a", "Zeta"),
+        contribution(cat, "a", "Alpha"),
+        contribution(cat, "z", "Mid"),
+        contribution(cat, "a", "Beta"),
+    ];
+    let documents = vec![
+        document(&contributions[1], "y.pdf", "01"),
+        document(&contributions[0], "x.pdf", "02"),
+        document(&contributions[1], "a.pdf", "03"),
+    ];
+    let mut snap = snapshot(cat, &[]);
+    snap.chapters = vec![chapter("b", 1), chapter("B", 1), chapter("a", 1), chapter("z", 0)];
+    snap.contributions = contributions;
+    snap.documents = documents;
+    store.sync_intake(&snap).await.unwrap();
+
+    let keys = |chapters: Vec<String>| chapters.join(" ");
+    let chapters = store.chapters(cat).await.unwrap();
+    assert_eq!(keys(chapters.into_iter().map(|c| c.key).collect()), "z B a b");
+    let progress = store.progress(cat).await.unwrap();
+    assert_eq!(keys(progress.iter().map(|p| p.key.clone()).collect()), "z B a b");
+    assert_eq!(progress.iter().map(|p| p.documents).collect::<Vec<_>>(), [0, 0, 3, 0]);
+    let titles: Vec<String> = store.contributions(cat).await.unwrap().into_iter().map(|c| c.title).collect();
+    assert_eq!(titles, ["Mid", "Zeta", "Alpha", "Beta"]);
+    let files: Vec<String> = store.documents(cat).await.unwrap().into_iter().map(|d| d.file_name).collect();
+    assert_eq!(files, ["y.pdf", "x.pdf", "a.pdf"]);
+}
+
+/// Text from files may hold NULs (PDF metadata often does). SQLite keeps them; PostgreSQL cannot store U+0000
+/// and writes U+FFFD in its place. Either way the write succeeds and the rest of the text is kept.
+async fn text_with_nuls_is_stored(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")])).await.unwrap();
+    let docs = store.documents(cat).await.unwrap();
+    let mut record = stored("a.pdf");
+    record.text = "Hello\0world".into();
+    record.record.title = Some("Ti\0tle".into());
+    assert!(matches!(store.claim(docs[0].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(store.complete(docs[0].id, "w", &record).await.unwrap());
+    let back = store.record(docs[0].id).await.unwrap().unwrap();
+    let as_written = |s: &str| s.replace('\u{FFFD}', "\0");
+    assert_eq!(as_written(&back.text), "Hello\0world");
+    assert_eq!(back.record.title.as_deref().map(as_written).as_deref(), Some("Ti\0tle"));
+
+    assert!(matches!(store.claim(docs[1].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(store.release(docs[1].id, "w", "parser said \0", true).await.unwrap());
+    let error = store.document(docs[1].id).await.unwrap().unwrap().last_error.unwrap();
+    assert_eq!(as_written(&error), "parser said \0");
+}
+
+/// PostgreSQL only: what several processes sharing one server meet.
+mod postgres_server {
+    use super::*;
+
+    /// Processes starting at once on an empty database: the migrator's lock lets one create the schema.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn simultaneous_starts_migrate_once() {
+        let db = TestDb::create(Engine::Postgres).await;
+        let url = db.url().to_string();
+        let starts = (0..4).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { open_store(&url).await.map(|_| ()) })
+        });
+        let mut outcomes = Vec::new();
+        for start in starts.collect::<Vec<_>>() {
+            outcomes.push(start.await.unwrap());
+        }
+        db.remove().await;
+        for outcome in outcomes {
+            outcome.unwrap();
+        }
+    }
+
+    /// Production databases are seldom created with the C collation that test servers often have; under a
+    /// linguistic one ('a' < 'b' < 'B'), the book keeps SQLite's order all the same. Needs a server built with
+    /// ICU (Debian's, Ubuntu's and the official images are).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn book_order_ignores_the_database_collation() {
+        let icu = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'";
+        TestDb::create_with(Engine::Postgres, icu).await.check(book_order_is_the_same_in_every_engine).await;
+    }
+
+    /// Faults that pass (a deadlock, a session ended by the server) are retryable; a broken constraint is not.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn server_faults_say_whether_to_retry() {
+        let db = TestDb::create(Engine::Postgres).await;
+        let url = db.url().to_string();
+        db.check(|_| classify_faults(url)).await;
+    }
+
+    async fn classify_faults(url: String) {
+        let retryable = |e: sqlx::Error| StoreError::Database(e).is_retryable();
+        let mut setup = PgConnection::connect(&url).await.unwrap();
+        setup.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)").await.unwrap();
+        let duplicate = setup.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+        assert!(!retryable(duplicate), "a unique violation fails the same way every time");
+
+        // Two transactions each holding the row the other wants: the server breaks the deadlock (40P01).
+        let (mut one, mut two) =
+            (PgConnection::connect(&url).await.unwrap(), PgConnection::connect(&url).await.unwrap());
+        one.execute("BEGIN; UPDATE t SET id = id WHERE id = 1").await.unwrap();
+        two.execute("BEGIN; UPDATE t SET id = id WHERE id = 2").await.unwrap();
+        let (a, b) = tokio::join!(
+            one.execute("UPDATE t SET id = id WHERE id = 2"),
+            two.execute("UPDATE t SET id = id WHERE id = 1"),
+        );
+        let deadlock = a.err().or(b.err()).expect("one transaction is chosen to fail");
+        assert_eq!(deadlock.as_database_error().and_then(|d| d.code()).as_deref(), Some("40P01"));
+        assert!(retryable(deadlock));
+
+        // An administrator ends the session (57P01, or a lost connection): the next statement fails, retryably.
+        let mut victim = PgConnection::connect(&url).await.unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut victim).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut setup).await.unwrap();
+        let ended = victim.execute("SELECT 1").await.unwrap_err();
+        assert!(retryable(ended));
+    }
 }

@@ -25,7 +25,7 @@ pub struct GlobalArgs {
     /// Folder of the embedded database and blobs.
     #[arg(long, global = true, env = "FOLIO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL (sqlite://PATH).
+    /// Database URL (sqlite://PATH or postgres://USER@HOST/DATABASE).
     #[arg(long, global = true, env = "FOLIO_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Blob store URL (file://PATH).

@@ -12,7 +12,7 @@ use std::time::Duration;
 pub struct Settings {
     /// Where the embedded default keeps its database and blobs.
     pub data_dir: PathBuf,
-    /// The database: `sqlite://PATH`. Default: `sqlite://DATA_DIR/folio.db`.
+    /// The database: `sqlite://PATH` or `postgres://USER@HOST/DATABASE`. Default: `sqlite://DATA_DIR/folio.db`.
     pub database_url: Option<String>,
     /// The blob store: `file://PATH`. Default: `file://DATA_DIR/blobs`.
     pub blob_url: Option<String>,

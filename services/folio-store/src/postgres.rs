@@ -1,0 +1,539 @@
+//! The cluster's database: PostgreSQL through sqlx, shared by every Folio process. It behaves as
+//! [`SqliteStore`](crate::SqliteStore) does; what differs is how: each change of a document's state is one
+//! conditional statement that the database serialises, and leases are timed by the database's clock
+//! (`now()`), so that workers on machines whose clocks disagree still agree on when a lease ran out.
+
+use crate::repo::{
+    CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord,
+};
+use crate::rows::{
+    catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from, record_from,
+    StoredRow, DOCUMENT_COLUMNS,
+};
+use crate::schema;
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use folio_core::{Chapter, Contribution, Document, DocumentState, Finding};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Connections a process keeps open: as many as the SQLite store, each held for one operation at a time.
+const POOL_SIZE: u32 = 8;
+
+/// The longest lease the database is asked to time. PostgreSQL's timestamps end in the year 294276, so an
+/// unbounded lease would fail the claim instead of meaning "as long as it takes".
+const MAX_LEASE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Kept for the migrator, which runs on a connection of its own (see [`Store::migrate`]).
+    options: PgConnectOptions,
+}
+
+impl StoredRow for PgRow {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+/// PostgreSQL's `text` and `jsonb` cannot hold U+0000, which SQLite keeps. Text that came out of a file (a
+/// PDF title can carry NULs) has them replaced with U+FFFD, so that the write succeeds instead of failing the
+/// document for good.
+fn storable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn storable_opt(text: &Option<String>) -> Option<Cow<'_, str>> {
+    text.as_deref().map(storable)
+}
+
+/// A value as JSON text for a `jsonb` column, NULs in its strings replaced as by [`storable`].
+fn storable_json(value: &impl Serialize) -> Result<String, StoreError> {
+    let mut value = serde_json::to_value(value).map_err(corrupt)?;
+    replace_nuls(&mut value);
+    serde_json::to_string(&value).map_err(corrupt)
+}
+
+fn replace_nuls(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(replace_nuls),
+        Value::Object(map) if map.keys().any(|k| k.contains('\0')) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    replace_nuls(&mut v);
+                    (storable(&k).into_owned(), v)
+                })
+                .collect();
+        }
+        Value::Object(map) => map.values_mut().for_each(replace_nuls),
+        _ => {}
+    }
+}
+
+/// A lease in microseconds, for `now() + $n * interval '1 microsecond'`.
+fn lease_micros(lease: Duration) -> i64 {
+    i64::try_from(lease.min(MAX_LEASE).as_micros()).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]` (which must
+    /// exist) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("folio");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let store = Self { pool, options };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Inserts or updates the catalogue's chapters, contributions and documents; documents already known keep
+    /// their state and record (the same file is not processed twice).
+    async fn upsert_intake(tx: &mut PgConnection, s: &IntakeSnapshot) -> Result<(), StoreError> {
+        for chapter in &s.chapters {
+            sqlx::query(
+                "INSERT INTO chapters (catalogue_id, key, title, position) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (catalogue_id, key) DO UPDATE SET title = excluded.title, position = excluded.position",
+            )
+            .bind(s.catalogue_id)
+            .bind(&chapter.key)
+            .bind(storable(&chapter.title))
+            .bind(i64::from(chapter.position))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let chapter_keys: Vec<&str> = s.chapters.iter().map(|c| c.key.as_str()).collect();
+        sqlx::query("DELETE FROM chapters WHERE catalogue_id = $1 AND NOT (key = ANY($2))")
+            .bind(s.catalogue_id)
+            .bind(&chapter_keys)
+            .execute(&mut *tx)
+            .await?;
+        for c in &s.contributions {
+            Self::upsert_contribution(tx, s.catalogue_id, c).await?;
+        }
+        for d in &s.documents {
+            sqlx::query(
+                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(d.id)
+            .bind(d.contribution_id)
+            .bind(storable(&d.file_name))
+            .bind(&d.sha256)
+            .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
+            .bind(&d.blob_key)
+            .bind(DocumentState::Queued.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn upsert_contribution(
+        tx: &mut PgConnection,
+        catalogue_id: Uuid,
+        c: &Contribution,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
+               author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
+               modality = excluded.modality, received = excluded.received, rights = excluded.rights",
+        )
+        .bind(c.id)
+        .bind(catalogue_id)
+        .bind(&c.chapter_key)
+        .bind(storable(&c.state))
+        .bind(storable(&c.author))
+        .bind(storable(&c.title))
+        .bind(c.kind.as_str())
+        .bind(c.role.as_str())
+        .bind(storable(c.modality.as_str()))
+        .bind(c.received)
+        .bind(storable_opt(&c.rights))
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the catalogue's documents and contributions that the intake no longer lists, with their
+    /// records (by cascade).
+    async fn delete_missing(tx: &mut PgConnection, s: &IntakeSnapshot) -> Result<(), StoreError> {
+        let documents: Vec<Uuid> = s.documents.iter().map(|d| d.id).collect();
+        sqlx::query(
+            "DELETE FROM documents d USING contributions c
+             WHERE c.id = d.contribution_id AND c.catalogue_id = $1 AND NOT (d.id = ANY($2))",
+        )
+        .bind(s.catalogue_id)
+        .bind(&documents)
+        .execute(&mut *tx)
+        .await?;
+        let contributions: Vec<Uuid> = s.contributions.iter().map(|c| c.id).collect();
+        sqlx::query("DELETE FROM contributions WHERE catalogue_id = $1 AND NOT (id = ANY($2))")
+            .bind(s.catalogue_id)
+            .bind(&contributions)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a document failed when it has used its attempts and nobody holds it. `false` when another worker
+    /// got there first (it claimed, completed or gave up on it).
+    async fn give_up(&self, document_id: Uuid, max_attempts: u32) -> Result<bool, StoreError> {
+        let gave_up = sqlx::query(
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(),
+               last_error = 'gave up after ' || attempts || ' attempts' || COALESCE(': ' || last_error, '')
+             WHERE id = $1 AND attempts >= $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < now()))",
+        )
+        .bind(document_id)
+        .bind(i64::from(max_attempts))
+        .execute(&self.pool)
+        .await?;
+        Ok(gave_up.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    /// Runs on a connection of its own, closed afterwards: sqlx's migrator holds a session-level advisory lock
+    /// (so that processes starting at once apply each migration once) and does not release it when a
+    /// migration fails, which would leave it held on a pooled connection.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.options.connect().await?;
+        let outcome = schema::migrator(schema::POSTGRES).run_direct(&mut conn).await;
+        // Ending the session releases the lock whatever happened; an error closing it changes nothing.
+        let _ = conn.close().await;
+        Ok(outcome?)
+    }
+
+    async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
+        let settings = storable_json(&s.config)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO catalogues (id, title, deadline, settings, source) VALUES ($1, $2, $3, $4::jsonb, $5)
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
+               settings = excluded.settings, source = excluded.source, updated_at = now()",
+        )
+        .bind(s.catalogue_id)
+        .bind(storable(&s.config.title))
+        .bind(s.config.deadline)
+        .bind(&settings)
+        .bind(storable(&s.source))
+        .execute(&mut *tx)
+        .await?;
+        Self::delete_missing(&mut tx, s).await?;
+        Self::upsert_intake(&mut tx, s).await?;
+        replace_findings_in(&mut tx, s.catalogue_id, FindingSource::Intake, &s.findings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, title, deadline, settings::text AS settings, source FROM catalogues WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(catalogue_from).transpose()
+    }
+
+    async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError> {
+        // Keys compare byte by byte, as in SQLite, whatever the database's collation.
+        let rows = sqlx::query(
+            "SELECT key, title, position FROM chapters WHERE catalogue_id = $1 ORDER BY position, key COLLATE \"C\"",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(chapter_from).collect()
+    }
+
+    async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.chapter_key, c.state, c.author, c.title, c.kind, c.role, c.modality, c.received, c.rights
+             FROM contributions c JOIN chapters ch ON ch.catalogue_id = c.catalogue_id AND ch.key = c.chapter_key
+             WHERE c.catalogue_id = $1 ORDER BY ch.position, c.seq",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(contribution_from).collect()
+    }
+
+    async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d JOIN contributions c ON c.id = d.contribution_id
+             WHERE c.catalogue_id = $1 ORDER BY d.seq"
+        ))
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_from).collect()
+    }
+
+    async fn document(&self, id: Uuid) -> Result<Option<Document>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(document_from).transpose()
+    }
+
+    /// One conditional UPDATE: when several workers claim at once, PostgreSQL lets one change the row and
+    /// re-checks the others' conditions against what it wrote, so they find it held and change nothing.
+    async fn claim(
+        &self,
+        document_id: Uuid,
+        worker: &str,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Claim, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE documents d SET state = 'processing', attempts = attempts + 1, claimed_by = $1,
+               lease_until = now() + $2 * interval '1 microsecond', updated_at = now()
+             WHERE id = $3 AND attempts < $4 AND (state = 'queued' OR (state = 'processing' AND lease_until < now()))
+             RETURNING {DOCUMENT_COLUMNS}"
+        ))
+        .bind(worker)
+        .bind(lease_micros(lease))
+        .bind(document_id)
+        .bind(i64::from(max_attempts))
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return Ok(Claim::Granted(document_from(&row)?));
+        }
+        let Some(doc) = self.document(document_id).await? else {
+            return Ok(Claim::Missing);
+        };
+        if doc.state.is_terminal() {
+            return Ok(Claim::Finished);
+        }
+        if doc.attempts >= max_attempts && self.give_up(document_id, max_attempts).await? {
+            return Ok(Claim::GaveUp);
+        }
+        Ok(Claim::Held)
+    }
+
+    async fn complete(&self, document_id: Uuid, worker: &str, r: &StoredRecord) -> Result<bool, StoreError> {
+        let mut record = r.record.clone();
+        record.text = None;
+        let json = storable_json(&record)?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL,
+               updated_at = now()
+             WHERE id = $1 AND state = 'processing' AND claimed_by = $2",
+        )
+        .bind(document_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO records (document_id, record, text, thumbnail_key) VALUES ($1, $2::jsonb, $3, $4)
+             ON CONFLICT (document_id) DO UPDATE SET record = excluded.record, text = excluded.text,
+               thumbnail_key = excluded.thumbnail_key, created_at = now()",
+        )
+        .bind(document_id)
+        .bind(&json)
+        .bind(storable(&r.text))
+        .bind(storable_opt(&r.thumbnail_key))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE documents SET state = $1, claimed_by = NULL, lease_until = NULL, last_error = $2, updated_at = now()
+             WHERE id = $3 AND state = 'processing' AND claimed_by = $4",
+        )
+        .bind(if terminal { DocumentState::Failed.as_str() } else { DocumentState::Queued.as_str() })
+        .bind(storable(error))
+        .bind(document_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = now()
+             WHERE state = 'processing' AND contribution_id IN (SELECT id FROM contributions WHERE catalogue_id = $1)",
+        )
+        .bind(catalogue_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected())
+    }
+
+    async fn record(&self, document_id: Uuid) -> Result<Option<StoredRecord>, StoreError> {
+        let row = sqlx::query("SELECT record::text AS record, text, thumbnail_key FROM records WHERE document_id = $1")
+            .bind(document_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from).transpose()
+    }
+
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.document_id, r.record::text AS record, r.text, r.thumbnail_key FROM records r
+             JOIN documents d ON d.id = r.document_id JOIN contributions c ON c.id = d.contribution_id
+             WHERE c.catalogue_id = $1 ORDER BY d.seq",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.uuid("document_id")?, record_from(r)?))).collect()
+    }
+
+    async fn replace_findings(
+        &self,
+        catalogue_id: Uuid,
+        source: FindingSource,
+        findings: &[Finding],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        replace_findings_in(&mut tx, catalogue_id, source, findings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contribution_id, code, severity, file_name, message FROM findings WHERE catalogue_id = $1
+             ORDER BY CASE source WHEN 'intake' THEN 0 ELSE 1 END, id",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(finding_from).collect()
+    }
+
+    async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ch.key, ch.title, ch.position, COUNT(d.id) AS documents,
+                    COUNT(d.id) FILTER (WHERE d.state IN ('done', 'failed')) AS finished,
+                    COUNT(d.id) FILTER (WHERE d.state = 'failed') AS failed
+             FROM chapters ch
+             LEFT JOIN contributions c ON c.catalogue_id = ch.catalogue_id AND c.chapter_key = ch.key
+             LEFT JOIN documents d ON d.contribution_id = c.id
+             WHERE ch.catalogue_id = $1 GROUP BY ch.key, ch.title, ch.position
+             ORDER BY ch.position, ch.key COLLATE \"C\"",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(progress_from).collect()
+    }
+
+    /// Locks the catalogue's row first, so that two builds finishing at once take numbers one after the other
+    /// instead of both reading the same highest number.
+    async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT 1 FROM catalogues WHERE id = $1 FOR UPDATE").bind(catalogue_id).execute(&mut *tx).await?;
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO builds (catalogue_id, number, location, manifest_sha256)
+             SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3 FROM builds WHERE catalogue_id = $1
+             RETURNING number",
+        )
+        .bind(catalogue_id)
+        .bind(storable(location))
+        .bind(manifest_sha256)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))
+    }
+}
+
+async fn replace_findings_in(
+    tx: &mut PgConnection,
+    catalogue_id: Uuid,
+    source: FindingSource,
+    findings: &[Finding],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM findings WHERE catalogue_id = $1 AND source = $2")
+        .bind(catalogue_id)
+        .bind(source.as_str())
+        .execute(&mut *tx)
+        .await?;
+    for f in findings {
+        sqlx::query(
+            "INSERT INTO findings (catalogue_id, source, contribution_id, code, severity, file_name, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(catalogue_id)
+        .bind(source.as_str())
+        .bind(f.contribution_id)
+        .bind(f.code.as_str())
+        .bind(f.severity.as_str())
+        .bind(storable_opt(&f.file_name))
+        .bind(storable(&f.message))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nuls_become_replacement_characters_in_text_and_json() {
+        assert_eq!(storable("a\0b"), "a\u{FFFD}b");
+        assert!(matches!(storable("plain"), Cow::Borrowed(_)));
+        let json = storable_json(&serde_json::json!({"t\0": ["x\0", {"y": "z\0"}], "n": 1})).unwrap();
+        assert!(!json.contains("\\u0000"), "{json}");
+        let back: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["t\u{FFFD}"][1]["y"], "z\u{FFFD}");
+        assert_eq!(back["n"], 1);
+    }
+
+    #[test]
+    fn leases_are_bounded() {
+        assert_eq!(lease_micros(Duration::from_millis(1)), 1000);
+        assert_eq!(lease_micros(Duration::MAX), lease_micros(MAX_LEASE));
+    }
+}

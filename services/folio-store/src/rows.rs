@@ -1,0 +1,138 @@
+//! Turning database rows into Folio's types, once for every engine. Engines store identifiers and dates
+//! differently (SQLite as text, PostgreSQL natively), so each says how it reads those columns through
+//! [`StoredRow`]; what the values mean (states, kinds, JSON records, counts) is decoded here, so that the
+//! engines cannot drift apart in what they accept as readable data.
+
+use crate::repo::{CatalogueRow, ChapterProgress, StoreError, StoredRecord};
+use chrono::NaiveDate;
+use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Record};
+use serde::de::DeserializeOwned;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// How an engine reads one column of a row. Every method fails with [`StoreError`] rather than panicking:
+/// what the database holds is input like any other.
+pub(crate) trait StoredRow {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError>;
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError>;
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError>;
+    fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, StoreError>;
+}
+
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+/// A column holding one of the words an enum is written as (`queued`, `donor`, ...).
+pub(crate) fn word<T: FromStr>(row: &impl StoredRow, column: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    row.text(column)?.parse().map_err(|e: T::Err| corrupt(format!("{column}: {e}")))
+}
+
+/// A column holding JSON as text (PostgreSQL's `jsonb` is selected as `column::text`).
+pub(crate) fn json<T: DeserializeOwned>(row: &impl StoredRow, column: &str) -> Result<T, StoreError> {
+    serde_json::from_str(&row.text(column)?).map_err(|e| corrupt(format!("{column}: {e}")))
+}
+
+/// A count or size, which the schema keeps non-negative.
+pub(crate) fn count(row: &impl StoredRow, column: &str) -> Result<u64, StoreError> {
+    let value = row.int(column)?;
+    u64::try_from(value).map_err(|_| corrupt(format!("{column} {value} is negative")))
+}
+
+/// A small non-negative number (a position, a number of attempts).
+pub(crate) fn small(row: &impl StoredRow, column: &str) -> Result<u32, StoreError> {
+    let value = row.int(column)?;
+    u32::try_from(value).map_err(|_| corrupt(format!("{column} {value} is out of range")))
+}
+
+pub(crate) fn text_date(column: &str, text: &str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| corrupt(format!("{column} '{text}': {e}")))
+}
+
+pub(crate) fn text_uuid(column: &str, text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|e| corrupt(format!("{column} '{text}': {e}")))
+}
+
+/// The columns [`document_from`] reads, for a query's select list on `documents d`.
+pub(crate) const DOCUMENT_COLUMNS: &str =
+    "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error";
+/// The same columns for `RETURNING`, where SQLite takes no table alias.
+pub(crate) const DOCUMENT_RETURNING: &str =
+    "id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, last_error";
+
+pub(crate) fn document_from(row: &impl StoredRow) -> Result<Document, StoreError> {
+    Ok(Document {
+        id: row.uuid("id")?,
+        contribution_id: row.uuid("contribution_id")?,
+        file_name: row.text("file_name")?,
+        sha256: row.text("sha256")?,
+        bytes: count(row, "bytes")?,
+        blob_key: row.text("blob_key")?,
+        state: word(row, "state")?,
+        attempts: small(row, "attempts")?,
+        last_error: row.opt_text("last_error")?,
+    })
+}
+
+/// A record row: `record` (the JSON without the text), `text` and `thumbnail_key`.
+pub(crate) fn record_from(row: &impl StoredRow) -> Result<StoredRecord, StoreError> {
+    let record: Record = json(row, "record")?;
+    Ok(StoredRecord { record, text: row.text("text")?, thumbnail_key: row.opt_text("thumbnail_key")? })
+}
+
+pub(crate) fn catalogue_from(row: &impl StoredRow) -> Result<CatalogueRow, StoreError> {
+    Ok(CatalogueRow {
+        id: row.uuid("id")?,
+        title: row.text("title")?,
+        deadline: row.opt_date("deadline")?,
+        config: json(row, "settings")?,
+        source: row.opt_text("source")?,
+    })
+}
+
+pub(crate) fn chapter_from(row: &impl StoredRow) -> Result<Chapter, StoreError> {
+    Ok(Chapter { key: row.text("key")?, title: row.text("title")?, position: small(row, "position")? })
+}
+
+pub(crate) fn contribution_from(row: &impl StoredRow) -> Result<Contribution, StoreError> {
+    Ok(Contribution {
+        id: row.uuid("id")?,
+        chapter_key: row.text("chapter_key")?,
+        state: row.text("state")?,
+        author: row.text("author")?,
+        title: row.text("title")?,
+        kind: word(row, "kind")?,
+        role: word(row, "role")?,
+        modality: word(row, "modality")?,
+        received: row.date("received")?,
+        rights: row.opt_text("rights")?,
+    })
+}
+
+pub(crate) fn finding_from(row: &impl StoredRow) -> Result<Finding, StoreError> {
+    let code = row.text("code")?;
+    Ok(Finding {
+        code: FindingCode::parse(&code).ok_or_else(|| corrupt(format!("finding code '{code}'")))?,
+        severity: word(row, "severity")?,
+        contribution_id: row.opt_uuid("contribution_id")?,
+        file_name: row.opt_text("file_name")?,
+        message: row.text("message")?,
+    })
+}
+
+pub(crate) fn progress_from(row: &impl StoredRow) -> Result<ChapterProgress, StoreError> {
+    Ok(ChapterProgress {
+        key: row.text("key")?,
+        title: row.text("title")?,
+        position: small(row, "position")?,
+        documents: count(row, "documents")?,
+        finished: count(row, "finished")?,
+        failed: count(row, "failed")?,
+    })
+}

@@ -1,0 +1,23 @@
+//! The schema of each engine, embedded so that a binary needs no files beside it. Each engine's folder under
+//! `migrations/` holds the same schema in its dialect; versions and names are the same in every engine.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+
+/// Version, name, SQL.
+type Embedded = &'static [(i64, &'static str, &'static str)];
+
+pub(crate) const SQLITE: Embedded = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
+pub(crate) const POSTGRES: Embedded = &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
+
+/// A migrator over embedded migrations. It keeps sqlx's locking (a no-op in SQLite, an advisory lock in
+/// PostgreSQL), so that processes starting at once apply each migration once.
+pub(crate) fn migrator(migrations: Embedded) -> Migrator {
+    let migrations = migrations
+        .iter()
+        .map(|(version, name, sql)| {
+            Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        })
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
