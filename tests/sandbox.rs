@@ -94,7 +94,12 @@ async fn the_real_parser_process_returns_the_record_and_thumbnail() {
     assert_eq!(e.record.format, "png");
     assert_eq!(e.record.path, "timeline-2012.png");
     assert_eq!(e.record.dimensions, Some((1200, 400)));
-    let thumbnail = image::load_from_memory(&e.thumbnail_png.expect("thumbnail")).unwrap();
-    assert_eq!((thumbnail.width(), thumbnail.height()), (256, 85));
+    let sizes: Vec<(u32, u32, u32)> = e.thumbnails.iter().map(|t| (t.max_side, t.width, t.height)).collect();
+    assert_eq!(sizes, [(1024, 1024, 341), (256, 256, 85)]);
+    for t in &e.thumbnails {
+        let img = image::load_from_memory_with_format(&t.bytes, image::ImageFormat::Png).unwrap();
+        assert_eq!((img.width(), img.height()), (t.width, t.height));
+    }
+    assert!(e.record.thumbnails.is_empty(), "where to keep them is the caller's to say");
     drop(dir);
 }

@@ -79,7 +79,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         ocr: OcrStatus::NotNeeded,
         ocr_found: Default::default(),
         dimensions: None,
-        thumbnail_png: None,
+        preview: None,
         degraded: None,
     })
 }
