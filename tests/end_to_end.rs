@@ -81,10 +81,12 @@ fn the_example_becomes_a_bundle_with_the_rules_applied() {
         assert!(out.join(file).is_file(), "{file} missing from the bundle");
     }
     let m = manifest(&out);
-    // The image and the PDFs have their thumbnails at both default sizes.
+    // Every document of every format has its thumbnails at both default sizes, the PDFs' and the DOCX's
+    // (rendered by LibreOffice, which scripts/test installs) first pages included.
     for (title, file, width_height) in [
         ("Timeline of the catalogue in 2012", "timeline-2012.png", [(1024, 1024, 341), (256, 256, 85)]),
         ("Call for contributions to the catalogue", "call-for-contributions.pdf", [(1024, 724, 1024), (256, 181, 256)]),
+        ("The call as circulated by Spain", "call-for-contributions.docx", [(1024, 724, 1024), (256, 181, 256)]),
     ] {
         let document = &contribution(&m, title)["documents"][0];
         let thumbnails = document["thumbnails"].as_array().unwrap_or_else(|| panic!("{file}: no thumbnails"));
@@ -105,8 +107,10 @@ fn the_example_becomes_a_bundle_with_the_rules_applied() {
         assert_eq!(document["record"]["thumbnail"], small.as_str());
         assert_eq!(document["record"]["thumbnails"], document["thumbnails"]);
     }
-    let docx = &contribution(&m, "The call as circulated by Spain")["documents"][0];
-    assert_eq!(docx["thumbnails"], serde_json::json!([]), "nothing renders a DOCX yet");
+    // The DOCX's app.xml has no page count: LibreOffice's rendering gives it.
+    let docx = &contribution(&m, "The call as circulated by Spain")["documents"][0]["record"];
+    assert_eq!(docx["pages"], 2);
+    assert_eq!(docx["pages_source"], "rendered");
     // The Spanish statement is left out with a language finding; the English call is in the book.
     let spanish = contribution(&m, "Cooperation and assistance: conclusions and recommendations");
     assert_eq!(spanish["included"], false);

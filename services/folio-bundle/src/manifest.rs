@@ -471,7 +471,13 @@ mod tests {
         for severity in [Severity::Info, Severity::Warning, Severity::Blocking] {
             assert!(names(&defs["finding"]["properties"]["severity"]["enum"]).contains(&severity.as_str().to_string()));
         }
-        let pages_sources = [PagesSource::Counted, PagesSource::Metadata, PagesSource::Estimate, PagesSource::Image];
+        let pages_sources = [
+            PagesSource::Counted,
+            PagesSource::Metadata,
+            PagesSource::Estimate,
+            PagesSource::Rendered,
+            PagesSource::Image,
+        ];
         for source in pages_sources {
             let name = serde_json::to_value(source).expect("json");
             assert!(defs["record"]["properties"]["pages_source"]["enum"].as_array().expect("enum").contains(&name));

@@ -14,6 +14,9 @@ pub enum PagesSource {
     Metadata,
     /// Estimated from the amount of text (about 500 words a page).
     Estimate,
+    /// Counted in a rendering of the document (a DOCX without a page count in `docProps/app.xml`, converted
+    /// to PDF by LibreOffice).
+    Rendered,
     /// An image: one page (a multi-frame image still counts one page; `frames` says how many frames).
     Image,
 }
@@ -308,6 +311,7 @@ mod tests {
     #[test]
     fn thumbnails_round_trip_and_old_records_read() {
         let mut rec = Record::failed("x.pdf", "ab".into(), 2, ExtractError::new(ExtractErrorKind::Corrupt, "no"));
+        rec.pages_source = Some(PagesSource::Rendered);
         rec.thumbnails = vec![ThumbnailRef {
             max_side: 256,
             width: 181,
@@ -316,6 +320,7 @@ mod tests {
             location: "thumbnails/x/256.webp".into(),
         }];
         let v = serde_json::to_value(&rec).unwrap();
+        assert_eq!(v["pages_source"], "rendered");
         assert_eq!(v["thumbnails"][0]["format"], "webp");
         assert_eq!(v["thumbnails"][0]["max_side"], 256);
         let back: Record = serde_json::from_value(v.clone()).unwrap();

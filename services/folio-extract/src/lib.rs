@@ -13,6 +13,7 @@ pub mod language;
 mod limits;
 mod ocr;
 mod ocr_tsv;
+mod office_render;
 mod pdf;
 mod pdf_info;
 mod pdf_ocr;
@@ -27,6 +28,7 @@ mod thumbnail;
 
 pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
+pub use office_render::find_office;
 pub use sniff::Format;
 
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};
@@ -34,7 +36,7 @@ use image::DynamicImage;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Which thumbnails to make: one per size (the longest side, in pixels), all in one format.
@@ -110,6 +112,9 @@ pub struct Options {
     pub limits: Limits,
     /// The thumbnails to make; [`ThumbnailSpec::none`] for none.
     pub thumbnails: ThumbnailSpec,
+    /// LibreOffice's `soffice`, to render DOCX files (the first-page thumbnail, and the page count when
+    /// `docProps/app.xml` has none); `None` to do without. [`find_office`] looks for it on `PATH`.
+    pub office: Option<PathBuf>,
     /// Also put the text in `record.text` (it is always in [`Extraction::text`]).
     pub keep_text: bool,
     /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
@@ -128,6 +133,7 @@ impl Default for Options {
         Self {
             limits: Limits::default(),
             thumbnails: ThumbnailSpec::default(),
+            office: None,
             keep_text: false,
             ocr: true,
             password: None,
@@ -143,7 +149,7 @@ pub struct Extraction {
     /// The full text, paragraphs separated by a blank line (`"\n\n"`). Empty for images and failures.
     pub text: String,
     /// The thumbnails asked for in [`Options::thumbnails`], largest first; empty when none was asked for
-    /// or none could be made (a DOCX, a PDF neither PDFium nor pdftoppm renders). The
+    /// or none could be made (a DOCX without LibreOffice, a PDF neither PDFium nor pdftoppm renders). The
     /// caller decides where to store them and fills `record.thumbnails` (and `record.thumbnail`, the
     /// smallest) with those places.
     pub thumbnails: Vec<Thumbnail>,
@@ -338,16 +344,17 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
 
 /// Entry points for the fuzz targets in `fuzz/` (not a public API). They run one format's extraction
 /// WITHOUT the `catch_unwind` guard of [`extract_bytes`], so that a panic reaches the fuzzer instead of
-/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail and no OCR, so no external
-/// process (pdftoppm, tesseract) is started, and no PDFium, so the PDF target exercises our lopdf path
-/// rather than an uninstrumented C++ library. Results are discarded; only panics, hangs and memory matter.
+/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail, no OCR and no LibreOffice,
+/// so no external process (pdftoppm, tesseract, soffice) is started, and no PDFium, so the PDF target
+/// exercises our lopdf path rather than an uninstrumented C++ library. Results are discarded; only panics,
+/// hangs and memory matter.
 #[doc(hidden)]
 pub mod fuzzing {
     use super::*;
 
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium.
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice.
     pub fn options() -> Options {
-        Options { thumbnails: ThumbnailSpec::none(), ocr: false, pdfium: false, ..Options::default() }
+        Options { thumbnails: ThumbnailSpec::none(), office: None, ocr: false, pdfium: false, ..Options::default() }
     }
 
     /// The PDF path (lopdf, xref repair, our text walker, metadata), whatever the bytes sniff as.

@@ -1,4 +1,5 @@
-//! PDF: page count, Info metadata, the text layer, and the first page rendered for thumbnails.
+//! PDF: page count, Info metadata, the text layer, and the first page rendered for thumbnails. Also the
+//! page count and first page of the PDF LibreOffice makes of a DOCX ([`rendering`]).
 //!
 //! With PDFium installed (see [`crate::pdfium`]) the text, metadata, page count and renderings come from
 //! it: it reads every producer's fonts (CID, no ToUnicode, CJK, right-to-left) in reading order. lopdf
@@ -145,6 +146,44 @@ fn pdftoppm_first_page(bytes: &[u8], px: u32, opts: &Options) -> Option<DynamicI
             None
         }
     }
+}
+
+/// The page count of a PDF Folio had made (LibreOffice's rendering of a DOCX) and, when `preview_px` is
+/// given, its first page with that longest side. PDFium when it is available and allowed, else lopdf and
+/// pdftoppm. An error says why the PDF could not be read; a missing preview is only logged.
+pub(crate) fn rendering(
+    pdf: &[u8],
+    preview_px: Option<u32>,
+    opts: &Options,
+) -> Result<(u32, Option<DynamicImage>), String> {
+    let with_pdfium = if opts.pdfium {
+        pdfium::with(|p| match pdfium::open(p, pdf, None) {
+            Ok(doc) => {
+                let pages = u32::from(doc.pages().len());
+                Ok((pages, preview_px.and_then(|px| pdfium_first_page(&doc, px))))
+            }
+            Err(OpenError::Password) => Err("the rendered PDF asks for a password".to_string()),
+            Err(OpenError::Other(why)) => Err(format!("PDFium cannot open the rendered PDF: {why}")),
+        })
+    } else {
+        None
+    };
+    let (pages, preview) = match with_pdfium {
+        Some(result) => result?,
+        None => {
+            let doc = Document::load_mem(pdf).map_err(|e| format!("lopdf cannot read the rendered PDF: {e}"))?;
+            (u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX), None)
+        }
+    };
+    if pages == 0 {
+        return Err("the rendered PDF has no pages".into());
+    }
+    let preview = match (preview, preview_px) {
+        (Some(img), _) => Some(img),
+        (None, Some(px)) => pdftoppm_first_page(pdf, px, opts),
+        (None, None) => None,
+    };
+    Ok((pages, preview))
 }
 
 fn check_page_limit(page_count: u32, opts: &Options) -> Result<(), ExtractError> {

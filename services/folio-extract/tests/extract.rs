@@ -61,7 +61,7 @@ fn docx_text_order_metadata_and_pages() {
     assert_eq!(r.author.as_deref(), Some("Ada Lovelace"));
     assert_eq!(r.language.as_deref(), Some("en"));
     assert_eq!(r.ocr, OcrStatus::NotNeeded);
-    assert!(ex.thumbnails.is_empty(), "nothing renders a DOCX");
+    assert!(ex.thumbnails.is_empty(), "no LibreOffice in the options: no rendering of a DOCX");
     let expected = [
         "First paragraph of the report.",
         "Tab\tand\nbreak & more",

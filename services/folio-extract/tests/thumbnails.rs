@@ -1,11 +1,15 @@
-//! Thumbnails of every format at every size asked for, in PNG or WebP, the right way up.
+//! Thumbnails of every format at every size asked for, in PNG or WebP, the right way up; and the DOCX page
+//! count and first page from LibreOffice's rendering. The DOCX tests need LibreOffice (`scripts/test`
+//! installs it) and fail, rather than pass silently, when it is missing.
 
 mod common;
 
 use common::*;
-use folio_extract::{extract_bytes, Extraction, Options, Thumbnail, ThumbnailFormat, ThumbnailSpec};
+use folio_core::{ExtractErrorKind, PagesSource};
+use folio_extract::{extract_bytes, Extraction, Limits, Options, Thumbnail, ThumbnailFormat, ThumbnailSpec};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use std::io::Cursor;
+use std::time::{Duration, Instant};
 
 fn options(format: ThumbnailFormat) -> Options {
     // No OCR: these tests are about pictures, and OCR of a gradient only costs time.
@@ -134,4 +138,80 @@ fn a_rotated_pdf_page_is_shown_as_a_reader_shows_it() {
         assert_eq!(ex.record.error, None);
         assert_eq!(sizes(&ex), [(1024, 1024, 724), (256, 256, 181)], "landscape (pdfium: {pdfium})");
     }
+}
+
+// ---------------------------------------------------------------- DOCX and LibreOffice
+
+fn with_office(format: ThumbnailFormat) -> Options {
+    Options { office: Some(require_soffice()), ..options(format) }
+}
+
+#[test]
+fn a_docx_without_app_xml_is_counted_in_libreoffices_rendering() {
+    let bytes = paged_docx(&["First page.", "Second page.", "Third page."], None);
+    let ex = extract_bytes("three.docx", &bytes, &with_office(ThumbnailFormat::Png));
+    assert_eq!(ex.record.error, None);
+    assert_eq!(ex.record.pages, Some(3));
+    assert_eq!(ex.record.pages_source, Some(PagesSource::Rendered));
+    // The first page, A4 portrait (210 × 297 mm), from the rendering.
+    assert_eq!(sizes(&ex), [(1024, 724, 1024), (256, 181, 256)]);
+    assert_eq!(ex.record.dimensions, Some((724, 1024)));
+
+    // Without LibreOffice, the same file is estimated (a few words: one page) and has no thumbnail.
+    let ex = extract_bytes("three.docx", &bytes, &options(ThumbnailFormat::Png));
+    assert_eq!((ex.record.pages, ex.record.pages_source), (Some(1), Some(PagesSource::Estimate)));
+    assert!(ex.thumbnails.is_empty());
+    assert_eq!(ex.record.dimensions, None);
+}
+
+#[test]
+fn app_xml_comes_before_the_rendering_and_the_thumbnail_still_comes() {
+    // app.xml says 7 (the producer's count stands, as the issue orders it); LibreOffice gives the picture.
+    let bytes = paged_docx(&["Only page."], Some(7));
+    let ex = extract_bytes("meta.docx", &bytes, &with_office(ThumbnailFormat::Webp));
+    assert_eq!(ex.record.error, None);
+    assert_eq!((ex.record.pages, ex.record.pages_source), (Some(7), Some(PagesSource::Metadata)));
+    assert_eq!(sizes(&ex), [(1024, 724, 1024), (256, 181, 256)]);
+    assert!(ex.thumbnails.iter().all(|t| t.format == ThumbnailFormat::Webp));
+}
+
+#[test]
+fn a_libreoffice_failure_or_timeout_is_not_the_documents_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let bytes = paged_docx(&["One.", "Two."], None);
+    let failing = script("soffice-fails", "echo 'cannot convert' >&2; exit 1");
+    let silent = script("soffice-silent", "exit 0");
+    // A grandchild, as soffice.bin is to the soffice script: it goes with the timeout too.
+    let hanging = script("soffice-hangs", "sleep 60 & wait");
+    let missing = dir.path().join("no-such-soffice");
+    for office in [failing, silent, hanging, missing] {
+        let opts = Options {
+            office: Some(office.clone()),
+            limits: Limits { office_timeout: Duration::from_secs(1), ..Limits::default() },
+            ..options(ThumbnailFormat::Png)
+        };
+        let started = Instant::now();
+        let ex = extract_bytes("two.docx", &bytes, &opts);
+        assert!(started.elapsed() < Duration::from_secs(15), "{} took {:?}", office.display(), started.elapsed());
+        assert_eq!(ex.record.error, None, "{}", office.display());
+        assert_eq!(ex.record.pages_source, Some(PagesSource::Estimate), "{}", office.display());
+        assert!(ex.thumbnails.is_empty());
+        assert!(ex.text.contains("Two."));
+    }
+}
+
+#[test]
+fn a_malformed_docx_never_reaches_libreoffice() {
+    // Our own reading fails first: the error is ours, and no time is spent rendering.
+    let bytes = docx_with_body("<w:p><w:r></w:p>", &[]);
+    let ex = extract_bytes("bad.docx", &bytes, &with_office(ThumbnailFormat::Png));
+    assert_eq!(ex.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt));
+    assert!(ex.thumbnails.is_empty());
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use folio_extract::{ThumbnailFormat, ThumbnailSpec};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(name = "folio", version, about = "Turns contributions (PDF, DOCX, images) into a catalogue bundle.")]
@@ -42,6 +43,9 @@ pub struct GlobalArgs {
     /// Thumbnail format: png or webp.
     #[arg(long, global = true, env = "FOLIO_THUMBNAIL_FORMAT")]
     pub thumbnail_format: Option<String>,
+    /// LibreOffice for DOCX renderings: auto (soffice on PATH), off, or the path of soffice.
+    #[arg(long, global = true, env = "FOLIO_LIBREOFFICE")]
+    pub libreoffice: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +119,11 @@ pub enum Command {
         /// Where to write the thumbnails (`<size>.<format>`); none are made without it.
         #[arg(long)]
         thumbnail_dir: Option<PathBuf>,
+        /// LibreOffice's soffice, for DOCX renderings.
+        #[arg(long)]
+        office: Option<PathBuf>,
+        #[arg(long)]
+        office_timeout_secs: Option<u64>,
         file: PathBuf,
     },
 }
@@ -140,6 +149,9 @@ impl GlobalArgs {
         if let Some(format) = &self.thumbnail_format {
             s.extract.thumbnail_format = format.parse().map_err(anyhow::Error::msg)?;
         }
+        if let Some(office) = &self.libreoffice {
+            s.extract.libreoffice = office.clone();
+        }
         Ok(s)
     }
 }
@@ -147,8 +159,14 @@ impl GlobalArgs {
 /// Runs a parsed command line; the process exit status is the caller's.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::ExtractChild { name, sizes, format, thumbnail_dir, file } => {
-            let request = ChildRequest { name, thumbnails: ThumbnailSpec { sizes, format }, thumbnail_dir };
+        Command::ExtractChild { name, sizes, format, thumbnail_dir, office, office_timeout_secs, file } => {
+            let request = ChildRequest {
+                name,
+                thumbnails: ThumbnailSpec { sizes, format },
+                thumbnail_dir,
+                office,
+                office_timeout: office_timeout_secs.map(Duration::from_secs),
+            };
             crate::sandbox::child_main(&file, request)?;
             Ok(())
         }
@@ -233,16 +251,22 @@ mod tests {
             "webp",
             "--thumbnail-dir",
             "/tmp/t",
+            "--office",
+            "/usr/bin/soffice",
+            "--office-timeout-secs",
+            "9",
             "--",
             "-odd.pdf",
         ])
         .unwrap();
         assert_eq!(cli.global.thumbnail_sizes.as_deref(), Some("none"));
         match cli.command {
-            Command::ExtractChild { sizes, format, thumbnail_dir, file, .. } => {
+            Command::ExtractChild { sizes, format, thumbnail_dir, office, office_timeout_secs, file, .. } => {
                 assert_eq!(sizes, [1024, 256]);
                 assert_eq!(format, ThumbnailFormat::Webp);
                 assert_eq!(thumbnail_dir, Some(PathBuf::from("/tmp/t")));
+                assert_eq!(office, Some(PathBuf::from("/usr/bin/soffice")));
+                assert_eq!(office_timeout_secs, Some(9));
                 assert_eq!(file, PathBuf::from("-odd.pdf"));
             }
             other => panic!("parsed as {other:?}"),

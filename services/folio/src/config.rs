@@ -45,6 +45,11 @@ pub struct ExtractSection {
     pub thumbnail_sizes: Vec<u32>,
     /// `png` or `webp` (lossless).
     pub thumbnail_format: ThumbnailFormat,
+    /// LibreOffice, to render DOCX files (first-page thumbnail; page count when app.xml has none):
+    /// `auto` (`soffice` on PATH, if any), `off`, or the path of `soffice`.
+    pub libreoffice: String,
+    /// Wall-clock seconds one LibreOffice conversion may take.
+    pub libreoffice_timeout_secs: u64,
 }
 
 /// The largest thumbnail size accepted: a 4096 px page is already 50 MiB of pixels to render.
@@ -87,6 +92,8 @@ impl Default for ExtractSection {
             memory_mib: 2048,
             thumbnail_sizes: ThumbnailSpec::DEFAULT_SIZES.to_vec(),
             thumbnail_format: ThumbnailFormat::Png,
+            libreoffice: "auto".into(),
+            libreoffice_timeout_secs: 60,
         }
     }
 }
@@ -125,6 +132,8 @@ impl Settings {
         sandbox.timeout = Duration::from_secs(self.extract.timeout_secs.max(1));
         sandbox.memory_bytes = self.extract.memory_mib.max(64) << 20;
         sandbox.thumbnails = self.thumbnails()?;
+        sandbox.office = self.office()?;
+        sandbox.office_timeout = Duration::from_secs(self.extract.libreoffice_timeout_secs.max(1));
         Ok(sandbox)
     }
 
@@ -135,6 +144,25 @@ impl Settings {
             bail!("extract.thumbnail_sizes: {bad} is not between 1 and {MAX_THUMBNAIL_PX} pixels (use [] for none)");
         }
         Ok(ThumbnailSpec { sizes: sizes.clone(), format: self.extract.thumbnail_format })
+    }
+
+    /// LibreOffice as `extract.libreoffice` says: found on PATH (`auto`; `None` when it is not there), `off`,
+    /// or the path given, which must exist.
+    pub fn office(&self) -> Result<Option<PathBuf>> {
+        match self.extract.libreoffice.trim() {
+            "auto" => Ok(folio_extract::find_office()),
+            "off" => Ok(None),
+            path => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    bail!(
+                        "extract.libreoffice is {}, which is not a file; give the path of soffice, auto or off",
+                        path.display()
+                    );
+                }
+                Ok(Some(path))
+            }
+        }
     }
 }
 
@@ -157,15 +185,22 @@ mod tests {
     }
 
     #[test]
-    fn thumbnail_settings() {
+    fn thumbnail_and_libreoffice_settings() {
         let defaults = Settings::default();
         assert_eq!(defaults.thumbnails().unwrap(), ThumbnailSpec::default());
+        assert_eq!(defaults.extract.libreoffice, "auto");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("folio.toml");
-        std::fs::write(&file, "[extract]\nthumbnail_sizes = [128]\nthumbnail_format = 'webp'\n").unwrap();
+        std::fs::write(
+            &file,
+            "[extract]\nthumbnail_sizes = [128]\nthumbnail_format = 'webp'\nlibreoffice = 'off'\nlibreoffice_timeout_secs = 9\n",
+        )
+        .unwrap();
         let s = Settings::load(Some(&file)).unwrap();
         let sandbox = s.sandbox().unwrap();
         assert_eq!(sandbox.thumbnails, ThumbnailSpec { sizes: vec![128], format: ThumbnailFormat::Webp });
+        assert_eq!(sandbox.office, None);
+        assert_eq!(sandbox.office_timeout, Duration::from_secs(9));
         // What `folio config` prints reads back as the same settings.
         assert_eq!(toml::from_str::<Settings>(&toml::to_string_pretty(&s).unwrap()).unwrap(), s);
 
@@ -176,6 +211,8 @@ mod tests {
         assert!(s.thumbnails().is_err(), "0 is refused: [] means none");
         s.extract.thumbnail_sizes = vec![100_000];
         assert!(s.thumbnails().is_err());
+        s.extract.libreoffice = "/nowhere/soffice".into();
+        assert!(s.office().is_err(), "a path that is not there is an error, not a silent fallback");
 
         assert_eq!(parse_sizes("256, 1024").unwrap(), [256, 1024]);
         assert!(parse_sizes("none").unwrap().is_empty());

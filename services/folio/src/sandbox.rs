@@ -3,11 +3,13 @@
 //!
 //! The child is `folio extract-child`: it reads one file, prints its record as JSON on stdout (text
 //! included) and writes its thumbnails into a folder it is given, one file per size (`256.png`,
-//! `1024.png`), listed in the record's `thumbnails`; the parent reads back those it asked for. The parent bounds it with a wall-clock limit
-//! (killed on expiry, and killed if the parent drops it) and an address-space limit (`RLIMIT_AS`).
+//! `1024.png`), listed in the record's `thumbnails`; the parent reads back those it asked for. The parent
+//! bounds it with a wall-clock limit (killed on expiry, and killed if the parent drops it) and an
+//! address-space limit (`RLIMIT_AS`), which also bounds the tools it starts (pdftoppm, tesseract,
+//! LibreOffice).
 
 use folio_core::{ExtractError, ExtractErrorKind, Record};
-use folio_extract::{Extraction, Options, Thumbnail, ThumbnailSpec};
+use folio_extract::{Extraction, Limits, Options, Thumbnail, ThumbnailSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -35,6 +37,10 @@ pub struct Sandbox {
     pub memory_bytes: u64,
     /// The thumbnails to make; [`ThumbnailSpec::none`] for none.
     pub thumbnails: ThumbnailSpec,
+    /// LibreOffice's `soffice`, to render DOCX files; `None` to do without.
+    pub office: Option<PathBuf>,
+    /// Wall-clock limit for one LibreOffice conversion (within `timeout`).
+    pub office_timeout: Duration,
 }
 
 impl Sandbox {
@@ -52,6 +58,8 @@ impl Sandbox {
             timeout: Self::DEFAULT_TIMEOUT,
             memory_bytes: Self::DEFAULT_MEMORY_BYTES,
             thumbnails: ThumbnailSpec::default(),
+            office: None,
+            office_timeout: Limits::default().office_timeout,
         }
     }
 
@@ -60,7 +68,13 @@ impl Sandbox {
     }
 
     fn options(&self) -> Options {
-        Options { thumbnails: self.thumbnails.clone(), keep_text: true, ..Options::default() }
+        Options {
+            limits: Limits { office_timeout: self.office_timeout, ..Limits::default() },
+            thumbnails: self.thumbnails.clone(),
+            office: self.office.clone(),
+            keep_text: true,
+            ..Options::default()
+        }
     }
 
     /// Extracts the file at `path`, recorded under `name`. Always returns a record: failures are in its
@@ -119,6 +133,10 @@ impl Sandbox {
                 .arg(self.thumbnails.format.as_str())
                 .arg("--thumbnail-dir")
                 .arg(&thumbnail_dir);
+        }
+        if let Some(office) = &self.office {
+            command.arg("--office").arg(office);
+            command.arg("--office-timeout-secs").arg(self.office_timeout.as_secs().max(1).to_string());
         }
         command
             .arg("--")
@@ -300,6 +318,9 @@ pub struct ChildRequest {
     /// Thumbnails to make, written into `thumbnail_dir` (none without one).
     pub thumbnails: ThumbnailSpec,
     pub thumbnail_dir: Option<PathBuf>,
+    /// LibreOffice, for DOCX renderings.
+    pub office: Option<PathBuf>,
+    pub office_timeout: Option<Duration>,
 }
 
 /// The child's side: `folio extract-child`. Writes each thumbnail as `<max_side>.<format>` into the
@@ -307,7 +328,11 @@ pub struct ChildRequest {
 /// (with text) as one JSON line.
 pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
     let thumbnails = if request.thumbnail_dir.is_some() { request.thumbnails } else { ThumbnailSpec::none() };
-    let options = Options { thumbnails, keep_text: true, ..Options::default() };
+    let mut limits = Limits::default();
+    if let Some(timeout) = request.office_timeout {
+        limits.office_timeout = timeout;
+    }
+    let options = Options { limits, thumbnails, office: request.office, keep_text: true, ..Options::default() };
     let mut extraction = folio_extract::extract_path(path, &options);
     extraction.record.path = request.name;
     extraction.record.text = Some(extraction.text);
