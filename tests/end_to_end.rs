@@ -75,17 +75,42 @@ fn the_example_becomes_a_bundle_with_the_rules_applied() {
     assert!(summary.contains("4 documents processed"), "{summary}");
     assert!(summary.contains("left out: Cooperation and assistance"), "{summary}");
 
-    for file in [
-        "catalogue.docx",
-        "catalogue.pdf",
-        "manifest.json",
-        "report.html",
-        "originals/call-for-contributions.pdf",
-        "thumbnails/timeline-2012.png.png",
-    ] {
+    for file in
+        ["catalogue.docx", "catalogue.pdf", "manifest.json", "report.html", "originals/call-for-contributions.pdf"]
+    {
         assert!(out.join(file).is_file(), "{file} missing from the bundle");
     }
     let m = manifest(&out);
+    // Every document of every format has its thumbnails at both default sizes, the PDFs' and the DOCX's
+    // (rendered by LibreOffice, which scripts/test installs) first pages included.
+    for (title, file, width_height) in [
+        ("Timeline of the catalogue in 2012", "timeline-2012.png", [(1024, 1024, 341), (256, 256, 85)]),
+        ("Call for contributions to the catalogue", "call-for-contributions.pdf", [(1024, 724, 1024), (256, 181, 256)]),
+        ("The call as circulated by Spain", "call-for-contributions.docx", [(1024, 724, 1024), (256, 181, 256)]),
+    ] {
+        let document = &contribution(&m, title)["documents"][0];
+        let thumbnails = document["thumbnails"].as_array().unwrap_or_else(|| panic!("{file}: no thumbnails"));
+        let got: Vec<(u64, u64, u64)> = thumbnails
+            .iter()
+            .map(|t| (t["max_side"].as_u64().unwrap(), t["width"].as_u64().unwrap(), t["height"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(got, width_height, "{file}");
+        for (t, size) in thumbnails.iter().zip([1024, 256]) {
+            let path = format!("thumbnails/{size}/{file}.png");
+            assert_eq!(t["location"], path.as_str());
+            assert_eq!(t["format"], "png");
+            let bytes = std::fs::read(out.join(&path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(bytes.starts_with(b"\x89PNG"), "{path} is not a PNG");
+        }
+        let small = format!("thumbnails/256/{file}.png");
+        assert_eq!(document["thumbnail"], small.as_str(), "`thumbnail` is the small one");
+        assert_eq!(document["record"]["thumbnail"], small.as_str());
+        assert_eq!(document["record"]["thumbnails"], document["thumbnails"]);
+    }
+    // The DOCX's app.xml has no page count: LibreOffice's rendering gives it.
+    let docx = &contribution(&m, "The call as circulated by Spain")["documents"][0]["record"];
+    assert_eq!(docx["pages"], 2);
+    assert_eq!(docx["pages_source"], "rendered");
     // The Spanish statement is left out with a language finding; the English call is in the book.
     let spanish = contribution(&m, "Cooperation and assistance: conclusions and recommendations");
     assert_eq!(spanish["included"], false);
@@ -248,6 +273,16 @@ fn extract_prints_a_line_per_file_and_survives_bad_files() {
     assert_eq!(lines[0]["pages"], 2);
     assert_eq!(lines[0]["error"], Value::Null);
     assert!(lines[0]["thumbnail"].as_str().is_some_and(|t| Path::new(t).is_file()), "{}", lines[0]);
+    // Every size is written, each in its folder; `thumbnail` is the smallest.
+    let thumbnails = lines[0]["thumbnails"].as_array().unwrap();
+    let sizes: Vec<u64> = thumbnails.iter().map(|t| t["max_side"].as_u64().unwrap()).collect();
+    assert_eq!(sizes, [1024, 256]);
+    for t in thumbnails {
+        let path = Path::new(t["location"].as_str().unwrap());
+        assert!(path.is_file(), "{}", path.display());
+        assert!(path.starts_with(tmp.path().join("thumbs").join(t["max_side"].to_string())), "{}", path.display());
+    }
+    assert_eq!(lines[0]["thumbnail"], thumbnails[1]["location"]);
     assert_eq!(lines[1]["error"]["kind"], "corrupt");
     assert_eq!(lines[2]["error"]["kind"], "unsupported_format");
     assert_eq!(lines[3]["error"]["kind"], "io");

@@ -3,7 +3,8 @@
 //! real binary.
 
 use folio::sandbox::Sandbox;
-use folio_core::ExtractErrorKind;
+use folio_core::{ExtractErrorKind, PagesSource};
+use folio_extract::{ThumbnailFormat, ThumbnailSpec};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -94,7 +95,38 @@ async fn the_real_parser_process_returns_the_record_and_thumbnail() {
     assert_eq!(e.record.format, "png");
     assert_eq!(e.record.path, "timeline-2012.png");
     assert_eq!(e.record.dimensions, Some((1200, 400)));
-    let thumbnail = image::load_from_memory(&e.thumbnail_png.expect("thumbnail")).unwrap();
-    assert_eq!((thumbnail.width(), thumbnail.height()), (256, 85));
+    let sizes: Vec<(u32, u32, u32)> = e.thumbnails.iter().map(|t| (t.max_side, t.width, t.height)).collect();
+    assert_eq!(sizes, [(1024, 1024, 341), (256, 256, 85)]);
+    for t in &e.thumbnails {
+        let img = image::load_from_memory_with_format(&t.bytes, image::ImageFormat::Png).unwrap();
+        assert_eq!((img.width(), img.height()), (t.width, t.height));
+    }
+    assert!(e.record.thumbnails.is_empty(), "where to keep them is the caller's to say");
     drop(dir);
+}
+
+#[tokio::test]
+async fn the_parser_process_renders_a_docx_with_libreoffice_under_its_limits() {
+    let office = folio_extract::find_office().expect(
+        "LibreOffice (soffice) is not installed: run scripts/test, or apt-get install libreoffice-writer-nogui",
+    );
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ccm-2012/call-for-contributions.docx");
+    let mut sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    // LibreOffice runs inside the parser process's address-space limit (2 GiB by default).
+    sandbox.office = Some(office);
+    sandbox.thumbnails = ThumbnailSpec { sizes: vec![256, 1024], format: ThumbnailFormat::Webp };
+    let e = sandbox.extract(&example, "call.docx").await;
+    assert_eq!(e.record.error, None);
+    // Its app.xml has no page count: LibreOffice's rendering gives it.
+    assert_eq!(e.record.pages, Some(2));
+    assert_eq!(e.record.pages_source, Some(PagesSource::Rendered));
+    let sizes: Vec<u32> = e.thumbnails.iter().map(|t| t.max_side).collect();
+    assert_eq!(sizes, [1024, 256]);
+    for t in &e.thumbnails {
+        assert_eq!(image::guess_format(&t.bytes).unwrap(), image::ImageFormat::WebP);
+        let img = image::load_from_memory_with_format(&t.bytes, image::ImageFormat::WebP).unwrap();
+        assert_eq!((img.width(), img.height()), (t.width, t.height));
+        assert_eq!(t.width.max(t.height), t.max_side);
+        assert!(t.height > t.width, "a portrait page");
+    }
 }

@@ -131,9 +131,17 @@ async fn duplicated_requests_make_one_record_per_document() {
     }
     run_until_cleared(&s, real_sandbox(), Duration::from_secs(60)).await;
     assert_one_record_each(&s).await;
-    let (_, first) = &s.store.records(s.catalogue_id).await.unwrap()[0];
+    let (first_id, first) = &s.store.records(s.catalogue_id).await.unwrap()[0];
     assert_eq!(first.record.format, "png");
-    assert!(first.thumbnail_key.is_some());
+    // One blob per size at a key fixed by the document and the size: the duplicates overwrote them.
+    let keys: Vec<&str> = first.record.thumbnails.iter().map(|t| t.location.as_str()).collect();
+    assert_eq!(keys, [format!("thumbnails/{first_id}/1024.png"), format!("thumbnails/{first_id}/256.png")]);
+    for key in keys {
+        assert!(s.blobs.get(key).await.is_ok(), "{key} is not in the blob store");
+    }
+    let smallest = format!("thumbnails/{first_id}/256.png");
+    assert_eq!(first.thumbnail_key.as_deref(), Some(smallest.as_str()));
+    assert_eq!(first.record.thumbnail.as_deref(), Some(smallest.as_str()));
     for d in s.store.documents(s.catalogue_id).await.unwrap() {
         assert_eq!(d.attempts, 1, "a duplicate request never starts a second attempt");
     }

@@ -4,7 +4,7 @@
 //! contract: add fields (and to the schema), never rename or remove one.
 
 use chrono::NaiveDate;
-use folio_core::{Contribution, ContributionKind, DocumentState, Finding, Record, Role};
+use folio_core::{Contribution, ContributionKind, DocumentState, Finding, Record, Role, ThumbnailRef};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -101,8 +101,13 @@ pub struct ManifestDocument {
     pub state: DocumentState,
     /// Bundle-relative path of the original file.
     pub original: String,
-    /// Bundle-relative path of the thumbnail, when there is one.
+    /// Bundle-relative path of the smallest thumbnail, when there is one.
     pub thumbnail: Option<String>,
+    /// Every thumbnail of the document, largest first, each at its bundle-relative path
+    /// (`thumbnails/<max_side>/<file name>.<format>`). Empty when there is none; absent in manifests
+    /// written before there were several sizes.
+    #[serde(default)]
+    pub thumbnails: Vec<ThumbnailRef>,
     /// What extraction found; `None` when the document was never extracted.
     pub record: Option<Record>,
 }
@@ -136,7 +141,9 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use folio_core::{ExtractError, ExtractErrorKind, FindingCode, Modality, OcrStatus, PagesSource, Severity};
+    use folio_core::{
+        ExtractError, ExtractErrorKind, FindingCode, Modality, OcrStatus, PagesSource, Severity, ThumbnailFormat,
+    };
     use serde_json::Value;
 
     /// Keywords the validator below understands; annotations are accepted and ignored. The schema must stay
@@ -279,6 +286,16 @@ mod tests {
             file_name: None,
             message: "Rights are not cleared.".into(),
         };
+        let thumbnails: Vec<ThumbnailRef> = [(1024, 1024, 768), (256, 256, 192)]
+            .into_iter()
+            .map(|(max_side, width, height)| ThumbnailRef {
+                max_side,
+                width,
+                height,
+                format: ThumbnailFormat::Png,
+                location: format!("thumbnails/{max_side}/photo.jpg.png"),
+            })
+            .collect();
         let record = Record {
             path: "laos/photo.jpg".into(),
             sha256: "ab".repeat(32),
@@ -297,7 +314,8 @@ mod tests {
             ocr_pages: Vec::new(),
             ocr_languages: Vec::new(),
             ocr_confidence: None,
-            thumbnail: Some("thumbnails/photo.png".into()),
+            thumbnail: Some("thumbnails/256/photo.jpg.png".into()),
+            thumbnails: thumbnails.clone(),
             dimensions: Some((1600, 1200)),
             error: None,
             text: None,
@@ -325,7 +343,8 @@ mod tests {
                 bytes: 2048,
                 state: DocumentState::Done,
                 original: "originals/laos/photo.jpg".into(),
-                thumbnail: Some("thumbnails/photo.png".into()),
+                thumbnail: Some("thumbnails/256/photo.jpg.png".into()),
+                thumbnails,
                 record: Some(record),
             },
             ManifestDocument {
@@ -336,6 +355,7 @@ mod tests {
                 state: DocumentState::Failed,
                 original: "originals/laos/broken.pdf".into(),
                 thumbnail: None,
+                thumbnails: Vec::new(),
                 record: Some(failed),
             },
             ManifestDocument {
@@ -346,6 +366,7 @@ mod tests {
                 state: DocumentState::Queued,
                 original: "originals/laos/queued.docx".into(),
                 thumbnail: None,
+                thumbnails: Vec::new(),
                 record: None,
             },
         ];
@@ -427,6 +448,10 @@ mod tests {
         object_modality["contributions"][0]["modality"] = serde_json::json!({"other": "x"});
         assert!(!errors_of(&object_modality).is_empty(), "modality must be a string");
 
+        let mut bad_format = good.clone();
+        bad_format["contributions"][0]["documents"][0]["thumbnails"][0]["format"] = Value::from("gif");
+        assert!(!errors_of(&bad_format).is_empty(), "thumbnail format outside the enum");
+
         let mut bad_dimensions = good;
         bad_dimensions["contributions"][0]["documents"][0]["record"]["dimensions"] = serde_json::json!([1, 2, 3]);
         assert!(!errors_of(&bad_dimensions).is_empty(), "dimensions are a pair");
@@ -445,6 +470,21 @@ mod tests {
         assert_eq!(names(&defs["contribution"]["properties"]["kind"]["enum"]), kinds);
         for severity in [Severity::Info, Severity::Warning, Severity::Blocking] {
             assert!(names(&defs["finding"]["properties"]["severity"]["enum"]).contains(&severity.as_str().to_string()));
+        }
+        let pages_sources = [
+            PagesSource::Counted,
+            PagesSource::Metadata,
+            PagesSource::Estimate,
+            PagesSource::Rendered,
+            PagesSource::Image,
+        ];
+        for source in pages_sources {
+            let name = serde_json::to_value(source).expect("json");
+            assert!(defs["record"]["properties"]["pages_source"]["enum"].as_array().expect("enum").contains(&name));
+        }
+        for format in [ThumbnailFormat::Png, ThumbnailFormat::Webp] {
+            assert_eq!(serde_json::to_value(format).expect("json"), Value::from(format.as_str()));
+            assert!(names(&defs["thumbnail"]["properties"]["format"]["enum"]).contains(&format.as_str().to_string()));
         }
         for state in [DocumentState::Queued, DocumentState::Processing, DocumentState::Done, DocumentState::Failed] {
             assert_eq!(serde_json::to_value(state).expect("json"), Value::from(state.as_str()));

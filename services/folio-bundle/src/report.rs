@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use chrono::NaiveDate;
-use folio_core::{ContributionKind, Finding, Record, Severity};
+use folio_core::{ContributionKind, Finding, Record, Severity, ThumbnailFormat};
 
 /// Everything the report shows. The coordinator fills it from the store; nothing here is computed from files.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +61,8 @@ pub struct ReportDocument {
     pub file_name: String,
     /// What extraction found; `None` when the document was never extracted.
     pub record: Option<Record>,
-    /// A small PNG (a few hundred pixels) to inline; `None` when there is none.
-    pub thumbnail_png: Option<Vec<u8>>,
+    /// A small thumbnail (a few hundred pixels) to inline, with its format; `None` when there is none.
+    pub thumbnail: Option<(ThumbnailFormat, Vec<u8>)>,
 }
 
 /// Escapes text for HTML element content and attribute values alike.
@@ -173,10 +173,11 @@ fn chapter_table(html: &mut String, number: usize, chapter: &ReportChapter) {
         cell_list(
             html,
             docs.iter().filter_map(|d| {
-                d.thumbnail_png.as_ref().map(|png| {
+                d.thumbnail.as_ref().map(|(format, bytes)| {
                     format!(
-                        "<img class=\"thumb\" src=\"data:image/png;base64,{}\" alt=\"First page of {}\">",
-                        crate::base64::encode(png),
+                        "<img class=\"thumb\" src=\"data:{};base64,{}\" alt=\"First page of {}\">",
+                        format.mime(),
+                        crate::base64::encode(bytes),
                         escape(&d.file_name)
                     )
                 })

@@ -6,7 +6,7 @@ use std::io::{Cursor, Read};
 use chrono::NaiveDate;
 use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
 use folio_bundle::{render_docx, render_pdf, Book, BookChapter, BookEntry, BundleError, Figure};
-use folio_core::{ContributionKind, Finding, FindingCode, Severity};
+use folio_core::{ContributionKind, Finding, FindingCode, Severity, ThumbnailFormat};
 
 /// Markup in every syntax the renderers might interpret: Typst, Markdown-ish, HTML, XML.
 const HOSTILE: &str = r"#set page(width: 1cm) *bold* $x$ [link] \ <tag> @ref & 'q' “quoted”";
@@ -253,7 +253,7 @@ fn sample_report() -> ReportInput {
                     documents: vec![ReportDocument {
                         file_name: "training.pdf".into(),
                         record: None,
-                        thumbnail_png: Some(png(8, 8)),
+                        thumbnail: Some((ThumbnailFormat::Png, png(8, 8))),
                     }],
                     findings: vec![],
                 },

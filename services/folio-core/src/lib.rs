@@ -11,4 +11,6 @@ pub mod rules;
 
 pub use catalogue::{CatalogueConfig, ChapterConfig, RuleSettings};
 pub use domain::*;
-pub use record::{ExtractError, ExtractErrorKind, LanguageShare, OcrStatus, PagesSource, Record};
+pub use record::{
+    ExtractError, ExtractErrorKind, LanguageShare, OcrStatus, PagesSource, Record, ThumbnailFormat, ThumbnailRef,
+};

@@ -14,8 +14,72 @@ pub enum PagesSource {
     Metadata,
     /// Estimated from the amount of text (about 500 words a page).
     Estimate,
+    /// Counted in a rendering of the document (a DOCX without a page count in `docProps/app.xml`, converted
+    /// to PDF by LibreOffice).
+    Rendered,
     /// An image: one page (a multi-frame image still counts one page; `frames` says how many frames).
     Image,
+}
+
+/// The image format of a thumbnail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThumbnailFormat {
+    /// PNG: lossless, read everywhere.
+    #[default]
+    Png,
+    /// WebP. Lossless too (the encoder Folio uses writes only lossless WebP); smaller than PNG for pages
+    /// and drawings, often larger for photographs.
+    Webp,
+}
+
+impl ThumbnailFormat {
+    /// The name in settings and JSON, which is also the file extension: `png`, `webp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Webp => "webp",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+        }
+    }
+}
+
+impl std::fmt::Display for ThumbnailFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ThumbnailFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "png" => Ok(Self::Png),
+            "webp" => Ok(Self::Webp),
+            other => Err(format!("unknown thumbnail format '{other}': use png or webp")),
+        }
+    }
+}
+
+/// Where one thumbnail of a document is, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbnailRef {
+    /// The size asked for: the longest side is at most this many pixels (smaller when the original is; a
+    /// thumbnail is never upscaled).
+    pub max_side: u32,
+    pub width: u32,
+    pub height: u32,
+    pub format: ThumbnailFormat,
+    /// Where it is: a blob key in the store, a bundle-relative path in a manifest, a file path from
+    /// `folio extract --thumbnails`.
+    pub location: String,
 }
 
 /// Whether the text of a file came, or must come, from optical character recognition.
@@ -117,8 +181,13 @@ pub struct Record {
     /// was, which says why nothing was kept); `null` when OCR did not run or found no words.
     #[serde(default)]
     pub ocr_confidence: Option<f64>,
-    /// Where the thumbnail was written, when one was asked for and made.
+    /// Where the smallest thumbnail was written, when one was asked for and made (the first field of its
+    /// kind, kept for readers that know only it; `thumbnails` lists every size).
     pub thumbnail: Option<String>,
+    /// Every thumbnail made, largest first; empty when none was asked for or made, and in records made
+    /// before there were several sizes.
+    #[serde(default)]
+    pub thumbnails: Vec<ThumbnailRef>,
     /// Width and height in pixels of the original image or of the first page as rendered.
     #[serde(default)]
     pub dimensions: Option<(u32, u32)>,
@@ -186,6 +255,7 @@ impl Record {
             ocr_languages: Vec::new(),
             ocr_confidence: None,
             thumbnail: None,
+            thumbnails: Vec::new(),
             dimensions: None,
             error: Some(error),
             text: None,
@@ -231,9 +301,36 @@ mod tests {
             "author",
             "ocr",
             "thumbnail",
+            "thumbnails",
             "error",
         ] {
             assert!(v.get(key).is_some(), "contract field {key} missing");
         }
+    }
+
+    #[test]
+    fn thumbnails_round_trip_and_old_records_read() {
+        let mut rec = Record::failed("x.pdf", "ab".into(), 2, ExtractError::new(ExtractErrorKind::Corrupt, "no"));
+        rec.pages_source = Some(PagesSource::Rendered);
+        rec.thumbnails = vec![ThumbnailRef {
+            max_side: 256,
+            width: 181,
+            height: 256,
+            format: ThumbnailFormat::Webp,
+            location: "thumbnails/x/256.webp".into(),
+        }];
+        let v = serde_json::to_value(&rec).unwrap();
+        assert_eq!(v["pages_source"], "rendered");
+        assert_eq!(v["thumbnails"][0]["format"], "webp");
+        assert_eq!(v["thumbnails"][0]["max_side"], 256);
+        let back: Record = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back, rec);
+        // A record stored before `thumbnails` existed still reads.
+        let mut old = v;
+        old.as_object_mut().unwrap().remove("thumbnails");
+        let back: Record = serde_json::from_value(old).unwrap();
+        assert!(back.thumbnails.is_empty());
+        assert_eq!("WebP".parse::<ThumbnailFormat>(), Ok(ThumbnailFormat::Webp));
+        assert!("gif".parse::<ThumbnailFormat>().is_err());
     }
 }

@@ -32,7 +32,7 @@ fn main() {
         let Ok(bytes) = std::fs::read(&path) else { continue };
         let ex = extract_bytes(&name, &bytes, &opts);
         let mut v = serde_json::to_value(&ex.record).unwrap_or_default();
-        v["thumbnail_bytes"] = ex.thumbnail_png.map(|t| t.len()).into();
+        v["thumbnail_bytes"] = ex.thumbnails.iter().map(|t| t.bytes.len()).sum::<usize>().into();
         if with_text {
             v["extracted_text"] = ex.text.into();
         }

@@ -1,16 +1,22 @@
-//! Running an external tool (pdftoppm, tesseract) as a child process under a wall-clock limit. These tools
-//! are big C/C++ code fed hostile input: they run outside our process, are killed when they overrun, and
-//! no child outlives an early return or a panic.
+//! Running an external tool (pdftoppm, tesseract, LibreOffice) as a child process under a wall-clock limit.
+//! These tools are big C/C++ code fed hostile input: they run outside our process, are killed when they
+//! overrun, and no child outlives an early return or a panic.
+//!
+//! A tool may start processes of its own (`soffice` is a script that runs `oosplash`, which starts
+//! `soffice.bin`), so the tool is killed with every process descended from it. The tool stays in our
+//! process group rather than getting one of its own: the sandbox that runs this parser in a child process
+//! kills that child's process group when the document runs out of time, and the tools must go with it.
 
 use std::process::{Child, ChildStdout, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-/// Kills the child on drop, so that no tool outlives an early return or a panic.
+/// Kills the child and its descendants on drop, so that no tool outlives an early return or a panic.
 struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Ok(None) = self.0.try_wait() {
+            kill_tree(self.0.id());
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
@@ -33,7 +39,7 @@ pub(crate) fn run(
         match child.0.try_wait() {
             Ok(Some(status)) => return Ok((status, stdout)),
             Ok(None) if start.elapsed() >= timeout => {
-                // Dropping `child` kills and reaps it.
+                // Dropping `child` kills it and its descendants, and reaps it.
                 return Err(format!("{name} took longer than {} s; killed", timeout.as_secs_f64()));
             }
             Ok(None) => {
@@ -42,5 +48,90 @@ pub(crate) fn run(
             }
             Err(e) => return Err(format!("waiting for {name}: {e}")),
         }
+    }
+}
+
+/// SIGKILL every process descended from `root` (not `root` itself: the caller kills and reaps it). The
+/// tree is stopped first (SIGSTOP), rescanning until no new process appears, so that nothing forks between
+/// the scan and the kill; a descendant reparented before the scan is out of reach here, and the sandbox's
+/// process-group kill ends it.
+fn kill_tree(root: u32) {
+    let Ok(root) = libc::pid_t::try_from(root) else { return };
+    let mut stopped: Vec<libc::pid_t> = Vec::new();
+    for _ in 0..8 {
+        let found = descendants(root);
+        let new: Vec<libc::pid_t> = found.into_iter().filter(|p| !stopped.contains(p)).collect();
+        if new.is_empty() {
+            break;
+        }
+        for pid in new {
+            // SAFETY: plain syscall on a pid we just found among our descendants.
+            unsafe { libc::kill(pid, libc::SIGSTOP) };
+            stopped.push(pid);
+        }
+    }
+    for pid in stopped {
+        // SAFETY: as above; SIGKILL also ends a stopped process.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// The processes descended from `root`, read from `/proc` (parent of each process in its `stat`).
+fn descendants(root: libc::pid_t) -> Vec<libc::pid_t> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut parent_of: Vec<(libc::pid_t, libc::pid_t)> = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<libc::pid_t>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        if let Some(ppid) = parent_in_stat(&stat) {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parent_of.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    tree.remove(0);
+    tree
+}
+
+/// The parent pid in a `/proc/PID/stat` line: `pid (comm) state ppid ...`, where comm may hold spaces
+/// and parentheses, so the fields are counted from the last `)`.
+fn parent_in_stat(stat: &str) -> Option<libc::pid_t> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Stdio;
+
+    #[test]
+    fn reads_the_parent_from_stat() {
+        assert_eq!(parent_in_stat("123 (soffice.bin) S 120 123 1 0 -1"), Some(120));
+        assert_eq!(parent_in_stat("7 (a) b (c)) R 1 7 7"), Some(1));
+        assert_eq!(parent_in_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_timeout_kills_the_tools_children_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild");
+        // The shell starts a background sleep (a grandchild of ours, as soffice.bin is) and waits.
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let err = run(&mut cmd, "sh", Duration::from_millis(300)).unwrap_err();
+        assert!(err.contains("killed"), "{err}");
+        let pid: libc::pid_t = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        // Reparented to init and reaped there, or a zombie awaiting that: either way not running.
+        std::thread::sleep(Duration::from_millis(200));
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+        let running = state.as_deref().and_then(|s| s.rsplit(')').next()).is_some_and(|s| !s.trim().starts_with('Z'));
+        assert!(!running, "the grandchild {pid} survived: {state:?}");
     }
 }

@@ -1,4 +1,6 @@
-//! DOCX: text, metadata and page count from the OOXML package, with zip + quick-xml.
+//! DOCX: text, metadata and page count from the OOXML package, with zip + quick-xml; the first page and,
+//! when `docProps/app.xml` has no page count, the page count from LibreOffice's rendering when it is
+//! available ([`crate::office_render`]).
 //!
 //! docx-rs is deliberately not used: its reader panics on damaged input. Every zip part is read through
 //! [`read_part`], which enforces the size and compression-ratio limits (zip bombs), and every XML part is
@@ -60,9 +62,22 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         Some(xml) => app_pages(&xml, limits)?,
         None => None,
     };
-    let (pages, pages_source) = match app_pages {
-        Some(p) if p > 0 => (p, PagesSource::Metadata),
-        _ => {
+    let app_pages = app_pages.filter(|p| *p > 0);
+    // LibreOffice runs for the thumbnail, or for a page count app.xml does not give.
+    let preview_px = opts.thumbnails.largest();
+    let rendered = match &opts.office {
+        Some(office) if preview_px.is_some() || app_pages.is_none() => {
+            crate::office_render::render(office, bytes, preview_px, opts)
+        }
+        _ => None,
+    };
+    let (rendered_pages, preview) = rendered.unzip();
+    let preview = preview.flatten();
+    // The producer's count first, then the rendering's, then an estimate: in that order of trust.
+    let (pages, pages_source) = match (app_pages, rendered_pages) {
+        (Some(p), _) => (p, PagesSource::Metadata),
+        (None, Some(p)) => (p, PagesSource::Rendered),
+        (None, None) => {
             let estimate = words.div_ceil(WORDS_PER_PAGE).max(1);
             (u32::try_from(estimate).unwrap_or(u32::MAX), PagesSource::Estimate)
         }
@@ -78,8 +93,8 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         info: Default::default(),
         ocr: OcrStatus::NotNeeded,
         ocr_found: Default::default(),
-        dimensions: None,
-        thumbnail_png: None,
+        dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
+        preview,
         degraded: None,
     })
 }

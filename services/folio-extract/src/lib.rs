@@ -1,5 +1,5 @@
 //! folio-extract: turn one contributed file (PDF, DOCX, image) into a [`folio_core::Record`], its full
-//! text, and a thumbnail.
+//! text, and its thumbnails.
 //!
 //! The format is always sniffed from the content. Every parser runs under [`Limits`], and
 //! [`extract_bytes`] never panics outward: a panic in a parser becomes an error of kind `crashed` in the
@@ -14,6 +14,7 @@ mod lexicon;
 mod limits;
 mod ocr;
 mod ocr_tsv;
+mod office_render;
 mod pdf;
 mod pdf_info;
 mod pdf_ocr;
@@ -26,22 +27,95 @@ mod sniff;
 mod tesseract;
 mod thumbnail;
 
+pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
+pub use office_render::find_office;
 pub use sniff::Format;
 
-use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record};
+use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};
+use image::DynamicImage;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// Which thumbnails to make: one per size (the longest side, in pixels), all in one format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThumbnailSpec {
+    /// Longest sides in pixels, in any order; empty for no thumbnails. 0 is ignored.
+    pub sizes: Vec<u32>,
+    pub format: ThumbnailFormat,
+}
+
+impl ThumbnailSpec {
+    /// The default sizes: 256 px (lists, the report) and 1024 px (a page a person can read on screen).
+    pub const DEFAULT_SIZES: [u32; 2] = [256, 1024];
+
+    /// No thumbnails.
+    pub fn none() -> Self {
+        Self { sizes: Vec::new(), format: ThumbnailFormat::Png }
+    }
+
+    /// The sizes to make, largest first, without zeros or repeats.
+    pub fn sizes_largest_first(&self) -> Vec<u32> {
+        let mut sizes: Vec<u32> = self.sizes.iter().copied().filter(|s| *s > 0).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes.dedup();
+        sizes
+    }
+
+    /// The largest size asked for: what a format module renders its preview at. `None` for no thumbnails.
+    pub fn largest(&self) -> Option<u32> {
+        self.sizes.iter().copied().filter(|s| *s > 0).max()
+    }
+}
+
+impl Default for ThumbnailSpec {
+    fn default() -> Self {
+        Self { sizes: Self::DEFAULT_SIZES.to_vec(), format: ThumbnailFormat::Png }
+    }
+}
+
+/// One thumbnail of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    /// The size asked for; the longest side of the image is at most this (smaller when the original is).
+    pub max_side: u32,
+    pub width: u32,
+    pub height: u32,
+    pub format: ThumbnailFormat,
+    /// The encoded image.
+    pub bytes: Vec<u8>,
+}
+
+impl Thumbnail {
+    /// A name for it among a document's thumbnails: `<max_side>.<format>`, e.g. `256.png`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.max_side, self.format.as_str())
+    }
+
+    /// The record's entry for it, stored at `location`.
+    pub fn reference(&self, location: impl Into<String>) -> ThumbnailRef {
+        ThumbnailRef {
+            max_side: self.max_side,
+            width: self.width,
+            height: self.height,
+            format: self.format,
+            location: location.into(),
+        }
+    }
+}
 
 /// What to extract and within which limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub limits: Limits,
-    /// Longest side of the thumbnail in pixels; `None` for no thumbnail.
-    pub thumbnail_px: Option<u32>,
+    /// The thumbnails to make; [`ThumbnailSpec::none`] for none.
+    pub thumbnails: ThumbnailSpec,
+    /// LibreOffice's `soffice`, to render DOCX files (the first-page thumbnail, and the page count when
+    /// `docProps/app.xml` has none); `None` to do without. [`find_office`] looks for it on `PATH`.
+    pub office: Option<PathBuf>,
     /// Also put the text in `record.text` (it is always in [`Extraction::text`]).
     pub keep_text: bool,
     /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
@@ -59,7 +133,8 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             limits: Limits::default(),
-            thumbnail_px: Some(256),
+            thumbnails: ThumbnailSpec::default(),
+            office: None,
             keep_text: false,
             ocr: true,
             password: None,
@@ -74,9 +149,18 @@ pub struct Extraction {
     pub record: Record,
     /// The full text, paragraphs separated by a blank line (`"\n\n"`). Empty for images and failures.
     pub text: String,
-    /// PNG thumbnail (longest side `Options::thumbnail_px`) when asked for and made. The caller decides
-    /// where to store it and sets `record.thumbnail` to that place.
-    pub thumbnail_png: Option<Vec<u8>>,
+    /// The thumbnails asked for in [`Options::thumbnails`], largest first; empty when none was asked for
+    /// or none could be made (a DOCX without LibreOffice, a PDF neither PDFium nor pdftoppm renders). The
+    /// caller decides where to store them and fills `record.thumbnails` (and `record.thumbnail`, the
+    /// smallest) with those places.
+    pub thumbnails: Vec<Thumbnail>,
+}
+
+impl Extraction {
+    /// The smallest thumbnail, when there is one.
+    pub fn smallest_thumbnail(&self) -> Option<&Thumbnail> {
+        self.thumbnails.iter().min_by_key(|t| t.max_side)
+    }
 }
 
 /// What a format module found; assembled into a [`Record`] by [`extract_bytes`].
@@ -95,7 +179,10 @@ pub(crate) struct Extracted {
     /// What OCR contributed (empty when it did not run).
     pub ocr_found: OcrFound,
     pub dimensions: Option<(u32, u32)>,
-    pub thumbnail_png: Option<Vec<u8>>,
+    /// The image thumbnails are made from (see [`thumbnail::make_all`]), with its orientation applied:
+    /// the image itself, or the first page rendered with its longest side at the largest thumbnail size.
+    /// `None` when no thumbnail was asked for or none could be rendered.
+    pub preview: Option<DynamicImage>,
     /// Set for a degraded result: the file cannot be read in full (a PDF that needs a password), but what
     /// could be read (its page count) is worth keeping beside the error.
     pub degraded: Option<ExtractError>,
@@ -159,14 +246,19 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
             if name == tests::PANIC_NAME {
                 panic!("test hook: simulated parser panic");
             }
-            extract_format(format, bytes, opts)
+            let mut found = extract_format(format, bytes, opts)?;
+            let thumbnails = match found.preview.take() {
+                Some(preview) => thumbnail::make_all(&preview, &opts.thumbnails),
+                None => Vec::new(),
+            };
+            Ok((found, thumbnails))
         })
     };
 
     let mut text = String::new();
-    let mut thumbnail_png = None;
+    let mut thumbnails = Vec::new();
     match outcome {
-        Ok(found) => {
+        Ok((found, made)) => {
             record.error = found.degraded;
             record.pages = found.pages;
             record.pages_source = found.pages_source;
@@ -194,12 +286,12 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
                 record.text = Some(found.text.clone());
             }
             text = found.text;
-            thumbnail_png = found.thumbnail_png;
+            thumbnails = made;
         }
         Err(e) => record.error = Some(e),
     }
     record.elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Extraction { record, text, thumbnail_png }
+    Extraction { record, text, thumbnails }
 }
 
 /// Extract a file from disk. A file larger than `max_file_bytes` is refused from its metadata, without
@@ -214,7 +306,7 @@ pub fn extract_path(path: &Path, opts: &Options) -> Extraction {
             ExtractError::new(ExtractErrorKind::Io, format!("cannot read {}: {e}", path.display())),
         ),
         text: String::new(),
-        thumbnail_png: None,
+        thumbnails: Vec::new(),
     };
     let len = match std::fs::metadata(path) {
         Ok(m) if m.is_file() => m.len(),
@@ -230,7 +322,7 @@ pub fn extract_path(path: &Path, opts: &Options) -> Extraction {
         let mut record = Record::failed(name, String::new(), len, file_too_large(len, &opts.limits));
         record.format = format.as_str().into();
         record.mime = format.mime().into();
-        return Extraction { record, text: String::new(), thumbnail_png: None };
+        return Extraction { record, text: String::new(), thumbnails: Vec::new() };
     }
     match std::fs::read(path) {
         Ok(bytes) => extract_bytes(&name, &bytes, opts),
@@ -252,16 +344,17 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
 
 /// Entry points for the fuzz targets in `fuzz/` (not a public API). They run one format's extraction
 /// WITHOUT the `catch_unwind` guard of [`extract_bytes`], so that a panic reaches the fuzzer instead of
-/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail and no OCR, so no external
-/// process (pdftoppm, tesseract) is started, and no PDFium, so the PDF target exercises our lopdf path
-/// rather than an uninstrumented C++ library. Results are discarded; only panics, hangs and memory matter.
+/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail, no OCR and no LibreOffice,
+/// so no external process (pdftoppm, tesseract, soffice) is started, and no PDFium, so the PDF target
+/// exercises our lopdf path rather than an uninstrumented C++ library. Results are discarded; only panics,
+/// hangs and memory matter.
 #[doc(hidden)]
 pub mod fuzzing {
     use super::*;
 
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium.
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice.
     pub fn options() -> Options {
-        Options { thumbnail_px: None, ocr: false, pdfium: false, ..Options::default() }
+        Options { thumbnails: ThumbnailSpec::none(), office: None, ocr: false, pdfium: false, ..Options::default() }
     }
 
     /// The PDF path (lopdf, xref repair, our text walker, metadata), whatever the bytes sniff as.

@@ -23,6 +23,9 @@ pub struct Limits {
     pub max_pdf_depth: u32,
     /// Wall-clock limit for external renderers (pdftoppm).
     pub render_timeout: Duration,
+    /// Wall-clock limit for LibreOffice's conversion of one DOCX to PDF (its first start with a fresh
+    /// profile included). Past it, the DOCX keeps its record without a rendering.
+    pub office_timeout: Duration,
     /// Wall-clock limit for OCR of one page or image (script detection and every recognition pass).
     pub ocr_timeout: Duration,
     /// Most pixels of an image fed to OCR; larger images and pages are downscaled first (OCR time grows
@@ -43,6 +46,7 @@ impl Default for Limits {
             max_xml_depth: 256,
             max_pdf_depth: 64,
             render_timeout: Duration::from_secs(30),
+            office_timeout: Duration::from_secs(60),
             ocr_timeout: Duration::from_secs(60),
             max_ocr_pixels: 40_000_000,
             max_ocr_pages: 50,

@@ -1,4 +1,5 @@
-//! PDF: page count, Info metadata, the text layer, and the first page as a thumbnail.
+//! PDF: page count, Info metadata, the text layer, and the first page rendered for thumbnails. Also the
+//! page count and first page of the PDF LibreOffice makes of a DOCX ([`rendering`]).
 //!
 //! With PDFium installed (see [`crate::pdfium`]) the text, metadata, page count and renderings come from
 //! it: it reads every producer's fonts (CID, no ToUnicode, CJK, right-to-left) in reading order. lopdf
@@ -13,6 +14,7 @@ use crate::pdf_info::{clean, iso_date, DocInfo};
 use crate::pdfium::{self, OpenError};
 use crate::{language::count_words, render, Extracted, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
+use image::DynamicImage;
 use lopdf::{Document, Object};
 use pdfium_render::prelude::{PdfDocument, PdfDocumentMetadataTagType as Tag, Pdfium};
 use std::collections::BTreeMap;
@@ -81,10 +83,7 @@ fn extract_opened(
         // it never finds one; lopdf reads it (an encrypted file's dates stay unread).
         info.modified = lopdf_doc.and_then(|lo| info_metadata(lo).2.modified);
     }
-    let (thumbnail_png, dimensions) = match opts.thumbnail_px {
-        Some(px) => pdfium_thumbnail(doc, px).or_else(|| pdftoppm_thumbnail(bytes, px, opts)).unzip(),
-        None => (None, None),
-    };
+    let preview = opts.thumbnails.largest().and_then(|px| first_page(Some(doc), bytes, px, opts));
     Ok(Extracted {
         pages: Some(page_count),
         pages_source: Some(PagesSource::Counted),
@@ -96,8 +95,8 @@ fn extract_opened(
         info,
         ocr,
         ocr_found,
-        dimensions,
-        thumbnail_png,
+        dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
+        preview,
         degraded: truncated,
     })
 }
@@ -117,29 +116,77 @@ fn pdfium_metadata(doc: &PdfDocument) -> (Option<String>, Option<String>, DocInf
     (get(Tag::Title), get(Tag::Author), info)
 }
 
-/// Page 1 rendered by PDFium, longest side `px`, as PNG with its size; `None` (with a warning) on failure.
-fn pdfium_thumbnail(doc: &PdfDocument, px: u32) -> Option<(Vec<u8>, (u32, u32))> {
+/// Page 1 with its longest side `px` pixels (as displayed: its /Rotate applied), rendered by PDFium when
+/// `doc` is given and it manages, else by pdftoppm; `None` when neither does (each failure logged).
+fn first_page(doc: Option<&PdfDocument>, bytes: &[u8], px: u32, opts: &Options) -> Option<DynamicImage> {
+    doc.and_then(|doc| pdfium_first_page(doc, px)).or_else(|| pdftoppm_first_page(bytes, px, opts))
+}
+
+/// Page 1 rendered by PDFium, longest side `px`; `None` (with a warning) on failure.
+fn pdfium_first_page(doc: &PdfDocument, px: u32) -> Option<DynamicImage> {
     let rendered = pdfium::page_size(doc, 0)
         .ok_or_else(|| ExtractError::new(ExtractErrorKind::Corrupt, "page 1 has no size"))
         .and_then(|size| {
             let (w, h) = pdfium::fit(size, px);
             pdfium::render(doc, 0, w, h)
-        })
-        .and_then(|img| crate::thumbnail::png_fit(&img, px));
+        });
     match rendered {
-        Ok((png, w, h)) => Some((png, (w, h))),
+        Ok(img) => Some(img),
         Err(e) => {
-            tracing::warn!("no PDFium thumbnail, trying pdftoppm: {e}");
+            tracing::warn!("no PDFium rendering of page 1, trying pdftoppm: {e}");
             None
         }
     }
 }
 
-/// Page 1 rendered by pdftoppm, as PNG with its size.
-fn pdftoppm_thumbnail(bytes: &[u8], px: u32, opts: &Options) -> Option<(Vec<u8>, (u32, u32))> {
+/// Page 1 rendered by pdftoppm, longest side `px`.
+fn pdftoppm_first_page(bytes: &[u8], px: u32, opts: &Options) -> Option<DynamicImage> {
     let png = render::pdf_first_page_png(bytes, px, opts.limits.render_timeout)?;
-    let dims = png_dimensions(&png)?;
-    Some((png, dims))
+    match image::load_from_memory_with_format(&png, image::ImageFormat::Png) {
+        Ok(img) => Some(img),
+        Err(e) => {
+            tracing::warn!("pdftoppm's page image does not decode: {e}");
+            None
+        }
+    }
+}
+
+/// The page count of a PDF Folio had made (LibreOffice's rendering of a DOCX) and, when `preview_px` is
+/// given, its first page with that longest side. PDFium when it is available and allowed, else lopdf and
+/// pdftoppm. An error says why the PDF could not be read; a missing preview is only logged.
+pub(crate) fn rendering(
+    pdf: &[u8],
+    preview_px: Option<u32>,
+    opts: &Options,
+) -> Result<(u32, Option<DynamicImage>), String> {
+    let with_pdfium = if opts.pdfium {
+        pdfium::with(|p| match pdfium::open(p, pdf, None) {
+            Ok(doc) => {
+                let pages = u32::from(doc.pages().len());
+                Ok((pages, preview_px.and_then(|px| pdfium_first_page(&doc, px))))
+            }
+            Err(OpenError::Password) => Err("the rendered PDF asks for a password".to_string()),
+            Err(OpenError::Other(why)) => Err(format!("PDFium cannot open the rendered PDF: {why}")),
+        })
+    } else {
+        None
+    };
+    let (pages, preview) = match with_pdfium {
+        Some(result) => result?,
+        None => {
+            let doc = Document::load_mem(pdf).map_err(|e| format!("lopdf cannot read the rendered PDF: {e}"))?;
+            (u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX), None)
+        }
+    };
+    if pages == 0 {
+        return Err("the rendered PDF has no pages".into());
+    }
+    let preview = match (preview, preview_px) {
+        (Some(img), _) => Some(img),
+        (None, Some(px)) => pdftoppm_first_page(pdf, px, opts),
+        (None, None) => None,
+    };
+    Ok((pages, preview))
 }
 
 fn check_page_limit(page_count: u32, opts: &Options) -> Result<(), ExtractError> {
@@ -219,10 +266,7 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
     let (text, ocr, ocr_found) = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
 
     let (title, author, info) = info_metadata(&doc);
-    let (thumbnail_png, dimensions) = match opts.thumbnail_px {
-        Some(px) => pdftoppm_thumbnail(bytes, px, opts).unzip(),
-        None => (None, None),
-    };
+    let preview = opts.thumbnails.largest().and_then(|px| first_page(None, bytes, px, opts));
     Ok(Extracted {
         pages: Some(page_count),
         pages_source: Some(PagesSource::Counted),
@@ -234,8 +278,8 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         info,
         ocr,
         ocr_found,
-        dimensions,
-        thumbnail_png,
+        dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
+        preview,
         degraded: truncated,
     })
 }
@@ -272,7 +316,7 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
         ocr: OcrStatus::NotNeeded,
         ocr_found: Default::default(),
         dimensions: None,
-        thumbnail_png: None,
+        preview: None,
         degraded: Some(error),
     }
 }
@@ -426,10 +470,6 @@ fn pdf_doc_char(b: u8) -> char {
         0x80..=0xA0 => HIGH[usize::from(b - 0x80)],
         _ => char::from(b),
     }
-}
-
-fn png_dimensions(png: &[u8]) -> Option<(u32, u32)> {
-    image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png).into_dimensions().ok()
 }
 
 #[cfg(test)]

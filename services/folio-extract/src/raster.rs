@@ -1,7 +1,7 @@
 //! Images (JPEG, PNG, TIFF, WebP, GIF) with the `image` crate: dimensions after EXIF orientation, frame
-//! counts, a thumbnail. (Named `raster` so it does not shadow the `image` crate.)
+//! counts, the image thumbnails are made from. (Named `raster` so it does not shadow the `image` crate.)
 
-use crate::{sniff::Format, thumbnail, Extracted, Limits, OcrFound, Options};
+use crate::{sniff::Format, Extracted, Limits, OcrFound, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 use std::io::Cursor;
@@ -16,11 +16,10 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         Format::Tiff => tiff_directories(bytes, opts.limits.max_pages),
         _ => 1,
     };
-    let thumbnail_png = match opts.thumbnail_px {
-        Some(px) => Some(thumbnail::png_fit(&img, px)?.0),
-        None => None,
-    };
     let (text, ocr, ocr_found) = recognise(&img, &opts.limits, opts.ocr);
+    let dimensions = Some((img.width(), img.height()));
+    // The decoded image, oriented, is the preview: `thumbnail::make_all` scales it to each size.
+    let preview = opts.thumbnails.largest().map(|_| img);
     Ok(Extracted {
         pages: Some(1),
         pages_source: Some(PagesSource::Image),
@@ -33,8 +32,8 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         info: Default::default(),
         ocr,
         ocr_found,
-        dimensions: Some((img.width(), img.height())),
-        thumbnail_png,
+        dimensions,
+        preview,
         degraded: None,
     })
 }

@@ -2,12 +2,14 @@ mod common;
 
 use common::*;
 use folio_core::{ExtractErrorKind, OcrStatus, PagesSource};
-use folio_extract::{display_image, extract_bytes, extract_path, language, Extraction, Format, Limits, Options};
+use folio_extract::{
+    display_image, extract_bytes, extract_path, language, Extraction, Format, Limits, Options, ThumbnailSpec,
+};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use std::io::Cursor;
 
 fn no_thumb() -> Options {
-    Options { thumbnail_px: None, ..Options::default() }
+    Options { thumbnails: ThumbnailSpec::none(), ..Options::default() }
 }
 
 fn kind(ex: &Extraction) -> Option<ExtractErrorKind> {
@@ -59,7 +61,7 @@ fn docx_text_order_metadata_and_pages() {
     assert_eq!(r.author.as_deref(), Some("Ada Lovelace"));
     assert_eq!(r.language.as_deref(), Some("en"));
     assert_eq!(r.ocr, OcrStatus::NotNeeded);
-    assert!(ex.thumbnail_png.is_none());
+    assert!(ex.thumbnails.is_empty(), "no LibreOffice in the options: no rendering of a DOCX");
     let expected = [
         "First paragraph of the report.",
         "Tab\tand\nbreak & more",
@@ -218,21 +220,25 @@ fn garbage_after_pdf_header_is_corrupt() {
     assert_eq!(kind(&ex), Some(ExtractErrorKind::Corrupt));
 }
 
-/// Only meaningful where poppler's pdftoppm is installed; otherwise the thumbnail is absent and the
-/// record still succeeds.
+/// Without PDFium, the first page is rendered by poppler's pdftoppm (scripts/setup installs it).
 #[test]
-fn pdf_thumbnail_when_pdftoppm_is_available() {
+fn pdf_thumbnails_from_pdftoppm() {
+    assert!(
+        std::process::Command::new("pdftoppm").arg("-v").output().is_ok(),
+        "pdftoppm is not installed: run scripts/setup (it installs poppler-utils)"
+    );
     let bytes = pdf_of(&["Hello thumbnail world, this page has text."], None, None);
-    let ex = extract_bytes("t.pdf", &bytes, &Options::default());
+    let ex = extract_bytes("t.pdf", &bytes, &Options { pdfium: false, ocr: false, ..Options::default() });
     assert_eq!(ex.record.error, None);
-    match ex.thumbnail_png {
-        Some(png) => {
-            let img = image::load_from_memory(&png).unwrap();
-            assert_eq!(img.width().max(img.height()), 256);
-            assert_eq!(ex.record.dimensions, Some((img.width(), img.height())));
-        }
-        None => assert!(std::process::Command::new("pdftoppm").arg("-v").output().is_err()),
+    let sizes: Vec<(u32, u32)> = ex.thumbnails.iter().map(|t| (t.max_side, t.width.max(t.height))).collect();
+    assert_eq!(sizes, [(1024, 1024), (256, 256)]);
+    for t in &ex.thumbnails {
+        let img = image::load_from_memory_with_format(&t.bytes, ImageFormat::Png).unwrap();
+        assert_eq!((img.width(), img.height()), (t.width, t.height));
+        assert!(img.height() > img.width(), "an A4 portrait page");
     }
+    // The record's dimensions are those of the rendering the thumbnails were made from.
+    assert_eq!(ex.record.dimensions, Some((ex.thumbnails[0].width, ex.thumbnails[0].height)));
 }
 
 // ---------------------------------------------------------------- other formats and errors
@@ -288,8 +294,9 @@ fn gradient(w: u32, h: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 128])))
 }
 
+/// Width and height of the smallest (256 px) thumbnail, decoded.
 fn thumb_side(ex: &Extraction) -> (u32, u32) {
-    let img = image::load_from_memory(ex.thumbnail_png.as_ref().expect("thumbnail")).unwrap();
+    let img = image::load_from_memory(&ex.smallest_thumbnail().expect("thumbnail").bytes).unwrap();
     (img.width(), img.height())
 }
 
@@ -325,7 +332,7 @@ fn sixteen_bit_and_alpha_pngs() {
     assert_eq!(thumb_side(&ex).0, 256);
     let rgba = DynamicImage::ImageRgba8(RgbaImage::from_pixel(10, 10, Rgba([1, 2, 3, 4])));
     let ex = extract_bytes("a.png", &encode(&rgba, ImageFormat::Png), &Options::default());
-    let t = image::load_from_memory(ex.thumbnail_png.as_ref().unwrap()).unwrap();
+    let t = image::load_from_memory(&ex.smallest_thumbnail().unwrap().bytes).unwrap();
     assert!(t.color().has_alpha());
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use folio_core::OcrStatus;
-use folio_extract::{extract_bytes, Options};
+use folio_extract::{extract_bytes, Options, ThumbnailSpec};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use lopdf::content::{Content, Operation};
 use lopdf::{dictionary, Document, Object, Stream};
@@ -15,7 +15,7 @@ const SCAN_EN: &[u8] = include_bytes!("fixtures/scan-en.png");
 const SCAN_ES: &[u8] = include_bytes!("fixtures/scan-es.png");
 
 fn opts() -> Options {
-    Options { thumbnail_px: None, keep_text: true, ..Options::default() }
+    Options { thumbnails: ThumbnailSpec::none(), keep_text: true, ..Options::default() }
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! PDF text layout: line breaks, paragraph breaks and word spaces recovered from text positioning, and
 //! Form XObjects (including hostile, self-referencing ones).
 
-use folio_extract::{extract_bytes, Options};
+use folio_extract::{extract_bytes, Options, ThumbnailSpec};
 use lopdf::{dictionary, Document, Object, Stream};
 
 /// These tests are of our lopdf text walker, so PDFium is off even where it is installed.
 fn no_thumb() -> Options {
-    Options { thumbnail_px: None, pdfium: false, ..Options::default() }
+    Options { thumbnails: ThumbnailSpec::none(), pdfium: false, ..Options::default() }
 }
 
 /// A one-page PDF whose page content is `content` (F1 is Helvetica, WinAnsiEncoding), with Form

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use folio_core::ExtractErrorKind;
-use folio_extract::{extract_bytes, pdfium_available, Options};
+use folio_extract::{extract_bytes, pdfium_available, Options, ThumbnailFormat, ThumbnailSpec};
 use lopdf::encryption::{EncryptionState, EncryptionVersion, Permissions};
 use lopdf::{Document, Object};
 
@@ -14,7 +14,7 @@ fn require_pdfium() {
 }
 
 fn opts() -> Options {
-    Options { thumbnail_px: None, ..Options::default() }
+    Options { thumbnails: ThumbnailSpec::none(), ..Options::default() }
 }
 
 #[test]
@@ -123,9 +123,11 @@ fn pdfium_renders_the_thumbnail() {
     // Point pdftoppm nowhere: the thumbnail must come from PDFium.
     std::env::set_var("FOLIO_PDFTOPPM", "/nonexistent/pdftoppm");
     let bytes = pdf_of(&["A page with a thumbnail."], None, None);
-    let ex = extract_bytes("t.pdf", &bytes, &Options { thumbnail_px: Some(128), ..Options::default() });
-    let png = ex.thumbnail_png.expect("thumbnail");
-    assert!(png.starts_with(b"\x89PNG"));
-    // A4 portrait: 595 × 842 points.
+    let thumbnails = ThumbnailSpec { sizes: vec![128, 64], format: ThumbnailFormat::Png };
+    let ex = extract_bytes("t.pdf", &bytes, &Options { thumbnails, ..Options::default() });
+    let sizes: Vec<(u32, u32, u32)> = ex.thumbnails.iter().map(|t| (t.max_side, t.width, t.height)).collect();
+    // A4 portrait: 595 × 842 points. The page is rendered at the largest size; the smaller is scaled from it.
+    assert_eq!(sizes, [(128, 90, 128), (64, 45, 64)]);
+    assert!(ex.thumbnails.iter().all(|t| t.bytes.starts_with(b"\x89PNG")));
     assert_eq!(ex.record.dimensions, Some((90, 128)));
 }

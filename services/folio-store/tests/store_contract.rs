@@ -229,7 +229,18 @@ fn stored(path: &str) -> StoredRecord {
     record.format = "pdf".into();
     record.pages = Some(3);
     record.text = Some("dropped: text is kept beside".into());
-    StoredRecord { record, text: "Hello world".into(), thumbnail_key: Some("thumbnails/x.png".into()) }
+    record.thumbnail = Some("thumbnails/x/256.png".into());
+    record.thumbnails = [1024, 256]
+        .into_iter()
+        .map(|side| ThumbnailRef {
+            max_side: side,
+            width: side * 3 / 4,
+            height: side,
+            format: ThumbnailFormat::Png,
+            location: format!("thumbnails/x/{side}.png"),
+        })
+        .collect();
+    StoredRecord { record, text: "Hello world".into(), thumbnail_key: Some("thumbnails/x/256.png".into()) }
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -282,6 +293,9 @@ async fn one_worker_wins_a_claim_and_duplicates_write_nothing(store: Arc<dyn Sto
     assert_eq!(records[0].1.text, "Hello world");
     assert_eq!(records[0].1.record.text, None, "the text is kept beside the record, not in it");
     assert_eq!(records[0].1.record.pages, Some(3));
+    assert_eq!(records[0].1.thumbnail_key.as_deref(), Some("thumbnails/x/256.png"));
+    let sides: Vec<u32> = records[0].1.record.thumbnails.iter().map(|t| t.max_side).collect();
+    assert_eq!(sides, [1024, 256], "every size's thumbnail is kept in the record");
 }
 
 async fn expired_leases_are_taken_over_and_attempts_are_bounded(store: Arc<dyn Store>) {

@@ -1,5 +1,6 @@
 //! Builds the catalogue bundle from the database and the blob store: the book (DOCX and PDF), the manifest,
-//! the report, the originals and the thumbnails.
+//! the report, the originals and the thumbnails (`thumbnails/<max_side>/<file name>.<format>`, one folder
+//! per size).
 
 use crate::coordinator::{blocked, paragraphs};
 use anyhow::{bail, Context, Result};
@@ -9,8 +10,8 @@ use folio_bundle::manifest::{
 };
 use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
 use folio_bundle::{Book, BookChapter, BookEntry, Figure};
-use folio_core::{DocumentState, Finding};
-use folio_store::{BlobStore, Store};
+use folio_core::{DocumentState, Finding, ThumbnailFormat, ThumbnailRef};
+use folio_store::{BlobStore, Store, StoredRecord};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -107,23 +108,7 @@ pub async fn assemble(
                     .await
                     .with_context(|| format!("original of {}", document.file_name))?;
                 write_file(&staging.join(&original), &bytes)?;
-                let thumbnail_png = match stored.and_then(|r| r.thumbnail_key.as_deref()) {
-                    Some(key) => blobs.get(key).await.ok(),
-                    None => None,
-                };
-                let thumbnail = match &thumbnail_png {
-                    Some(png) => {
-                        let path = unique_name(
-                            &mut used_names,
-                            "thumbnails",
-                            &format!("{}.png", document.file_name),
-                            document.id,
-                        );
-                        write_file(&staging.join(&path), png)?;
-                        Some(path)
-                    }
-                    None => None,
-                };
+                let thumbnails = bundle_thumbnails(blobs, stored, document, &mut used_names, &staging).await?;
                 let usable = document.state == DocumentState::Done && stored.is_some_and(|r| r.record.error.is_none());
                 if included && usable {
                     if let Some(stored) = stored {
@@ -148,7 +133,8 @@ pub async fn assemble(
                 }
                 let mut record = stored.map(|r| r.record.clone());
                 if let Some(r) = record.as_mut() {
-                    r.thumbnail = thumbnail.clone();
+                    r.thumbnail = thumbnails.smallest.clone();
+                    r.thumbnails = thumbnails.all.clone();
                 }
                 manifest_contribution.documents.push(ManifestDocument {
                     id: document.id,
@@ -157,10 +143,15 @@ pub async fn assemble(
                     bytes: document.bytes,
                     state: document.state,
                     original: original.clone(),
-                    thumbnail,
+                    thumbnail: thumbnails.smallest,
+                    thumbnails: thumbnails.all,
                     record: record.clone(),
                 });
-                report_documents.push(ReportDocument { file_name: document.file_name.clone(), record, thumbnail_png });
+                report_documents.push(ReportDocument {
+                    file_name: document.file_name.clone(),
+                    record,
+                    thumbnail: thumbnails.inline,
+                });
             }
             let own_findings: Vec<Finding> =
                 findings.iter().filter(|f| f.contribution_id == Some(contribution.id)).cloned().collect();
@@ -253,6 +244,65 @@ pub async fn assemble(
         failed_documents,
         findings,
     })
+}
+
+/// A document's thumbnails as the bundle holds them.
+#[derive(Default)]
+struct BundledThumbnails {
+    /// Bundle path of the smallest.
+    smallest: Option<String>,
+    /// Every size, largest first, at its bundle path.
+    all: Vec<ThumbnailRef>,
+    /// The smallest's format and bytes, for the report.
+    inline: Option<(ThumbnailFormat, Vec<u8>)>,
+}
+
+/// Copies a document's thumbnails from the blob store into the bundle, each size in its folder under one
+/// name for the document (`thumbnails/256/report.pdf.png`, `thumbnails/1024/report.pdf.png`). A thumbnail
+/// missing from the blob store is left out with a warning.
+async fn bundle_thumbnails(
+    blobs: &dyn BlobStore,
+    stored: Option<&StoredRecord>,
+    document: &folio_core::Document,
+    used: &mut HashSet<String>,
+    staging: &Path,
+) -> Result<BundledThumbnails> {
+    let mut bundled = BundledThumbnails::default();
+    let Some(stored) = stored else { return Ok(bundled) };
+    if stored.record.thumbnails.is_empty() {
+        // A record from before there were several sizes: its one PNG, where bundles put it then.
+        let Some(key) = stored.thumbnail_key.as_deref() else { return Ok(bundled) };
+        match blobs.get(key).await {
+            Ok(png) => {
+                let path = unique_name(used, "thumbnails", &format!("{}.png", document.file_name), document.id);
+                write_file(&staging.join(&path), &png)?;
+                bundled.smallest = Some(path);
+                bundled.inline = Some((ThumbnailFormat::Png, png));
+            }
+            Err(e) => warn!(document_id = %document.id, error = %e, "thumbnail left out"),
+        }
+        return Ok(bundled);
+    }
+    let reserved = unique_name(used, "thumbnails", &document.file_name, document.id);
+    let name = reserved.strip_prefix("thumbnails/").unwrap_or(&reserved);
+    for thumbnail in &stored.record.thumbnails {
+        let bytes = match blobs.get(&thumbnail.location).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                warn!(document_id = %document.id, size = thumbnail.max_side, error = %e, "thumbnail left out");
+                continue;
+            }
+        };
+        let path = format!("thumbnails/{}/{name}.{}", thumbnail.max_side, thumbnail.format.as_str());
+        write_file(&staging.join(&path), &bytes)?;
+        let smaller = bundled.all.iter().all(|t| t.max_side > thumbnail.max_side);
+        if smaller {
+            bundled.smallest = Some(path.clone());
+            bundled.inline = Some((thumbnail.format, bytes));
+        }
+        bundled.all.push(ThumbnailRef { location: path, ..thumbnail.clone() });
+    }
+    Ok(bundled)
 }
 
 fn credit(c: &folio_core::Contribution) -> String {

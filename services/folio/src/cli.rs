@@ -2,10 +2,13 @@
 
 use crate::config::Settings;
 use crate::extract_cmd::{self, ExtractArgs};
+use crate::sandbox::ChildRequest;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
+use folio_extract::{ThumbnailFormat, ThumbnailSpec};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(name = "folio", version, about = "Turns contributions (PDF, DOCX, images) into a catalogue bundle.")]
@@ -34,6 +37,15 @@ pub struct GlobalArgs {
     /// Queue URL (memory://).
     #[arg(long, global = true, env = "FOLIO_QUEUE_URL")]
     pub queue_url: Option<String>,
+    /// Thumbnail sizes, longest side in pixels, comma-separated (`256,1024`); `none` for no thumbnails.
+    #[arg(long, global = true, env = "FOLIO_THUMBNAIL_SIZES")]
+    pub thumbnail_sizes: Option<String>,
+    /// Thumbnail format: png or webp.
+    #[arg(long, global = true, env = "FOLIO_THUMBNAIL_FORMAT")]
+    pub thumbnail_format: Option<String>,
+    /// LibreOffice for DOCX renderings: auto (soffice on PATH), off, or the path of soffice.
+    #[arg(long, global = true, env = "FOLIO_LIBREOFFICE")]
+    pub libreoffice: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,7 +72,7 @@ pub enum Command {
         /// Include the extracted text in each record.
         #[arg(long)]
         text: bool,
-        /// Write thumbnails into this folder.
+        /// Write thumbnails into this folder, one subfolder per size (`DIR/256/`, `DIR/1024/`).
         #[arg(long)]
         thumbnails: Option<PathBuf>,
         /// Files extracted at once (default: one per CPU core).
@@ -92,15 +104,26 @@ pub enum Command {
     Migrate,
     /// Prints the settings in effect, as TOML.
     Config,
-    /// Internal: extracts one file for a parent process.
+    /// Internal: extracts one file for a parent process. (`--sizes` and `--format` are not called
+    /// `--thumbnail-sizes` and `--thumbnail-format`: those are the global settings flags.)
     #[command(hide = true)]
     ExtractChild {
         #[arg(long)]
         name: String,
+        /// Longest sides of the thumbnails, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        sizes: Vec<u32>,
+        /// Format of the thumbnails.
+        #[arg(long, default_value = "png")]
+        format: ThumbnailFormat,
+        /// Where to write the thumbnails (`<size>.<format>`); none are made without it.
         #[arg(long)]
-        thumbnail_px: Option<u32>,
+        thumbnail_dir: Option<PathBuf>,
+        /// LibreOffice's soffice, for DOCX renderings.
         #[arg(long)]
-        thumbnail_out: Option<PathBuf>,
+        office: Option<PathBuf>,
+        #[arg(long)]
+        office_timeout_secs: Option<u64>,
         file: PathBuf,
     },
 }
@@ -120,6 +143,15 @@ impl GlobalArgs {
         if let Some(u) = &self.queue_url {
             s.queue_url = u.clone();
         }
+        if let Some(sizes) = &self.thumbnail_sizes {
+            s.extract.thumbnail_sizes = crate::config::parse_sizes(sizes)?;
+        }
+        if let Some(format) = &self.thumbnail_format {
+            s.extract.thumbnail_format = format.parse().map_err(anyhow::Error::msg)?;
+        }
+        if let Some(office) = &self.libreoffice {
+            s.extract.libreoffice = office.clone();
+        }
         Ok(s)
     }
 }
@@ -127,8 +159,15 @@ impl GlobalArgs {
 /// Runs a parsed command line; the process exit status is the caller's.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::ExtractChild { name, thumbnail_px, thumbnail_out, file } => {
-            crate::sandbox::child_main(&file, &name, thumbnail_px, thumbnail_out.as_deref())?;
+        Command::ExtractChild { name, sizes, format, thumbnail_dir, office, office_timeout_secs, file } => {
+            let request = ChildRequest {
+                name,
+                thumbnails: ThumbnailSpec { sizes, format },
+                thumbnail_dir,
+                office,
+                office_timeout: office_timeout_secs.map(Duration::from_secs),
+            };
+            crate::sandbox::child_main(&file, request)?;
             Ok(())
         }
         Command::Process { dir, out, workers, quiet } => {
@@ -145,10 +184,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Extract { json, text, thumbnails, jobs, in_process, files } => {
             crate::telemetry::init("folio=warn");
             let settings = cli.global.settings()?;
-            let mut sandbox = if in_process { crate::sandbox::Sandbox::in_process() } else { settings.sandbox()? };
-            sandbox.timeout = std::time::Duration::from_secs(settings.extract.timeout_secs.max(1));
+            let mut sandbox = settings.sandbox()?;
+            if in_process {
+                sandbox.isolation = crate::sandbox::Isolation::InProcess;
+            }
             if thumbnails.is_none() {
-                sandbox.thumbnail_px = None;
+                sandbox.thumbnails = ThumbnailSpec::none();
             }
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
             extract_cmd::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
@@ -157,7 +198,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::telemetry::init("folio=error");
             let settings = cli.global.settings()?;
             let mut sandbox = settings.sandbox()?;
-            sandbox.thumbnail_px = None;
+            sandbox.thumbnails = ThumbnailSpec::none();
             let report = crate::eval_cmd::run(
                 sandbox,
                 &manifest,
@@ -184,6 +225,51 @@ pub async fn run(cli: Cli) -> Result<()> {
             let settings = cli.global.settings()?;
             print!("{}", toml::to_string_pretty(&settings)?);
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent_and_the_child_protocol_parses() {
+        // Catches, among others, a subcommand flag that clashes with a global one.
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "folio",
+            "--thumbnail-sizes",
+            "none",
+            "extract-child",
+            "--name",
+            "a.pdf",
+            "--sizes",
+            "1024,256",
+            "--format",
+            "webp",
+            "--thumbnail-dir",
+            "/tmp/t",
+            "--office",
+            "/usr/bin/soffice",
+            "--office-timeout-secs",
+            "9",
+            "--",
+            "-odd.pdf",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.thumbnail_sizes.as_deref(), Some("none"));
+        match cli.command {
+            Command::ExtractChild { sizes, format, thumbnail_dir, office, office_timeout_secs, file, .. } => {
+                assert_eq!(sizes, [1024, 256]);
+                assert_eq!(format, ThumbnailFormat::Webp);
+                assert_eq!(thumbnail_dir, Some(PathBuf::from("/tmp/t")));
+                assert_eq!(office, Some(PathBuf::from("/usr/bin/soffice")));
+                assert_eq!(office_timeout_secs, Some(9));
+                assert_eq!(file, PathBuf::from("-odd.pdf"));
+            }
+            other => panic!("parsed as {other:?}"),
         }
     }
 }

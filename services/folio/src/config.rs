@@ -2,7 +2,8 @@
 //! variables and flags (`FOLIO_DATA_DIR` / `--data-dir` and so on). Every setting is listed in
 //! docs/CONFIGURATION.md.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use folio_extract::{ThumbnailFormat, ThumbnailSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,8 +41,29 @@ pub struct ExtractSection {
     pub timeout_secs: u64,
     /// Memory (address space) one parser process may use, in MiB.
     pub memory_mib: u64,
-    /// Longest side of thumbnails, in pixels.
-    pub thumbnail_px: u32,
+    /// Longest sides of the thumbnails made of each document, in pixels; empty for none.
+    pub thumbnail_sizes: Vec<u32>,
+    /// `png` or `webp` (lossless).
+    pub thumbnail_format: ThumbnailFormat,
+    /// LibreOffice, to render DOCX files (first-page thumbnail; page count when app.xml has none):
+    /// `auto` (`soffice` on PATH, if any), `off`, or the path of `soffice`.
+    pub libreoffice: String,
+    /// Wall-clock seconds one LibreOffice conversion may take.
+    pub libreoffice_timeout_secs: u64,
+}
+
+/// The largest thumbnail size accepted: a 4096 px page is already 50 MiB of pixels to render.
+pub const MAX_THUMBNAIL_PX: u32 = 4096;
+
+/// Thumbnail sizes as written in a flag or variable: `256,1024`; `none` (or nothing) for none.
+pub fn parse_sizes(text: &str) -> Result<Vec<u32>> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|s| s.trim().parse::<u32>().with_context(|| format!("thumbnail size '{s}' is not a number of pixels")))
+        .collect()
 }
 
 impl Default for Settings {
@@ -65,7 +87,14 @@ impl Default for WorkerSection {
 
 impl Default for ExtractSection {
     fn default() -> Self {
-        Self { timeout_secs: 300, memory_mib: 2048, thumbnail_px: 256 }
+        Self {
+            timeout_secs: 300,
+            memory_mib: 2048,
+            thumbnail_sizes: ThumbnailSpec::DEFAULT_SIZES.to_vec(),
+            thumbnail_format: ThumbnailFormat::Png,
+            libreoffice: "auto".into(),
+            libreoffice_timeout_secs: 60,
+        }
     }
 }
 
@@ -102,8 +131,38 @@ impl Settings {
             crate::sandbox::Sandbox::current_exe().context("finding the folio executable for parser processes")?;
         sandbox.timeout = Duration::from_secs(self.extract.timeout_secs.max(1));
         sandbox.memory_bytes = self.extract.memory_mib.max(64) << 20;
-        sandbox.thumbnail_px = Some(self.extract.thumbnail_px).filter(|px| *px > 0);
+        sandbox.thumbnails = self.thumbnails()?;
+        sandbox.office = self.office()?;
+        sandbox.office_timeout = Duration::from_secs(self.extract.libreoffice_timeout_secs.max(1));
         Ok(sandbox)
+    }
+
+    /// The thumbnails asked for, checked: every size from 1 to [`MAX_THUMBNAIL_PX`].
+    pub fn thumbnails(&self) -> Result<ThumbnailSpec> {
+        let sizes = &self.extract.thumbnail_sizes;
+        if let Some(bad) = sizes.iter().find(|s| **s == 0 || **s > MAX_THUMBNAIL_PX) {
+            bail!("extract.thumbnail_sizes: {bad} is not between 1 and {MAX_THUMBNAIL_PX} pixels (use [] for none)");
+        }
+        Ok(ThumbnailSpec { sizes: sizes.clone(), format: self.extract.thumbnail_format })
+    }
+
+    /// LibreOffice as `extract.libreoffice` says: found on PATH (`auto`; `None` when it is not there), `off`,
+    /// or the path given, which must exist.
+    pub fn office(&self) -> Result<Option<PathBuf>> {
+        match self.extract.libreoffice.trim() {
+            "auto" => Ok(folio_extract::find_office()),
+            "off" => Ok(None),
+            path => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    bail!(
+                        "extract.libreoffice is {}, which is not a file; give the path of soffice, auto or off",
+                        path.display()
+                    );
+                }
+                Ok(Some(path))
+            }
+        }
     }
 }
 
@@ -123,5 +182,40 @@ mod tests {
         assert_eq!(s.blob_url(), "file:///srv/folio/blobs");
         std::fs::write(&file, "[extract]\ntimeout = 30\n").unwrap();
         assert!(Settings::load(Some(&file)).is_err(), "a misspelt key is an error, not a silent default");
+    }
+
+    #[test]
+    fn thumbnail_and_libreoffice_settings() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.thumbnails().unwrap(), ThumbnailSpec::default());
+        assert_eq!(defaults.extract.libreoffice, "auto");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("folio.toml");
+        std::fs::write(
+            &file,
+            "[extract]\nthumbnail_sizes = [128]\nthumbnail_format = 'webp'\nlibreoffice = 'off'\nlibreoffice_timeout_secs = 9\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        let sandbox = s.sandbox().unwrap();
+        assert_eq!(sandbox.thumbnails, ThumbnailSpec { sizes: vec![128], format: ThumbnailFormat::Webp });
+        assert_eq!(sandbox.office, None);
+        assert_eq!(sandbox.office_timeout, Duration::from_secs(9));
+        // What `folio config` prints reads back as the same settings.
+        assert_eq!(toml::from_str::<Settings>(&toml::to_string_pretty(&s).unwrap()).unwrap(), s);
+
+        std::fs::write(&file, "[extract]\nthumbnail_format = 'gif'\n").unwrap();
+        assert!(Settings::load(Some(&file)).is_err());
+        let mut s = Settings::default();
+        s.extract.thumbnail_sizes = vec![256, 0];
+        assert!(s.thumbnails().is_err(), "0 is refused: [] means none");
+        s.extract.thumbnail_sizes = vec![100_000];
+        assert!(s.thumbnails().is_err());
+        s.extract.libreoffice = "/nowhere/soffice".into();
+        assert!(s.office().is_err(), "a path that is not there is an error, not a silent fallback");
+
+        assert_eq!(parse_sizes("256, 1024").unwrap(), [256, 1024]);
+        assert!(parse_sizes("none").unwrap().is_empty());
+        assert!(parse_sizes("big").is_err());
     }
 }

@@ -27,12 +27,17 @@ pub async fn run(sandbox: Sandbox, args: ExtractArgs) -> Result<()> {
             let name = path.display().to_string();
             let extraction = sandbox.extract(path, &name).await;
             let mut record = extraction.record;
-            if let (Some(dir), Some(png)) = (thumbnails, extraction.thumbnail_png) {
-                let file = dir.join(thumbnail_name(index, path));
-                match std::fs::write(&file, png) {
-                    Ok(()) => record.thumbnail = Some(file.display().to_string()),
-                    Err(e) => tracing::warn!(file = %file.display(), error = %e, "thumbnail not written"),
+            if let Some(dir) = thumbnails {
+                for thumbnail in &extraction.thumbnails {
+                    let file = dir.join(thumbnail.max_side.to_string()).join(thumbnail_name(index, path, thumbnail));
+                    let written = std::fs::create_dir_all(dir.join(thumbnail.max_side.to_string()))
+                        .and_then(|()| std::fs::write(&file, &thumbnail.bytes));
+                    match written {
+                        Ok(()) => record.thumbnails.push(thumbnail.reference(file.display().to_string())),
+                        Err(e) => tracing::warn!(file = %file.display(), error = %e, "thumbnail not written"),
+                    }
                 }
+                record.thumbnail = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
             }
             (record, extraction.text)
         })
@@ -49,7 +54,8 @@ pub async fn run(sandbox: Sandbox, args: ExtractArgs) -> Result<()> {
     Ok(())
 }
 
-fn thumbnail_name(index: usize, path: &Path) -> String {
+/// `<index>-<file name>.<format>`, e.g. `0003-report.pdf.png`: unique per run, and still telling.
+fn thumbnail_name(index: usize, path: &Path, thumbnail: &folio_extract::Thumbnail) -> String {
     let stem: String = path
         .file_name()
         .map(|n| {
@@ -59,7 +65,7 @@ fn thumbnail_name(index: usize, path: &Path) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    format!("{index:04}-{stem}.png")
+    format!("{index:04}-{stem}.{}", thumbnail.format.as_str())
 }
 
 fn human_line(r: &Record) -> String {

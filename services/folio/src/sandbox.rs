@@ -2,11 +2,14 @@
 //! overflows its stack, loops or eats memory costs that one document its record, never the worker.
 //!
 //! The child is `folio extract-child`: it reads one file, prints its record as JSON on stdout (text
-//! included) and writes the thumbnail to a path it is given. The parent bounds it with a wall-clock limit
-//! (killed on expiry, and killed if the parent drops it) and an address-space limit (`RLIMIT_AS`).
+//! included) and writes its thumbnails into a folder it is given, one file per size (`256.png`,
+//! `1024.png`), listed in the record's `thumbnails`; the parent reads back those it asked for. The parent
+//! bounds it with a wall-clock limit (killed on expiry, and killed if the parent drops it) and an
+//! address-space limit (`RLIMIT_AS`), which also bounds the tools it starts (pdftoppm, tesseract,
+//! LibreOffice).
 
 use folio_core::{ExtractError, ExtractErrorKind, Record};
-use folio_extract::{Extraction, Options};
+use folio_extract::{Extraction, Limits, Options, Thumbnail, ThumbnailSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -32,8 +35,12 @@ pub struct Sandbox {
     pub timeout: Duration,
     /// Address-space limit of the child process, in bytes.
     pub memory_bytes: u64,
-    /// Longest side of the thumbnail; `None` for none.
-    pub thumbnail_px: Option<u32>,
+    /// The thumbnails to make; [`ThumbnailSpec::none`] for none.
+    pub thumbnails: ThumbnailSpec,
+    /// LibreOffice's `soffice`, to render DOCX files; `None` to do without.
+    pub office: Option<PathBuf>,
+    /// Wall-clock limit for one LibreOffice conversion (within `timeout`).
+    pub office_timeout: Duration,
 }
 
 impl Sandbox {
@@ -50,7 +57,9 @@ impl Sandbox {
             isolation: Isolation::ChildProcess { program },
             timeout: Self::DEFAULT_TIMEOUT,
             memory_bytes: Self::DEFAULT_MEMORY_BYTES,
-            thumbnail_px: Some(256),
+            thumbnails: ThumbnailSpec::default(),
+            office: None,
+            office_timeout: Limits::default().office_timeout,
         }
     }
 
@@ -59,7 +68,13 @@ impl Sandbox {
     }
 
     fn options(&self) -> Options {
-        Options { thumbnail_px: self.thumbnail_px, keep_text: true, ..Options::default() }
+        Options {
+            limits: Limits { office_timeout: self.office_timeout, ..Limits::default() },
+            thumbnails: self.thumbnails.clone(),
+            office: self.office.clone(),
+            keep_text: true,
+            ..Options::default()
+        }
     }
 
     /// Extracts the file at `path`, recorded under `name`. Always returns a record: failures are in its
@@ -102,14 +117,29 @@ impl Sandbox {
     async fn run_child(&self, program: &Path, path: &Path, name: &str) -> Result<Extraction, ExtractError> {
         let scratch = tempfile::tempdir()
             .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
-        let thumbnail = scratch.path().join("thumbnail.png");
+        let thumbnail_dir = scratch.path().join("thumbnails");
         let mut command = tokio::process::Command::new(program);
+        command.arg("extract-child").arg("--name").arg(name);
+        let sizes = self.thumbnails.sizes_largest_first();
+        if !sizes.is_empty() {
+            std::fs::create_dir(&thumbnail_dir).map_err(|e| {
+                ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for thumbnails: {e}"))
+            })?;
+            let sizes: Vec<String> = sizes.iter().map(u32::to_string).collect();
+            command
+                .arg("--sizes")
+                .arg(sizes.join(","))
+                .arg("--format")
+                .arg(self.thumbnails.format.as_str())
+                .arg("--thumbnail-dir")
+                .arg(&thumbnail_dir);
+        }
+        if let Some(office) = &self.office {
+            command.arg("--office").arg(office);
+            command.arg("--office-timeout-secs").arg(self.office_timeout.as_secs().max(1).to_string());
+        }
         command
-            .arg("extract-child")
-            .arg("--name")
-            .arg(name)
-            .arg("--thumbnail-out")
-            .arg(&thumbnail)
+            .arg("--")
             .arg(path)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -118,9 +148,6 @@ impl Sandbox {
             // pdftoppm and friends started by the child must not inherit a terminal or threads it does not need.
             .env("OMP_THREAD_LIMIT", "1")
             .env("RUST_BACKTRACE", "0");
-        if let Some(px) = self.thumbnail_px {
-            command.arg("--thumbnail-px").arg(px.to_string());
-        }
         let memory = self.memory_bytes;
         // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
@@ -189,8 +216,30 @@ impl Sandbox {
             )
         })?;
         let text = record.text.take().unwrap_or_default();
-        let thumbnail_png = tokio::fs::read(&thumbnail).await.ok();
-        Ok(Extraction { record, text, thumbnail_png })
+        // The record lists the thumbnails the child wrote; read back those of the sizes and format asked
+        // for, each from the file name the parent expects (never a path the child chose).
+        let mut thumbnails = Vec::new();
+        for made in std::mem::take(&mut record.thumbnails) {
+            if !self.thumbnails.sizes.contains(&made.max_side) || made.format != self.thumbnails.format {
+                continue;
+            }
+            let mut thumbnail = Thumbnail {
+                max_side: made.max_side,
+                width: made.width,
+                height: made.height,
+                format: made.format,
+                bytes: Vec::new(),
+            };
+            match tokio::fs::read(thumbnail_dir.join(thumbnail.file_name())).await {
+                Ok(bytes) => {
+                    thumbnail.bytes = bytes;
+                    thumbnails.push(thumbnail);
+                }
+                Err(e) => tracing::warn!(size = made.max_side, error = %e, "a thumbnail the parser listed is missing"),
+            }
+        }
+        record.thumbnail = None;
+        Ok(Extraction { record, text, thumbnails })
     }
 }
 
@@ -247,7 +296,7 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
         record.format = format.as_str().to_string();
         record.mime = format.mime().to_string();
     }
-    Extraction { record, text: String::new(), thumbnail_png: None }
+    Extraction { record, text: String::new(), thumbnails: Vec::new() }
 }
 
 /// Peak resident memory of this process and of the tools it waited for (renderer, OCR), in KiB: the
@@ -261,20 +310,39 @@ fn peak_memory_kib() -> Option<u64> {
     peak(libc::RUSAGE_SELF).max(peak(libc::RUSAGE_CHILDREN))
 }
 
-/// The child's side: `folio extract-child`. Prints the record (with text) as one JSON line.
-pub fn child_main(
-    path: &Path,
-    name: &str,
-    thumbnail_px: Option<u32>,
-    thumbnail_out: Option<&Path>,
-) -> std::io::Result<()> {
-    let options = Options { thumbnail_px, keep_text: true, ..Options::default() };
+/// What the parent asks of `folio extract-child`.
+#[derive(Debug, Clone)]
+pub struct ChildRequest {
+    /// The name to record the file under.
+    pub name: String,
+    /// Thumbnails to make, written into `thumbnail_dir` (none without one).
+    pub thumbnails: ThumbnailSpec,
+    pub thumbnail_dir: Option<PathBuf>,
+    /// LibreOffice, for DOCX renderings.
+    pub office: Option<PathBuf>,
+    pub office_timeout: Option<Duration>,
+}
+
+/// The child's side: `folio extract-child`. Writes each thumbnail as `<max_side>.<format>` into the
+/// thumbnail folder, lists them in the record's `thumbnails` under those names, and prints the record
+/// (with text) as one JSON line.
+pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
+    let thumbnails = if request.thumbnail_dir.is_some() { request.thumbnails } else { ThumbnailSpec::none() };
+    let mut limits = Limits::default();
+    if let Some(timeout) = request.office_timeout {
+        limits.office_timeout = timeout;
+    }
+    let options = Options { limits, thumbnails, office: request.office, keep_text: true, ..Options::default() };
     let mut extraction = folio_extract::extract_path(path, &options);
-    extraction.record.path = name.to_string();
+    extraction.record.path = request.name;
     extraction.record.text = Some(extraction.text);
     extraction.record.peak_memory_kib = peak_memory_kib();
-    if let (Some(png), Some(out)) = (extraction.thumbnail_png, thumbnail_out) {
-        std::fs::write(out, png)?;
+    if let Some(dir) = &request.thumbnail_dir {
+        for thumbnail in &extraction.thumbnails {
+            let file = thumbnail.file_name();
+            std::fs::write(dir.join(&file), &thumbnail.bytes)?;
+            extraction.record.thumbnails.push(thumbnail.reference(file));
+        }
     }
     let line = serde_json::to_string(&extraction.record).map_err(std::io::Error::other)?;
     use std::io::Write;

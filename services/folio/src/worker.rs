@@ -216,18 +216,19 @@ impl Worker {
                 info!(format = %record.format, pages = ?record.pages, language = ?record.language, ms = record.elapsed_ms, "extracted")
             }
         }
-        let thumbnail_key = match extraction.thumbnail_png {
-            Some(png) => {
-                let key = format!("thumbnails/{}.png", document.id);
-                self.blobs
-                    .put(&key, png)
-                    .await
-                    .map_err(|e| Fault { retryable: e.is_retryable(), message: e.to_string() })?;
-                record.thumbnail = Some(key.clone());
-                Some(key)
-            }
-            None => None,
-        };
+        // One blob per document and size, at a key fixed by both: a redelivered message overwrites them.
+        for thumbnail in extraction.thumbnails {
+            let key = format!("thumbnails/{}/{}", document.id, thumbnail.file_name());
+            let reference = thumbnail.reference(key.clone());
+            self.blobs
+                .put(&key, thumbnail.bytes)
+                .await
+                .map_err(|e| Fault { retryable: e.is_retryable(), message: e.to_string() })?;
+            record.thumbnails.push(reference);
+        }
+        // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
+        let thumbnail_key = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
+        record.thumbnail = thumbnail_key.clone();
         let stored = StoredRecord { record, text: extraction.text, thumbnail_key };
         match self.store.complete(document.id, &self.settings.name, &stored).await {
             Ok(true) => Ok(error),

@@ -119,3 +119,49 @@ pub fn require_tesseract() {
         "tesseract is not installed: run scripts/setup (it installs tesseract-ocr and its language packs)"
     );
 }
+
+/// A DOCX as Word writes its package (content types and relationships), which LibreOffice opens: the
+/// paragraphs `pages` split over that many pages by page breaks, and `docProps/app.xml` with `<Pages>`
+/// when `app_pages` is given.
+pub fn paged_docx(pages: &[&str], app_pages: Option<u32>) -> Vec<u8> {
+    let page_break = r#"<w:p><w:r><w:br w:type="page"/></w:r></w:p>"#;
+    let body = pages.iter().map(|p| para(p)).collect::<Vec<_>>().join(page_break);
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W_NS}><w:body>{body}<w:sectPr><w:pgSz w:w="11906" w:h="16838"/></w:sectPr></w:body></w:document>"#
+    );
+    let (app_type, app_rel) = match app_pages {
+        Some(_) => (
+            r#"<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>"#,
+            r#"<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/>"#,
+        ),
+        None => ("", ""),
+    };
+    let types = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>{app_type}</Types>"#
+    );
+    let rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>{app_rel}</Relationships>"#
+    );
+    let app = app_pages.map(|n| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Pages>{n}</Pages></Properties>"#
+        )
+    });
+    let mut parts: Vec<(&str, &[u8])> = vec![
+        ("[Content_Types].xml", types.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("word/document.xml", doc.as_bytes()),
+    ];
+    if let Some(app) = &app {
+        parts.push(("docProps/app.xml", app.as_bytes()));
+    }
+    zip_of(&parts)
+}
+
+/// LibreOffice's `soffice`; fails (never skips) a test that needs it when it is missing, saying how to get it.
+pub fn require_soffice() -> std::path::PathBuf {
+    folio_extract::find_office().expect(
+        "LibreOffice (soffice) is not installed: run scripts/test, which installs it, or \
+         apt-get install --no-install-recommends libreoffice-writer-nogui",
+    )
+}
