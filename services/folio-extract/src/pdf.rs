@@ -76,7 +76,7 @@ fn extract_opened(
         Some((lo, _)) => (Some(lo), lo.get_pages()),
         None => (None, BTreeMap::new()),
     };
-    let (text, ocr, ocr_found) = finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
+    let read = finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
     let (title, author, mut info) = pdfium_metadata(doc);
     if info.modified.is_none() {
         // pdfium-render 0.8.37 asks PDFium for the key "ModificationDate", not the Info key "ModDate", so
@@ -84,21 +84,7 @@ fn extract_opened(
         info.modified = lopdf_doc.and_then(|lo| info_metadata(lo).2.modified);
     }
     let preview = opts.thumbnails.largest().and_then(|px| first_page(Some(doc), bytes, px, opts));
-    Ok(Extracted {
-        pages: Some(page_count),
-        pages_source: Some(PagesSource::Counted),
-        frames: None,
-        text,
-        detect_language: true,
-        title,
-        author,
-        info,
-        ocr,
-        ocr_found,
-        dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
-        preview,
-        degraded: truncated,
-    })
+    Ok(counted(page_count, read, (title, author, info), preview, truncated))
 }
 
 /// Title, author and the rest of the Info metadata as PDFium reads it (decrypted, decoded).
@@ -263,11 +249,21 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
     for (&number, &page_id) in &pages {
         page_texts.push((number, page_text(&doc, number, page_id, opts.limits.max_pdf_depth)));
     }
-    let (text, ocr, ocr_found) = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
-
-    let (title, author, info) = info_metadata(&doc);
+    let read = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
     let preview = opts.thumbnails.largest().and_then(|px| first_page(None, bytes, px, opts));
-    Ok(Extracted {
+    Ok(counted(page_count, read, info_metadata(&doc), preview, truncated))
+}
+
+/// What either path (PDFium or lopdf) read of a PDF whose page tree it counted: the text (OCRed where
+/// needed), the metadata, the first page for thumbnails, and the error beside a degraded result.
+fn counted(
+    page_count: u32,
+    (text, ocr, ocr_found): (String, OcrStatus, crate::OcrFound),
+    (title, author, info): (Option<String>, Option<String>, DocInfo),
+    preview: Option<DynamicImage>,
+    degraded: Option<ExtractError>,
+) -> Extracted {
+    Extracted {
         pages: Some(page_count),
         pages_source: Some(PagesSource::Counted),
         frames: None,
@@ -280,8 +276,8 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
         ocr_found,
         dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
         preview,
-        degraded: truncated,
-    })
+        degraded,
+    }
 }
 
 /// The pages (1-based, in order) whose text layer has fewer than [`MIN_WORDS_PER_PAGE`] words: scans and
