@@ -19,25 +19,33 @@ const SAMPLE_CHARS: usize = 20_000;
 /// name another language (whatlang reads short English as Catalan, and does not know Swahili). Always
 /// `Some`; the `Option` leaves room for callers that distinguish "not attempted".
 pub fn detect(text: &str) -> Option<(String, f64)> {
-    let sample: &str = match text.char_indices().nth(SAMPLE_CHARS) {
+    Some(detect_prose(&prose_only(sample(text))))
+}
+
+/// The beginning of `text` that detection examines (see [`SAMPLE_CHARS`]).
+fn sample(text: &str) -> &str {
+    match text.char_indices().nth(SAMPLE_CHARS) {
         Some((at, _)) => &text[..at],
         None => text,
-    };
-    let prose = prose_only(sample);
-    let sample = prose.as_str();
-    if !enough_text(sample) {
-        return Some(("und".to_string(), 0.0));
     }
-    let Some(info) = whatlang::detect(sample) else { return Some(("und".to_string(), 0.0)) };
+}
+
+/// [`detect`] on text already reduced by [`prose_only`].
+fn detect_prose(prose: &str) -> (String, f64) {
+    let undetermined = || ("und".to_string(), 0.0);
+    if !enough_text(prose) {
+        return undetermined();
+    }
+    let Some(info) = whatlang::detect(prose) else { return undetermined() };
     if info.script() == whatlang::Script::Latin {
-        if let Some((code, share)) = crate::lexicon::dominant(sample) {
+        if let Some((code, share)) = crate::lexicon::dominant(prose) {
             if code != iso639_1(info.lang()) {
                 // Half the tokens being function words is as sure as prose gets.
-                return Some((code.to_string(), (0.5 + share).min(1.0)));
+                return (code.to_string(), (0.5 + share).min(1.0));
             }
         }
     }
-    Some((iso639_1(info.lang()).to_string(), info.confidence()))
+    (iso639_1(info.lang()).to_string(), info.confidence())
 }
 
 /// The words of `text` that can belong to a natural language: tokens with markup or code characters
@@ -106,33 +114,30 @@ fn is_unspaced_southeast_asian(c: char) -> bool {
 /// text's answer when no language holds most of the letters of the paragraphs long enough to tell (OCR
 /// output, short lines). Returns the language, its confidence, and the [`shares`].
 pub fn detect_document(text: &str) -> (String, f64, Vec<folio_core::LanguageShare>) {
-    let paragraphs = paragraph_languages(text);
+    let (paragraphs, all_letters) = paragraph_languages(text);
     let shares = shares_of(&paragraphs);
     // Short paragraphs (headings, captions, a line each) are told apart poorly; when they hold most of the
     // text, the text as a whole is the better witness.
     let long: Vec<&ParagraphLanguage> = paragraphs.iter().filter(|p| p.letters >= LONG_PARAGRAPH_LETTERS).collect();
     let told: usize = long.iter().map(|p| p.letters).sum();
-    let all_letters = prose_only(text).chars().filter(|c| c.is_alphabetic()).count();
-    if told * 2 < all_letters {
-        let (language, confidence) = detect(text).unwrap_or_else(|| ("und".to_string(), 0.0));
-        return (language, confidence, shares);
-    }
-    let mut by_language: Vec<(&str, usize, f64)> = Vec::new();
-    for p in long {
-        match by_language.iter_mut().find(|(l, _, _)| *l == p.language) {
-            Some((_, n, c)) => {
-                *n += p.letters;
-                *c += p.confidence * p.letters as f64;
+    if told * 2 >= all_letters {
+        let mut by_language: Vec<(&str, usize, f64)> = Vec::new();
+        for p in long {
+            match by_language.iter_mut().find(|(l, _, _)| *l == p.language) {
+                Some((_, n, c)) => {
+                    *n += p.letters;
+                    *c += p.confidence * p.letters as f64;
+                }
+                None => by_language.push((&p.language, p.letters, p.confidence * p.letters as f64)),
             }
-            None => by_language.push((&p.language, p.letters, p.confidence * p.letters as f64)),
+        }
+        if let Some((language, letters, weighted)) = by_language.into_iter().max_by_key(|(_, n, _)| *n) {
+            if letters * 2 > told {
+                return (language.to_string(), weighted / letters as f64, shares);
+            }
         }
     }
-    if let Some((language, letters, weighted)) = by_language.into_iter().max_by_key(|(_, n, _)| *n) {
-        if letters * 2 > told {
-            return (language.to_string(), weighted / letters as f64, shares);
-        }
-    }
-    let (language, confidence) = detect(text).unwrap_or_else(|| ("und".to_string(), 0.0));
+    let (language, confidence) = detect_prose(&prose_only(sample(text)));
     (language, confidence, shares)
 }
 
@@ -150,28 +155,28 @@ struct ParagraphLanguage {
     letters: usize,
 }
 
-/// Each paragraph (blank-line separated) long enough to tell, with its language.
-fn paragraph_languages(text: &str) -> Vec<ParagraphLanguage> {
-    text.split("\n\n")
-        .filter(|p| !p.trim().is_empty())
-        .take(MAX_PARAGRAPHS)
-        .filter_map(|paragraph| {
-            let (language, confidence) = detect(paragraph)?;
-            (language != "und").then(|| ParagraphLanguage {
-                language,
-                confidence,
-                words: count_words(paragraph),
-                letters: prose_only(paragraph).chars().filter(|c| c.is_alphabetic()).count(),
-            })
-        })
-        .collect()
+/// Each paragraph (blank-line separated) long enough to tell, with its language; and the letters of every
+/// paragraph examined, told or not.
+fn paragraph_languages(text: &str) -> (Vec<ParagraphLanguage>, usize) {
+    let mut told = Vec::new();
+    let mut all_letters = 0;
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()).take(MAX_PARAGRAPHS) {
+        let prose = prose_only(sample(paragraph));
+        let letters = prose.chars().filter(|c| c.is_alphabetic()).count();
+        all_letters += letters;
+        let (language, confidence) = detect_prose(&prose);
+        if language != "und" {
+            told.push(ParagraphLanguage { language, confidence, words: count_words(paragraph), letters });
+        }
+    }
+    (told, all_letters)
 }
 
 /// The languages of a text by share of its words, largest first: each paragraph (blank-line separated) long
 /// enough to tell is detected on its own, and its words go to its language. Paragraphs too short to tell
 /// are left out of the shares. Shares are rounded to 3 decimals so records compare stably.
 pub fn shares(text: &str) -> Vec<folio_core::LanguageShare> {
-    shares_of(&paragraph_languages(text))
+    shares_of(&paragraph_languages(text).0)
 }
 
 fn shares_of(paragraphs: &[ParagraphLanguage]) -> Vec<folio_core::LanguageShare> {
