@@ -284,15 +284,17 @@ fn classify_exit(status: std::process::ExitStatus, stderr: &str, memory_bytes: u
 }
 
 fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> Extraction {
-    let (sha256, bytes) = std::fs::read(path)
+    let content = std::fs::read(path).ok();
+    let (sha256, bytes) = content
+        .as_deref()
         .map(|b| {
             use sha2::Digest;
-            (hex::encode(sha2::Sha256::digest(&b)), b.len() as u64)
+            (hex::encode(sha2::Sha256::digest(b)), b.len() as u64)
         })
         .unwrap_or_default();
     let mut record = Record::failed(name, sha256, bytes, ExtractError::new(kind, message));
-    if let Ok(b) = std::fs::read(path) {
-        let format = folio_extract::Format::sniff(&b);
+    if let Some(b) = &content {
+        let format = folio_extract::Format::sniff(b);
         record.format = format.as_str().to_string();
         record.mime = format.mime().to_string();
     }
