@@ -60,6 +60,7 @@ async fn setup(n: usize) -> Setup {
             state: DocumentState::Queued,
             attempts: 0,
             last_error: None,
+            password: None,
         });
     }
     store

@@ -264,6 +264,10 @@ pub struct Document {
     pub state: DocumentState,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// The password that opens the file (a protected PDF or DOCX), when its sender gave one. Never
+    /// serialised: it travels from the intake to the database to the parser, and nowhere else.
+    #[serde(skip)]
+    pub password: Option<Secret>,
 }
 
 impl Document {
@@ -398,6 +402,33 @@ impl Finding {
     }
 }
 
+/// A value that must not leak into logs or output: `Debug` and `Display` print `[redacted]`, and it has no
+/// `Serialize`. Read it with [`Secret::expose`] where it is used.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,5 +472,26 @@ mod tests {
             assert_eq!(FindingCode::parse(c.as_str()), Some(c));
         }
         assert!(Severity::Blocking > Severity::Warning);
+    }
+
+    #[test]
+    fn a_secret_is_never_printed_or_serialised() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "[redacted] [redacted]");
+        assert_eq!(secret.expose(), "hunter2");
+        let document = Document {
+            id: Uuid::nil(),
+            contribution_id: Uuid::nil(),
+            file_name: "a.pdf".into(),
+            sha256: "00".into(),
+            bytes: 1,
+            blob_key: "k".into(),
+            state: DocumentState::Queued,
+            attempts: 0,
+            last_error: None,
+            password: Some(secret),
+        };
+        assert!(!format!("{document:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&document).unwrap().contains("hunter2"));
     }
 }

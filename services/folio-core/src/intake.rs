@@ -6,7 +6,7 @@
 //! reading stay at the edge.
 
 use crate::catalogue::CatalogueConfig;
-use crate::domain::{Chapter, Contribution, Finding, FindingCode, Severity};
+use crate::domain::{Chapter, Contribution, Finding, FindingCode, Secret, Severity};
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -18,6 +18,8 @@ pub const CATALOGUE_NAME: &str = "catalogue.toml";
 /// The CSV's columns, in order.
 pub const CSV_HEADER: [&str; 10] =
     ["file", "chapter", "state", "author", "title", "kind", "role", "modality", "received", "rights"];
+/// A column the CSV may add after the others: the password that opens a protected PDF or DOCX.
+pub const CSV_PASSWORD: &str = "password";
 
 /// One file to process, and the contribution it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct IntakeFile {
     pub contribution_id: Uuid,
     /// Path relative to the input folder, with `/` separators.
     pub path: String,
+    /// From the optional `password` column.
+    pub password: Option<Secret>,
 }
 
 /// What the folder holds, once read.
@@ -39,9 +43,9 @@ pub struct Intake {
 /// Fatal problems: without a readable CSV there is nothing to process.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    #[error("{CSV_NAME} is missing its header; expected: {}", CSV_HEADER.join(","))]
+    #[error("{CSV_NAME} is missing its header; expected: {} (and optionally ,{CSV_PASSWORD})", CSV_HEADER.join(","))]
     MissingHeader,
-    #[error("{CSV_NAME} header is `{found}`; expected: {}", CSV_HEADER.join(","))]
+    #[error("{CSV_NAME} header is `{found}`; expected: {} (and optionally ,{CSV_PASSWORD})", CSV_HEADER.join(","))]
     WrongHeader { found: String },
     #[error("{CSV_NAME} could not be read: {0}")]
     Csv(String),
@@ -64,7 +68,8 @@ pub fn plan(
         return Err(IntakeError::MissingHeader);
     }
     let found: Vec<String> = header.iter().map(|h| h.to_lowercase()).collect();
-    if found != CSV_HEADER {
+    let with_password = found.len() == CSV_HEADER.len() + 1 && found.last().map(String::as_str) == Some(CSV_PASSWORD);
+    if found[..found.len().min(CSV_HEADER.len())] != CSV_HEADER || (found.len() != CSV_HEADER.len() && !with_password) {
         return Err(IntakeError::WrongHeader { found: header.iter().collect::<Vec<_>>().join(",") });
     }
 
@@ -90,12 +95,12 @@ pub fn plan(
             continue;
         }
         let file = record.get(0).unwrap_or_default().to_string();
-        if record.len() != CSV_HEADER.len() {
+        if record.len() != found.len() {
             listed.insert(normalise_path(&file).unwrap_or(file.clone()));
             intake.findings.push(row_finding(
                 line,
                 Some(file),
-                format!("has {} fields; expected {}", record.len(), CSV_HEADER.len()),
+                format!("has {} fields; expected {}", record.len(), found.len()),
             ));
             continue;
         }
@@ -168,7 +173,7 @@ pub fn plan(
 
         if present.contains(row.file.as_str()) {
             files_with_documents.insert(id);
-            intake.files.push(IntakeFile { contribution_id: id, path: row.file });
+            intake.files.push(IntakeFile { contribution_id: id, path: row.file, password: row.password });
         } else {
             intake.findings.push(Finding {
                 code: FindingCode::MissingFile,
@@ -214,6 +219,7 @@ struct Row {
     modality: crate::Modality,
     received: NaiveDate,
     rights: Option<String>,
+    password: Option<Secret>,
 }
 
 fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
@@ -236,6 +242,8 @@ fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
     let received = NaiveDate::parse_from_str(&field(8), "%Y-%m-%d")
         .map_err(|_| format!("has received date '{}', not an ISO date such as 2012-04-30", field(8)))?;
     let rights = Some(field(9)).filter(|s| !s.is_empty());
+    // Fields are trimmed like every other cell (a password cannot begin or end with a space); empty is none.
+    let password = r.get(10).filter(|p| !p.is_empty()).map(Secret::new);
     Ok(Row {
         title: if title.is_empty() { file.clone() } else { title },
         file,
@@ -247,6 +255,7 @@ fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
         modality,
         received,
         rights,
+        password,
     })
 }
 
@@ -314,6 +323,31 @@ c.docx,alpha,Spain,Luis,Story,testimonial,recipient,South-South,2012-03-01,\n"
         assert_eq!(intake.files[0].contribution_id, intake.files[1].contribution_id);
         assert_eq!(intake.contributions[1].kind, ContributionKind::Testimonial);
         assert_eq!(intake.contributions[1].rights, None, "an empty rights cell means not cleared");
+    }
+
+    #[test]
+    fn an_optional_password_column_gives_each_file_its_password() {
+        let csv = "file,chapter,state,author,title,kind,role,modality,received,rights,password\n\
+locked.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0,s3cret\n\
+open.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0,\n\
+short.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0\n";
+        let intake = plan(
+            Uuid::nil(),
+            &CatalogueConfig::default(),
+            csv,
+            &files(&["locked.pdf", "open.pdf", "short.pdf"]),
+        )
+        .unwrap();
+        assert_eq!(intake.files.len(), 2);
+        assert_eq!(intake.files[0].password.as_ref().map(Secret::expose), Some("s3cret"));
+        assert_eq!(intake.files[1].password, None);
+        // A row without the column's cell is malformed, as any short row.
+        assert!(intake.findings.iter().any(|f| f.code == FindingCode::MalformedRow
+            && f.file_name.as_deref() == Some("short.pdf")
+            && f.message.contains("expected 11")));
+
+        let wrong = "file,chapter,state,author,title,kind,role,modality,received,rights,secret\n";
+        assert!(matches!(plan(Uuid::nil(), &CatalogueConfig::default(), wrong, &[]), Err(IntakeError::WrongHeader { .. })));
     }
 
     #[test]

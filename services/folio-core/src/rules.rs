@@ -236,6 +236,7 @@ mod tests {
             state,
             attempts: 1,
             last_error: None,
+            password: None,
         }
     }
 

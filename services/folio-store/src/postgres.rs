@@ -146,8 +146,14 @@ impl PostgresStore {
         }
         for d in &s.documents {
             sqlx::query(
-                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET password = excluded.password,
+                   state = CASE WHEN documents.state IN ('done', 'failed') THEN 'queued' ELSE documents.state END,
+                   attempts = CASE WHEN documents.state IN ('done', 'failed') THEN 0 ELSE documents.attempts END,
+                   last_error = CASE WHEN documents.state IN ('done', 'failed') THEN NULL ELSE documents.last_error END,
+                   updated_at = now()
+                 WHERE documents.password IS DISTINCT FROM excluded.password",
             )
             .bind(d.id)
             .bind(d.contribution_id)
@@ -156,6 +162,7 @@ impl PostgresStore {
             .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
             .bind(&d.blob_key)
             .bind(DocumentState::Queued.as_str())
+            .bind(d.password.as_ref().map(|p| storable(p.expose())))
             .execute(&mut *tx)
             .await?;
         }

@@ -56,6 +56,10 @@ pub trait WorkQueue: Send + Sync {
     fn close(&self);
     /// Messages waiting (not delivered).
     async fn depth(&self) -> Result<u64, QueueError>;
+    /// Whether the queue lives in this process, so that no other process can be working from it.
+    fn is_in_process(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Default)]
@@ -125,6 +129,10 @@ impl WorkQueue for InProcessQueue {
 
     async fn depth(&self) -> Result<u64, QueueError> {
         Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()).ready.len() as u64)
+    }
+
+    fn is_in_process(&self) -> bool {
+        true
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::repo::{CatalogueRow, ChapterProgress, StoreError, StoredRecord};
 use chrono::NaiveDate;
-use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Record};
+use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Record, Secret};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -61,10 +61,10 @@ pub(crate) fn text_uuid(column: &str, text: &str) -> Result<Uuid, StoreError> {
 
 /// The columns [`document_from`] reads, for a query's select list on `documents d`.
 pub(crate) const DOCUMENT_COLUMNS: &str =
-    "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error";
+    "d.id, d.contribution_id, d.file_name, d.sha256, d.bytes, d.blob_key, d.state, d.attempts, d.last_error, d.password";
 /// The same columns for `RETURNING`, where SQLite takes no table alias.
 pub(crate) const DOCUMENT_RETURNING: &str =
-    "id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, last_error";
+    "id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, last_error, password";
 
 pub(crate) fn document_from(row: &impl StoredRow) -> Result<Document, StoreError> {
     Ok(Document {
@@ -77,6 +77,7 @@ pub(crate) fn document_from(row: &impl StoredRow) -> Result<Document, StoreError
         state: word(row, "state")?,
         attempts: small(row, "attempts")?,
         last_error: row.opt_text("last_error")?,
+        password: row.opt_text("password")?.map(Secret::new),
     })
 }
 

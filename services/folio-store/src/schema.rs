@@ -7,8 +7,14 @@ use std::borrow::Cow;
 /// Version, name, SQL.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Embedded = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
-pub(crate) const POSTGRES: Embedded = &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
+pub(crate) const SQLITE: Embedded = &[
+    (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (2, "document_password", include_str!("../../../migrations/sqlite/0002_document_password.sql")),
+];
+pub(crate) const POSTGRES: Embedded = &[
+    (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
+    (2, "document_password", include_str!("../../../migrations/postgres/0002_document_password.sql")),
+];
 
 /// A migrator over embedded migrations. It keeps sqlx's locking (a no-op in SQLite, an advisory lock in
 /// PostgreSQL), so that processes starting at once apply each migration once.

@@ -10,7 +10,7 @@ use crate::rows::{
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
-use folio_core::{Chapter, Contribution, Document, DocumentState, Finding};
+use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, Secret};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashSet;
@@ -183,9 +183,16 @@ impl Store for SqliteStore {
         }
         for d in &s.documents {
             // A document already known keeps its state and record: the same file is not processed twice.
+            // Unless its password changed: then a finished document is read again with the new one.
             sqlx::query(
-                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, password, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET password = excluded.password,
+                   state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,
+                   attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,
+                   last_error = CASE WHEN state IN ('done', 'failed') THEN NULL ELSE last_error END,
+                   updated_at = excluded.updated_at
+                 WHERE documents.password IS NOT excluded.password",
             )
             .bind(d.id.to_string())
             .bind(d.contribution_id.to_string())
@@ -194,6 +201,7 @@ impl Store for SqliteStore {
             .bind(d.bytes as i64)
             .bind(&d.blob_key)
             .bind(DocumentState::Queued.as_str())
+            .bind(d.password.as_ref().map(Secret::expose))
             .bind(&now)
             .bind(&now)
             .execute(&mut *tx)

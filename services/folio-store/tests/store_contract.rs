@@ -47,6 +47,7 @@ engines!(
     a_duplicate_completion_changes_nothing,
     book_order_is_the_same_in_every_engine,
     text_with_nuls_is_stored,
+    a_new_password_reopens_a_finished_document,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -199,6 +200,7 @@ fn document(contribution: &Contribution, name: &str, sha: &str) -> Document {
         state: DocumentState::Queued,
         attempts: 0,
         last_error: None,
+        password: None,
     }
 }
 
@@ -270,6 +272,33 @@ async fn intake_is_idempotent_and_keeps_finished_work(store: Arc<dyn Store>) {
     assert_eq!(row.config.rules.max_pages, 10);
     assert_eq!(store.chapters(cat).await.unwrap()[0].title, "Clearance in South Lebanon");
     assert_eq!(store.contributions(cat).await.unwrap()[0].modality, Modality::SouthSouth);
+}
+
+async fn a_new_password_reopens_a_finished_document(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    let mut snap = snapshot(cat, &[("locked.pdf", "aa"), ("open.pdf", "bb")]);
+    snap.documents[0].password = Some(Secret::new("first"));
+    store.sync_intake(&snap).await.unwrap();
+    let docs = store.documents(cat).await.unwrap();
+    let locked = docs.iter().find(|d| d.file_name == "locked.pdf").unwrap().id;
+    let Claim::Granted(claimed) = store.claim(locked, "w1", MINUTE, 3).await.unwrap() else { panic!("claim refused") };
+    assert_eq!(claimed.password.as_ref().map(Secret::expose), Some("first"), "the worker gets the password");
+    assert!(store.complete(locked, "w1", &stored("locked.pdf")).await.unwrap());
+
+    // The same password again changes nothing.
+    store.sync_intake(&snap).await.unwrap();
+    assert_eq!(store.document(locked).await.unwrap().unwrap().state, DocumentState::Done);
+
+    // A corrected password puts the finished document back in the queue, its attempts counted afresh.
+    snap.documents[0].password = Some(Secret::new("second"));
+    store.sync_intake(&snap).await.unwrap();
+    let reopened = store.document(locked).await.unwrap().unwrap();
+    assert_eq!(reopened.state, DocumentState::Queued);
+    assert_eq!(reopened.attempts, 0);
+    assert_eq!(reopened.password.as_ref().map(Secret::expose), Some("second"));
+    let open = store.documents(cat).await.unwrap().into_iter().find(|d| d.file_name == "open.pdf").unwrap();
+    assert_eq!(open.password, None);
+    assert_eq!(store.documents(cat).await.unwrap().len(), 2, "no second row for the same file");
 }
 
 async fn one_worker_wins_a_claim_and_duplicates_write_nothing(store: Arc<dyn Store>) {

@@ -57,6 +57,7 @@ pub async fn read_folder(folder: &Path, blobs: &dyn BlobStore) -> Result<IntakeS
             state: DocumentState::Queued,
             attempts: 0,
             last_error: None,
+            password: file.password.clone(),
         });
     }
     Ok(IntakeSnapshot {

@@ -21,8 +21,15 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
 
     let snapshot = ingest::read_folder(input, blobs.as_ref()).await?;
     let catalogue_id = snapshot.catalogue_id;
-    // This process is the only one working on this catalogue: what an earlier, interrupted run held is ours.
-    store.requeue_processing(catalogue_id).await.ok();
+    // With the in-process queue, this process is the only one working on this catalogue: what an earlier,
+    // interrupted run held is ours to take back at once. With a shared queue other workers may hold documents
+    // right now; theirs come back only when their leases run out.
+    if queue.is_in_process() {
+        let requeued = store.requeue_processing(catalogue_id).await.context("taking back interrupted documents")?;
+        if requeued > 0 {
+            tracing::info!(requeued, "documents an interrupted run held are queued again");
+        }
+    }
     let ingested = ingest::submit(store.as_ref(), queue.as_ref(), snapshot).await?;
     let total = ingested.snapshot.documents.len() as u64;
 
