@@ -239,6 +239,11 @@ impl Store for PostgresStore {
     /// Runs on a connection of its own, closed afterwards: sqlx's migrator holds a session-level advisory lock
     /// (so that processes starting at once apply each migration once) and does not release it when a
     /// migration fails, which would leave it held on a pooled connection.
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.options.connect().await?;
         let outcome = schema::migrator(schema::POSTGRES).run_direct(&mut conn).await;

@@ -128,7 +128,11 @@ impl WorkQueue for InProcessQueue {
     }
 
     async fn depth(&self) -> Result<u64, QueueError> {
-        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()).ready.len() as u64)
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.closed {
+            return Err(QueueError::Closed);
+        }
+        Ok(state.ready.len() as u64)
     }
 
     fn is_in_process(&self) -> bool {

@@ -144,6 +144,8 @@ impl FindingSource {
 pub trait Store: Send + Sync {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
+    /// A round trip to the database, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
 
     async fn sync_intake(&self, snapshot: &IntakeSnapshot) -> Result<(), StoreError>;
 

@@ -95,6 +95,11 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         schema::migrator(schema::SQLITE).run(&self.pool).await?;
         Ok(())

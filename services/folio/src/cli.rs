@@ -46,6 +46,9 @@ pub struct GlobalArgs {
     /// LibreOffice for DOCX renderings: auto (soffice on PATH), off, or the path of soffice.
     #[arg(long, global = true, env = "FOLIO_LIBREOFFICE")]
     pub libreoffice: Option<String>,
+    /// Address of the health endpoints (/livez, /readyz) of the cluster roles, such as 0.0.0.0:8081.
+    #[arg(long, global = true, env = "FOLIO_HEALTH_ADDR")]
+    pub health_addr: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +105,13 @@ pub enum Command {
     EvalLanguage { samples: PathBuf },
     /// Brings the database schema up to date.
     Migrate,
+    /// Takes work requests from the queue and writes records, until SIGTERM or SIGINT; then finishes what is
+    /// in flight within `worker.shutdown_grace_secs` and gives the rest back to the queue.
+    Worker {
+        /// Documents processed at once (default: one per CPU core); also the queue's prefetch.
+        #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
+        concurrency: Option<usize>,
+    },
     /// Prints the settings in effect, as TOML.
     Config,
     /// Internal: extracts one file for a parent process. (`--sizes` and `--format` are not called
@@ -151,6 +161,9 @@ impl GlobalArgs {
         }
         if let Some(office) = &self.libreoffice {
             s.extract.libreoffice = office.clone();
+        }
+        if let Some(addr) = &self.health_addr {
+            s.health_addr = Some(addr.clone());
         }
         Ok(s)
     }
@@ -212,6 +225,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::EvalLanguage { samples } => {
             print!("{}", crate::eval_cmd::run_language(&samples)?);
             Ok(())
+        }
+        Command::Worker { concurrency } => {
+            crate::telemetry::init("folio=info");
+            let mut settings = cli.global.settings()?;
+            if let Some(c) = concurrency {
+                settings.worker.concurrency = c;
+            }
+            crate::roles::run_worker(&settings).await
         }
         Command::Migrate => {
             crate::telemetry::init("folio=info");

@@ -19,6 +19,8 @@ pub struct Settings {
     pub blob_url: Option<String>,
     /// The work queue: `memory://` (in-process).
     pub queue_url: String,
+    /// Where the cluster roles answer `/livez` and `/readyz` (for example `0.0.0.0:8081`); none when unset.
+    pub health_addr: Option<String>,
     pub worker: WorkerSection,
     pub extract: ExtractSection,
 }
@@ -32,6 +34,9 @@ pub struct WorkerSection {
     pub lease_secs: u64,
     /// Attempts at a document before it is recorded as failed.
     pub max_attempts: u32,
+    /// Seconds a stopping worker (SIGTERM) gives the documents in flight to finish before it gives them back
+    /// to the queue. Keep it below the orchestrator's own grace period (Kubernetes: 30 s by default).
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +78,7 @@ impl Default for Settings {
             database_url: None,
             blob_url: None,
             queue_url: "memory://".into(),
+            health_addr: None,
             worker: WorkerSection::default(),
             extract: ExtractSection::default(),
         }
@@ -81,7 +87,7 @@ impl Default for Settings {
 
 impl Default for WorkerSection {
     fn default() -> Self {
-        Self { concurrency: 0, lease_secs: 600, max_attempts: 3 }
+        Self { concurrency: 0, lease_secs: 600, max_attempts: 3, shutdown_grace_secs: 25 }
     }
 }
 

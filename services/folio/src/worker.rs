@@ -83,8 +83,16 @@ enum Outcome {
 
 impl Worker {
     /// Runs until the queue closes or `shutdown` turns true; then waits for the documents in flight.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        self.run_with_grace(shutdown, None).await;
+    }
+
+    /// As [`Worker::run`], but once `shutdown` turns true the documents in flight have `grace` to finish; those
+    /// still running then are abandoned: their parsers are killed, their claims released and their messages
+    /// given back to the queue, for another worker to take at once.
+    pub async fn run_with_grace(self, mut shutdown: watch::Receiver<bool>, grace: Option<Duration>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let (abandon, abandoned) = watch::channel(false);
         let mut in_flight = tokio::task::JoinSet::new();
         loop {
             let permit = tokio::select! {
@@ -96,14 +104,30 @@ impl Worker {
                 _ = shutdown.changed() => break,
             };
             let worker = self.clone();
+            let abandoned = abandoned.clone();
             in_flight.spawn(async move {
-                worker.handle(delivery).await;
+                worker.handle(delivery, abandoned).await;
                 drop(permit);
             });
             // Reap finished tasks so the set does not grow over a long run.
             while in_flight.try_join_next().is_some() {}
         }
-        while in_flight.join_next().await.is_some() {}
+        if !in_flight.is_empty() {
+            info!(in_flight = in_flight.len(), grace_secs = grace.map(|g| g.as_secs()), "stopped taking work; finishing what is in flight");
+        }
+        let drain = async {
+            while in_flight.join_next().await.is_some() {}
+        };
+        match grace {
+            None => drain.await,
+            Some(grace) => {
+                if tokio::time::timeout(grace, drain).await.is_err() {
+                    warn!(in_flight = in_flight.len(), "grace period over; giving the rest back to the queue");
+                    let _ = abandon.send(true);
+                    while in_flight.join_next().await.is_some() {}
+                }
+            }
+        }
     }
 
     fn emit(&self, event: WorkEvent) {
@@ -112,11 +136,15 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, delivery: Box<dyn Delivery>) {
+    async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>) {
         let request = delivery.request().clone();
         let span =
             tracing::info_span!("document", document_id = %request.document_id, redelivered = delivery.redelivered());
-        let outcome = self.process(&request).instrument(span.clone()).await;
+        let outcome = tokio::select! {
+            outcome = self.process(&request).instrument(span.clone()) => outcome,
+            // Dropping `process` kills the parser (its child is killed on drop, with its process group).
+            _ = abandoned.wait_for(|a| *a) => self.abandon(&request).instrument(span.clone()).await,
+        };
         let settled = match outcome {
             Outcome::Ack => delivery.ack().await,
             Outcome::Requeue => {
@@ -176,6 +204,17 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Gives back a document whose work was cut short by shutdown: the claim (if this worker held it) goes back
+    /// to the queued state, and the message back to the queue.
+    async fn abandon(&self, request: &WorkRequest) -> Outcome {
+        let message = "the worker shut down before finishing";
+        match self.store.release(request.document_id, &self.settings.name, message, false).await {
+            Ok(_) => info!("abandoned at shutdown; requeued"),
+            Err(e) => warn!(error = %e, "could not release the claim at shutdown; the lease will run out"),
+        }
+        Outcome::Requeue
     }
 
     fn store_fault(&self, e: StoreError) -> Outcome {

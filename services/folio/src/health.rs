@@ -1,0 +1,114 @@
+//! Health endpoints for an orchestrator: `GET /livez` answers 200 while the process runs (restart it when
+//! it does not); `GET /readyz` answers 200 only when the database and the queue answer (take the process out
+//! of service while they do not), and 503 with what failed otherwise.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use folio_store::{Store, WorkQueue};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What readiness checks.
+#[derive(Clone)]
+pub struct Dependencies {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn WorkQueue>,
+    /// Turns true when the process is shutting down: it is then not ready, whatever its dependencies say.
+    pub stopping: watch::Receiver<bool>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Readiness {
+    pub ready: bool,
+    pub database: String,
+    pub queue: String,
+}
+
+/// Each dependency gets this long to answer before it counts as down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Dependencies {
+    pub async fn check(&self) -> Readiness {
+        let database = match tokio::time::timeout(CHECK_TIMEOUT, self.store.ping()).await {
+            Ok(Ok(())) => "ok".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+        };
+        let queue = match tokio::time::timeout(CHECK_TIMEOUT, self.queue.depth()).await {
+            Ok(Ok(_)) => "ok".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+        };
+        let stopping = *self.stopping.borrow();
+        Readiness { ready: !stopping && database == "ok" && queue == "ok", database, queue }
+    }
+}
+
+pub fn router(dependencies: Dependencies) -> Router {
+    Router::new().route("/livez", get(|| async { "alive\n" })).route("/readyz", get(ready)).with_state(dependencies)
+}
+
+async fn ready(State(dependencies): State<Dependencies>) -> (StatusCode, Json<Readiness>) {
+    let readiness = dependencies.check().await;
+    let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(readiness))
+}
+
+/// Serves the endpoints on `listener` until `stop` turns true.
+pub async fn serve(listener: TcpListener, dependencies: Dependencies, mut stop: watch::Receiver<bool>) -> std::io::Result<()> {
+    axum::serve(listener, router(dependencies))
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: folio\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn live_while_running_ready_only_while_dependencies_answer_and_not_stopping() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = folio_store::open_store(&format!("sqlite://{}", dir.path().join("f.db").display())).await.unwrap();
+        let queue: Arc<dyn WorkQueue> = Arc::new(folio_store::InProcessQueue::new());
+        let (stop, stopping) = watch::channel(false);
+        let (exit, exiting) = watch::channel(false);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let dependencies = Dependencies { store, queue: queue.clone(), stopping };
+        let server = tokio::spawn(serve(listener, dependencies, exiting));
+
+        assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
+        let ready = get(addr, "/readyz").await;
+        assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+        assert!(ready.contains(r#""database":"ok""#), "{ready}");
+
+        // A closed queue is a dependency that no longer answers.
+        queue.close();
+        let closed = get(addr, "/readyz").await;
+        assert!(closed.starts_with("HTTP/1.1 503"), "{closed}");
+
+        // Stopping: still alive, no longer ready.
+        stop.send(true).unwrap();
+        assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
+        exit.send(true).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}

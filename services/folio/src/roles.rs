@@ -1,0 +1,87 @@
+//! The cluster roles, each a long-running process: `folio worker` (and, as they land, the gateway and the
+//! coordinator). Each stops on SIGTERM or SIGINT: it stops taking work, finishes what is in flight within its
+//! grace period, and gives the rest back; its health endpoints answer until it exits.
+
+use crate::config::Settings;
+use crate::health::{self, Dependencies};
+use crate::worker::{Worker, WorkerSettings};
+use anyhow::{bail, Context, Result};
+use folio_store::{open_blobs, open_queue, open_store};
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+/// Resolves on the first SIGTERM (how Kubernetes stops a pod) or SIGINT (Ctrl-C).
+pub async fn stop_signal() -> Result<&'static str> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = term.recv() => Ok("SIGTERM"),
+        r = tokio::signal::ctrl_c() => r.map(|_| "SIGINT").context("installing the SIGINT handler"),
+    }
+}
+
+/// `folio worker`: runs until a stop signal, or until the queue closes.
+pub async fn run_worker(settings: &Settings) -> Result<()> {
+    let store = open_store(&settings.database_url()).await.context("opening the database")?;
+    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
+    let queue = open_queue(&settings.queue_url).context("opening the queue")?;
+    if queue.is_in_process() {
+        bail!(
+            "folio worker takes work from a shared queue, and {} is this process's own: set FOLIO_QUEUE_URL (amqp://...), \
+             or use `folio process`, which runs every role in one process",
+            settings.queue_url
+        );
+    }
+
+    // `stopping` ends the intake of work (and readiness); `exiting` ends the health endpoints, last.
+    let (stop, stopping) = watch::channel(false);
+    let (exit, exiting) = watch::channel(false);
+    let health = match &settings.health_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("health endpoints: cannot listen on {addr}"))?;
+            info!(addr = %listener.local_addr()?, "health endpoints: /livez, /readyz");
+            let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
+            Some(tokio::spawn(health::serve(listener, dependencies, exiting)))
+        }
+        None => None,
+    };
+
+    let worker = Worker {
+        store,
+        blobs,
+        queue: queue.clone(),
+        sandbox: settings.sandbox()?,
+        settings: WorkerSettings {
+            concurrency: settings.concurrency(),
+            lease: Duration::from_secs(settings.worker.lease_secs),
+            max_attempts: settings.worker.max_attempts,
+            ..WorkerSettings::default()
+        },
+        events: None,
+    };
+    info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %settings.queue_url, "worker started");
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    let mut running = tokio::spawn(worker.run_with_grace(stopping, Some(grace)));
+    tokio::select! {
+        signal = stop_signal() => {
+            info!(signal = signal?, grace_secs = grace.as_secs(), "stopping: no new work");
+            let _ = stop.send(true);
+            (&mut running).await.context("the worker loop failed")?;
+        }
+        finished = &mut running => {
+            finished.context("the worker loop failed")?;
+            warn!("the queue closed; the worker stops");
+        }
+    }
+    let _ = exit.send(true);
+    if let Some(health) = health {
+        if let Ok(Err(e)) = health.await {
+            warn!(error = %e, "health endpoints ended with an error");
+        }
+    }
+    info!("worker stopped");
+    Ok(())
+}
