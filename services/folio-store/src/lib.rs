@@ -46,6 +46,6 @@ pub fn open_queue(url: &str) -> Result<Arc<dyn WorkQueue>, QueueError> {
     if url == "memory://" || url == "memory" {
         Ok(Arc::new(InProcessQueue::new()))
     } else {
-        Err(QueueError::UnsupportedUrl(url.to_string()))
+        Err(QueueError::UnsupportedUrl { url: url.to_string(), hint: "use memory://" })
     }
 }
