@@ -1,7 +1,9 @@
 //! Where Folio keeps things, behind traits chosen by URL: the database of records ([`Store`]), the blob store
 //! of files ([`BlobStore`]) and the queue of work requests ([`WorkQueue`]). The embedded default is SQLite, a
-//! local folder and an in-process queue; the cluster engines (PostgreSQL for records) implement the same traits.
+//! local folder and an in-process queue; the cluster engines (PostgreSQL for records, RabbitMQ for work) implement
+//! the same traits.
 
+pub mod amqp;
 pub mod blob;
 pub mod postgres;
 pub mod queue;
@@ -10,6 +12,7 @@ mod rows;
 mod schema;
 pub mod sqlite;
 
+pub use amqp::{AmqpOptions, AmqpQueue};
 pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use postgres::PostgresStore;
 pub use queue::{Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
@@ -41,11 +44,18 @@ pub fn open_blobs(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
     }
 }
 
-/// Opens the queue named by a URL: `memory://` is the in-process queue.
-pub fn open_queue(url: &str) -> Result<Arc<dyn WorkQueue>, QueueError> {
+/// Opens the queue named by a URL: `memory://` is the in-process queue; `amqp://USER:PASSWORD@HOST:PORT/VHOST`
+/// (query parameters in docs/CONFIGURATION.md) is RabbitMQ, which this consumer asks for at most `prefetch`
+/// unacknowledged messages at once (the worker's concurrency).
+pub async fn open_queue(url: &str, prefetch: u16) -> Result<Arc<dyn WorkQueue>, QueueError> {
     if url == "memory://" || url == "memory" {
         Ok(Arc::new(InProcessQueue::new()))
+    } else if url.starts_with("amqp://") || url.starts_with("amqps://") {
+        Ok(Arc::new(AmqpQueue::open(url, prefetch).await?))
     } else {
-        Err(QueueError::UnsupportedUrl(url.to_string()))
+        Err(QueueError::UnsupportedUrl {
+            url: amqp::redact(url),
+            hint: "use memory:// (in-process) or amqp://USER:PASSWORD@HOST:PORT/VHOST (RabbitMQ)",
+        })
     }
 }

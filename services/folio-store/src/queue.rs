@@ -25,14 +25,61 @@ impl WorkRequest {
     }
 }
 
+/// What went wrong with the queue, and whether trying again later may help ([`QueueError::is_retryable`]).
+/// URLs in these messages have their password replaced by `***`.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("no queue for URL '{0}' (use memory://)")]
-    UnsupportedUrl(String),
+    #[error("no queue for URL '{url}': {hint}")]
+    UnsupportedUrl { url: String, hint: &'static str },
+    #[error("queue URL '{url}': {reason} (the parameters are listed in docs/CONFIGURATION.md)")]
+    InvalidUrl { url: String, reason: String },
     #[error("the queue is closed")]
     Closed,
-    #[error("queue transport: {0}")]
+    #[error(
+        "cannot reach the message broker at {target}: {reason}; check that RabbitMQ is running there and that \
+         the URL's host and port are right"
+    )]
+    Connect { target: String, reason: String },
+    #[error("the broker refused to {action}: {reason}; {hint}")]
+    Refused { action: String, reason: String, hint: &'static str },
+    #[error(
+        "the broker could not route a message to the queue '{queue}' ({reason}): the queue was deleted, with \
+         its messages; restart Folio to declare it again (the documents stay queued in the database)"
+    )]
+    Unroutable { queue: String, reason: String },
+    #[error(
+        "the broker refused to take responsibility for a message for '{queue}' (negative confirm): see the \
+         broker's log (a queue without a quorum of its nodes, or full); try again later"
+    )]
+    Rejected { queue: String },
+    #[error(
+        "no confirm from the broker for a message for '{queue}' within {secs} s (the broker may be blocked on \
+         memory or disk, or partitioned); try again later"
+    )]
+    Unconfirmed { queue: String, secs: f32 },
+    #[error("the connection this message came on is gone, so it cannot be settled; the broker delivers it again")]
+    Stale,
+    #[error("queue transport: {0}; try again later (Folio reconnects by itself)")]
     Transport(String),
+}
+
+impl QueueError {
+    /// Whether the same operation may succeed later (a connection, a broker that is busy or restarting), as
+    /// opposed to a mistake in the URL or the broker's setup, which needs a person.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            QueueError::Connect { .. }
+            | QueueError::Rejected { .. }
+            | QueueError::Unconfirmed { .. }
+            | QueueError::Stale
+            | QueueError::Transport(_) => true,
+            QueueError::UnsupportedUrl { .. }
+            | QueueError::InvalidUrl { .. }
+            | QueueError::Closed
+            | QueueError::Refused { .. }
+            | QueueError::Unroutable { .. } => false,
+        }
+    }
 }
 
 /// One delivered message. Settle it with `ack` once the database has the result, or `nack` to give it back;

@@ -34,7 +34,7 @@ pub struct GlobalArgs {
     /// Blob store URL (file://PATH).
     #[arg(long, global = true, env = "FOLIO_BLOB_URL")]
     pub blob_url: Option<String>,
-    /// Queue URL (memory://).
+    /// Queue URL (memory:// or amqp://USER:PASSWORD@HOST:PORT/VHOST?queue=NAME).
     #[arg(long, global = true, env = "FOLIO_QUEUE_URL")]
     pub queue_url: Option<String>,
     /// Thumbnail sizes, longest side in pixels, comma-separated (`256,1024`); `none` for no thumbnails.

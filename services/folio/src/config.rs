@@ -17,7 +17,7 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The blob store: `file://PATH`. Default: `file://DATA_DIR/blobs`.
     pub blob_url: Option<String>,
-    /// The work queue: `memory://` (in-process).
+    /// The work queue: `memory://` (in-process) or `amqp://USER:PASSWORD@HOST:PORT/VHOST?queue=…` (RabbitMQ).
     pub queue_url: String,
     /// Where the cluster roles answer `/livez` and `/readyz` (for example `0.0.0.0:8081`); none when unset.
     pub health_addr: Option<String>,

@@ -17,7 +17,9 @@ use tokio::sync::{broadcast, watch};
 pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: bool) -> Result<BundleSummary> {
     let store = open_store(&settings.database_url()).await?;
     let blobs = open_blobs(&settings.blob_url())?;
-    let queue = open_queue(&settings.queue_url)?;
+    // A broker hands this worker as many unacknowledged messages as it processes at once.
+    let prefetch = u16::try_from(settings.concurrency()).unwrap_or(u16::MAX);
+    let queue = open_queue(&settings.queue_url, prefetch).await?;
 
     let snapshot = ingest::read_folder(input, blobs.as_ref()).await?;
     let catalogue_id = snapshot.catalogue_id;
