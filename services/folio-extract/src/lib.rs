@@ -121,9 +121,10 @@ pub struct Options {
     /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
     /// of the parsers alone.
     pub ocr: bool,
-    /// Password for a PDF that needs one to open. The empty password is always tried first; without the
-    /// right one, such a PDF is an `encrypted` error (with its page count).
-    pub password: Option<String>,
+    /// Password for a document that needs one to open: a PDF (the empty password is always tried first;
+    /// without the right one, such a PDF is an `encrypted` error with its page count) or a
+    /// password-protected DOCX (without it, or with a wrong one, an `encrypted` error).
+    pub password: Option<Password>,
     /// Read PDFs with PDFium when its library is installed (see `scripts/setup`); off to use the lopdf
     /// text walker and pdftoppm, as when the library is missing (tests and comparisons of that path).
     pub pdfium: bool,
@@ -140,6 +141,39 @@ impl Default for Options {
             password: None,
             pdfium: true,
         }
+    }
+}
+
+/// A document's password. It is never shown: its `Debug` output is `Password(<hidden>)`, so that options,
+/// settings and errors that hold one can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<hidden>)")
+    }
+}
+
+impl From<String> for Password {
+    fn from(password: String) -> Self {
+        Self(password)
+    }
+}
+
+impl From<&str> for Password {
+    fn from(password: &str) -> Self {
+        Self(password.to_string())
     }
 }
 
@@ -459,6 +493,15 @@ mod tests {
         assert!(err.message.contains("simulated"));
         assert_eq!(ex.record.format, "pdf");
         assert_eq!(ex.record.sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let opts = Options { password: Some("s3cret-pw".into()), ..Options::default() };
+        let shown = format!("{opts:?} {:#?}", opts.password);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("Password(<hidden>)"), "{shown}");
+        assert_eq!(opts.password.as_ref().map(Password::as_str), Some("s3cret-pw"));
     }
 
     #[test]
