@@ -6,6 +6,7 @@
 //! record. (Stack overflows and aborts cannot be caught in-process; the caller runs extraction in a child
 //! process for those.)
 
+mod cfb;
 mod child;
 mod docx;
 mod jpeg;
@@ -15,6 +16,7 @@ mod limits;
 mod ocr;
 mod ocr_tsv;
 mod office_render;
+mod ooxml_crypto;
 mod pdf;
 mod pdf_info;
 mod pdf_ocr;
@@ -386,9 +388,20 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
 pub mod fuzzing {
     use super::*;
 
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice.
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice. A
+    /// password is given, so that a password-protected DOCX goes through the container and
+    /// `EncryptionInfo` parsers and the key derivation, with its hash iterations capped low (a file asking
+    /// for more is refused at once) to keep executions fast.
     pub fn options() -> Options {
-        Options { thumbnails: ThumbnailSpec::none(), office: None, ocr: false, pdfium: false, ..Options::default() }
+        Options {
+            limits: Limits { max_spin_count: 1000, ..Limits::default() },
+            thumbnails: ThumbnailSpec::none(),
+            office: None,
+            ocr: false,
+            password: Some(Password::new("folio-fuzz")),
+            pdfium: false,
+            ..Options::default()
+        }
     }
 
     /// The PDF path (lopdf, xref repair, our text walker, metadata), whatever the bytes sniff as.
@@ -467,7 +480,8 @@ fn file_too_large(len: u64, limits: &Limits) -> ExtractError {
 /// An `unsupported_format` error that says what the file seems to be, where we can tell.
 fn unsupported(bytes: &[u8]) -> ExtractError {
     let what = if sniff::is_ole2(bytes) {
-        "a legacy Office file (OLE2, e.g. .doc); save it as .docx or PDF"
+        "a legacy Office file (OLE2, e.g. .doc: neither it nor its RC4 or XOR password protection is read); \
+         save it as .docx or PDF"
     } else if bytes.starts_with(b"PK\x03\x04") {
         "a zip archive that is not a Word document (no word/document.xml)"
     } else if bytes.is_empty() {
