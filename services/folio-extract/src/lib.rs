@@ -390,8 +390,8 @@ pub mod fuzzing {
 
     /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice. A
     /// password is given, so that a password-protected DOCX goes through the container and
-    /// `EncryptionInfo` parsers and the key derivation, with its hash iterations capped low (a file asking
-    /// for more is refused at once) to keep executions fast.
+    /// `EncryptionInfo` parsers, with hash iterations capped low (a file asking for more, Standard
+    /// encryption's 50,000 included, is refused before hashing) to keep executions fast.
     pub fn options() -> Options {
         Options {
             limits: Limits { max_spin_count: 1000, ..Limits::default() },

@@ -34,7 +34,8 @@ pub struct Limits {
     /// Most pages of one document that are OCRed (pages without a text layer, in page order).
     pub max_ocr_pages: u32,
     /// Most hash iterations (`spinCount`) a password-protected OOXML file may ask for to turn the password
-    /// into its key. MS-OFFCRYPTO caps it at 10 million (a few seconds of SHA-512); Office writes 100,000.
+    /// into its key. MS-OFFCRYPTO caps it at 10 million; Office writes 100,000
+    /// (Agile), and Standard encryption always takes 50,000.
     pub max_spin_count: u32,
 }
 

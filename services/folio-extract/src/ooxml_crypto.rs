@@ -66,11 +66,12 @@ pub(crate) fn decrypt(bytes: &[u8], password: Option<&Password>, limits: &Limits
     let container = Compound::open(bytes)?;
     let info = container.stream("EncryptionInfo")?.ok_or_else(|| corrupt("it has no EncryptionInfo stream"))?;
     let scheme = Scheme::parse(&info, limits)?;
-    let package = container.stream("EncryptedPackage")?.ok_or_else(|| corrupt("it has no EncryptedPackage stream"))?;
-    let (Some(header), Some(data)) = (package.get(..8), package.get(8..)) else {
+    let mut package =
+        container.stream("EncryptedPackage")?.ok_or_else(|| corrupt("it has no EncryptedPackage stream"))?;
+    let Some(header) = package.get(..8).and_then(|h| <[u8; 8]>::try_from(h).ok()) else {
         return Err(corrupt("its EncryptedPackage stream is shorter than its size field"));
     };
-    let declared = u64::from_le_bytes(header.try_into().map_err(|_| corrupt("no package size"))?);
+    let declared = u64::from_le_bytes(header);
     if declared > limits.max_file_bytes {
         return Err(ExtractError::new(
             ExtractErrorKind::TooLarge,
@@ -82,21 +83,23 @@ pub(crate) fn decrypt(bytes: &[u8], password: Option<&Password>, limits: &Limits
         ));
     }
     // The encrypted bytes are the package padded to whole AES blocks; any after those are ignored.
+    let encrypted = package.len() - 8;
     let len = usize::try_from(declared)
         .ok()
-        .filter(|n| n.checked_next_multiple_of(AES_BLOCK).is_some_and(|p| p <= data.len()));
+        .filter(|n| n.checked_next_multiple_of(AES_BLOCK).is_some_and(|p| p <= encrypted));
     let Some(len) = len else {
         return Err(corrupt(format!(
-            "its EncryptedPackage declares {declared} bytes but holds {} encrypted bytes",
-            data.len()
+            "its EncryptedPackage declares {declared} bytes but holds {encrypted} encrypted bytes"
         )));
     };
-    // Everything is checked that can be before the key derivation, the expensive step.
+    // Everything that can be checked is, before the key derivation: the expensive step.
     let key = scheme.key(password)?;
-    let mut plain = data[..len.next_multiple_of(AES_BLOCK)].to_vec();
-    scheme.decrypt_package(&key, &mut plain)?;
-    plain.truncate(len);
-    Ok(plain)
+    // Decrypted in place, without a second copy of the package.
+    package.drain(..8);
+    package.truncate(len.next_multiple_of(AES_BLOCK));
+    scheme.decrypt_package(&key, &mut package)?;
+    package.truncate(len);
+    Ok(package)
 }
 
 /// How the package is encrypted, from `EncryptionInfo`.
@@ -212,7 +215,11 @@ impl Scheme {
         let version = (u16_at(info, 0).ok_or_else(short)?, u16_at(info, 2).ok_or_else(short)?);
         match version {
             (4, 4) => Ok(Scheme::Agile(Agile::parse(info.get(8..).ok_or_else(short)?, limits)?)),
-            (2..=4, 2) => Ok(Scheme::Standard(Standard::parse(info)?)),
+            (2..=4, 2) => {
+                let standard = Standard::parse(info)?;
+                check_spin_count(STANDARD_SPIN_COUNT, limits)?;
+                Ok(Scheme::Standard(standard))
+            }
             (3 | 4, 3) => Err(unsupported("extensible encryption (a third-party encryption module)")),
             (major, minor) => Err(unsupported(format!("an encryption of version {major}.{minor}"))),
         }
@@ -240,6 +247,21 @@ impl Scheme {
             }
         }
     }
+}
+
+/// Refuse a key derivation of more hash iterations than `max_spin_count` before it starts.
+fn check_spin_count(spin_count: u32, limits: &Limits) -> Result<(), ExtractError> {
+    if spin_count > limits.max_spin_count {
+        return Err(ExtractError::new(
+            ExtractErrorKind::TooLarge,
+            format!(
+                "the document asks for {spin_count} hash iterations to check its password, more than the limit \
+                 of {} (max_spin_count)",
+                limits.max_spin_count
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -366,16 +388,7 @@ impl Agile {
         let password_key = password_key
             .ok_or_else(|| unsupported("a certificate instead of a password (no password key encryptor)"))?;
         let spin_count: u32 = number(&password_key, "spinCount")?;
-        if spin_count > limits.max_spin_count {
-            return Err(ExtractError::new(
-                ExtractErrorKind::TooLarge,
-                format!(
-                    "the document asks for {spin_count} hash iterations to check its password, more than the \
-                     limit of {} (max_spin_count)",
-                    limits.max_spin_count
-                ),
-            ));
-        }
+        check_spin_count(spin_count, limits)?;
         Ok(Agile {
             data: CipherParams::from(&key_data)?,
             key: CipherParams::from(&password_key)?,

@@ -136,3 +136,16 @@ fn the_password_is_in_no_error_message() {
         assert!(!json.contains(secret), "{json}");
     }
 }
+
+#[test]
+fn max_spin_count_refuses_before_hashing_in_both_schemes() {
+    let opts = |password: &str| Options {
+        limits: Limits { max_spin_count: 1000, ..Limits::default() },
+        ..with_password(Some(password))
+    };
+    for (name, password) in [(TIKA, "tika"), (AGILE, "folio-agile")] {
+        let (kind, message) = error(&extract_bytes(name, &fixture(name), &opts(password)));
+        assert_eq!(kind, Some(ExtractErrorKind::TooLarge), "{name}: {message}");
+        assert!(message.contains("max_spin_count"), "{message}");
+    }
+}
