@@ -130,3 +130,84 @@ async fn the_parser_process_renders_a_docx_with_libreoffice_under_its_limits() {
         assert!(t.height > t.width, "a portrait page");
     }
 }
+
+fn protected_docx() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../folio-extract/tests/fixtures/testWORD_protected_passtika.docx")
+}
+
+#[tokio::test]
+async fn a_protected_docx_opens_in_the_parser_process_with_its_password() {
+    let mut sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    sandbox.thumbnails = ThumbnailSpec::none();
+    let e = sandbox.extract(&protected_docx(), "protected.docx").await;
+    let error = e.record.error.expect("no password: an error");
+    assert_eq!(error.kind, ExtractErrorKind::Encrypted);
+    assert!(error.message.contains("supply it per document"), "{}", error.message);
+
+    sandbox.password = Some("tika".into());
+    let e = sandbox.extract(&protected_docx(), "protected.docx").await;
+    assert_eq!(e.record.error, None);
+    assert_eq!(e.record.format, "docx");
+    assert_eq!(e.text, "This is an encrypted Word 2007 File.");
+    assert_eq!(e.record.language.as_deref(), Some("en"));
+    assert_eq!(e.record.pages, Some(1));
+
+    sandbox.password = Some("not-tika".into());
+    let error = sandbox.extract(&protected_docx(), "protected.docx").await.record.error.expect("an error");
+    assert_eq!(error.kind, ExtractErrorKind::Encrypted);
+    assert_eq!(error.message, "the password given for this document is wrong");
+    assert!(!format!("{sandbox:?}").contains("not-tika"), "Debug output hides the password");
+}
+
+#[tokio::test]
+async fn the_password_reaches_the_parser_process_in_its_environment_never_its_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path());
+    let show = script(dir.path(), "show", r#"echo "argv=[$*] env=[$FOLIO_DOCUMENT_PASSWORD]" >&2; exit 1"#);
+    let mut sandbox = Sandbox::with_program(show);
+    sandbox.password = Some("s3cret pw".into());
+    let message = sandbox.extract(&file, "input.pdf").await.record.error.unwrap().message;
+    assert!(message.contains("env=[s3cret pw]"), "{message}");
+    let argv = message.split("env=").next().unwrap();
+    assert!(argv.contains("extract-child") && !argv.contains("s3cret"), "{message}");
+    // Without a password the variable is not set at all.
+    sandbox.password = None;
+    let message = sandbox.extract(&file, "input.pdf").await.record.error.unwrap().message;
+    assert!(message.contains("env=[]"), "{message}");
+}
+
+/// `folio extract` as a person runs it: the password from `--password-file` or `FOLIO_PASSWORD`.
+#[test]
+fn folio_extract_takes_the_password_from_a_file_or_its_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "tika\n").unwrap();
+    let run = |password_file: Option<&Path>, variable: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
+        cmd.args(["--libreoffice", "off", "--thumbnail-sizes", "none", "extract", "--json", "--text"]);
+        if let Some(f) = password_file {
+            cmd.arg("--password-file").arg(f);
+        }
+        cmd.env_remove("FOLIO_PASSWORD").env_remove("FOLIO_DOCUMENT_PASSWORD");
+        if let Some(v) = variable {
+            cmd.env("FOLIO_PASSWORD", v);
+        }
+        let out = cmd.arg(protected_docx()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        record
+    };
+    let opened = run(Some(&password_file), None);
+    assert_eq!(opened["error"], serde_json::Value::Null, "{opened}");
+    assert_eq!(opened["text"], "This is an encrypted Word 2007 File.");
+    let opened = run(None, Some("tika"));
+    assert_eq!(opened["error"], serde_json::Value::Null, "{opened}");
+    // The file wins over the variable.
+    let wrong = run(Some(&password_file), Some("not-tika"));
+    assert_eq!(wrong["error"], serde_json::Value::Null, "{wrong}");
+    let wrong = run(None, Some("not-tika"));
+    assert_eq!(wrong["error"]["kind"], "encrypted");
+    assert_eq!(wrong["error"]["message"], "the password given for this document is wrong");
+    let none = run(None, None);
+    assert_eq!(none["error"]["kind"], "encrypted");
+}

@@ -19,13 +19,27 @@ const WORDS_PER_PAGE: u64 = 500;
 type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
 pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
-    if sniff::is_ole2(bytes) {
-        // Sniffing only sends OLE2 here when it holds an EncryptionInfo stream.
+    if !sniff::is_ole2(bytes) {
+        return read(bytes, opts);
+    }
+    // Sniffing only sends OLE2 here when it holds an EncryptionInfo stream: a password-protected OOXML
+    // file. Its decrypted package is read as any DOCX (and is what LibreOffice renders).
+    let package = crate::ooxml_crypto::decrypt(bytes, opts.password.as_ref(), &opts.limits)?;
+    if !package.starts_with(b"PK\x03\x04") {
+        return Err(corrupt("the decrypted package of the protected Word document is not a zip: the file is damaged"));
+    }
+    if sniff::find(&package, b"word/document.xml").is_none() {
         return Err(ExtractError::new(
-            ExtractErrorKind::Encrypted,
-            "the Word document is protected with a password (encrypted OOXML)",
+            ExtractErrorKind::UnsupportedFormat,
+            "unsupported format: a password-protected Office file that is not a Word document (no \
+             word/document.xml; a spreadsheet or a presentation)",
         ));
     }
+    read(&package, opts)
+}
+
+/// Read a DOCX package (zip).
+fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     let limits = &opts.limits;
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| corrupt(format!("the DOCX zip is damaged: {e}")))?;
 

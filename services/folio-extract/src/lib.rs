@@ -6,6 +6,7 @@
 //! record. (Stack overflows and aborts cannot be caught in-process; the caller runs extraction in a child
 //! process for those.)
 
+mod cfb;
 mod child;
 mod docx;
 mod jpeg;
@@ -15,6 +16,7 @@ mod limits;
 mod ocr;
 mod ocr_tsv;
 mod office_render;
+mod ooxml_crypto;
 mod pdf;
 mod pdf_info;
 mod pdf_ocr;
@@ -121,9 +123,10 @@ pub struct Options {
     /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
     /// of the parsers alone.
     pub ocr: bool,
-    /// Password for a PDF that needs one to open. The empty password is always tried first; without the
-    /// right one, such a PDF is an `encrypted` error (with its page count).
-    pub password: Option<String>,
+    /// Password for a document that needs one to open: a PDF (the empty password is always tried first;
+    /// without the right one, such a PDF is an `encrypted` error with its page count) or a
+    /// password-protected DOCX (without it, or with a wrong one, an `encrypted` error).
+    pub password: Option<Password>,
     /// Read PDFs with PDFium when its library is installed (see `scripts/setup`); off to use the lopdf
     /// text walker and pdftoppm, as when the library is missing (tests and comparisons of that path).
     pub pdfium: bool,
@@ -140,6 +143,39 @@ impl Default for Options {
             password: None,
             pdfium: true,
         }
+    }
+}
+
+/// A document's password. It is never shown: its `Debug` output is `Password(<hidden>)`, so that options,
+/// settings and errors that hold one can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<hidden>)")
+    }
+}
+
+impl From<String> for Password {
+    fn from(password: String) -> Self {
+        Self(password)
+    }
+}
+
+impl From<&str> for Password {
+    fn from(password: &str) -> Self {
+        Self(password.to_string())
     }
 }
 
@@ -352,9 +388,20 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
 pub mod fuzzing {
     use super::*;
 
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice.
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice. A
+    /// password is given, so that a password-protected DOCX goes through the container and
+    /// `EncryptionInfo` parsers, with hash iterations capped low (a file asking for more, Standard
+    /// encryption's 50,000 included, is refused before hashing) to keep executions fast.
     pub fn options() -> Options {
-        Options { thumbnails: ThumbnailSpec::none(), office: None, ocr: false, pdfium: false, ..Options::default() }
+        Options {
+            limits: Limits { max_spin_count: 1000, ..Limits::default() },
+            thumbnails: ThumbnailSpec::none(),
+            office: None,
+            ocr: false,
+            password: Some(Password::new("folio-fuzz")),
+            pdfium: false,
+            ..Options::default()
+        }
     }
 
     /// The PDF path (lopdf, xref repair, our text walker, metadata), whatever the bytes sniff as.
@@ -433,7 +480,8 @@ fn file_too_large(len: u64, limits: &Limits) -> ExtractError {
 /// An `unsupported_format` error that says what the file seems to be, where we can tell.
 fn unsupported(bytes: &[u8]) -> ExtractError {
     let what = if sniff::is_ole2(bytes) {
-        "a legacy Office file (OLE2, e.g. .doc); save it as .docx or PDF"
+        "a legacy Office file (OLE2, e.g. .doc: neither it nor its RC4 or XOR password protection is read); \
+         save it as .docx or PDF"
     } else if bytes.starts_with(b"PK\x03\x04") {
         "a zip archive that is not a Word document (no word/document.xml)"
     } else if bytes.is_empty() {
@@ -459,6 +507,15 @@ mod tests {
         assert!(err.message.contains("simulated"));
         assert_eq!(ex.record.format, "pdf");
         assert_eq!(ex.record.sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let opts = Options { password: Some("s3cret-pw".into()), ..Options::default() };
+        let shown = format!("{opts:?} {:#?}", opts.password);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("Password(<hidden>)"), "{shown}");
+        assert_eq!(opts.password.as_ref().map(Password::as_str), Some("s3cret-pw"));
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub struct Limits {
     pub max_ocr_pixels: u64,
     /// Most pages of one document that are OCRed (pages without a text layer, in page order).
     pub max_ocr_pages: u32,
+    /// Most hash iterations (`spinCount`) a password-protected OOXML file may ask for to turn the password
+    /// into its key. MS-OFFCRYPTO caps it at 10 million; Office writes 100,000
+    /// (Agile), and Standard encryption always takes 50,000.
+    pub max_spin_count: u32,
 }
 
 impl Default for Limits {
@@ -50,6 +54,7 @@ impl Default for Limits {
             ocr_timeout: Duration::from_secs(60),
             max_ocr_pixels: 40_000_000,
             max_ocr_pages: 50,
+            max_spin_count: 10_000_000,
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::pdf_info::{clean, iso_date, DocInfo};
 use crate::pdfium::{self, OpenError};
-use crate::{language::count_words, render, Extracted, Options};
+use crate::{language::count_words, render, Extracted, Options, Password};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
 use image::DynamicImage;
 use lopdf::{Document, Object};
@@ -35,7 +35,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
 /// caller then tries lopdf, whose xref repair reads some files PDFium gives up on.
 fn extract_with_pdfium(pdfium: &Pdfium, bytes: &[u8], opts: &Options) -> Option<Result<Extracted, ExtractError>> {
     let structure = load(bytes);
-    let doc = match pdfium::open(pdfium, bytes, opts.password.as_deref()) {
+    let doc = match pdfium::open(pdfium, bytes, opts.password.as_ref().map(Password::as_str)) {
         Ok(doc) => doc,
         Err(OpenError::Password) => {
             let error =

@@ -215,3 +215,17 @@ fn a_malformed_docx_never_reaches_libreoffice() {
     assert_eq!(ex.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt));
     assert!(ex.thumbnails.is_empty());
 }
+
+#[test]
+fn a_protected_docx_is_rendered_from_its_decrypted_package() {
+    // LibreOffice gets the decrypted package, never the password: given the encrypted file, it would ask for
+    // one and render nothing.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agile-protected.docx");
+    let bytes = std::fs::read(path).unwrap();
+    let opts = Options { password: Some("folio-agile".into()), ..with_office(ThumbnailFormat::Png) };
+    let ex = extract_bytes("protected.docx", &bytes, &opts);
+    assert_eq!(ex.record.error, None);
+    assert_eq!((ex.record.pages, ex.record.pages_source), (Some(2), Some(PagesSource::Metadata)));
+    // The first page, A4 portrait, from the rendering.
+    assert_eq!(sizes(&ex), [(1024, 724, 1024), (256, 181, 256)]);
+}

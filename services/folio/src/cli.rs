@@ -2,12 +2,12 @@
 
 use crate::config::Settings;
 use crate::extract_cmd::{self, ExtractArgs};
-use crate::sandbox::ChildRequest;
-use anyhow::Result;
+use crate::sandbox::{self, ChildRequest};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use folio_extract::{ThumbnailFormat, ThumbnailSpec};
+use folio_extract::{Password, ThumbnailFormat, ThumbnailSpec};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -85,6 +85,15 @@ pub enum Command {
         /// takes this command down).
         #[arg(long)]
         in_process: bool,
+        /// Password for protected documents (a DOCX, a PDF with a user password), read from this file (a
+        /// trailing newline is dropped); tried on every file given that needs one. The variable
+        /// FOLIO_PASSWORD also gives one. There is no flag for the password itself: the command line is
+        /// visible to every user of the machine.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// FOLIO_PASSWORD, taken out of the environment by [`Cli::take_passwords_from_env`].
+        #[arg(skip)]
+        env_password: Option<Password>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -134,8 +143,43 @@ pub enum Command {
         office: Option<PathBuf>,
         #[arg(long)]
         office_timeout_secs: Option<u64>,
+        /// The document's password, from FOLIO_DOCUMENT_PASSWORD (never an argument), taken out of the
+        /// environment by [`Cli::take_passwords_from_env`].
+        #[arg(skip)]
+        password: Option<Password>,
         file: PathBuf,
     },
+}
+
+impl Cli {
+    /// Takes the document password out of this process's environment into the command: FOLIO_PASSWORD
+    /// for `extract`, FOLIO_DOCUMENT_PASSWORD (from the parent) for `extract-child`. No process started
+    /// later (a parser process, LibreOffice, pdftoppm, tesseract) then inherits it. Call it before the
+    /// runtime starts its threads.
+    pub fn take_passwords_from_env(&mut self) {
+        match &mut self.command {
+            Command::Extract { env_password, .. } => {
+                *env_password = sandbox::take_password_env(sandbox::USER_PASSWORD_ENV)
+            }
+            Command::ExtractChild { password, .. } => {
+                *password = sandbox::take_password_env(sandbox::CHILD_PASSWORD_ENV)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The password of `folio extract`: the file's content (less one trailing newline) when a file is given,
+/// else FOLIO_PASSWORD's value.
+fn extract_password(file: Option<&Path>, from_env: Option<Password>) -> Result<Option<Password>> {
+    let Some(file) = file else { return Ok(from_env) };
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading the password file {}", file.display()))?;
+    let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if password.is_empty() {
+        bail!("the password file {} is empty", file.display());
+    }
+    Ok(Some(Password::new(password)))
 }
 
 impl GlobalArgs {
@@ -172,13 +216,14 @@ impl GlobalArgs {
 /// Runs a parsed command line; the process exit status is the caller's.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::ExtractChild { name, sizes, format, thumbnail_dir, office, office_timeout_secs, file } => {
+        Command::ExtractChild { name, sizes, format, thumbnail_dir, office, office_timeout_secs, password, file } => {
             let request = ChildRequest {
                 name,
                 thumbnails: ThumbnailSpec { sizes, format },
                 thumbnail_dir,
                 office,
                 office_timeout: office_timeout_secs.map(Duration::from_secs),
+                password,
             };
             crate::sandbox::child_main(&file, request)?;
             Ok(())
@@ -194,10 +239,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::process::describe(&summary));
             Ok(())
         }
-        Command::Extract { json, text, thumbnails, jobs, in_process, files } => {
+        Command::Extract { json, text, thumbnails, jobs, in_process, password_file, env_password, files } => {
             crate::telemetry::init("folio=warn");
             let settings = cli.global.settings()?;
             let mut sandbox = settings.sandbox()?;
+            sandbox.password = extract_password(password_file.as_deref(), env_password)?;
             if in_process {
                 sandbox.isolation = crate::sandbox::Isolation::InProcess;
             }
@@ -292,5 +338,22 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_password_comes_from_a_file_and_never_from_an_argument() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "two words\r\n").unwrap();
+        let from_env = Some(Password::new("from-env"));
+        let got = extract_password(Some(&file), from_env.clone()).unwrap();
+        assert_eq!(got.as_ref().map(Password::as_str), Some("two words"), "the file wins, less its newline");
+        assert_eq!(extract_password(None, from_env.clone()).unwrap(), from_env);
+        std::fs::write(&file, "\n").unwrap();
+        assert!(extract_password(Some(&file), None).is_err(), "an empty password file is a mistake");
+        assert!(extract_password(Some(&dir.path().join("missing")), None).is_err());
+        // The child has no password flag: FOLIO_DOCUMENT_PASSWORD is the only way in.
+        assert!(Cli::try_parse_from(["folio", "extract-child", "--name", "a", "--password", "x", "a.docx"]).is_err());
+        assert!(Cli::try_parse_from(["folio", "extract", "--password", "x", "a.docx"]).is_err());
     }
 }

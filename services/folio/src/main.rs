@@ -1,7 +1,9 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = folio::cli::Cli::parse();
+    let mut cli = folio::cli::Cli::parse();
+    // Before the runtime starts threads: the environment may only be changed while nothing else reads it.
+    cli.take_passwords_from_env();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

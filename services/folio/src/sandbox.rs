@@ -7,13 +7,32 @@
 //! bounds it with a wall-clock limit (killed on expiry, and killed if the parent drops it) and an
 //! address-space limit (`RLIMIT_AS`), which also bounds the tools it starts (pdftoppm, tesseract,
 //! LibreOffice).
+//!
+//! A document password travels to the child in its environment ([`CHILD_PASSWORD_ENV`], set on that
+//! child's command only), never in its arguments, which every user of the machine can read with `ps`; the
+//! child takes it out of its environment before it starts any thread or tool.
 
 use folio_core::{ExtractError, ExtractErrorKind, Record};
-use folio_extract::{Extraction, Limits, Options, Thumbnail, ThumbnailSpec};
+use folio_extract::{Extraction, Limits, Options, Password, Thumbnail, ThumbnailSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
+
+/// The variable that carries a document password from the parent to `folio extract-child`.
+pub const CHILD_PASSWORD_ENV: &str = "FOLIO_DOCUMENT_PASSWORD";
+/// The variable a person sets to give `folio extract` a password (see `--password-file`).
+pub const USER_PASSWORD_ENV: &str = "FOLIO_PASSWORD";
+
+/// Take the password in the environment variable `name` out of this process's environment, so that no
+/// process it starts later inherits it; `None` when it is unset or empty. Call it before any thread
+/// starts (the environment is not safe to change while other threads may read it).
+pub fn take_password_env(name: &str) -> Option<Password> {
+    let value = std::env::var_os(name)?;
+    std::env::remove_var(name);
+    let value = value.to_string_lossy().into_owned();
+    (!value.is_empty()).then(|| Password::new(value))
+}
 
 /// How extraction is isolated from the caller.
 #[derive(Debug, Clone)]
@@ -41,6 +60,9 @@ pub struct Sandbox {
     pub office: Option<PathBuf>,
     /// Wall-clock limit for one LibreOffice conversion (within `timeout`).
     pub office_timeout: Duration,
+    /// The password tried on every document that needs one (a protected DOCX, a PDF with a user
+    /// password); `None` for none. Its `Debug` output hides it.
+    pub password: Option<Password>,
 }
 
 impl Sandbox {
@@ -60,6 +82,7 @@ impl Sandbox {
             thumbnails: ThumbnailSpec::default(),
             office: None,
             office_timeout: Limits::default().office_timeout,
+            password: None,
         }
     }
 
@@ -73,6 +96,7 @@ impl Sandbox {
             thumbnails: self.thumbnails.clone(),
             office: self.office.clone(),
             keep_text: true,
+            password: self.password.clone(),
             ..Options::default()
         }
     }
@@ -147,7 +171,13 @@ impl Sandbox {
             .kill_on_drop(true)
             // pdftoppm and friends started by the child must not inherit a terminal or threads it does not need.
             .env("OMP_THREAD_LIMIT", "1")
-            .env("RUST_BACKTRACE", "0");
+            .env("RUST_BACKTRACE", "0")
+            // A person's password variable stays with this process; the child gets the one it needs.
+            .env_remove(USER_PASSWORD_ENV);
+        match &self.password {
+            Some(password) => command.env(CHILD_PASSWORD_ENV, password.as_str()),
+            None => command.env_remove(CHILD_PASSWORD_ENV),
+        };
         let memory = self.memory_bytes;
         // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
@@ -323,6 +353,8 @@ pub struct ChildRequest {
     /// LibreOffice, for DOCX renderings.
     pub office: Option<PathBuf>,
     pub office_timeout: Option<Duration>,
+    /// The document's password, from [`CHILD_PASSWORD_ENV`] (see [`take_password_env`]).
+    pub password: Option<Password>,
 }
 
 /// The child's side: `folio extract-child`. Writes each thumbnail as `<max_side>.<format>` into the
@@ -334,7 +366,14 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
     if let Some(timeout) = request.office_timeout {
         limits.office_timeout = timeout;
     }
-    let options = Options { limits, thumbnails, office: request.office, keep_text: true, ..Options::default() };
+    let options = Options {
+        limits,
+        thumbnails,
+        office: request.office,
+        keep_text: true,
+        password: request.password,
+        ..Options::default()
+    };
     let mut extraction = folio_extract::extract_path(path, &options);
     extraction.record.path = request.name;
     extraction.record.text = Some(extraction.text);
