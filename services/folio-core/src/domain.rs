@@ -267,7 +267,7 @@ pub struct Document {
     /// The password that opens the file (a protected PDF or DOCX), when its sender gave one. Never
     /// serialised: it travels from the intake to the database to the parser, and nowhere else.
     #[serde(skip)]
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
 }
 
 impl Document {
@@ -402,30 +402,36 @@ impl Finding {
     }
 }
 
-/// A value that must not leak into logs or output: `Debug` and `Display` print `[redacted]`, and it has no
-/// `Serialize`. Read it with [`Secret::expose`] where it is used.
+/// A document's password. It is never shown: its `Debug` output is `Password(<hidden>)`, so that options,
+/// settings and errors that hold one can be logged.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Password(String);
 
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+impl Password {
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
     }
 
-    pub fn expose(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
+        f.write_str("Password(<hidden>)")
     }
 }
 
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
+impl From<String> for Password {
+    fn from(password: String) -> Self {
+        Self(password)
+    }
+}
+
+impl From<&str> for Password {
+    fn from(password: &str) -> Self {
+        Self(password.to_string())
     }
 }
 
@@ -476,9 +482,9 @@ mod tests {
 
     #[test]
     fn a_secret_is_never_printed_or_serialised() {
-        let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret:?} {secret}"), "[redacted] [redacted]");
-        assert_eq!(secret.expose(), "hunter2");
+        let secret = Password::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "Password(<hidden>)");
+        assert_eq!(secret.as_str(), "hunter2");
         let document = Document {
             id: Uuid::nil(),
             contribution_id: Uuid::nil(),

@@ -6,7 +6,7 @@
 //! reading stay at the edge.
 
 use crate::catalogue::CatalogueConfig;
-use crate::domain::{Chapter, Contribution, Finding, FindingCode, Secret, Severity};
+use crate::domain::{Chapter, Contribution, Finding, FindingCode, Password, Severity};
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -28,7 +28,7 @@ pub struct IntakeFile {
     /// Path relative to the input folder, with `/` separators.
     pub path: String,
     /// From the optional `password` column.
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
 }
 
 /// What the folder holds, once read.
@@ -219,7 +219,7 @@ struct Row {
     modality: crate::Modality,
     received: NaiveDate,
     rights: Option<String>,
-    password: Option<Secret>,
+    password: Option<Password>,
 }
 
 fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
@@ -243,7 +243,7 @@ fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
         .map_err(|_| format!("has received date '{}', not an ISO date such as 2012-04-30", field(8)))?;
     let rights = Some(field(9)).filter(|s| !s.is_empty());
     // Fields are trimmed like every other cell (a password cannot begin or end with a space); empty is none.
-    let password = r.get(10).filter(|p| !p.is_empty()).map(Secret::new);
+    let password = r.get(10).filter(|p| !p.is_empty()).map(Password::new);
     Ok(Row {
         title: if title.is_empty() { file.clone() } else { title },
         file,
@@ -331,15 +331,11 @@ c.docx,alpha,Spain,Luis,Story,testimonial,recipient,South-South,2012-03-01,\n"
 locked.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0,s3cret\n\
 open.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0,\n\
 short.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0\n";
-        let intake = plan(
-            Uuid::nil(),
-            &CatalogueConfig::default(),
-            csv,
-            &files(&["locked.pdf", "open.pdf", "short.pdf"]),
-        )
-        .unwrap();
+        let intake =
+            plan(Uuid::nil(), &CatalogueConfig::default(), csv, &files(&["locked.pdf", "open.pdf", "short.pdf"]))
+                .unwrap();
         assert_eq!(intake.files.len(), 2);
-        assert_eq!(intake.files[0].password.as_ref().map(Secret::expose), Some("s3cret"));
+        assert_eq!(intake.files[0].password.as_ref().map(Password::as_str), Some("s3cret"));
         assert_eq!(intake.files[1].password, None);
         // A row without the column's cell is malformed, as any short row.
         assert!(intake.findings.iter().any(|f| f.code == FindingCode::MalformedRow
@@ -347,7 +343,10 @@ short.pdf,beta,Mexico,Ana,Report,text,donor,bilateral,2012-04-01,CC0\n";
             && f.message.contains("expected 11")));
 
         let wrong = "file,chapter,state,author,title,kind,role,modality,received,rights,secret\n";
-        assert!(matches!(plan(Uuid::nil(), &CatalogueConfig::default(), wrong, &[]), Err(IntakeError::WrongHeader { .. })));
+        assert!(matches!(
+            plan(Uuid::nil(), &CatalogueConfig::default(), wrong, &[]),
+            Err(IntakeError::WrongHeader { .. })
+        ));
     }
 
     #[test]

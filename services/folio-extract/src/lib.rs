@@ -146,38 +146,7 @@ impl Default for Options {
     }
 }
 
-/// A document's password. It is never shown: its `Debug` output is `Password(<hidden>)`, so that options,
-/// settings and errors that hold one can be logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(password: impl Into<String>) -> Self {
-        Self(password.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(<hidden>)")
-    }
-}
-
-impl From<String> for Password {
-    fn from(password: String) -> Self {
-        Self(password)
-    }
-}
-
-impl From<&str> for Password {
-    fn from(password: &str) -> Self {
-        Self(password.to_string())
-    }
-}
+pub use folio_core::Password;
 
 /// The result of extracting one file. Failures are in `record.error`; there is always a record.
 #[derive(Debug, Clone, PartialEq)]

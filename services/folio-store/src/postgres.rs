@@ -162,7 +162,7 @@ impl PostgresStore {
             .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
             .bind(&d.blob_key)
             .bind(DocumentState::Queued.as_str())
-            .bind(d.password.as_ref().map(|p| storable(p.expose())))
+            .bind(d.password.as_ref().map(|p| storable(p.as_str())))
             .execute(&mut *tx)
             .await?;
         }

@@ -5,7 +5,7 @@
 
 use crate::repo::{CatalogueRow, ChapterProgress, StoreError, StoredRecord};
 use chrono::NaiveDate;
-use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Record, Secret};
+use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Password, Record};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -77,7 +77,7 @@ pub(crate) fn document_from(row: &impl StoredRow) -> Result<Document, StoreError
         state: word(row, "state")?,
         attempts: small(row, "attempts")?,
         last_error: row.opt_text("last_error")?,
-        password: row.opt_text("password")?.map(Secret::new),
+        password: row.opt_text("password")?.map(Password::new),
     })
 }
 

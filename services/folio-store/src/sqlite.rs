@@ -10,7 +10,7 @@ use crate::rows::{
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
-use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, Secret};
+use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, Password};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashSet;
@@ -206,7 +206,7 @@ impl Store for SqliteStore {
             .bind(d.bytes as i64)
             .bind(&d.blob_key)
             .bind(DocumentState::Queued.as_str())
-            .bind(d.password.as_ref().map(Secret::expose))
+            .bind(d.password.as_ref().map(Password::as_str))
             .bind(&now)
             .bind(&now)
             .execute(&mut *tx)

@@ -277,12 +277,12 @@ async fn intake_is_idempotent_and_keeps_finished_work(store: Arc<dyn Store>) {
 async fn a_new_password_reopens_a_finished_document(store: Arc<dyn Store>) {
     let cat = Uuid::new_v4();
     let mut snap = snapshot(cat, &[("locked.pdf", "aa"), ("open.pdf", "bb")]);
-    snap.documents[0].password = Some(Secret::new("first"));
+    snap.documents[0].password = Some(Password::new("first"));
     store.sync_intake(&snap).await.unwrap();
     let docs = store.documents(cat).await.unwrap();
     let locked = docs.iter().find(|d| d.file_name == "locked.pdf").unwrap().id;
     let Claim::Granted(claimed) = store.claim(locked, "w1", MINUTE, 3).await.unwrap() else { panic!("claim refused") };
-    assert_eq!(claimed.password.as_ref().map(Secret::expose), Some("first"), "the worker gets the password");
+    assert_eq!(claimed.password.as_ref().map(Password::as_str), Some("first"), "the worker gets the password");
     assert!(store.complete(locked, "w1", &stored("locked.pdf")).await.unwrap());
 
     // The same password again changes nothing.
@@ -290,12 +290,12 @@ async fn a_new_password_reopens_a_finished_document(store: Arc<dyn Store>) {
     assert_eq!(store.document(locked).await.unwrap().unwrap().state, DocumentState::Done);
 
     // A corrected password puts the finished document back in the queue, its attempts counted afresh.
-    snap.documents[0].password = Some(Secret::new("second"));
+    snap.documents[0].password = Some(Password::new("second"));
     store.sync_intake(&snap).await.unwrap();
     let reopened = store.document(locked).await.unwrap().unwrap();
     assert_eq!(reopened.state, DocumentState::Queued);
     assert_eq!(reopened.attempts, 0);
-    assert_eq!(reopened.password.as_ref().map(Secret::expose), Some("second"));
+    assert_eq!(reopened.password.as_ref().map(Password::as_str), Some("second"));
     let open = store.documents(cat).await.unwrap().into_iter().find(|d| d.file_name == "open.pdf").unwrap();
     assert_eq!(open.password, None);
     assert_eq!(store.documents(cat).await.unwrap().len(), 2, "no second row for the same file");

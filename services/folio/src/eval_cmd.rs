@@ -24,12 +24,18 @@ pub struct Expected {
     /// Difficulty tags (`scanned`, `no-text-layer`, ...).
     #[serde(default)]
     pub kind: Vec<String>,
+    /// The password that opens a protected file. The file is read twice: without it (it must then be the
+    /// expected error) and with it (pages and language are checked on that reading).
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// A file's expectation and what extraction gave.
 pub struct Outcome {
     pub expected: Expected,
     pub record: Record,
+    /// The record read with the manifest's password, for files that have one.
+    pub with_password: Option<Record>,
     /// Word-F1 of the text against poppler's `pdftotext`, for text PDFs when asked for.
     pub f1: Option<f64>,
 }
@@ -49,6 +55,14 @@ pub async fn run(sandbox: Sandbox, manifest: &Path, jobs: usize, against_pdftote
         .map(|e| async move {
             let path = root.join(&e.path);
             let extraction = sandbox.extract(&path, &e.path).await;
+            let with_password = match &e.password {
+                Some(password) => {
+                    let mut sandbox = sandbox.clone();
+                    sandbox.password = Some(folio_core::Password::new(password.as_str()));
+                    Some(sandbox.extract(&path, &e.path).await.record)
+                }
+                None => None,
+            };
             let text_pdf = e.format == "pdf"
                 && !e.expected_error
                 && !e.kind.iter().any(|k| k == "scanned" || k == "no-text-layer");
@@ -57,7 +71,7 @@ pub async fn run(sandbox: Sandbox, manifest: &Path, jobs: usize, against_pdftote
             } else {
                 None
             };
-            Outcome { expected: e, record: extraction.record, f1 }
+            Outcome { expected: e, record: extraction.record, with_password, f1 }
         })
         .buffered(jobs.max(1))
         .collect()
@@ -156,36 +170,48 @@ pub fn summarise(outcomes: &[Outcome]) -> String {
     let mut unexpected_errors = 0;
     let mut crashes = 0;
     let mut timeouts = 0;
+    let (mut opened, mut protected) = (0, 0);
     for o in outcomes {
         let e = &o.expected;
         let kind = error_kind(o);
+        // Pages and language are what the file yields once opened: with its password when it has one.
+        let read = o.with_password.as_ref().unwrap_or(&o.record);
+        if let Some(with_password) = &o.with_password {
+            protected += 1;
+            match &with_password.error {
+                None => opened += 1,
+                Some(error) => {
+                    let _ = writeln!(misses, "password  {}: not opened with its password [{}]", e.path, error.message);
+                }
+            }
+        }
         crashes += usize::from(matches!(kind, Some(ExtractErrorKind::Crashed | ExtractErrorKind::OutOfMemory)));
         timeouts += usize::from(kind == Some(ExtractErrorKind::Timeout));
         if let Some(want) = e.expected_pages {
             let entry = pages.entry(e.format.as_str()).or_default();
             entry.1 += 1;
-            if o.record.pages == Some(want) {
+            if read.pages == Some(want) {
                 entry.0 += 1;
             } else {
                 let _ = writeln!(
                     misses,
                     "pages     {}: expected {want}, got {:?} {}",
                     e.path,
-                    o.record.pages,
+                    read.pages,
                     describe(kind, o)
                 );
             }
         }
         if let Some(want) = &e.expected_language {
             lang_total += 1;
-            if o.record.language.as_deref() == Some(want.as_str()) {
+            if read.language.as_deref() == Some(want.as_str()) {
                 lang_ok += 1;
             } else {
                 let _ = writeln!(
                     misses,
                     "language  {}: expected {want}, got {:?} {}",
                     e.path,
-                    o.record.language,
+                    read.language,
                     describe(kind, o)
                 );
             }
@@ -215,6 +241,9 @@ pub fn summarise(outcomes: &[Outcome]) -> String {
     let _ = writeln!(out, "language agrees             {}", ratio(lang_ok, lang_total));
     let _ = writeln!(out, "expected errors reported    {}", ratio(err_ok, err_total));
     let _ = writeln!(out, "unexpected errors           {unexpected_errors}");
+    if protected > 0 {
+        let _ = writeln!(out, "opened with their password  {}", ratio(opened, protected));
+    }
     let _ = writeln!(
         out,
         "time per file (ms)          median {}, p90 {}, max {}",

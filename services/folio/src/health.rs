@@ -60,7 +60,11 @@ async fn ready(State(dependencies): State<Dependencies>) -> (StatusCode, Json<Re
 }
 
 /// Serves the endpoints on `listener` until `stop` turns true.
-pub async fn serve(listener: TcpListener, dependencies: Dependencies, mut stop: watch::Receiver<bool>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    dependencies: Dependencies,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     axum::serve(listener, router(dependencies))
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;

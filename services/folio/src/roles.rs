@@ -25,7 +25,8 @@ pub async fn stop_signal() -> Result<&'static str> {
 pub async fn run_worker(settings: &Settings) -> Result<()> {
     let store = open_store(&settings.database_url()).await.context("opening the database")?;
     let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
-    let queue = open_queue(&settings.queue_url).context("opening the queue")?;
+    let prefetch = u16::try_from(settings.concurrency()).unwrap_or(u16::MAX);
+    let queue = open_queue(&settings.queue_url, prefetch).await.context("opening the queue")?;
     if queue.is_in_process() {
         bail!(
             "folio worker takes work from a shared queue, and {} is this process's own: set FOLIO_QUEUE_URL (amqp://...), \

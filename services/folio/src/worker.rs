@@ -113,11 +113,13 @@ impl Worker {
             while in_flight.try_join_next().is_some() {}
         }
         if !in_flight.is_empty() {
-            info!(in_flight = in_flight.len(), grace_secs = grace.map(|g| g.as_secs()), "stopped taking work; finishing what is in flight");
+            info!(
+                in_flight = in_flight.len(),
+                grace_secs = grace.map(|g| g.as_secs()),
+                "stopped taking work; finishing what is in flight"
+            );
         }
-        let drain = async {
-            while in_flight.join_next().await.is_some() {}
-        };
+        let drain = async { while in_flight.join_next().await.is_some() {} };
         match grace {
             None => drain.await,
             Some(grace) => {
@@ -143,7 +145,7 @@ impl Worker {
         let outcome = tokio::select! {
             outcome = self.process(&request).instrument(span.clone()) => outcome,
             // Dropping `process` kills the parser (its child is killed on drop, with its process group).
-            _ = abandoned.wait_for(|a| *a) => self.abandon(&request).instrument(span.clone()).await,
+            _ = until_true(&mut abandoned) => self.abandon(&request).instrument(span.clone()).await,
         };
         let settled = match outcome {
             Outcome::Ack => delivery.ack().await,
@@ -246,7 +248,15 @@ impl Worker {
                 scratch.path().to_path_buf()
             }
         };
-        let extraction = self.sandbox.extract(&path, &document.file_name).await;
+        let extraction = match &document.password {
+            // The document's own password, for this document only.
+            Some(password) => {
+                let mut sandbox = self.sandbox.clone();
+                sandbox.password = Some(password.clone());
+                sandbox.extract(&path, &document.file_name).await
+            }
+            None => self.sandbox.extract(&path, &document.file_name).await,
+        };
         let mut record = extraction.record;
         let error = record.error.as_ref().map(|e| e.kind);
         match &record.error {
@@ -278,6 +288,13 @@ impl Worker {
             }
             Err(e) => Err(Fault { retryable: e.is_retryable(), message: e.to_string() }),
         }
+    }
+}
+
+/// Resolves once `flag` turns true; never when its sender is gone without doing so.
+async fn until_true(flag: &mut watch::Receiver<bool>) {
+    if flag.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
