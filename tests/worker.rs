@@ -2,7 +2,6 @@
 //! holding documents, and a parser that crashes on every document. Each ends with exactly one record per
 //! document.
 
-use chrono::NaiveDate;
 use folio::sandbox::Sandbox;
 use folio::worker::{Worker, WorkerSettings};
 use folio_core::*;
@@ -11,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
+
+mod support;
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -27,54 +28,7 @@ async fn setup(n: usize) -> Setup {
     let store = open_store(&format!("sqlite://{}", dir.path().join("folio.db").display())).await.unwrap();
     let blobs = open_blobs(&dir.path().join("blobs").display().to_string()).unwrap();
     let queue: Arc<dyn WorkQueue> = Arc::new(InProcessQueue::new());
-    let catalogue_id = Uuid::new_v4();
-    let contribution = Contribution {
-        id: Uuid::new_v4(),
-        chapter_key: "c".into(),
-        state: "Spain".into(),
-        author: "A".into(),
-        title: "Photos".into(),
-        kind: ContributionKind::Photograph,
-        role: Role::Donor,
-        modality: Modality::Bilateral,
-        received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
-        rights: Some("CC0".into()),
-    };
-    let mut documents = Vec::new();
-    for i in 0..n {
-        let img = image::RgbImage::from_pixel(8 + i as u32, 8, image::Rgb([i as u8, 0, 0]));
-        let mut png = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut png, image::ImageFormat::Png).unwrap();
-        let png = png.into_inner();
-        let sha = format!("{:064x}", i);
-        let key = format!("originals/{sha}");
-        blobs.put(&key, png.clone()).await.unwrap();
-        let name = format!("photo-{i}.png");
-        documents.push(Document {
-            id: Document::derive_id(contribution.id, &name, &sha),
-            contribution_id: contribution.id,
-            file_name: name,
-            sha256: sha,
-            bytes: png.len() as u64,
-            blob_key: key,
-            state: DocumentState::Queued,
-            attempts: 0,
-            last_error: None,
-            password: None,
-        });
-    }
-    store
-        .sync_intake(&IntakeSnapshot {
-            catalogue_id,
-            config: CatalogueConfig::default(),
-            source: "test".into(),
-            chapters: vec![Chapter { key: "c".into(), title: "C".into(), position: 1 }],
-            contributions: vec![contribution],
-            documents: documents.clone(),
-            findings: vec![],
-        })
-        .await
-        .unwrap();
+    let (catalogue_id, documents) = support::photo_catalogue(store.as_ref(), blobs.as_ref(), n).await;
     Setup { _dir: dir, store, blobs, queue, catalogue_id, documents }
 }
 

@@ -3,7 +3,6 @@
 //! held. Needs RabbitMQ (`FOLIO_TEST_AMQP_URL`, by default `amqp://guest:guest@127.0.0.1:5672/%2f`); without
 //! it the test fails and says how to start it.
 
-use chrono::NaiveDate;
 use folio_core::*;
 use folio_store::amqp::AmqpQueue;
 use folio_store::*;
@@ -14,6 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+mod support;
 
 fn broker_url() -> String {
     std::env::var("FOLIO_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
@@ -70,55 +71,7 @@ async fn the_worker_role_processes_requests_from_rabbitmq_and_stops_cleanly_on_s
         )
     });
 
-    // 12 small PNGs in one contribution.
-    let catalogue_id = Uuid::new_v4();
-    let contribution = Contribution {
-        id: Uuid::new_v4(),
-        chapter_key: "c".into(),
-        state: "Spain".into(),
-        author: "A".into(),
-        title: "Photos".into(),
-        kind: ContributionKind::Photograph,
-        role: Role::Donor,
-        modality: Modality::Bilateral,
-        received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
-        rights: Some("CC0".into()),
-    };
-    let mut documents = Vec::new();
-    for i in 0..12u32 {
-        let img = image::RgbImage::from_pixel(8 + i, 8, image::Rgb([i as u8, 0, 0]));
-        let mut png = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut png, image::ImageFormat::Png).unwrap();
-        let png = png.into_inner();
-        let sha = format!("{i:064x}");
-        let key = format!("originals/{sha}");
-        blobs.put(&key, png.clone()).await.unwrap();
-        let file_name = format!("photo-{i}.png");
-        documents.push(Document {
-            id: Document::derive_id(contribution.id, &file_name, &sha),
-            contribution_id: contribution.id,
-            file_name,
-            sha256: sha,
-            bytes: png.len() as u64,
-            blob_key: key,
-            state: DocumentState::Queued,
-            attempts: 0,
-            last_error: None,
-            password: None,
-        });
-    }
-    store
-        .sync_intake(&IntakeSnapshot {
-            catalogue_id,
-            config: CatalogueConfig::default(),
-            source: "test".into(),
-            chapters: vec![Chapter { key: "c".into(), title: "C".into(), position: 1 }],
-            contributions: vec![contribution],
-            documents: documents.clone(),
-            findings: vec![],
-        })
-        .await
-        .unwrap();
+    let (catalogue_id, documents) = support::photo_catalogue(store.as_ref(), blobs.as_ref(), 12).await;
     // Every request twice: a duplicate must not make a second record.
     for document in documents.iter().chain(&documents) {
         queue.publish(&WorkRequest::new(catalogue_id, document.id)).await.unwrap();

@@ -132,6 +132,16 @@ impl Settings {
         }
     }
 
+    /// A worker's settings from these: concurrency, lease and attempts (its name is this host and process).
+    pub fn worker_settings(&self) -> crate::worker::WorkerSettings {
+        crate::worker::WorkerSettings {
+            concurrency: self.concurrency(),
+            lease: Duration::from_secs(self.worker.lease_secs),
+            max_attempts: self.worker.max_attempts,
+            ..crate::worker::WorkerSettings::default()
+        }
+    }
+
     pub fn sandbox(&self) -> Result<crate::sandbox::Sandbox> {
         let mut sandbox =
             crate::sandbox::Sandbox::current_exe().context("finding the folio executable for parser processes")?;

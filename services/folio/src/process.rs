@@ -5,7 +5,7 @@ use crate::assemble::{assemble, book_date, BundleSummary};
 use crate::config::Settings;
 use crate::coordinator;
 use crate::ingest;
-use crate::worker::{WorkEvent, Worker, WorkerSettings};
+use crate::worker::{WorkEvent, Worker};
 use anyhow::{Context, Result};
 use folio_store::{open_blobs, open_queue, open_store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -56,12 +56,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
         blobs: blobs.clone(),
         queue: queue.clone(),
         sandbox: settings.sandbox()?,
-        settings: WorkerSettings {
-            concurrency: settings.concurrency(),
-            lease: Duration::from_secs(settings.worker.lease_secs),
-            max_attempts: settings.worker.max_attempts,
-            ..WorkerSettings::default()
-        },
+        settings: settings.worker_settings(),
         events: Some(events),
     };
     let workers = tokio::spawn(worker.run(stopped));

@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::health::{self, Dependencies};
-use crate::worker::{Worker, WorkerSettings};
+use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
 use folio_store::{open_blobs, open_queue, open_store};
 use std::time::Duration;
@@ -55,12 +55,7 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
         blobs,
         queue: queue.clone(),
         sandbox: settings.sandbox()?,
-        settings: WorkerSettings {
-            concurrency: settings.concurrency(),
-            lease: Duration::from_secs(settings.worker.lease_secs),
-            max_attempts: settings.worker.max_attempts,
-            ..WorkerSettings::default()
-        },
+        settings: settings.worker_settings(),
         events: None,
     };
     info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %settings.queue_url, "worker started");
