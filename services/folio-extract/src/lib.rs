@@ -7,6 +7,7 @@
 //! process for those.)
 
 mod child;
+mod deskew;
 mod docx;
 mod jpeg;
 pub mod language;
