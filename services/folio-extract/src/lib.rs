@@ -8,6 +8,7 @@
 
 mod child;
 mod deskew;
+mod djpeg;
 mod docx;
 mod jpeg;
 pub mod language;
@@ -128,6 +129,9 @@ pub struct Options {
     /// Read PDFs with PDFium when its library is installed (see `scripts/setup`); off to use the lopdf
     /// text walker and pdftoppm, as when the library is missing (tests and comparisons of that path).
     pub pdfium: bool,
+    /// Decode arithmetic-coded JPEGs with libjpeg-turbo's `djpeg` (see `scripts/setup`); off for fuzzing,
+    /// which starts no external process. Without it such files are `corrupt`.
+    pub djpeg: bool,
 }
 
 impl Default for Options {
@@ -140,6 +144,7 @@ impl Default for Options {
             ocr: true,
             password: None,
             pdfium: true,
+            djpeg: true,
         }
     }
 }
@@ -338,24 +343,32 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
         return Err(file_too_large(bytes.len() as u64, limits));
     }
     guarded(|| {
-        let img = raster::decode(bytes, limits)?;
+        let img = raster::decode(bytes, limits, true)?;
         thumbnail::png_fit(&img, max_side)
     })
 }
 
 /// Entry points for the fuzz targets in `fuzz/` (not a public API). They run one format's extraction
 /// WITHOUT the `catch_unwind` guard of [`extract_bytes`], so that a panic reaches the fuzzer instead of
-/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail, no OCR and no LibreOffice,
-/// so no external process (pdftoppm, tesseract, soffice) is started, and no PDFium, so the PDF target
+/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail, no OCR, no LibreOffice and
+/// no djpeg, so no external process (pdftoppm, tesseract, soffice, djpeg) is started, and no PDFium, so the PDF target
 /// exercises our lopdf path rather than an uninstrumented C++ library. Results are discarded; only panics,
 /// hangs and memory matter.
 #[doc(hidden)]
 pub mod fuzzing {
     use super::*;
 
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice.
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice, no
+    /// djpeg.
     pub fn options() -> Options {
-        Options { thumbnails: ThumbnailSpec::none(), office: None, ocr: false, pdfium: false, ..Options::default() }
+        Options {
+            thumbnails: ThumbnailSpec::none(),
+            office: None,
+            ocr: false,
+            pdfium: false,
+            djpeg: false,
+            ..Options::default()
+        }
     }
 
     /// The PDF path (lopdf, xref repair, our text walker, metadata), whatever the bytes sniff as.
@@ -378,7 +391,7 @@ pub mod fuzzing {
                 finish(raster::extract(bytes, format, &options()))
             }
             _ => {
-                let _ = raster::decode(bytes, &options().limits);
+                let _ = raster::decode(bytes, &options().limits, options().djpeg);
             }
         }
     }
