@@ -8,6 +8,8 @@
 
 mod cfb;
 mod child;
+mod deskew;
+mod djpeg;
 mod docx;
 mod jpeg;
 pub mod language;
@@ -130,6 +132,9 @@ pub struct Options {
     /// Read PDFs with PDFium when its library is installed (see `scripts/setup`); off to use the lopdf
     /// text walker and pdftoppm, as when the library is missing (tests and comparisons of that path).
     pub pdfium: bool,
+    /// Decode arithmetic-coded JPEGs with libjpeg-turbo's `djpeg` (see `scripts/setup`); off for fuzzing,
+    /// which starts no external process. Without it such files are `corrupt`.
+    pub djpeg: bool,
 }
 
 impl Default for Options {
@@ -142,6 +147,7 @@ impl Default for Options {
             ocr: true,
             password: None,
             pdfium: true,
+            djpeg: true,
         }
     }
 }
@@ -342,21 +348,22 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
         return Err(file_too_large(bytes.len() as u64, limits));
     }
     guarded(|| {
-        let img = raster::decode(bytes, limits)?;
+        let img = raster::decode(bytes, limits, true)?;
         thumbnail::png_fit(&img, max_side)
     })
 }
 
 /// Entry points for the fuzz targets in `fuzz/` (not a public API). They run one format's extraction
 /// WITHOUT the `catch_unwind` guard of [`extract_bytes`], so that a panic reaches the fuzzer instead of
-/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail, no OCR and no LibreOffice,
-/// so no external process (pdftoppm, tesseract, soffice) is started, and no PDFium, so the PDF target
+/// becoming a `crashed` record. Options are [`fuzzing::options`]: no thumbnail, no OCR, no LibreOffice and
+/// no djpeg, so no external process (pdftoppm, tesseract, soffice, djpeg) is started, and no PDFium, so the PDF target
 /// exercises our lopdf path rather than an uninstrumented C++ library. Results are discarded; only panics,
 /// hangs and memory matter.
 #[doc(hidden)]
 pub mod fuzzing {
     use super::*;
 
+<<<<<<< HEAD
     /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice. A
     /// password is given, so that a password-protected DOCX goes through the container and
     /// `EncryptionInfo` parsers, with hash iterations capped low (a file asking for more, Standard
@@ -369,6 +376,17 @@ pub mod fuzzing {
             ocr: false,
             password: Some(Password::new("folio-fuzz")),
             pdfium: false,
+=======
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice, no
+    /// djpeg.
+    pub fn options() -> Options {
+        Options {
+            thumbnails: ThumbnailSpec::none(),
+            office: None,
+            ocr: false,
+            pdfium: false,
+            djpeg: false,
+>>>>>>> deskew
             ..Options::default()
         }
     }
@@ -393,7 +411,7 @@ pub mod fuzzing {
                 finish(raster::extract(bytes, format, &options()))
             }
             _ => {
-                let _ = raster::decode(bytes, &options().limits);
+                let _ = raster::decode(bytes, &options().limits, options().djpeg);
             }
         }
     }

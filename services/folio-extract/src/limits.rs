@@ -21,7 +21,7 @@ pub struct Limits {
     pub max_xml_depth: u32,
     /// Deepest nesting of PDF objects where we walk them ourselves.
     pub max_pdf_depth: u32,
-    /// Wall-clock limit for external renderers (pdftoppm).
+    /// Wall-clock limit for external renderers (pdftoppm) and decoders (djpeg, for arithmetic-coded JPEGs).
     pub render_timeout: Duration,
     /// Wall-clock limit for LibreOffice's conversion of one DOCX to PDF (its first start with a fresh
     /// profile included). Past it, the DOCX keeps its record without a rendering.

@@ -3,10 +3,11 @@
 //! The language is chosen, not assumed: OSD names the script (and the rotation, which we apply), the
 //! script picks a first pack, and when the recognised text reads as a language with its own installed pack
 //! (Spanish, French, ...) the page is recognised again with that pack and the more confident result kept.
+//! A page scanned askew is turned level first (see [`crate::deskew`]).
 //! A picture without text must stay a picture: results with low confidence are dropped, so the garbage
 //! Tesseract reads into photos never reaches the record.
 
-use crate::{language, tesseract, Limits};
+use crate::{deskew, language, tesseract, Limits};
 use image::DynamicImage;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -46,7 +47,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
     let left = || deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or("OCR time limit");
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let png = dir.path().join("page.png");
-    let mut page = bounded(img, limits.max_ocr_pixels).into_luma8();
+    let mut page = level(bounded(img, limits.max_ocr_pixels).into_luma8());
     write_png(&DynamicImage::ImageLuma8(page.clone()), &png)?;
 
     let script = match tesseract::osd(&png, dir.path(), left()?) {
@@ -103,6 +104,17 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
         confidence: tsv.mean_confidence() / 100.0,
         words: tsv.confidences.len(),
     })
+}
+
+/// `page` turned level when it is skewed by more than [`deskew::MIN_SKEW`] (see [`crate::deskew`]).
+fn level(page: image::GrayImage) -> image::GrayImage {
+    match deskew::estimate(&page) {
+        Some(skew) if skew.abs() > deskew::MIN_SKEW => {
+            tracing::info!("page skewed by {skew:.1}°: turned level before OCR");
+            deskew::rotate(&page, -skew)
+        }
+        _ => page,
+    }
 }
 
 fn run(png: &Path, pack: &str, work: &Path, timeout: Duration) -> Result<crate::ocr_tsv::TsvText, String> {

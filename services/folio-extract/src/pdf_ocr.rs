@@ -43,7 +43,7 @@ pub(crate) fn ocr_pages(
         let size = pages.get(&number).and_then(|id| media_box(doc, *id)).unwrap_or(DEFAULT_PAGE_PT);
         let dpi = dpi_within(size, limits.max_ocr_pixels);
         let page = render::pdf_page_png_for_ocr(&input, number, dpi, dir.path(), limits.render_timeout)
-            .and_then(|png| crate::raster::decode(&png, limits).map_err(|e| e.to_string()))
+            .and_then(|png| crate::raster::decode(&png, limits, false).map_err(|e| e.to_string()))
             .and_then(|img| ocr::recognise(&img, limits));
         match page {
             Ok(found) => results.push((number, found)),

@@ -1,5 +1,5 @@
-//! Images (JPEG, PNG, TIFF, WebP, GIF) with the `image` crate: dimensions after EXIF orientation, frame
-//! counts, the image thumbnails are made from. (Named `raster` so it does not shadow the `image` crate.)
+//! Images (JPEG, PNG, TIFF, WebP, GIF) with the `image` crate (arithmetic-coded JPEGs with djpeg, see
+//! [`crate::djpeg`]): dimensions after EXIF orientation, frame counts, the image thumbnails are made from. (Named `raster` so it does not shadow the `image` crate.)
 
 use crate::{sniff::Format, Extracted, Limits, OcrFound, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
@@ -10,7 +10,7 @@ use std::io::Cursor;
 const BYTES_PER_PIXEL: u64 = 8;
 
 pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Extracted, ExtractError> {
-    let img = decode(bytes, &opts.limits)?;
+    let img = decode(bytes, &opts.limits, opts.djpeg)?;
     let frames = match format {
         Format::Gif => gif_frames(bytes, &opts.limits),
         Format::Tiff => tiff_directories(bytes, opts.limits.max_pages),
@@ -56,8 +56,9 @@ fn recognise(img: &DynamicImage, limits: &Limits, enabled: bool) -> (String, Ocr
     }
 }
 
-/// Decode any supported image within `limits`, with its EXIF orientation applied.
-pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ExtractError> {
+/// Decode any supported image within `limits`, with its EXIF orientation applied. Arithmetic-coded JPEGs
+/// are decoded by djpeg when `djpeg` is set.
+pub(crate) fn decode(bytes: &[u8], limits: &Limits, djpeg: bool) -> Result<DynamicImage, ExtractError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("reading image: {e}")))?;
@@ -73,6 +74,12 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Extr
     il.max_image_width = Some(side);
     il.max_image_height = Some(side);
     il.max_alloc = Some(limits.max_image_pixels.saturating_mul(BYTES_PER_PIXEL));
+    if djpeg && reader.format() == Some(image::ImageFormat::Jpeg) {
+        let header = crate::jpeg::header(bytes);
+        if header.arithmetic {
+            return decode_arithmetic(bytes, &header, il, limits);
+        }
+    }
     reader.limits(il);
     let mut decoder = reader.into_decoder().map_err(|e| image_error(e, limits))?;
     let (w, h) = decoder.dimensions();
@@ -83,6 +90,25 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Extr
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, limits))?;
     img.apply_orientation(orientation);
+    Ok(img)
+}
+
+/// An arithmetic-coded JPEG, which the `image` crate does not decode: by djpeg (see [`crate::djpeg`]),
+/// after the pixel limit is checked on the frame header, with the Exif orientation applied.
+fn decode_arithmetic(
+    bytes: &[u8],
+    header: &crate::jpeg::Header,
+    il: image::Limits,
+    limits: &Limits,
+) -> Result<DynamicImage, ExtractError> {
+    if let Some((w, h)) = header.dimensions {
+        if u64::from(w) * u64::from(h) > limits.max_image_pixels {
+            return Err(pixel_limit(w, h, limits));
+        }
+    }
+    let mut img = crate::djpeg::decode(bytes, il, limits.render_timeout)?;
+    let orientation = header.exif.and_then(image::metadata::Orientation::from_exif_chunk);
+    img.apply_orientation(orientation.unwrap_or(image::metadata::Orientation::NoTransforms));
     Ok(img)
 }
 

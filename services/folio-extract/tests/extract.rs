@@ -457,6 +457,43 @@ fn truncated_jpeg_is_corrupt_but_trailing_garbage_is_fine() {
     assert_eq!(ex.record.dimensions, Some((200, 100)));
 }
 
+/// 48 × 32 pixels, arithmetic-coded (see tests/fixtures/README.md): red grows left to right, green top to
+/// bottom, blue is a checkerboard of 8-pixel squares.
+const ARITHMETIC_JPEG: &[u8] = include_bytes!("fixtures/arithmetic.jpg");
+
+#[test]
+fn arithmetic_jpeg_is_decoded_by_djpeg() {
+    require_djpeg();
+    let ex = extract_bytes("arith.jpg", ARITHMETIC_JPEG, &Options::default());
+    let r = &ex.record;
+    assert_eq!(r.error, None);
+    assert_eq!(r.format, "jpeg");
+    assert_eq!(r.pages, Some(1));
+    assert_eq!(r.dimensions, Some((48, 32)));
+    assert_eq!(thumb_side(&ex), (48, 32));
+    let (png, _, _) = display_image(ARITHMETIC_JPEG, 48, &Limits::default()).unwrap();
+    let img = image::load_from_memory(&png).unwrap().into_rgb8();
+    let near = |a: u8, b: u8| a.abs_diff(b) <= 24;
+    let [r0, g0, _] = img.get_pixel(1, 1).0;
+    let [r1, g1, _] = img.get_pixel(46, 30).0;
+    assert!(near(r0, 5) && near(g0, 8) && near(r1, 250) && near(g1, 247), "{r0} {g0} / {r1} {g1}");
+    assert!(near(img.get_pixel(3, 3)[2], 64) && near(img.get_pixel(12, 3)[2], 255), "the blue checkerboard");
+}
+
+#[test]
+fn arithmetic_jpeg_over_the_pixel_limit_is_refused_before_decoding() {
+    let opts = Options { limits: Limits { max_image_pixels: 1000, ..Limits::default() }, ..no_thumb() };
+    let ex = extract_bytes("arith.jpg", ARITHMETIC_JPEG, &opts);
+    assert_eq!(kind(&ex), Some(ExtractErrorKind::TooLarge));
+}
+
+#[test]
+fn arithmetic_jpeg_without_djpeg_is_corrupt() {
+    // As the fuzz targets run: no external process.
+    let ex = extract_bytes("arith.jpg", ARITHMETIC_JPEG, &Options { djpeg: false, ..no_thumb() });
+    assert_eq!(kind(&ex), Some(ExtractErrorKind::Corrupt));
+}
+
 #[test]
 fn display_image_downscales() {
     let bytes = encode(&gradient(1000, 400), ImageFormat::Jpeg);

@@ -47,6 +47,42 @@ fn spanish_scan_is_read_again_with_the_spanish_pack() {
 }
 
 #[test]
+fn a_skewed_scan_is_turned_level_before_ocr() {
+    common::require_tesseract();
+    for degrees in [7.0, -4.0] {
+        let page = turned(SCAN_EN, degrees);
+        let ex = extract_bytes("skewed.png", &page, &opts());
+        let r = &ex.record;
+        assert_eq!(r.error, None);
+        assert_eq!(r.language.as_deref(), Some("en"), "turned {degrees}°: {}", ex.text);
+        assert!(ex.text.contains("Excellency"), "turned {degrees}°: {}", ex.text);
+        assert!(r.words > 100, "turned {degrees}°: {} words", r.words);
+    }
+}
+
+/// The PNG `png` turned counter-clockwise by `degrees` (nearest neighbour, white outside, same size), as
+/// a scanner that took the page askew would give it.
+fn turned(png: &[u8], degrees: f64) -> Vec<u8> {
+    let img = image::load_from_memory(png).expect("fixture").into_luma8();
+    let (w, h) = img.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    let out = image::GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
+        let (sx, sy) = ((dx * cos - dy * sin + cx).round(), (dx * sin + dy * cos + cy).round());
+        let inside = sx >= 0.0 && sy >= 0.0 && sx < f64::from(w) && sy < f64::from(h);
+        if inside {
+            *img.get_pixel(sx as u32, sy as u32)
+        } else {
+            image::Luma([255])
+        }
+    });
+    let mut bytes = Vec::new();
+    DynamicImage::ImageLuma8(out).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).expect("encode");
+    bytes
+}
+
+#[test]
 fn a_photo_without_text_stays_a_photo() {
     common::require_tesseract();
     // Smooth gradients with deterministic noise: texture, no text.

@@ -120,6 +120,17 @@ pub fn require_tesseract() {
     );
 }
 
+/// Fail (never skip) a test that needs libjpeg-turbo's `djpeg` (arithmetic-coded JPEGs) when it is missing.
+pub fn require_djpeg() {
+    let runs = std::process::Command::new("djpeg")
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(runs, "djpeg is not installed: run scripts/setup (it installs libjpeg-turbo-progs)");
+}
+
 /// A DOCX as Word writes its package (content types and relationships), which LibreOffice opens: the
 /// paragraphs `pages` split over that many pages by page breaks, and `docProps/app.xml` with `<Pages>`
 /// when `app_pages` is given.
