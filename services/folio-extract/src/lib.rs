@@ -363,9 +363,8 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
 pub mod fuzzing {
     use super::*;
 
-<<<<<<< HEAD
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice. A
-    /// password is given, so that a password-protected DOCX goes through the container and
+    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice, no
+    /// djpeg. A password is given, so that a password-protected DOCX goes through the container and
     /// `EncryptionInfo` parsers, with hash iterations capped low (a file asking for more, Standard
     /// encryption's 50,000 included, is refused before hashing) to keep executions fast.
     pub fn options() -> Options {
@@ -376,17 +375,7 @@ pub mod fuzzing {
             ocr: false,
             password: Some(Password::new("folio-fuzz")),
             pdfium: false,
-=======
-    /// The options every target uses: default limits, no thumbnail, no OCR, no PDFium, no LibreOffice, no
-    /// djpeg.
-    pub fn options() -> Options {
-        Options {
-            thumbnails: ThumbnailSpec::none(),
-            office: None,
-            ocr: false,
-            pdfium: false,
             djpeg: false,
->>>>>>> deskew
             ..Options::default()
         }
     }
