@@ -277,16 +277,17 @@ mod tests {
         assert_eq!(rotate(&img, 0.0), img);
     }
 
-    /// The cost on a 1000 × 1200 page turned by 10°, estimate and rotation apart (a measurement, not a
-    /// check): `cargo test --release -p folio-extract --lib deskew::tests::cost -- --ignored --nocapture`.
+    /// A page of the size OCR sees, turned by 10°: the estimate finds it, and the time of the estimate and of
+    /// the rotation is printed (a measurement for docs/PERFORMANCE.md, never asserted):
+    /// `cargo test --release -p folio-extract --lib deskew::tests::cost -- --nocapture`.
     #[test]
-    #[ignore]
     fn cost() {
         let page = rotate(&text_page(1000, 1200), 10.0);
-        let runs = 20;
+        let runs = 5;
         let start = std::time::Instant::now();
         for _ in 0..runs {
-            assert!(estimate(&page).is_some());
+            let angle = estimate(&page).expect("a turned text page has a skew");
+            assert!((angle.abs() - 10.0).abs() < 0.5, "estimated {angle}");
         }
         let estimating = start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
         let start = std::time::Instant::now();
