@@ -6,8 +6,6 @@
 use folio_core::*;
 use folio_store::amqp::AmqpQueue;
 use folio_store::*;
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-use lapin::{Connection, ConnectionProperties};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -24,28 +22,6 @@ fn queue_url(name: &str) -> String {
     format!("{}?queue={name}", broker_url())
 }
 
-/// Deletes the test's queues and exchange when dropped.
-struct TestQueues(String);
-
-impl Drop for TestQueues {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let connection = Connection::connect(&broker_url(), ConnectionProperties::default()).await?;
-                let channel = connection.create_channel().await?;
-                for queue in [name.clone(), format!("{name}.dead")] {
-                    channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await?;
-                }
-                channel.exchange_delete(format!("{name}.dlx").into(), ExchangeDeleteOptions::default()).await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-    }
-}
-
 fn http_get(addr: &str, path: &str) -> String {
     let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return String::new() };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -57,19 +33,29 @@ fn http_get(addr: &str, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_role_processes_requests_from_rabbitmq_and_stops_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("folio.db").display());
-    let blob_dir = dir.path().join("blobs");
-    let store: Arc<dyn Store> = open_store(&db_url).await.unwrap();
-    let blobs = open_blobs(&blob_dir.display().to_string()).unwrap();
     let name = format!("folio.test.{}", Uuid::new_v4().simple());
-    let _cleanup = TestQueues(name.clone());
     let queue = AmqpQueue::open(&queue_url(&name), 1).await.unwrap_or_else(|e| {
         panic!(
             "RabbitMQ is not reachable at {} ({e}); start it with `rabbitmq-server -detached` (scripts/test does)",
             broker_url()
         )
     });
+    // The test's own queues go when it ends, also when it failed.
+    let outcome = tokio::spawn(worker_role_on(queue.clone(), name)).await;
+    if let Err(e) = queue.delete_declared().await {
+        eprintln!("could not delete the test's queues: {e}");
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn worker_role_on(queue: AmqpQueue, name: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("folio.db").display());
+    let blob_dir = dir.path().join("blobs");
+    let store: Arc<dyn Store> = open_store(&db_url).await.unwrap();
+    let blobs = open_blobs(&blob_dir.display().to_string()).unwrap();
 
     let (catalogue_id, documents) = support::photo_catalogue(store.as_ref(), blobs.as_ref(), 12).await;
     // Every request twice: a duplicate must not make a second record.

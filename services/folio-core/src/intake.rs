@@ -68,8 +68,8 @@ pub fn plan(
         return Err(IntakeError::MissingHeader);
     }
     let found: Vec<String> = header.iter().map(|h| h.to_lowercase()).collect();
-    let with_password = found.len() == CSV_HEADER.len() + 1 && found.last().map(String::as_str) == Some(CSV_PASSWORD);
-    if found[..found.len().min(CSV_HEADER.len())] != CSV_HEADER || (found.len() != CSV_HEADER.len() && !with_password) {
+    let (required, optional) = found.split_at(found.len().min(CSV_HEADER.len()));
+    if required != CSV_HEADER || !(optional.is_empty() || optional == [CSV_PASSWORD]) {
         return Err(IntakeError::WrongHeader { found: header.iter().collect::<Vec<_>>().join(",") });
     }
 

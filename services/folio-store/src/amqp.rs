@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::options::{
     BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable};
@@ -352,6 +353,27 @@ impl AmqpQueue {
     /// requests. An operator reads them there, and moves them back (a shovel) once the cause is fixed.
     pub async fn dead_letter_depth(&self) -> Result<u64, QueueError> {
         self.shared.count(&self.shared.options.dead_letter_queue()).await
+    }
+
+    /// Deletes what [`AmqpQueue::open`] declared, messages included: the work queue, the dead-letter queue
+    /// and the dead-letter exchange. For retiring a queue name (and for tests that made their own).
+    pub async fn delete_declared(&self) -> Result<(), QueueError> {
+        let options = &self.shared.options;
+        let link = self.shared.current().await?;
+        let channel = link.connection.create_channel().await.map_err(|e| broker_error("open a channel", e))?;
+        for queue in [options.queue.clone(), options.dead_letter_queue()] {
+            channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await
+                .map_err(|e| broker_error(&format!("delete the queue '{queue}'"), e))?;
+        }
+        let exchange = options.dead_letter_exchange();
+        channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await
+            .map_err(|e| broker_error(&format!("delete the exchange '{exchange}'"), e))?;
+        let _ = channel.close(200, "OK".into()).await;
+        Ok(())
     }
 }
 

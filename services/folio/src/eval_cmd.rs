@@ -57,9 +57,8 @@ pub async fn run(sandbox: Sandbox, manifest: &Path, jobs: usize, against_pdftote
             let extraction = sandbox.extract(&path, &e.path).await;
             let with_password = match &e.password {
                 Some(password) => {
-                    let mut sandbox = sandbox.clone();
-                    sandbox.password = Some(folio_core::Password::new(password.as_str()));
-                    Some(sandbox.extract(&path, &e.path).await.record)
+                    let password = folio_core::Password::new(password.as_str());
+                    Some(sandbox.extract_with_password(&path, &e.path, Some(&password)).await.record)
                 }
                 None => None,
             };

@@ -90,13 +90,13 @@ impl Sandbox {
         Self { isolation: Isolation::InProcess, ..Self::with_program(PathBuf::new()) }
     }
 
-    fn options(&self) -> Options {
+    fn options(&self, password: Option<&Password>) -> Options {
         Options {
             limits: Limits { office_timeout: self.office_timeout, ..Limits::default() },
             thumbnails: self.thumbnails.clone(),
             office: self.office.clone(),
             keep_text: true,
-            password: self.password.clone(),
+            password: password.cloned(),
             ..Options::default()
         }
     }
@@ -104,10 +104,15 @@ impl Sandbox {
     /// Extracts the file at `path`, recorded under `name`. Always returns a record: failures are in its
     /// `error`.
     pub async fn extract(&self, path: &Path, name: &str) -> Extraction {
+        self.extract_with_password(path, name, self.password.as_ref()).await
+    }
+
+    /// As [`Sandbox::extract`], with `password` for this document instead of [`Sandbox::password`].
+    pub async fn extract_with_password(&self, path: &Path, name: &str, password: Option<&Password>) -> Extraction {
         let started = Instant::now();
         let mut extraction = match &self.isolation {
             Isolation::InProcess => {
-                let (owned_path, owned_name, options) = (path.to_path_buf(), name.to_string(), self.options());
+                let (owned_path, owned_name, options) = (path.to_path_buf(), name.to_string(), self.options(password));
                 let timeout = self.timeout;
                 let task = tokio::task::spawn_blocking(move || {
                     let mut e = folio_extract::extract_path(&owned_path, &options);
@@ -127,7 +132,7 @@ impl Sandbox {
                     ),
                 }
             }
-            Isolation::ChildProcess { program } => match self.run_child(program, path, name).await {
+            Isolation::ChildProcess { program } => match self.run_child(program, path, name, password).await {
                 Ok(e) => e,
                 Err(error) => failure(path, name, error.kind, error.message),
             },
@@ -138,7 +143,13 @@ impl Sandbox {
         extraction
     }
 
-    async fn run_child(&self, program: &Path, path: &Path, name: &str) -> Result<Extraction, ExtractError> {
+    async fn run_child(
+        &self,
+        program: &Path,
+        path: &Path,
+        name: &str,
+        password: Option<&Password>,
+    ) -> Result<Extraction, ExtractError> {
         let scratch = tempfile::tempdir()
             .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
         let thumbnail_dir = scratch.path().join("thumbnails");
@@ -174,7 +185,7 @@ impl Sandbox {
             .env("RUST_BACKTRACE", "0")
             // A person's password variable stays with this process; the child gets the one it needs.
             .env_remove(USER_PASSWORD_ENV);
-        match &self.password {
+        match password {
             Some(password) => command.env(CHILD_PASSWORD_ENV, password.as_str()),
             None => command.env_remove(CHILD_PASSWORD_ENV),
         };

@@ -248,15 +248,9 @@ impl Worker {
                 scratch.path().to_path_buf()
             }
         };
-        let extraction = match &document.password {
-            // The document's own password, for this document only.
-            Some(password) => {
-                let mut sandbox = self.sandbox.clone();
-                sandbox.password = Some(password.clone());
-                sandbox.extract(&path, &document.file_name).await
-            }
-            None => self.sandbox.extract(&path, &document.file_name).await,
-        };
+        // The document's own password, for this document only.
+        let password = document.password.as_ref().or(self.sandbox.password.as_ref());
+        let extraction = self.sandbox.extract_with_password(&path, &document.file_name, password).await;
         let mut record = extraction.record;
         let error = record.error.as_ref().map(|e| e.kind);
         match &record.error {
