@@ -7,6 +7,9 @@ use whatlang::Lang;
 const MIN_LETTERS: usize = 20;
 /// Fewer words than this and the language is `und`.
 const MIN_WORDS: u64 = 3;
+/// The confidence given to a language named by [`crate::lexicon::short_text`]: sure of the words, but they
+/// are few.
+const SHORT_TEXT_CONFIDENCE: f64 = 0.6;
 /// Only the beginning of long texts is examined: detection is linear in the text, and a book's first
 /// pages say as much about its language as the whole.
 const SAMPLE_CHARS: usize = 20_000;
@@ -34,7 +37,11 @@ fn sample(text: &str) -> &str {
 fn detect_prose(prose: &str) -> (String, f64) {
     let undetermined = || ("und".to_string(), 0.0);
     if !enough_text(prose) {
-        return undetermined();
+        // Too little for statistics; a few words that are all frequent words of one language still tell.
+        return match crate::lexicon::short_text(prose) {
+            Some(code) => (code.to_string(), SHORT_TEXT_CONFIDENCE),
+            None => undetermined(),
+        };
     }
     let Some(info) = whatlang::detect(prose) else { return undetermined() };
     if info.script() == whatlang::Script::Latin {

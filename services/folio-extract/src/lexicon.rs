@@ -119,6 +119,69 @@ const LISTS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Frequent English words beyond the function words, for [`short_text`]: greetings, time, people and the
+/// words of reports, projects and cooperation that make up the titles, captions and signs of this field.
+/// Written for Folio; words that are also common words of another listed language are left out.
+const COMMON_EN: &[&str] = &[
+    "hello", "hi", "world", "happy", "new", "year", "years", "day", "days", "good", "morning", "evening", "night",
+    "thank", "thanks", "please", "welcome", "yes", "no", "great", "best", "first", "last", "next", "old", "young",
+    "big", "small", "long", "short", "high", "low", "right", "left", "open", "closed", "free", "true", "false",
+    "time", "times", "week", "month", "today", "tomorrow", "people", "person", "man", "woman", "men", "women",
+    "child", "children", "family", "friend", "friends", "life", "home", "house", "school", "work", "working",
+    "city", "country", "countries", "state", "states", "nation", "nations", "national", "international", "world's",
+    "government", "report", "reports", "project", "projects", "programme", "program", "plan", "page", "pages",
+    "text", "test", "testing", "tests", "example", "sample", "document", "documents", "file", "files", "title",
+    "chapter", "part", "section", "table", "figure", "photo", "picture", "image", "map", "list", "note", "notes",
+    "news", "story", "letter", "message", "name", "names", "number", "numbers", "date", "place", "area", "areas",
+    "road", "street", "water", "land", "field", "fields", "help", "support", "aid", "assistance", "cooperation",
+    "partnership", "training", "education", "health", "safety", "risk", "victim", "victims", "survivor",
+    "survivors", "clearance", "mine", "mines", "demining", "cluster", "munitions", "convention", "treaty",
+    "meeting", "conference", "working", "group", "committee", "council", "office", "ministry", "agency",
+    "centre", "center", "university", "library", "hospital", "water", "food", "power", "energy", "money",
+    "make", "made", "take", "taken", "give", "given", "get", "got", "go", "going", "come", "came", "know", "think",
+    "say", "said", "tell", "ask", "use", "used", "find", "found", "show", "shown", "read", "write", "written",
+    "learn", "learned", "build", "built", "start", "end", "stop", "keep", "need", "want", "look", "live",
+    "love", "play", "run", "move", "change", "call", "try", "turn", "bring", "hold", "stand", "meet", "lead",
+    "way", "ways", "thing", "things", "hand", "eye", "head", "side", "point", "case", "fact", "question",
+    "problem", "service", "services", "system", "data", "information", "result", "results", "level", "order",
+    "best", "practice", "practices", "lesson", "lessons", "experience", "story", "stories", "future", "past",
+    "peace", "security", "human", "rights", "development", "community", "communities", "local", "public",
+];
+
+/// Words a short text needs before [`short_text`] names its language.
+const SHORT_MIN_WORDS: usize = 2;
+/// Words beyond which a text is not short (statistics and function words take over).
+const SHORT_MAX_WORDS: usize = 12;
+
+/// The language of a text too short for statistics (a title, a caption, a sign: "Hello World", "Happy New Year
+/// 2003!"), named only when every one of its words is a frequent word of that language and of no other listed
+/// language; `None` otherwise, which callers report as `und`. Numbers are skipped; a word
+/// unknown anywhere (an acronym, a name) makes the answer `None`.
+pub(crate) fn short_text(text: &str) -> Option<&'static str> {
+    let words: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .map(|t| t.trim_matches(|c: char| c == '\'' || c == '’').replace('’', "'"))
+        .filter(|t| t.chars().any(char::is_alphabetic))
+        .collect();
+    if words.len() < SHORT_MIN_WORDS || words.len() > SHORT_MAX_WORDS {
+        return None;
+    }
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let in_language = |code: &str, word: &str| {
+        LISTS.iter().any(|(lang, list)| *lang == code && list.contains(&word)) || (code == "en" && COMMON_EN.contains(&word))
+    };
+    let mut named = None;
+    for (code, _) in LISTS {
+        if lower.iter().all(|w| in_language(code, w)) {
+            if named.is_some() {
+                return None;
+            }
+            named = Some(*code);
+        }
+    }
+    named
+}
+
 /// Tokens needed before the function words count: on fewer, one coincidence would decide.
 const MIN_TOKENS: usize = 4;
 /// Function words needed to name a language.
@@ -175,6 +238,19 @@ mod tests {
             Some("fr")
         );
         assert!(knows("sw") && !knows("jv"));
+    }
+
+    #[test]
+    fn names_short_texts_only_from_frequent_words_of_one_language() {
+        assert_eq!(short_text("Hello World"), Some("en"));
+        assert_eq!(short_text("Happy New Year 2003!"), Some("en"));
+        assert_eq!(short_text("Victim assistance in the field"), Some("en"));
+        // A word no list knows, a single word, or words of two languages: no answer.
+        assert_eq!(short_text("Apache Tika OCR Testing"), None);
+        assert_eq!(short_text("Hello"), None);
+        assert_eq!(short_text("Hola mundo"), None);
+        assert_eq!(short_text("de la"), None, "function words of several languages");
+        assert_eq!(short_text("2003 2004"), None);
     }
 
     #[test]

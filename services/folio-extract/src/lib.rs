@@ -208,6 +208,9 @@ pub(crate) struct OcrFound {
     pub languages: Vec<String>,
     /// Mean word confidence (0 to 1) over the pages whose text was kept; over all OCRed pages when none was.
     pub confidence: Option<f64>,
+    /// `(language, detected)` when on every page whose text was kept OCR stood for `language` against the
+    /// `detected` one (see [`ocr::PageOcr::read_as`]).
+    pub read_as: Option<(&'static str, String)>,
 }
 
 impl OcrFound {
@@ -225,6 +228,11 @@ impl OcrFound {
             }
         }
         let kept: Vec<&ocr::PageOcr> = results.iter().map(|(_, r)| r).filter(|r| !r.text.is_empty()).collect();
+        if let Some(first) = kept.first().and_then(|r| r.read_as.clone()) {
+            if kept.iter().all(|r| r.read_as.as_ref() == Some(&first)) {
+                found.read_as = Some(first);
+            }
+        }
         let pool: Vec<&ocr::PageOcr> = if kept.is_empty() { results.iter().map(|(_, r)| r).collect() } else { kept };
         let words: usize = pool.iter().map(|r| r.words).sum();
         if words > 0 {
@@ -276,7 +284,17 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
             record.frames = found.frames;
             record.words = language::count_words(&found.text);
             if found.detect_language {
-                let (lang, confidence, shares) = language::detect_document(&found.text);
+                let (mut lang, mut confidence, shares) = language::detect_document(&found.text);
+                // OCR read the text better in its own language than in the one detected: OCR's word is taken
+                // (at its confidence), detection's few words being the doubtful side.
+                if let (Some((read, detected)), Some(ocr_confidence)) =
+                    (&found.ocr_found.read_as, found.ocr_found.confidence)
+                {
+                    if *detected == lang {
+                        lang = read.to_string();
+                        confidence = ocr_confidence;
+                    }
+                }
                 record.language = Some(lang);
                 record.language_confidence = Some(confidence);
                 record.language_shares = shares;

@@ -33,12 +33,61 @@ pub(crate) struct PageOcr {
     pub confidence: f64,
     /// Words the confidence is the mean of (for averaging over pages).
     pub words: usize,
+    /// The language (ISO 639-1) OCR itself stood for against detection: the page was read again with the
+    /// pack of the language detected in the first reading and that pack read it worse, or no pack can check
+    /// the detected language, detection was a guess ([`UNSURE_DETECTION`]) and the first pack read the page
+    /// with confidence ([`SURE_READING`]). Detection on the few words of a sign or a caption is the doubtful
+    /// side then (four English words read as Swedish).
+    /// `(what OCR read it as, what detection said)`.
+    pub read_as: Option<(&'static str, String)>,
 }
 
 /// Whether OCR can run: tesseract answers and has at least one recognition pack (not just `osd`).
 /// Logs a warning once when it cannot.
 pub(crate) fn available() -> bool {
     tesseract::installed_languages().iter().any(|l| l != "osd")
+}
+
+/// Below this confidence (0 to 1) language detection on OCR text is a guess (whatlang gives "Apache Tika
+/// OCR Testing" 0.04 for Swedish).
+const UNSURE_DETECTION: f64 = 0.2;
+/// From this mean word confidence (0-100) a reading with a language's pack is good evidence of the language.
+const SURE_READING: f64 = 85.0;
+
+/// The shorter side below which an image cannot hold a legible line of text (a glyph needs about 10 pixels).
+const MIN_TEXT_SIDE: u32 = 12;
+/// The spread of grey levels (between the 1st and 99th percentile) below which an image is one flat colour.
+const MIN_CONTRAST: u8 = 24;
+
+/// Whether OCR could find anything in `img`: not when it is too small for a line of text, or (nearly) one
+/// flat colour. Reading such an image costs Tesseract a second and yields nothing but noise.
+pub(crate) fn could_hold_text(img: &DynamicImage) -> bool {
+    if img.width().min(img.height()) < MIN_TEXT_SIDE {
+        return false;
+    }
+    // A sample of at most about 256 x 256 pixels tells the spread well enough.
+    let step = (img.width().max(img.height()) / 256).max(1);
+    let gray = img.to_luma8();
+    let mut histogram = [0u64; 256];
+    let mut count = 0u64;
+    for y in (0..gray.height()).step_by(step as usize) {
+        for x in (0..gray.width()).step_by(step as usize) {
+            histogram[usize::from(gray.get_pixel(x, y)[0])] += 1;
+            count += 1;
+        }
+    }
+    let percentile = |share: f64| {
+        let target = (count as f64 * share) as u64;
+        let mut seen = 0;
+        histogram.iter().position(|n| {
+            seen += n;
+            seen > target
+        })
+    };
+    match (percentile(0.01), percentile(0.99)) {
+        (Some(low), Some(high)) => high.saturating_sub(low) >= usize::from(MIN_CONTRAST),
+        _ => false,
+    }
 }
 
 /// Recognise `img` within `limits` (`max_ocr_pixels`, `ocr_timeout` for the whole page).
@@ -85,15 +134,28 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
             }
         }
     }
+    let mut read_as = None;
     if is_text(&best.1) {
-        let detected = language::detect(&best.1.text).map(|(code, _)| code);
-        if let Some(pack) = detected.as_deref().and_then(pack_for_language) {
-            if pack != first_pack && tesseract::has_language(pack) {
+        let (detected, sureness) = language::detect(&best.1.text).unwrap_or_else(|| ("und".into(), 0.0));
+        match pack_for_language(&detected).filter(|p| tesseract::has_language(p)) {
+            Some(pack) if pack != first_pack => {
                 let second = run(&png, pack, dir.path(), left()?)?;
                 if second.mean_confidence() > best.1.mean_confidence() {
                     best = (pack.to_string(), second);
+                } else if best.0 == first_pack {
+                    read_as = language_of_pack(&first_pack).map(|l| (l, detected.clone()));
                 }
             }
+            // No pack to check the detected language with: when detection is no more than a guess and the
+            // first pack read the page with confidence, the first pack's language stands.
+            None if best.0 == first_pack
+                && detected != "und"
+                && sureness < UNSURE_DETECTION
+                && best.1.mean_confidence() >= SURE_READING =>
+            {
+                read_as = language_of_pack(&first_pack).map(|l| (l, detected.clone()));
+            }
+            _ => {}
         }
     }
     let (pack, tsv) = best;
@@ -103,6 +165,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
         languages: pack.split('+').map(str::to_string).collect(),
         confidence: tsv.mean_confidence() / 100.0,
         words: tsv.confidences.len(),
+        read_as: if kept { read_as } else { None },
     })
 }
 
@@ -214,6 +277,13 @@ fn pack_for_language(code: &str) -> Option<&'static str> {
     })
 }
 
+/// The language (ISO 639-1) of a single-language pack: the inverse of [`pack_for_language`].
+fn language_of_pack(pack: &str) -> Option<&'static str> {
+    ["en", "es", "fr", "de", "nl", "pt", "it", "ru", "ar", "fa", "he", "zh", "ja", "ko"]
+        .into_iter()
+        .find(|code| pack_for_language(code) == Some(pack))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +304,27 @@ mod tests {
         assert_eq!(bounded(&sign, 1_000_000).width(), 1200, "as much as the pixel bound allows");
         assert_eq!(bounded(&sign, 240_000).width(), 600, "no room to enlarge");
         assert_eq!(bounded(&DynamicImage::new_luma8(1500, 1000), 40_000_000).width(), 1500);
+    }
+
+    #[test]
+    fn flat_or_tiny_images_hold_no_text() {
+        let flat = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(800, 600, image::Rgb([120, 40, 40])));
+        assert!(!could_hold_text(&flat));
+        let tiny = DynamicImage::ImageLuma8(image::GrayImage::from_fn(300, 8, |x, _| image::Luma([(x % 2 * 255) as u8])));
+        assert!(!could_hold_text(&tiny), "8 pixels high");
+        // Black strokes on white, as text is.
+        let page = DynamicImage::ImageLuma8(image::GrayImage::from_fn(400, 300, |x, y| {
+            image::Luma(if (y / 10) % 3 == 0 && (x / 4) % 2 == 0 { [0] } else { [255] })
+        }));
+        assert!(could_hold_text(&page));
+    }
+
+    #[test]
+    fn packs_map_back_to_languages() {
+        assert_eq!(language_of_pack("eng"), Some("en"));
+        assert_eq!(language_of_pack("chi_sim"), Some("zh"));
+        assert_eq!(language_of_pack("eng+chi_sim"), None, "several packs name no one language");
+        assert_eq!(language_of_pack("osd"), None);
     }
 
     #[test]

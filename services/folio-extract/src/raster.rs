@@ -44,6 +44,10 @@ fn recognise(img: &DynamicImage, limits: &Limits, enabled: bool) -> (String, Ocr
     if !enabled || !crate::ocr::available() {
         return (String::new(), OcrStatus::Needed, OcrFound::default());
     }
+    if !crate::ocr::could_hold_text(img) {
+        // Too small for a line of text, or one flat colour: a picture, whatever OCR would make of it.
+        return (String::new(), OcrStatus::NotNeeded, OcrFound::default());
+    }
     match crate::ocr::recognise(img, limits) {
         Ok(page) => {
             let text = page.text.clone();
