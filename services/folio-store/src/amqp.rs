@@ -5,7 +5,8 @@
 //! The client declares what it uses on every connection (an operator policy may set the same arguments):
 //! - `QUEUE` (default `folio.work`): quorum, durable, `x-delivery-limit` (default 5), dead-lettered at least once
 //!   (`x-dead-letter-strategy: at-least-once`, which requires `x-overflow: reject-publish`) to
-//! - `QUEUE.dlx`, a durable direct exchange, routing to `QUEUE.dead`, a durable quorum queue.
+//! - `QUEUE.dlx`, a durable direct exchange, routing to `QUEUE.dead`, a durable quorum queue;
+//! - `QUEUE.events`, a durable topic exchange for events (`catalogue.assembled`).
 //!
 //! `amqps://` is refused: lapin's TLS features would put a TLS stack (rustls and a crypto provider, or OpenSSL)
 //! into every build of Folio, and the cluster reaches its broker on a private network or through a TLS sidecar.
@@ -14,7 +15,7 @@ use crate::queue::{Delivery, QueueError, WorkQueue, WorkRequest};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
     QueueDeclareOptions, QueueDeleteOptions,
 };
@@ -87,6 +88,11 @@ impl AmqpOptions {
 
     pub fn dead_letter_queue(&self) -> String {
         format!("{}.dead", self.queue)
+    }
+
+    /// The topic exchange events go to (`catalogue.assembled`); bind a queue to it to receive them.
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.queue)
     }
 }
 
@@ -350,7 +356,8 @@ impl AmqpQueue {
     }
 
     /// Messages waiting in the dead-letter queue: those past the delivery limit and those that were not work
-    /// requests. An operator reads them there, and moves them back (a shovel) once the cause is fixed.
+    /// requests. The coordinator's reconciler takes them off (see `WorkQueue::next_dead_letter`): a document
+    /// is sent again or recorded as failed, by what the database says of it.
     pub async fn dead_letter_depth(&self) -> Result<u64, QueueError> {
         self.shared.count(&self.shared.options.dead_letter_queue()).await
     }
@@ -367,11 +374,12 @@ impl AmqpQueue {
                 .await
                 .map_err(|e| broker_error(&format!("delete the queue '{queue}'"), e))?;
         }
-        let exchange = options.dead_letter_exchange();
-        channel
-            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-            .await
-            .map_err(|e| broker_error(&format!("delete the exchange '{exchange}'"), e))?;
+        for exchange in [options.dead_letter_exchange(), options.events_exchange()] {
+            channel
+                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                .await
+                .map_err(|e| broker_error(&format!("delete the exchange '{exchange}'"), e))?;
+        }
         let _ = channel.close(200, "OK".into()).await;
         Ok(())
     }
@@ -450,6 +458,16 @@ impl Shared {
             )
             .await
             .map_err(|e| broker_error(&format!("bind '{dlq}' to '{dlx}'"), e))?;
+        let events = o.events_exchange();
+        channel
+            .exchange_declare(
+                events.clone().into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| broker_error(&format!("declare the exchange '{events}'"), e))?;
         let mut args = quorum();
         args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(i64::from(o.delivery_limit)));
         args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(dlx.into()));
@@ -507,6 +525,42 @@ impl Shared {
                 Err(QueueError::Unroutable { queue: queue.clone(), reason: returned.reply_text.to_string() })
             }
             Confirmation::Nack(None) => Err(QueueError::Rejected { queue: queue.clone() }),
+            Confirmation::NotRequested => {
+                Err(QueueError::Transport("the publishing channel has no publisher confirms".into()))
+            }
+        }
+    }
+
+    /// Publishes an event to the events exchange and waits for the confirm. Not `mandatory`: an event nobody
+    /// has bound a queue for is not an error.
+    async fn publish_event_on(
+        &self,
+        link: &Link,
+        routing_key: &str,
+        message_id: &str,
+        body: &[u8],
+    ) -> Result<(), QueueError> {
+        let exchange = self.options.events_exchange();
+        let properties = BasicProperties::default()
+            .with_message_id(message_id.into())
+            .with_type(routing_key.into())
+            .with_content_type("application/json".into())
+            .with_delivery_mode(2);
+        let confirm = link
+            .publish
+            .basic_publish(exchange.clone().into(), routing_key.into(), BasicPublishOptions::default(), body, properties)
+            .await
+            .map_err(|e| broker_error(&format!("take an event for '{exchange}'"), e))?;
+        let confirmation = tokio::time::timeout(self.options.confirm_timeout, confirm)
+            .await
+            .map_err(|_| QueueError::Unconfirmed {
+                queue: exchange.clone(),
+                secs: self.options.confirm_timeout.as_secs_f32(),
+            })?
+            .map_err(|e| broker_error(&format!("confirm an event for '{exchange}'"), e))?;
+        match confirmation {
+            Confirmation::Ack(_) => Ok(()),
+            Confirmation::Nack(_) => Err(QueueError::Rejected { queue: exchange }),
             Confirmation::NotRequested => {
                 Err(QueueError::Transport("the publishing channel has no publisher confirms".into()))
             }
@@ -684,6 +738,58 @@ impl WorkQueue for AmqpQueue {
     async fn depth(&self) -> Result<u64, QueueError> {
         self.shared.count(&self.shared.options.queue).await
     }
+
+    async fn publish_event(&self, routing_key: &str, message_id: &str, body: &[u8]) -> Result<(), QueueError> {
+        if *self.shared.closed.borrow() {
+            return Err(QueueError::Closed);
+        }
+        let link = self.shared.current().await?;
+        match self.shared.publish_event_on(&link, routing_key, message_id, body).await {
+            Err(e) if e.is_retryable() => {
+                warn!(error = %e, routing_key, "publishing an event failed; trying once more");
+                let link = self.shared.current().await?;
+                self.shared.publish_event_on(&link, routing_key, message_id, body).await
+            }
+            done => done,
+        }
+    }
+
+    /// Takes the next message off the dead-letter queue (a pull, `basic.get`). A work request is handed out
+    /// like a delivery; a message that is not one can never become a record (it names no document), so it is
+    /// logged with its first bytes and acknowledged, which removes it.
+    async fn next_dead_letter(&self) -> Result<Option<Box<dyn Delivery>>, QueueError> {
+        let queue = self.shared.options.dead_letter_queue();
+        loop {
+            let link = self.shared.current().await?;
+            let got = link
+                .consume
+                .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: false })
+                .await
+                .map_err(|e| QueueError::Transport(format!("reading the dead-letter queue '{queue}': {e}")))?;
+            let Some(message) = got else { return Ok(None) };
+            let delivery = message.delivery;
+            match decode(&delivery.data) {
+                Ok(request) => {
+                    return Ok(Some(Box::new(AmqpDelivery {
+                        link,
+                        acker: Some(delivery.acker),
+                        request,
+                        redelivered: true,
+                        runtime: tokio::runtime::Handle::current(),
+                    })))
+                }
+                Err(reason) => {
+                    let start = String::from_utf8_lossy(&delivery.data[..delivery.data.len().min(200)]).into_owned();
+                    tracing::error!(queue = %queue, %reason, body_start = %start, "malformed dead letter removed");
+                    delivery
+                        .acker
+                        .ack(BasicAckOptions::default())
+                        .await
+                        .map_err(|e| QueueError::Transport(format!("removing a malformed dead letter: {e}")))?;
+                }
+            }
+        }
+    }
 }
 
 struct AmqpDelivery {
@@ -702,7 +808,7 @@ impl AmqpDelivery {
             return Err(QueueError::Stale);
         }
         let done = match how {
-            Settle::Ack => acker.ack(lapin::options::BasicAckOptions::default()).await,
+            Settle::Ack => acker.ack(BasicAckOptions::default()).await,
             Settle::Nack { requeue } => acker.nack(BasicNackOptions { requeue, multiple: false }).await,
         };
         match done {

@@ -15,8 +15,10 @@ pub mod sqlite;
 pub use amqp::{AmqpOptions, AmqpQueue};
 pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use postgres::PostgresStore;
-pub use queue::{Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
-pub use repo::{CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
+pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
+pub use repo::{
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError, StoredRecord,
+};
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;

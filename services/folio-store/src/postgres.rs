@@ -4,11 +4,11 @@
 //! (`now()`), so that workers on machines whose clocks disagree still agree on when a lease ran out.
 
 use crate::repo::{
-    CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError, StoredRecord,
 };
 use crate::rows::{
     catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from, record_from,
-    StoredRow, DOCUMENT_COLUMNS,
+    build_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
@@ -408,6 +408,81 @@ impl Store for PostgresStore {
         Ok(updated.rows_affected() == 1)
     }
 
+    async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE documents SET lease_until = now() + $1 * interval '1 microsecond'
+             WHERE id = $2 AND state = 'processing' AND claimed_by = $3",
+        )
+        .bind(lease_micros(lease))
+        .bind(document_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn reconcile(
+        &self,
+        lost_after: Option<Duration>,
+        max_attempts: u32,
+        limit: u32,
+    ) -> Result<Reconciled, StoreError> {
+        // Each statement re-checks its condition row by row, so a worker's claim racing a sweep is either
+        // before it (the lease is live again: left alone) or after it (the document is queued: claimed).
+        let failed: Vec<Uuid> = sqlx::query_scalar(&format!(
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(),
+               last_error = 'gave up after ' || attempts || ' attempts: {STOPPED}' || COALESCE('; before that: ' || last_error, '')
+             WHERE state = 'processing' AND lease_until < now() AND attempts >= $1
+             RETURNING id"
+        ))
+        .bind(i64::from(max_attempts))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut requeue: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
+            "UPDATE documents d SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = now(),
+               last_error = '{STOPPED}'
+             FROM contributions c
+             WHERE c.id = d.contribution_id AND d.state = 'processing' AND d.lease_until < now()
+               AND d.id IN (SELECT id FROM documents WHERE state = 'processing' AND lease_until < now()
+                            ORDER BY lease_until LIMIT $1)
+             RETURNING c.catalogue_id, d.id"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let left = i64::from(limit).saturating_sub(requeue.len() as i64);
+        if let Some(lost_after) = lost_after.filter(|_| left > 0) {
+            let lost: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "UPDATE documents d SET updated_at = now()
+                 FROM contributions c
+                 WHERE c.id = d.contribution_id AND d.state = 'queued'
+                   AND d.updated_at < now() - $1 * interval '1 microsecond'
+                   AND d.id IN (SELECT id FROM documents
+                                WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 microsecond'
+                                ORDER BY updated_at LIMIT $2)
+                 RETURNING c.catalogue_id, d.id",
+            )
+            .bind(lease_micros(lost_after))
+            .bind(left)
+            .fetch_all(&self.pool)
+            .await?;
+            requeue.extend(lost);
+        }
+        Ok(Reconciled { requeue, failed })
+    }
+
+    async fn fail_document(&self, document_id: Uuid, error: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(), last_error = $1
+             WHERE id = $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < now()))",
+        )
+        .bind(storable(error))
+        .bind(document_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError> {
         let updated = sqlx::query(
             "UPDATE documents SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = now()
@@ -496,6 +571,119 @@ impl Store for PostgresStore {
         .await?;
         tx.commit().await?;
         u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))
+    }
+
+    async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM catalogues ORDER BY created_at, id").fetch_all(&self.pool).await?)
+    }
+
+    async fn claim_build(
+        &self,
+        catalogue_id: Uuid,
+        stamp: &str,
+        coordinator: &str,
+        lease: Duration,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One claim at a time per catalogue: the catalogue's row is the lock.
+        sqlx::query("SELECT 1 FROM catalogues WHERE id = $1 FOR UPDATE").bind(catalogue_id).execute(&mut *tx).await?;
+        let latest: Option<(i64, Option<String>, String, bool)> = sqlx::query_as(
+            "SELECT number, input_stamp, state, COALESCE(lease_until < now(), true) FROM builds
+             WHERE catalogue_id = $1 ORDER BY number DESC LIMIT 1",
+        )
+        .bind(catalogue_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let number = match latest {
+            Some((_, _, state, false)) if state == "assembling" => None,
+            Some((number, _, state, true)) if state == "assembling" => {
+                sqlx::query(
+                    "UPDATE builds SET input_stamp = $1, claimed_by = $2, lease_until = now() + $3 * interval '1 microsecond'
+                     WHERE catalogue_id = $4 AND number = $5",
+                )
+                .bind(stamp)
+                .bind(coordinator)
+                .bind(lease_micros(lease))
+                .bind(catalogue_id)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+                Some(number)
+            }
+            Some((_, Some(done), _, _)) if done == stamp => None,
+            latest => {
+                let number = latest.map_or(1, |(n, ..)| n + 1);
+                sqlx::query(
+                    "INSERT INTO builds (catalogue_id, number, location, manifest_sha256, input_stamp, state, claimed_by, lease_until)
+                     VALUES ($1, $2, '', '', $3, 'assembling', $4, now() + $5 * interval '1 microsecond')",
+                )
+                .bind(catalogue_id)
+                .bind(number)
+                .bind(stamp)
+                .bind(coordinator)
+                .bind(lease_micros(lease))
+                .execute(&mut *tx)
+                .await?;
+                Some(number)
+            }
+        };
+        tx.commit().await?;
+        number.map(|n| u32::try_from(n).map_err(|_| corrupt(format!("build number {n}")))).transpose()
+    }
+
+    async fn finish_build(
+        &self,
+        catalogue_id: Uuid,
+        number: u32,
+        coordinator: &str,
+        location: &str,
+        manifest_sha256: &str,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE builds SET state = 'done', location = $1, manifest_sha256 = $2, claimed_by = NULL, lease_until = NULL,
+               created_at = now()
+             WHERE catalogue_id = $3 AND number = $4 AND state = 'assembling' AND claimed_by = $5",
+        )
+        .bind(storable(location))
+        .bind(manifest_sha256)
+        .bind(catalogue_id)
+        .bind(i64::from(number))
+        .bind(coordinator)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError> {
+        let rows: Vec<BuildTuple> = sqlx::query_as(
+            "SELECT number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL FROM builds
+             WHERE catalogue_id = $1 ORDER BY number",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(build_from)
+            .collect()
+    }
+
+    async fn unannounced_builds(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
+        let rows: Vec<(Uuid, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, false FROM builds
+             WHERE state = 'done' AND input_stamp IS NOT NULL AND announced_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(c, n, s, l, m, i, a)| Ok((c, build_from((n, s, l, m, i, a))?))).collect()
+    }
+
+    async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
+        sqlx::query("UPDATE builds SET announced_at = now() WHERE catalogue_id = $1 AND number = $2")
+            .bind(catalogue_id)
+            .bind(i64::from(number))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

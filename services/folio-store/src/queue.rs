@@ -25,6 +25,27 @@ impl WorkRequest {
     }
 }
 
+/// Version 1 of the event that tells editors' systems a build of the catalogue is ready: routing key
+/// [`CatalogueAssembled::ROUTING_KEY`] on the events exchange (docs/asyncapi.yaml).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueAssembled {
+    pub version: u32,
+    pub catalogue_id: Uuid,
+    /// The build's number (1, 2, ...).
+    pub build: u32,
+    /// Where the bundle is: the blob store's URL and the bundle's folder in it.
+    pub location: String,
+    /// SHA-256 of the bundle's manifest.json, hex.
+    pub manifest_sha256: String,
+    /// When the build was done (RFC 3339, UTC).
+    pub assembled_at: String,
+}
+
+impl CatalogueAssembled {
+    pub const VERSION: u32 = 1;
+    pub const ROUTING_KEY: &'static str = "catalogue.assembled";
+}
+
 /// What went wrong with the queue, and whether trying again later may help ([`QueueError::is_retryable`]).
 /// URLs in these messages have their password replaced by `***`.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +124,17 @@ pub trait WorkQueue: Send + Sync {
     fn close(&self);
     /// Messages waiting (not delivered).
     async fn depth(&self) -> Result<u64, QueueError>;
+    /// The next request the broker gave up on (its delivery limit passed), without waiting: `None` when there
+    /// is none. The reconciler settles each. The in-process queue has no delivery limit, so none.
+    async fn next_dead_letter(&self) -> Result<Option<Box<dyn Delivery>>, QueueError> {
+        Ok(None)
+    }
+    /// Publishes an event for other systems (persistent, confirmed). Nobody listens to the in-process queue's
+    /// events, so it drops them.
+    async fn publish_event(&self, routing_key: &str, message_id: &str, body: &[u8]) -> Result<(), QueueError> {
+        let _ = (routing_key, message_id, body);
+        Ok(())
+    }
     /// Whether the queue lives in this process, so that no other process can be working from it.
     fn is_in_process(&self) -> bool {
         false
@@ -231,6 +263,45 @@ mod tests {
 
     fn req(n: u128) -> WorkRequest {
         WorkRequest::new(Uuid::nil(), Uuid::from_u128(n))
+    }
+
+    /// docs/asyncapi.yaml names the messages' fields and types as the code writes them.
+    #[test]
+    fn the_asyncapi_document_matches_the_messages() {
+        let doc = include_str!("../../../docs/asyncapi.yaml");
+        let keys = |value: serde_json::Value| -> Vec<String> {
+            value.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+        };
+        let request = keys(serde_json::to_value(req(1)).unwrap());
+        let event = keys(
+            serde_json::to_value(CatalogueAssembled {
+                version: CatalogueAssembled::VERSION,
+                catalogue_id: Uuid::nil(),
+                build: 1,
+                location: String::new(),
+                manifest_sha256: String::new(),
+                assembled_at: String::new(),
+            })
+            .unwrap(),
+        );
+        for (name, fields) in [("workRequest", request), ("catalogueAssembled", event)] {
+            let schema = doc.split(&format!("\n    {name}:\n      type: object")).nth(1).expect(name);
+            let required = schema.lines().find(|l| l.trim_start().starts_with("required:")).expect("required");
+            let mut documented: Vec<String> = required
+                .trim()
+                .trim_start_matches("required:")
+                .trim_matches(|c: char| c.is_whitespace() || c == '[' || c == ']')
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .collect();
+            let mut written = fields.clone();
+            documented.sort();
+            written.sort();
+            assert_eq!(documented, written, "{name}: the fields in docs/asyncapi.yaml");
+        }
+        assert!(doc.contains(&format!("messageType: {}", crate::amqp::MESSAGE_TYPE)));
+        assert!(doc.contains(&format!("messageType: {}", CatalogueAssembled::ROUTING_KEY)));
+        assert!(doc.contains("x-delivery-limit: 5") && crate::amqp::DEFAULT_DELIVERY_LIMIT == 5);
     }
 
     #[tokio::test]

@@ -124,6 +124,30 @@ pub enum Claim {
     GaveUp,
 }
 
+/// What a reconciler sweep ([`Store::reconcile`]) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Documents whose work request is to be sent again: `(catalogue id, document id)`.
+    pub requeue: Vec<(Uuid, Uuid)>,
+    /// Documents whose lease ran out after their last attempt: now failed.
+    pub failed: Vec<Uuid>,
+}
+
+/// One build of a catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRow {
+    pub number: u32,
+    /// `assembling` or `done`.
+    pub state: String,
+    /// Where the bundle is (empty while assembling).
+    pub location: String,
+    pub manifest_sha256: String,
+    /// The stamp of the inputs (builds of the coordinator; `None` for `folio process`).
+    pub input_stamp: Option<String>,
+    /// Whether its `catalogue.assembled` event was confirmed.
+    pub announced: bool,
+}
+
 /// Which findings a write replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingSource {
@@ -172,6 +196,28 @@ pub trait Store: Send + Sync {
     /// Gives a held document back: to the queue (`terminal == false`) or as failed with `error`.
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError>;
 
+    /// Extends the lease of a document `worker` holds, while it works on it (a heartbeat): `false` when it no
+    /// longer holds it (its lease ran out and it was taken back).
+    async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError>;
+
+    /// The reconciler's sweep over every catalogue, in one pass:
+    /// - a document whose worker stopped holding it (its lease ran out) goes back to `queued`, or to `failed`
+    ///   when it has used `max_attempts`, with the reason in `last_error`;
+    /// - with `lost_after`, a document `queued` and untouched that long (its request was lost, or never sent)
+    ///   is touched, so that the next sweeps leave it alone for as long again.
+    ///
+    /// Returns at most `limit` documents whose request is to be sent again, and those that failed.
+    async fn reconcile(
+        &self,
+        lost_after: Option<Duration>,
+        max_attempts: u32,
+        limit: u32,
+    ) -> Result<Reconciled, StoreError>;
+
+    /// Marks a document failed with `error` unless it is finished already (done or failed): for a request the
+    /// broker dead-lettered after the document used its attempts. `false` when nothing changed.
+    async fn fail_document(&self, document_id: Uuid, error: &str) -> Result<bool, StoreError>;
+
     /// Puts documents of the catalogue that were being processed back in the queue state, whatever their
     /// lease: for a single process restarting after a crash, when no other worker can be holding them.
     async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError>;
@@ -193,6 +239,39 @@ pub trait Store: Send + Sync {
 
     /// Notes a finished build of the catalogue and returns its number (1, 2, ...).
     async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError>;
+
+    /// Every catalogue's id.
+    async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError>;
+
+    /// Takes the right to assemble the catalogue from inputs with this `stamp`: the number of the build to
+    /// make, or `None` when the latest build was made from the same stamp, or another coordinator holds a live
+    /// claim on one. A claim whose lease ran out (its coordinator died) is taken over, keeping its number.
+    async fn claim_build(
+        &self,
+        catalogue_id: Uuid,
+        stamp: &str,
+        coordinator: &str,
+        lease: Duration,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Marks a claimed build done, with where its bundle is; `false` when `coordinator` no longer holds it.
+    async fn finish_build(
+        &self,
+        catalogue_id: Uuid,
+        number: u32,
+        coordinator: &str,
+        location: &str,
+        manifest_sha256: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// The catalogue's builds, by number.
+    async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError>;
+
+    /// The coordinator's builds that are done but whose event has not been confirmed: `(catalogue id, build)`.
+    async fn unannounced_builds(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError>;
+
+    /// Notes that a build's event was confirmed.
+    async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! [`StoredRow`]; what the values mean (states, kinds, JSON records, counts) is decoded here, so that the
 //! engines cannot drift apart in what they accept as readable data.
 
-use crate::repo::{CatalogueRow, ChapterProgress, StoreError, StoredRecord};
+use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, StoreError, StoredRecord};
 use chrono::NaiveDate;
 use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Password, Record};
 use serde::de::DeserializeOwned;
@@ -135,5 +135,23 @@ pub(crate) fn progress_from(row: &impl StoredRow) -> Result<ChapterProgress, Sto
         documents: count(row, "documents")?,
         finished: count(row, "finished")?,
         failed: count(row, "failed")?,
+    })
+}
+
+/// SQL text (inside a quoted literal) for why a document went back: its worker's lease ran out.
+pub(crate) const STOPPED: &str =
+    "the worker ' || claimed_by || ' stopped while it held the document (its lease ran out)";
+
+/// A `builds` row as both engines select it: number, state, location, manifest SHA-256, input stamp, announced.
+pub(crate) type BuildTuple = (i64, String, String, String, Option<String>, bool);
+
+pub(crate) fn build_from((number, state, location, manifest_sha256, input_stamp, announced): BuildTuple) -> Result<BuildRow, StoreError> {
+    Ok(BuildRow {
+        number: u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))?,
+        state,
+        location,
+        manifest_sha256,
+        input_stamp,
+        announced,
     })
 }

@@ -1,11 +1,11 @@
 //! The embedded default database: SQLite through sqlx, in WAL mode so readers never wait for the writer.
 
 use crate::repo::{
-    CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError, StoredRecord,
 };
 use crate::rows::{
     catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from, record_from,
-    text_date, text_uuid, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING,
+    text_date, text_uuid, build_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
@@ -13,7 +13,7 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, Password};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
@@ -25,6 +25,11 @@ pub struct SqliteStore {
 /// Now, as stored: fixed-width RFC 3339 UTC, so text order is time order.
 fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn earlier_text(before: Duration) -> String {
+    let before = chrono::Duration::from_std(before).unwrap_or(chrono::Duration::MAX);
+    Utc::now().checked_sub_signed(before).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn later_text(after: Duration) -> String {
@@ -363,6 +368,105 @@ impl Store for SqliteStore {
         Ok(updated.rows_affected() == 1)
     }
 
+    async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError> {
+        let updated =
+            sqlx::query("UPDATE documents SET lease_until = ? WHERE id = ? AND state = 'processing' AND claimed_by = ?")
+                .bind(later_text(lease))
+                .bind(document_id.to_string())
+                .bind(worker)
+                .execute(&self.pool)
+                .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn reconcile(
+        &self,
+        lost_after: Option<Duration>,
+        max_attempts: u32,
+        limit: u32,
+    ) -> Result<Reconciled, StoreError> {
+        // As in PostgreSQL, each statement re-checks its condition row by row. SQLite's RETURNING sees only
+        // the changed table, so the catalogue of each document is looked up afterwards.
+        let now = now_text();
+        let failed_ids: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?,
+               last_error = 'gave up after ' || attempts || ' attempts: {STOPPED}' || COALESCE('; before that: ' || last_error, '')
+             WHERE state = 'processing' AND lease_until < ? AND attempts >= ?
+             RETURNING id"
+        ))
+        .bind(&now)
+        .bind(&now)
+        .bind(i64::from(max_attempts))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut changed: Vec<(String, String)> = sqlx::query_as(&format!(
+            "UPDATE documents SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?,
+               last_error = '{STOPPED}'
+             WHERE state = 'processing' AND lease_until < ?
+               AND id IN (SELECT id FROM documents WHERE state = 'processing' AND lease_until < ?
+                          ORDER BY lease_until LIMIT ?)
+             RETURNING contribution_id, id"
+        ))
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let left = i64::from(limit).saturating_sub(changed.len() as i64);
+        if let Some(lost_after) = lost_after.filter(|_| left > 0) {
+            let cutoff = earlier_text(lost_after);
+            let lost: Vec<(String, String)> = sqlx::query_as(
+                "UPDATE documents SET updated_at = ?
+                 WHERE state = 'queued' AND updated_at < ?
+                   AND id IN (SELECT id FROM documents WHERE state = 'queued' AND updated_at < ?
+                              ORDER BY updated_at LIMIT ?)
+                 RETURNING contribution_id, id",
+            )
+            .bind(&now)
+            .bind(&cutoff)
+            .bind(&cutoff)
+            .bind(left)
+            .fetch_all(&self.pool)
+            .await?;
+            changed.extend(lost);
+        }
+        let mut catalogues: HashMap<String, Uuid> = HashMap::new();
+        let mut requeue = Vec::with_capacity(changed.len());
+        for (contribution_id, id) in changed {
+            let catalogue_id = match catalogues.get(&contribution_id) {
+                Some(c) => *c,
+                None => {
+                    let text: String = sqlx::query_scalar("SELECT catalogue_id FROM contributions WHERE id = ?")
+                        .bind(&contribution_id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    let c = text_uuid("catalogue_id", &text)?;
+                    catalogues.insert(contribution_id, c);
+                    c
+                }
+            };
+            requeue.push((catalogue_id, text_uuid("id", &id)?));
+        }
+        let failed = failed_ids.iter().map(|id| text_uuid("id", id)).collect::<Result<_, _>>()?;
+        Ok(Reconciled { requeue, failed })
+    }
+
+    async fn fail_document(&self, document_id: Uuid, error: &str) -> Result<bool, StoreError> {
+        let now = now_text();
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?, last_error = ?
+             WHERE id = ? AND (state = 'queued' OR (state = 'processing' AND lease_until < ?))",
+        )
+        .bind(&now)
+        .bind(error)
+        .bind(document_id.to_string())
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError> {
         let updated = sqlx::query(
             "UPDATE documents SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?
@@ -452,6 +556,126 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(number.max(0) as u32)
+    }
+
+    async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM catalogues ORDER BY created_at, id").fetch_all(&self.pool).await?;
+        ids.iter().map(|id| text_uuid("id", id)).collect()
+    }
+
+    async fn claim_build(
+        &self,
+        catalogue_id: Uuid,
+        stamp: &str,
+        coordinator: &str,
+        lease: Duration,
+    ) -> Result<Option<u32>, StoreError> {
+        // IMMEDIATE: the write lock from the start, so that two claims cannot both read "no build yet".
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_text();
+        let cat = catalogue_id.to_string();
+        let latest: Option<(i64, Option<String>, String, bool)> = sqlx::query_as(
+            "SELECT number, input_stamp, state, COALESCE(lease_until < ?, 1) FROM builds
+             WHERE catalogue_id = ? ORDER BY number DESC LIMIT 1",
+        )
+        .bind(&now)
+        .bind(&cat)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let number = match latest {
+            Some((_, _, state, false)) if state == "assembling" => None,
+            Some((number, _, state, true)) if state == "assembling" => {
+                sqlx::query(
+                    "UPDATE builds SET input_stamp = ?, claimed_by = ?, lease_until = ? WHERE catalogue_id = ? AND number = ?",
+                )
+                .bind(stamp)
+                .bind(coordinator)
+                .bind(later_text(lease))
+                .bind(&cat)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+                Some(number)
+            }
+            Some((_, Some(done), _, _)) if done == stamp => None,
+            latest => {
+                let number = latest.map_or(1, |(n, ..)| n + 1);
+                sqlx::query(
+                    "INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at, input_stamp, state,
+                       claimed_by, lease_until)
+                     VALUES (?, ?, '', '', ?, ?, 'assembling', ?, ?)",
+                )
+                .bind(&cat)
+                .bind(number)
+                .bind(&now)
+                .bind(stamp)
+                .bind(coordinator)
+                .bind(later_text(lease))
+                .execute(&mut *tx)
+                .await?;
+                Some(number)
+            }
+        };
+        tx.commit().await?;
+        Ok(number.map(|n| n.max(0) as u32))
+    }
+
+    async fn finish_build(
+        &self,
+        catalogue_id: Uuid,
+        number: u32,
+        coordinator: &str,
+        location: &str,
+        manifest_sha256: &str,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE builds SET state = 'done', location = ?, manifest_sha256 = ?, claimed_by = NULL, lease_until = NULL,
+               created_at = ?
+             WHERE catalogue_id = ? AND number = ? AND state = 'assembling' AND claimed_by = ?",
+        )
+        .bind(location)
+        .bind(manifest_sha256)
+        .bind(now_text())
+        .bind(catalogue_id.to_string())
+        .bind(i64::from(number))
+        .bind(coordinator)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError> {
+        let rows: Vec<BuildTuple> = sqlx::query_as(
+            "SELECT number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL FROM builds
+             WHERE catalogue_id = ? ORDER BY number",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(build_from).collect()
+    }
+
+    async fn unannounced_builds(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
+        let rows: Vec<(String, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, 0 FROM builds
+             WHERE state = 'done' AND input_stamp IS NOT NULL AND announced_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a))?)))
+            .collect()
+    }
+
+    async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
+        sqlx::query("UPDATE builds SET announced_at = ? WHERE catalogue_id = ? AND number = ?")
+            .bind(now_text())
+            .bind(catalogue_id.to_string())
+            .bind(i64::from(number))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

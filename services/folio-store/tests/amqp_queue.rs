@@ -65,10 +65,6 @@ impl TestQueues {
     async fn open(&self, prefetch: u16, params: &str) -> AmqpQueue {
         AmqpQueue::open(&self.url(params), prefetch).await.unwrap_or_else(|e| panic!("{}", how_to_start(e)))
     }
-
-    fn dead(&self) -> String {
-        format!("{}.dead", self.name)
-    }
 }
 
 impl Drop for TestQueues {
@@ -83,7 +79,9 @@ impl Drop for TestQueues {
                 for queue in [name.clone(), format!("{name}.dead")] {
                     channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await?;
                 }
-                channel.exchange_delete(format!("{name}.dlx").into(), ExchangeDeleteOptions::default()).await?;
+                for exchange in [format!("{name}.dlx"), format!("{name}.events")] {
+                    channel.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await?;
+                }
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             })
         });
@@ -192,10 +190,12 @@ async fn past_the_delivery_limit_a_request_is_dead_lettered() {
     assert_eq!(deliveries, limit + 1, "delivered once, then again up to the limit");
     assert_eq!(eventually(1, || q.dead_letter_depth()).await, 1);
     assert_eq!(eventually(0, || q.depth()).await, 0);
-    let (_connection, raw) = raw_channel().await;
-    let dead =
-        raw.basic_get(t.dead().into(), BasicGetOptions { no_ack: true }).await.unwrap().expect("the dead letter");
-    assert_eq!(serde_json::from_slice::<WorkRequest>(&dead.delivery.data).unwrap(), req(9));
+    // The reconciler's reading of the dead-letter queue: the request, settled once handled.
+    let dead = q.next_dead_letter().await.unwrap().expect("the dead letter");
+    assert_eq!(dead.request(), &req(9));
+    dead.ack().await.unwrap();
+    assert!(q.next_dead_letter().await.unwrap().is_none());
+    assert_eq!(eventually(0, || q.dead_letter_depth()).await, 0);
 }
 
 #[tokio::test]
@@ -225,6 +225,9 @@ async fn malformed_messages_are_dead_lettered_and_the_consumer_goes_on() {
     d.ack().await.unwrap();
     assert_eq!(eventually(3, || q.dead_letter_depth()).await, 3);
     assert_eq!(eventually(0, || q.depth()).await, 0);
+    // They name no document, so the reconciler removes them (and logs them) rather than handing them out.
+    assert!(q.next_dead_letter().await.unwrap().is_none());
+    assert_eq!(eventually(0, || q.dead_letter_depth()).await, 0);
 }
 
 #[tokio::test]

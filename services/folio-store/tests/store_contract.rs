@@ -48,6 +48,11 @@ engines!(
     book_order_is_the_same_in_every_engine,
     text_with_nuls_is_stored,
     a_new_password_reopens_a_finished_document,
+    a_renewed_lease_keeps_a_document_held,
+    the_reconciler_takes_back_what_stopped_workers_held,
+    the_reconciler_resends_lost_requests_once_per_period,
+    a_dead_lettered_document_is_failed_unless_finished,
+    each_change_is_assembled_once_by_one_coordinator,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -387,6 +392,165 @@ async fn release_requeues_or_fails_and_progress_follows(store: Arc<dyn Store>) {
     assert_eq!(findings[0].code, FindingCode::UnlistedFile);
     assert_eq!(store.add_build(cat, "/out", "ff").await.unwrap(), 1);
     assert_eq!(store.add_build(cat, "/out", "ff").await.unwrap(), 2);
+}
+
+async fn a_renewed_lease_keeps_a_document_held(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
+    let id = store.documents(cat).await.unwrap()[0].id;
+    let short = Duration::from_millis(300);
+    assert!(matches!(store.claim(id, "w1", short, 3).await.unwrap(), Claim::Granted(_)));
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(store.renew_lease(id, "w1", short).await.unwrap(), "the holder renews its lease");
+    }
+    // 450 ms after the claim, past the first lease: still held thanks to the heartbeat.
+    assert_eq!(store.claim(id, "w2", short, 3).await.unwrap(), Claim::Held);
+    assert!(!store.renew_lease(id, "w2", short).await.unwrap(), "only the holder renews");
+    assert!(store.reconcile(Some(MINUTE), 3, 100).await.unwrap().requeue.is_empty(), "a live lease is left alone");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(matches!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(!store.renew_lease(id, "w1", short).await.unwrap(), "the old holder learns it lost the document");
+}
+
+async fn the_reconciler_takes_back_what_stopped_workers_held(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb"), ("c.pdf", "cc")])).await.unwrap();
+    let docs = store.documents(cat).await.unwrap();
+    let (a, b, c) = (docs[0].id, docs[1].id, docs[2].id);
+    let brief = Duration::from_millis(1);
+    // a: its worker died on the first attempt. b: on its last allowed attempt. c: held by a live worker.
+    assert!(matches!(store.claim(a, "dead-1", brief, 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(b, "dead-1", brief, 2).await.unwrap(), Claim::Granted(_)));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(matches!(store.claim(b, "dead-2", brief, 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(c, "alive", MINUTE, 2).await.unwrap(), Claim::Granted(_)));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let swept = store.reconcile(Some(MINUTE), 2, 100).await.unwrap();
+    assert_eq!(swept.requeue, vec![(cat, a)], "a goes back to the queue, with its catalogue");
+    assert_eq!(swept.failed, vec![b]);
+    let a_doc = store.document(a).await.unwrap().unwrap();
+    assert_eq!((a_doc.state, a_doc.attempts), (DocumentState::Queued, 1));
+    assert!(a_doc.last_error.unwrap().contains("dead-1 stopped while it held the document"));
+    let b_doc = store.document(b).await.unwrap().unwrap();
+    assert_eq!(b_doc.state, DocumentState::Failed);
+    let why = b_doc.last_error.unwrap();
+    assert!(why.contains("gave up after 2 attempts") && why.contains("dead-2"), "{why}");
+    assert_eq!(store.document(c).await.unwrap().unwrap().state, DocumentState::Processing);
+    // Nothing more to do: a second sweep changes nothing.
+    assert_eq!(store.reconcile(Some(MINUTE), 2, 100).await.unwrap(), Default::default());
+    // The requeued document is claimed and completed as usual; the late holder's write is refused.
+    assert!(matches!(store.claim(a, "w", MINUTE, 2).await.unwrap(), Claim::Granted(_)));
+    assert!(!store.complete(a, "dead-1", &stored("a.pdf")).await.unwrap());
+    assert!(store.complete(a, "w", &stored("a.pdf")).await.unwrap());
+    assert_eq!(store.records(cat).await.unwrap().len(), 1);
+}
+
+async fn the_reconciler_resends_lost_requests_once_per_period(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    let files: Vec<(String, String)> = (0..5).map(|i| (format!("{i}.pdf"), format!("{i:02}"))).collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
+    store.sync_intake(&snapshot(cat, &refs)).await.unwrap();
+    let docs = store.documents(cat).await.unwrap();
+    store.claim(docs[0].id, "w", MINUTE, 3).await.unwrap();
+    store.complete(docs[0].id, "w", &stored("0.pdf")).await.unwrap();
+
+    // Fresh requests are not lost yet.
+    assert!(store.reconcile(Some(MINUTE), 3, 100).await.unwrap().requeue.is_empty());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let lost_after = Duration::from_millis(600);
+    assert!(store.reconcile(None, 3, 100).await.unwrap().requeue.is_empty(), "not asked to look for lost requests");
+    // At most `limit` a sweep, oldest first; the done document is not among them.
+    let first = store.reconcile(Some(lost_after), 3, 3).await.unwrap();
+    assert_eq!(first.requeue.len(), 3);
+    let second = store.reconcile(Some(lost_after), 3, 3).await.unwrap();
+    assert_eq!(second.requeue.len(), 1, "the rest, not the three just resent");
+    let resent: HashSet<Uuid> = first.requeue.iter().chain(&second.requeue).map(|(c, d)| {
+        assert_eq!(*c, cat);
+        *d
+    }).collect();
+    let queued: HashSet<Uuid> = docs[1..].iter().map(|d| d.id).collect();
+    assert_eq!(resent, queued);
+    assert!(store.reconcile(Some(lost_after), 3, 100).await.unwrap().requeue.is_empty(), "quiet for a period");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(store.reconcile(Some(lost_after), 3, 100).await.unwrap().requeue.len(), 4, "and sent again after it");
+    // Sending again changed no state.
+    for d in &docs[1..] {
+        let now = store.document(d.id).await.unwrap().unwrap();
+        assert_eq!((now.state, now.attempts), (DocumentState::Queued, 0));
+    }
+}
+
+async fn a_dead_lettered_document_is_failed_unless_finished(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb"), ("c.pdf", "cc")])).await.unwrap();
+    let docs = store.documents(cat).await.unwrap();
+    let (a, b, c) = (docs[0].id, docs[1].id, docs[2].id);
+    store.claim(b, "w", MINUTE, 3).await.unwrap();
+    store.complete(b, "w", &stored("b.pdf")).await.unwrap();
+    store.claim(c, "w", MINUTE, 3).await.unwrap();
+
+    assert!(store.fail_document(a, "dead-lettered after 5 deliveries").await.unwrap());
+    assert!(!store.fail_document(a, "again").await.unwrap(), "once");
+    assert!(!store.fail_document(b, "late").await.unwrap(), "a done document keeps its record");
+    assert!(!store.fail_document(c, "late").await.unwrap(), "a document a live worker holds is left to it");
+    let a_doc = store.document(a).await.unwrap().unwrap();
+    assert_eq!((a_doc.state, a_doc.last_error.as_deref()), (DocumentState::Failed, Some("dead-lettered after 5 deliveries")));
+    assert_eq!(store.document(b).await.unwrap().unwrap().state, DocumentState::Done);
+    let p = store.progress(cat).await.unwrap();
+    assert_eq!((p[0].finished, p[0].failed), (2, 1));
+}
+
+async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
+    assert_eq!(store.catalogue_ids().await.unwrap(), vec![cat]);
+
+    assert_eq!(store.claim_build(cat, "s1", "c1", MINUTE).await.unwrap(), Some(1));
+    assert_eq!(store.claim_build(cat, "s1", "c2", MINUTE).await.unwrap(), None, "held by c1");
+    assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), None, "one assembly at a time");
+    assert!(!store.finish_build(cat, 1, "c2", "elsewhere", "00").await.unwrap(), "only the holder finishes");
+    assert!(store.finish_build(cat, 1, "c1", "bundles/1/", "ff").await.unwrap());
+    assert_eq!(store.claim_build(cat, "s1", "c2", MINUTE).await.unwrap(), None, "the same inputs: built already");
+
+    // A change: build 2. Its coordinator dies; another takes the build over, with its number.
+    assert_eq!(store.claim_build(cat, "s2", "c1", Duration::from_millis(1)).await.unwrap(), Some(2));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), Some(2));
+    assert!(!store.finish_build(cat, 2, "c1", "late", "00").await.unwrap(), "the dead coordinator's late finish");
+    assert!(store.finish_build(cat, 2, "c2", "bundles/2/", "ee").await.unwrap());
+
+    // Both wait to be announced; build 1 is, so only build 2 is left.
+    let waiting = |list: Vec<(Uuid, folio_store::BuildRow)>| list.into_iter().map(|(c, b)| (c, b.number)).collect::<Vec<_>>();
+    assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 1), (cat, 2)]);
+    store.mark_announced(cat, 1).await.unwrap();
+    assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)]);
+    // `folio process` builds carry no stamp: nobody waits for their event.
+    assert_eq!(store.add_build(cat, "/out", "aa").await.unwrap(), 3);
+    assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)]);
+
+    // Eight coordinators see the next change at once: one of them assembles it.
+    let claims = (0..8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move { store.claim_build(cat, "s3", &format!("c{i}"), MINUTE).await.unwrap() })
+    });
+    let won: Vec<u32> = futures_util::future::join_all(claims).await.into_iter().filter_map(|r| r.unwrap()).collect();
+    assert_eq!(won, vec![4]);
+
+    let builds = store.builds(cat).await.unwrap();
+    let seen: Vec<(u32, &str, &str, Option<&str>)> =
+        builds.iter().map(|b| (b.number, b.state.as_str(), b.location.as_str(), b.input_stamp.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "done", "bundles/1/", Some("s1")),
+            (2, "done", "bundles/2/", Some("s2")),
+            (3, "done", "/out", None),
+            (4, "assembling", "", Some("s3"))
+        ]
+    );
+    assert!(builds[0].announced && !builds[1].announced);
 }
 
 /// Eight workers ask for the same 200 documents at once, half of them from the end: each document is
