@@ -1,4 +1,8 @@
-//! What several test files need: a catalogue of small photos, stored and in the database.
+//! What several test files need: a catalogue of small photos, stored and in the database; the cluster's
+//! processes ([`cluster`]). Each test file uses part of it.
+#![allow(dead_code)]
+
+pub mod cluster;
 
 use chrono::NaiveDate;
 use folio_core::*;
@@ -8,6 +12,16 @@ use uuid::Uuid;
 /// A catalogue with one contribution of `n` small PNG photos (each a different size, so each its own file),
 /// their originals in `blobs` and their rows in `store`. Returns the catalogue id and the documents.
 pub async fn photo_catalogue(store: &dyn Store, blobs: &dyn BlobStore, n: usize) -> (Uuid, Vec<Document>) {
+    photo_catalogue_with(store, blobs, n, &[]).await
+}
+
+/// [`photo_catalogue`] with `extra` files (name, content) in the same contribution.
+pub async fn photo_catalogue_with(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    n: usize,
+    extra: &[(&str, Vec<u8>)],
+) -> (Uuid, Vec<Document>) {
     let catalogue_id = Uuid::new_v4();
     let contribution = Contribution {
         id: Uuid::new_v4(),
@@ -37,6 +51,24 @@ pub async fn photo_catalogue(store: &dyn Store, blobs: &dyn BlobStore, n: usize)
             file_name: name,
             sha256: sha,
             bytes: png.len() as u64,
+            blob_key: key,
+            state: DocumentState::Queued,
+            attempts: 0,
+            last_error: None,
+            password: None,
+        });
+    }
+    for (name, bytes) in extra {
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(bytes));
+        let key = format!("originals/{sha}");
+        blobs.put(&key, bytes.clone()).await.unwrap();
+        documents.push(Document {
+            id: Document::derive_id(contribution.id, name, &sha),
+            contribution_id: contribution.id,
+            file_name: name.to_string(),
+            sha256: sha,
+            bytes: bytes.len() as u64,
             blob_key: key,
             state: DocumentState::Queued,
             attempts: 0,

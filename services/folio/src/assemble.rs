@@ -45,8 +45,9 @@ pub fn book_date() -> NaiveDate {
         .unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
-/// Assembles the bundle into `out`. The folder is written beside and swapped in at the end, so a failed
-/// assembly leaves the previous bundle whole. `out` must be new, empty, or an earlier bundle.
+/// Assembles the bundle into `out` and notes the build in the database. The folder is written beside and
+/// swapped in at the end, so a failed assembly leaves the previous bundle whole. `out` must be new, empty, or
+/// an earlier bundle.
 pub async fn assemble(
     store: &dyn Store,
     blobs: &dyn BlobStore,
@@ -55,6 +56,21 @@ pub async fn assemble(
     out: &Path,
     date: NaiveDate,
 ) -> Result<BundleSummary> {
+    let (mut summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, out, date).await?;
+    summary.build = store.add_build(catalogue_id, &out.display().to_string(), &manifest_sha256).await?;
+    Ok(summary)
+}
+
+/// Writes the bundle into `out` as [`assemble`] does, without noting a build (its `build` is 0); returns the
+/// summary and the SHA-256 of manifest.json.
+pub async fn write_bundle(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    catalogue_id: Uuid,
+    findings: Vec<Finding>,
+    out: &Path,
+    date: NaiveDate,
+) -> Result<(BundleSummary, String)> {
     check_out_folder(out)?;
     let catalogue = store.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
     let chapters = store.chapters(catalogue_id).await?;
@@ -232,18 +248,17 @@ pub async fn assemble(
     } else {
         std::fs::rename(&staging, out)?;
     }
-    let build =
-        store.add_build(catalogue_id, &out.display().to_string(), &hex::encode(Sha256::digest(&manifest_json))).await?;
-    Ok(BundleSummary {
+    let summary = BundleSummary {
         out: out.to_path_buf(),
-        build,
+        build: 0,
         chapters: chapters.len(),
         included,
         left_out,
         documents: documents.len(),
         failed_documents,
         findings,
-    })
+    };
+    Ok((summary, hex::encode(Sha256::digest(&manifest_json))))
 }
 
 /// A document's thumbnails as the bundle holds them.

@@ -121,6 +121,10 @@ pub enum Command {
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
     },
+    /// Keeps the queue in agreement with the database until SIGTERM or SIGINT: sends again the requests of
+    /// documents whose worker stopped or whose request was lost, and settles what the broker dead-lettered
+    /// (see docs/RELIABILITY.md). One is enough; more are harmless.
+    Coordinator,
     /// Prints the settings in effect, as TOML.
     Config,
     /// Internal: extracts one file for a parent process. (`--sizes` and `--format` are not called
@@ -279,6 +283,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 settings.worker.concurrency = c;
             }
             crate::roles::run_worker(&settings).await
+        }
+        Command::Coordinator => {
+            crate::telemetry::init("folio=info");
+            crate::roles::run_coordinator(&cli.global.settings()?).await
         }
         Command::Migrate => {
             crate::telemetry::init("folio=info");

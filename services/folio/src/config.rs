@@ -22,7 +22,44 @@ pub struct Settings {
     /// Where the cluster roles answer `/livez` and `/readyz` (for example `0.0.0.0:8081`); none when unset.
     pub health_addr: Option<String>,
     pub worker: WorkerSection,
+    pub reconciler: ReconcilerSection,
+    pub coordinator: CoordinatorSection,
     pub extract: ExtractSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoordinatorSection {
+    /// Seconds between the coordinator's looks at the catalogues (to assemble those that cleared and changed,
+    /// and to announce finished builds).
+    pub every_secs: u64,
+    /// Seconds a coordinator's claim on a build holds: after that another coordinator takes over a build whose
+    /// coordinator died. Longer than the longest assembly.
+    pub build_lease_secs: u64,
+}
+
+impl Default for CoordinatorSection {
+    fn default() -> Self {
+        Self { every_secs: 5, build_lease_secs: 900 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcilerSection {
+    /// Seconds between the reconciler's sweeps (in `folio coordinator`, `folio process`).
+    pub every_secs: u64,
+    /// Seconds a queued document waits, while the queue holds no request, before its request is sent again
+    /// (it was lost, or never sent).
+    pub resend_after_secs: u64,
+    /// Documents and dead letters one sweep handles, at most.
+    pub batch: u32,
+}
+
+impl Default for ReconcilerSection {
+    fn default() -> Self {
+        Self { every_secs: 10, resend_after_secs: 120, batch: 500 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +67,9 @@ pub struct Settings {
 pub struct WorkerSection {
     /// Documents a worker processes at once; 0 means one per CPU core.
     pub concurrency: usize,
-    /// Seconds a claim on a document holds before another worker may take it over.
+    /// Seconds a claim on a document holds before another worker may take it over. The worker renews it every
+    /// third of that while it works, so it bounds how long a dead worker's document waits, not how long a
+    /// document may take.
     pub lease_secs: u64,
     /// Attempts at a document before it is recorded as failed.
     pub max_attempts: u32,
@@ -80,6 +119,8 @@ impl Default for Settings {
             queue_url: "memory://".into(),
             health_addr: None,
             worker: WorkerSection::default(),
+            reconciler: ReconcilerSection::default(),
+            coordinator: CoordinatorSection::default(),
             extract: ExtractSection::default(),
         }
     }
@@ -87,7 +128,7 @@ impl Default for Settings {
 
 impl Default for WorkerSection {
     fn default() -> Self {
-        Self { concurrency: 0, lease_secs: 600, max_attempts: 3, shutdown_grace_secs: 25 }
+        Self { concurrency: 0, lease_secs: 60, max_attempts: 3, shutdown_grace_secs: 25 }
     }
 }
 
@@ -139,6 +180,26 @@ impl Settings {
             lease: Duration::from_secs(self.worker.lease_secs),
             max_attempts: self.worker.max_attempts,
             ..crate::worker::WorkerSettings::default()
+        }
+    }
+
+    /// The reconciler's settings from these (attempts are the workers').
+    pub fn reconciler_settings(&self) -> crate::reconciler::ReconcilerSettings {
+        crate::reconciler::ReconcilerSettings {
+            every: Duration::from_secs(self.reconciler.every_secs.max(1)),
+            resend_after: Duration::from_secs(self.reconciler.resend_after_secs),
+            max_attempts: self.worker.max_attempts,
+            batch: self.reconciler.batch.max(1),
+        }
+    }
+
+    /// The coordinator's build settings from these (its name is this host and process).
+    pub fn build_settings(&self) -> crate::builds::BuildSettings {
+        crate::builds::BuildSettings {
+            name: crate::worker::default_worker_name(),
+            every: Duration::from_secs(self.coordinator.every_secs.max(1)),
+            lease: Duration::from_secs(self.coordinator.build_lease_secs.max(1)),
+            blob_url: folio_store::amqp::redact(&self.blob_url()),
         }
     }
 

@@ -59,6 +59,37 @@ pub fn blocked(findings: &[Finding]) -> HashMap<Uuid, Vec<&Finding>> {
     out
 }
 
+/// The stamp of a catalogue's inputs: SHA-256 over what its book is made from (the catalogue's title,
+/// deadline and settings, its chapters, contributions and documents, and each document's record and text).
+/// The same inputs give the same stamp; any change to them (a new, replaced or removed file, a reprocessed
+/// document, a chapter moved) gives another. Findings are left out: the rules' findings are made from these.
+pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String, StoreError> {
+    use sha2::{Digest, Sha256};
+    let catalogue = store
+        .catalogue(catalogue_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("catalogue {catalogue_id} does not exist")))?;
+    let mut hash = Sha256::new();
+    let mut add = |part: &str, value: serde_json::Result<Vec<u8>>| -> Result<(), StoreError> {
+        let bytes = value.map_err(|e| StoreError::Corrupt(format!("{part}: {e}")))?;
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+        Ok(())
+    };
+    add("catalogue", serde_json::to_vec(&(&catalogue.title, catalogue.deadline, &catalogue.config)))?;
+    add("chapters", serde_json::to_vec(&store.chapters(catalogue_id).await?))?;
+    add("contributions", serde_json::to_vec(&store.contributions(catalogue_id).await?))?;
+    add("documents", serde_json::to_vec(&store.documents(catalogue_id).await?))?;
+    let mut records = store.records(catalogue_id).await?;
+    records.sort_by_key(|(id, _)| *id);
+    for (id, r) in &records {
+        add("record", serde_json::to_vec(&(id, &r.record, &r.text, &r.thumbnail_key)))?;
+    }
+    Ok(hex::encode(hash.finalize()))
+}
+
 /// Turns extracted text into the book's paragraphs: blank lines separate paragraphs, line breaks inside one
 /// are joined, runs of white space become one space.
 pub fn paragraphs(text: &str) -> Vec<String> {

@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line.
 
 pub mod assemble;
+pub mod builds;
 pub mod cli;
 pub mod config;
 pub mod coordinator;
@@ -10,6 +11,7 @@ pub mod extract_cmd;
 pub mod health;
 pub mod ingest;
 pub mod process;
+pub mod reconciler;
 pub mod roles;
 pub mod sandbox;
 pub mod telemetry;

@@ -59,7 +59,10 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
         settings: settings.worker_settings(),
         events: Some(events),
     };
-    let workers = tokio::spawn(worker.run(stopped));
+    let workers = tokio::spawn(worker.run(stopped.clone()));
+    // The same reconciler as the cluster's: here it can only find requests lost inside this process.
+    let reconciler =
+        tokio::spawn(crate::reconciler::run(store.clone(), queue.clone(), settings.reconciler_settings(), stopped));
 
     // Follow the workers for the bar; the database decides when the chapters are clear.
     let follow_bar = bar.clone();
@@ -93,6 +96,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     queue.close();
     let _ = stop.send(true);
     workers.await.context("the workers stopped unexpectedly")?;
+    reconciler.await.context("the reconciler stopped unexpectedly")?;
     follower.abort();
     cleared?;
 

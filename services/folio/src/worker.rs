@@ -52,7 +52,7 @@ impl Default for WorkerSettings {
         Self {
             name: default_worker_name(),
             concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            lease: Duration::from_secs(600),
+            lease: Duration::from_secs(60),
             max_attempts: 3,
         }
     }
@@ -78,7 +78,45 @@ pub struct Worker {
 /// How one request ended, for the acknowledgement.
 enum Outcome {
     Ack,
+    /// A passing fault (database or blob store unreachable): back to the queue after a pause.
     Requeue,
+    /// Given back at shutdown: back to the queue at once.
+    GiveBack,
+}
+
+/// The first pause after a passing fault, doubled with each further one in a row, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Passing faults in a row, shared by a worker's tasks. Each lengthens the pause before a message goes back
+/// and before the next one is taken, so that an outage of the database spends a message's delivery limit
+/// (five by default) over seconds rather than one second; a success clears it.
+#[derive(Default)]
+struct Backoff {
+    faults: std::sync::atomic::AtomicU32,
+}
+
+impl Backoff {
+    fn delay(faults: u32) -> Duration {
+        match faults {
+            0 => Duration::ZERO,
+            n => FIRST_BACKOFF.saturating_mul(1 << (n - 1).min(16)).min(MAX_BACKOFF),
+        }
+    }
+
+    /// The pause before taking the next message.
+    fn pause(&self) -> Duration {
+        Self::delay(self.faults.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Counts a fault; returns the pause before giving its message back.
+    fn fault(&self) -> Duration {
+        Self::delay(self.faults.fetch_add(1, std::sync::atomic::Ordering::Relaxed).saturating_add(1))
+    }
+
+    fn clear(&self) {
+        self.faults.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Worker {
@@ -93,8 +131,16 @@ impl Worker {
     pub async fn run_with_grace(self, mut shutdown: watch::Receiver<bool>, grace: Option<Duration>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let (abandon, abandoned) = watch::channel(false);
+        let backoff = Arc::new(Backoff::default());
         let mut in_flight = tokio::task::JoinSet::new();
         loop {
+            let pause = backoff.pause();
+            if !pause.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
                 _ = shutdown.changed() => break,
@@ -105,8 +151,9 @@ impl Worker {
             };
             let worker = self.clone();
             let abandoned = abandoned.clone();
+            let backoff = backoff.clone();
             in_flight.spawn(async move {
-                worker.handle(delivery, abandoned).await;
+                worker.handle(delivery, abandoned, &backoff).await;
                 drop(permit);
             });
             // Reap finished tasks so the set does not grow over a long run.
@@ -138,7 +185,7 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>) {
+    async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>, backoff: &Backoff) {
         let request = delivery.request().clone();
         let span =
             tracing::info_span!("document", document_id = %request.document_id, redelivered = delivery.redelivered());
@@ -148,11 +195,18 @@ impl Worker {
             _ = until_true(&mut abandoned) => self.abandon(&request).instrument(span.clone()).await,
         };
         let settled = match outcome {
-            Outcome::Ack => delivery.ack().await,
+            Outcome::Ack => {
+                backoff.clear();
+                delivery.ack().await
+            }
             Outcome::Requeue => {
                 self.emit(WorkEvent::Retried { document_id: request.document_id });
-                // A passing fault: wait a little so a broken dependency is not hammered.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // A passing fault: wait, longer each time in a row, so a broken dependency is not hammered.
+                tokio::time::sleep(backoff.fault()).await;
+                delivery.nack(true).await
+            }
+            Outcome::GiveBack => {
+                self.emit(WorkEvent::Retried { document_id: request.document_id });
                 delivery.nack(true).await
             }
         };
@@ -184,7 +238,16 @@ impl Worker {
         };
         self.emit(WorkEvent::Started { document_id: id });
 
-        let result = self.extract_and_record(&document).await;
+        // The lease is renewed while the work goes on, so that it can be short: a worker that dies is noticed
+        // (and its document sent again by the reconciler) within one lease, however long documents take.
+        let result = tokio::select! {
+            result = self.extract_and_record(&document) => result,
+            () = self.keep_lease(id) => {
+                warn!("the document was taken back (our lease ran out); its work here is dropped");
+                self.emit(WorkEvent::Skipped { document_id: id });
+                return Outcome::Ack;
+            }
+        };
         match result {
             Ok(error) => {
                 self.emit(WorkEvent::Recorded { document_id: id, error });
@@ -210,13 +273,28 @@ impl Worker {
 
     /// Gives back a document whose work was cut short by shutdown: the claim (if this worker held it) goes back
     /// to the queued state, and the message back to the queue.
+    /// Renews the lease on `document_id` every third of it; returns only when the lease is lost. A database
+    /// that cannot be reached is not a loss: the work goes on, and writing the record will tell.
+    async fn keep_lease(&self, document_id: Uuid) {
+        let lease = self.settings.lease;
+        let every = (lease / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            match self.store.renew_lease(document_id, &self.settings.name, lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => warn!(error = %e, "could not renew the lease; trying again"),
+            }
+        }
+    }
+
     async fn abandon(&self, request: &WorkRequest) -> Outcome {
         let message = "the worker shut down before finishing";
         match self.store.release(request.document_id, &self.settings.name, message, false).await {
             Ok(_) => info!("abandoned at shutdown; requeued"),
             Err(e) => warn!(error = %e, "could not release the claim at shutdown; the lease will run out"),
         }
-        Outcome::Requeue
+        Outcome::GiveBack
     }
 
     fn store_fault(&self, e: StoreError) -> Outcome {
@@ -300,5 +378,25 @@ struct Fault {
 impl Fault {
     fn passing(message: String) -> Self {
         Self { retryable: true, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_ceiling_and_clears() {
+        let b = Backoff::default();
+        assert_eq!(b.pause(), Duration::ZERO);
+        let waits: Vec<u64> = (0..8).map(|_| b.fault().as_millis() as u64).collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
+        assert_eq!(b.pause(), MAX_BACKOFF);
+        b.clear();
+        assert_eq!(b.pause(), Duration::ZERO);
+        for _ in 0..100 {
+            b.fault();
+        }
+        assert_eq!(b.pause(), MAX_BACKOFF, "no overflow after many faults");
     }
 }

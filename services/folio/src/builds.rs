@@ -1,0 +1,143 @@
+//! The coordinator's builds in cluster mode: it follows every catalogue in the database and, once each of its
+//! chapters has cleared processing, assembles the catalogue, exactly once per change of its inputs (their
+//! stamp, [`coordinator::input_stamp`]), even with several coordinators (a claim in the database decides
+//! which one). The bundle goes to the blob store under `bundles/<catalogue id>/<build>/`; the build is then
+//! announced with a `catalogue.assembled` event, at least once: a build done but not yet confirmed is
+//! announced again by the next sweep.
+
+use crate::assemble::{book_date, write_bundle};
+use crate::coordinator;
+use anyhow::{Context, Result};
+use folio_store::{BlobStore, CatalogueAssembled, Store, WorkQueue};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{info, warn, Instrument};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    /// This coordinator's name, held in its build claims.
+    pub name: String,
+    /// Time between sweeps.
+    pub every: Duration,
+    /// How long a build claim holds: another coordinator takes over a build whose coordinator died after
+    /// this long.
+    pub lease: Duration,
+    /// The blob store's URL, for the `location` of bundles (without a password).
+    pub blob_url: String,
+}
+
+/// One build made by a sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub catalogue_id: Uuid,
+    pub build: u32,
+    pub location: String,
+}
+
+/// Assembles every catalogue that has cleared and changed since its last build, then announces every build
+/// not yet announced. Returns the builds it made.
+pub async fn sweep(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    queue: &dyn WorkQueue,
+    s: &BuildSettings,
+) -> Result<Vec<Built>> {
+    let mut built = Vec::new();
+    for catalogue_id in store.catalogue_ids().await? {
+        let progress = store.progress(catalogue_id).await?;
+        if progress.is_empty() || !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
+            continue;
+        }
+        let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+        let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else { continue };
+        let span = tracing::info_span!("build", %catalogue_id, build = number);
+        match build(store, blobs, catalogue_id, number, s).instrument(span.clone()).await {
+            Ok(location) => built.push(Built { catalogue_id, build: number, location }),
+            // The claim stays until its lease runs out; then this or another coordinator tries again.
+            Err(e) => span.in_scope(|| warn!(error = %format!("{e:#}"), "assembly failed; tried again once the claim runs out")),
+        }
+    }
+    announce(store, queue).await?;
+    Ok(built)
+}
+
+/// Assembles build `number` of the catalogue into the blob store and marks it done; returns its location.
+async fn build(store: &dyn Store, blobs: &dyn BlobStore, catalogue_id: Uuid, number: u32, s: &BuildSettings) -> Result<String> {
+    info!("assembling");
+    let findings = coordinator::evaluate(store, catalogue_id).await?;
+    let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
+    let out = scratch.path().join("bundle");
+    let (summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, &out, book_date()).await?;
+    let prefix = format!("bundles/{catalogue_id}/{number}");
+    for (relative, path) in files_under(&out)? {
+        let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;
+        blobs.put(&format!("{prefix}/{relative}"), bytes).await.with_context(|| format!("storing {relative}"))?;
+    }
+    let location = format!("{}/{prefix}/", s.blob_url.trim_end_matches('/'));
+    if !store.finish_build(catalogue_id, number, &s.name, &location, &manifest_sha256).await? {
+        anyhow::bail!("the claim on the build ran out before it was done; another coordinator has it");
+    }
+    info!(%location, included = summary.included, left_out = summary.left_out.len(), "assembled");
+    Ok(location)
+}
+
+/// Publishes `catalogue.assembled` for every build done but not announced, and notes each once confirmed.
+async fn announce(store: &dyn Store, queue: &dyn WorkQueue) -> Result<()> {
+    for (catalogue_id, build) in store.unannounced_builds().await? {
+        let event = CatalogueAssembled {
+            version: CatalogueAssembled::VERSION,
+            catalogue_id,
+            build: build.number,
+            location: build.location.clone(),
+            manifest_sha256: build.manifest_sha256.clone(),
+            assembled_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        let body = serde_json::to_vec(&event)?;
+        let message_id = format!("{catalogue_id}/{}", build.number);
+        queue.publish_event(CatalogueAssembled::ROUTING_KEY, &message_id, &body).await?;
+        store.mark_announced(catalogue_id, build.number).await?;
+        info!(%catalogue_id, build = build.number, location = %build.location, "announced catalogue.assembled");
+    }
+    Ok(())
+}
+
+/// Every file under `root`, with its path relative to it (forward slashes), in a stable order.
+fn files_under(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(root)?.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                out.push((relative, path));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Sweeps every `settings.every` until `stop` turns true; errors are logged and the next sweep tries again.
+pub async fn run(
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    queue: Arc<dyn WorkQueue>,
+    settings: BuildSettings,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = sweep(store.as_ref(), blobs.as_ref(), queue.as_ref(), &settings).await {
+            warn!(error = %format!("{e:#}"), "build sweep failed; trying again at the next");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(settings.every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
