@@ -200,6 +200,8 @@ async fn a_broker_restart_mid_run_loses_nothing() {
     let _turn = TURN.lock().await;
     let run = Run::start(DOCUMENTS, &[], 1).await;
     run.wait_finished(DOCUMENTS / 5, Duration::from_secs(300)).await;
+    let before = run.finished().await;
+    assert!(before < DOCUMENTS, "the fault comes mid-run ({before} finished)");
     run_command("FOLIO_TEST_RABBITMQCTL_STOP", "rabbitmqctl stop_app");
     tokio::time::sleep(Duration::from_secs(3)).await;
     run_command("FOLIO_TEST_RABBITMQCTL_START", "rabbitmqctl start_app");
@@ -212,6 +214,8 @@ async fn a_database_restart_mid_run_loses_nothing() {
     let _turn = TURN.lock().await;
     let run = Run::start(DOCUMENTS, &[], 1).await;
     run.wait_finished(DOCUMENTS / 5, Duration::from_secs(300)).await;
+    let before = run.finished().await;
+    assert!(before < DOCUMENTS, "the fault comes mid-run ({before} finished)");
     run_command("FOLIO_TEST_POSTGRES_RESTART", "service postgresql restart");
     let (documents, _) = run.check_and_stop().await;
     assert!(documents.iter().all(|d| d.state == DocumentState::Done), "every document done");
