@@ -23,10 +23,46 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
+const SETTINGS: &str = "[coordinator]\nevery_secs = 1\n[reconciler]\nevery_secs = 1\n[worker]\nconcurrency = 2\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_assembles_each_change_once_and_announces_it() {
-    let settings = "[coordinator]\nevery_secs = 1\n[reconciler]\nevery_secs = 1\n[worker]\nconcurrency = 2\n";
-    let (cluster, queue) = Cluster::create(settings).await;
+    let (cluster, queue) = Cluster::create(SETTINGS).await;
+    let cluster = Arc::new(cluster);
+    let outcome = tokio::spawn(assemble_on(cluster.clone(), queue.clone())).await;
+    cluster.remove(&queue).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The same on S3-compatible object storage (moto_server, as in folio-store's tests/s3_blobs.rs): workers
+/// read the originals from the bucket, and the coordinator writes the bundle there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_works_on_object_storage() {
+    let endpoint = std::env::var("FOLIO_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let bucket = format!("folio-test-{}", uuid::Uuid::new_v4().simple());
+    let authority = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut stream = std::net::TcpStream::connect(&authority).unwrap_or_else(|e| {
+        panic!("no S3-compatible server at {endpoint} ({e}): run scripts/test, which starts moto_server, or set FOLIO_TEST_S3_ENDPOINT")
+    });
+    std::io::Write::write_all(
+        &mut stream,
+        format!("PUT /{bucket} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "creating the bucket: {answer}");
+
+    let (mut cluster, queue) = Cluster::create(SETTINGS).await;
+    cluster.blob_url = Some(format!("s3://{bucket}/folio?endpoint={endpoint}&region=us-east-1"));
+    for (k, v) in [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")] {
+        if std::env::var_os(k).is_none() {
+            std::env::set_var(k, v);
+        }
+    }
     let cluster = Arc::new(cluster);
     let outcome = tokio::spawn(assemble_on(cluster.clone(), queue.clone())).await;
     cluster.remove(&queue).await;
@@ -91,21 +127,20 @@ async fn assemble_on(cluster: Arc<Cluster>, queue: AmqpQueue) {
     let documents = snapshot.documents.len();
     folio::ingest::submit(store.as_ref(), &queue, snapshot).await.unwrap();
 
-    let mut processes: Vec<_> = PROCESSES
-        .iter()
-        .map(|name| (*name, cluster.start(name.split('-').next().unwrap(), name)))
-        .collect();
+    let mut processes: Vec<_> =
+        PROCESSES.iter().map(|name| (*name, cluster.start(name.split('-').next().unwrap(), name))).collect();
 
     let Some(first) = next_event(&mut events, 300).await else {
         panic!("no catalogue.assembled event:\n{}", cluster.logs(&PROCESSES))
     };
     assert_eq!((first.version, first.catalogue_id, first.build), (1, catalogue_id, 1));
-    let bundle = cluster.blob_dir().join(format!("bundles/{catalogue_id}/1"));
-    assert_eq!(first.location, format!("{}/bundles/{catalogue_id}/1/", cluster.blob_url()));
-    let manifest = std::fs::read(bundle.join("manifest.json")).expect("the bundle's manifest in the blob store");
+    let bundle = format!("bundles/{catalogue_id}/1");
+    assert_eq!(first.location, format!("{}/{bundle}/", cluster.blob_url()));
+    let manifest =
+        blobs.get(&format!("{bundle}/manifest.json")).await.expect("the bundle's manifest in the blob store");
     assert_eq!(first.manifest_sha256, hex::encode(Sha256::digest(&manifest)));
     for file in ["catalogue.docx", "catalogue.pdf", "report.html"] {
-        assert!(bundle.join(file).is_file(), "{file} in the bundle");
+        assert!(blobs.exists(&format!("{bundle}/{file}")).await.unwrap(), "{file} in the bundle");
     }
     assert_eq!(store.records(catalogue_id).await.unwrap().len(), documents, "one record per document");
 
@@ -128,15 +163,20 @@ async fn assemble_on(cluster: Arc<Cluster>, queue: AmqpQueue) {
         panic!("no second event:\n{}", cluster.logs(&PROCESSES))
     };
     assert_eq!(second.build, 2);
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(cluster.blob_dir().join(format!("bundles/{catalogue_id}/2/manifest.json"))).unwrap(),
-    )
-    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&blobs.get(&format!("bundles/{catalogue_id}/2/manifest.json")).await.unwrap()).unwrap();
     let titles: Vec<&str> =
         manifest["contributions"].as_array().unwrap().iter().filter_map(|c| c["title"].as_str()).collect();
     assert!(!titles.is_empty() && !titles.contains(&"Timeline of the catalogue in 2012"), "{titles:?}");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(store.builds(catalogue_id).await.unwrap().len(), 2);
+    let builds = store.builds(catalogue_id).await.unwrap();
+    assert_eq!(
+        builds.len(),
+        2,
+        "{builds:?}\n{:?}\n{}",
+        store.documents(catalogue_id).await.unwrap(),
+        cluster.logs(&PROCESSES)
+    );
     assert!(next_event(&mut events, 1).await.is_none(), "one event per build");
 
     for (name, child) in &mut processes {
@@ -145,4 +185,89 @@ async fn assemble_on(cluster: Arc<Cluster>, queue: AmqpQueue) {
     }
     drop(store);
     let _ = connection.close(200, "OK".into()).await;
+}
+
+/// The reconciler on a real broker: requests past the delivery limit are settled by what the database says
+/// of their documents: dropped for a finished one, failed for one that used its attempts, sent again for any
+/// other. Nothing stays in the dead-letter queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_settles_dead_letters_by_the_database() {
+    let name = format!("folio.test.{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{}?queue={name}&delivery_limit=1", broker_url());
+    let queue = AmqpQueue::open(&url, 10).await.unwrap_or_else(|e| {
+        panic!(
+            "RabbitMQ is not reachable at {} ({e}); start it with `rabbitmq-server -detached` (scripts/test does)",
+            broker_url()
+        )
+    });
+    let outcome = tokio::spawn(settle_dead_letters_on(queue.clone())).await;
+    if let Err(e) = queue.delete_declared().await {
+        eprintln!("could not delete the test's queues: {e}");
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn settle_dead_letters_on(queue: AmqpQueue) {
+    use folio::reconciler::{sweep, ReconcilerSettings};
+    use folio_core::DocumentState;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&format!("sqlite://{}", dir.path().join("folio.db").display())).await.unwrap();
+    let blobs = open_blobs(&dir.path().join("blobs").display().to_string()).unwrap();
+    let (catalogue_id, documents) = support::photo_catalogue(store.as_ref(), blobs.as_ref(), 3).await;
+    let (done, spent, fresh) = (documents[0].id, documents[1].id, documents[2].id);
+    let settings = ReconcilerSettings { max_attempts: 2, ..Default::default() };
+    // done: recorded. spent: tried twice, given back each time (a passing fault). fresh: never claimed (the
+    // database was down whenever its request came).
+    store.claim(done, "w", Duration::from_secs(60), 2).await.unwrap();
+    let record = folio_store::StoredRecord {
+        record: folio_core::Record::failed(
+            "x",
+            "aa".into(),
+            1,
+            folio_core::ExtractError::new(folio_core::ExtractErrorKind::Io, "x"),
+        ),
+        text: String::new(),
+        thumbnail_key: None,
+    };
+    assert!(store.complete(done, "w", &record).await.unwrap());
+    for _ in 0..2 {
+        store.claim(spent, "w", Duration::from_secs(60), 2).await.unwrap();
+        assert!(store.release(spent, "w", "blob store unreachable", false).await.unwrap());
+    }
+
+    for id in [done, spent, fresh] {
+        queue.publish(&WorkRequest::new(catalogue_id, id)).await.unwrap();
+    }
+    // Given back until the broker gives up on them (delivery limit 1: two deliveries each).
+    let mut given_back = 0;
+    while let Ok(Some(d)) = tokio::time::timeout(Duration::from_secs(3), queue.next()).await {
+        d.nack(true).await.unwrap();
+        given_back += 1;
+        assert!(given_back <= 20, "never dead-lettered");
+    }
+    assert_eq!(given_back, 6);
+    let start = std::time::Instant::now();
+    while queue.dead_letter_depth().await.unwrap() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(15), "not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let swept = sweep(store.as_ref(), &queue, &settings).await.unwrap();
+    assert_eq!((swept.dead_letters, swept.failed, swept.resent), (3, 1, 1), "{swept:?}");
+    let spent_doc = store.document(spent).await.unwrap().unwrap();
+    assert_eq!(spent_doc.state, DocumentState::Failed);
+    let why = spent_doc.last_error.unwrap();
+    assert!(why.contains("delivery limit") && why.contains("blob store unreachable"), "{why}");
+    assert_eq!(store.document(fresh).await.unwrap().unwrap().state, DocumentState::Queued);
+    assert_eq!(store.document(done).await.unwrap().unwrap().state, DocumentState::Done);
+    let resent = tokio::time::timeout(Duration::from_secs(5), queue.next()).await.unwrap().expect("the fresh request");
+    assert_eq!(resent.request().document_id, fresh);
+    resent.ack().await.unwrap();
+    let start = std::time::Instant::now();
+    while queue.dead_letter_depth().await.unwrap() > 0 {
+        assert!(start.elapsed() < Duration::from_secs(15), "dead letters left");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -55,6 +55,8 @@ pub struct Cluster {
     pub queue_name: String,
     /// Extra environment for every process.
     pub env: Vec<(String, String)>,
+    /// The blob store, when not the `file://` folder of the test.
+    pub blob_url: Option<String>,
 }
 
 impl Cluster {
@@ -65,6 +67,7 @@ impl Cluster {
             database: format!("folio_test_{}", Uuid::new_v4().simple()),
             queue_name: format!("folio.test.{}", Uuid::new_v4().simple()),
             env: Vec::new(),
+            blob_url: None,
         };
         std::fs::write(cluster.config(), settings).unwrap();
         admin(&format!("CREATE DATABASE {}", cluster.database)).await;
@@ -98,7 +101,7 @@ impl Cluster {
     }
 
     pub fn blob_url(&self) -> String {
-        format!("file://{}", self.blob_dir().display())
+        self.blob_url.clone().unwrap_or_else(|| format!("file://{}", self.blob_dir().display()))
     }
 
     pub fn config(&self) -> PathBuf {

@@ -5,20 +5,26 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
-    #[error("no blob store for URL '{0}' (use file://PATH)")]
+    #[error("no blob store for URL '{0}' (use file://PATH or s3://BUCKET[/PREFIX])")]
     UnsupportedUrl(String),
+    #[error("blob store URL '{url}': {why} (see docs/CONFIGURATION.md)")]
+    BadUrl { url: String, why: String },
     #[error("blob key '{0}' is not a plain relative key")]
     BadKey(String),
     #[error("blob '{0}' not found")]
     NotFound(String),
     #[error("blob store I/O on '{key}': {source}")]
     Io { key: String, source: std::io::Error },
+    #[error("object storage refused '{key}' (check the bucket, the credentials and the bucket's policy): {message}")]
+    Denied { key: String, message: String },
+    #[error("object storage, on '{key}': {message}; try again later")]
+    Remote { key: String, message: String },
 }
 
 impl BlobError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Io { .. })
+        matches!(self, Self::Io { .. } | Self::Remote { .. })
     }
 }
 
@@ -46,15 +52,21 @@ impl FileBlobStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
-        let ok = !key.is_empty()
-            && !key.starts_with('/')
-            && key.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
-            && !key.contains(['\\', '\0']);
-        if ok {
-            Ok(self.root.join(key))
-        } else {
-            Err(BlobError::BadKey(key.to_string()))
-        }
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+/// A key is a plain relative path: `/`-separated parts, none empty, `.` or `..`, no backslash or NUL.
+pub(crate) fn check_key(key: &str) -> Result<(), BlobError> {
+    let ok = !key.is_empty()
+        && !key.starts_with('/')
+        && key.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+        && !key.contains(['\\', '\0']);
+    if ok {
+        Ok(())
+    } else {
+        Err(BlobError::BadKey(key.to_string()))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod queue;
 pub mod repo;
 mod rows;
+pub mod s3;
 mod schema;
 pub mod sqlite;
 
@@ -17,8 +18,10 @@ pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use postgres::PostgresStore;
 pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
 pub use repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError, StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
+    StoredRecord,
 };
+pub use s3::S3BlobStore;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
@@ -35,10 +38,13 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
-/// Opens the blob store named by a URL: `file://PATH` (created when missing), or a plain path.
+/// Opens the blob store named by a URL: `file://PATH` (created when missing), a plain path, or
+/// `s3://BUCKET[/PREFIX][?endpoint=URL&region=NAME]` (S3-compatible object storage, see [`s3`]).
 pub fn open_blobs(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
     if let Some(path) = url.strip_prefix("file://") {
         Ok(Arc::new(FileBlobStore::new(path)?))
+    } else if url.starts_with("s3://") {
+        Ok(Arc::new(S3BlobStore::open(url)?))
     } else if !url.contains("://") {
         Ok(Arc::new(FileBlobStore::new(url)?))
     } else {

@@ -51,13 +51,19 @@ pub async fn sweep(
         if progress.is_empty() || !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
             continue;
         }
+        // The stamp is read in several queries; an intake committing between them gives a mixed stamp. Read it
+        // twice: a catalogue changing right now is left for the next sweep, when it has settled.
         let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+        if coordinator::input_stamp(store, catalogue_id).await? != stamp {
+            continue;
+        }
         let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else { continue };
         let span = tracing::info_span!("build", %catalogue_id, build = number);
         match build(store, blobs, catalogue_id, number, s).instrument(span.clone()).await {
             Ok(location) => built.push(Built { catalogue_id, build: number, location }),
             // The claim stays until its lease runs out; then this or another coordinator tries again.
-            Err(e) => span.in_scope(|| warn!(error = %format!("{e:#}"), "assembly failed; tried again once the claim runs out")),
+            Err(e) => span
+                .in_scope(|| warn!(error = %format!("{e:#}"), "assembly failed; tried again once the claim runs out")),
         }
     }
     announce(store, queue).await?;
@@ -65,7 +71,13 @@ pub async fn sweep(
 }
 
 /// Assembles build `number` of the catalogue into the blob store and marks it done; returns its location.
-async fn build(store: &dyn Store, blobs: &dyn BlobStore, catalogue_id: Uuid, number: u32, s: &BuildSettings) -> Result<String> {
+async fn build(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    catalogue_id: Uuid,
+    number: u32,
+    s: &BuildSettings,
+) -> Result<String> {
     info!("assembling");
     let findings = coordinator::evaluate(store, catalogue_id).await?;
     let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
@@ -114,7 +126,12 @@ fn files_under(root: &Path) -> Result<Vec<(String, PathBuf)>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let relative = path.strip_prefix(root)?.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let relative = path
+                    .strip_prefix(root)?
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 out.push((relative, path));
             }
         }
