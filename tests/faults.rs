@@ -60,7 +60,8 @@ impl Run {
                 queue.publish(&WorkRequest::new(catalogue_id, d.id)).await.unwrap();
             }
         }
-        let processes = NAMES.iter().map(|name| (*name, cluster.start(name.split('-').next().unwrap(), name))).collect();
+        let processes =
+            NAMES.iter().map(|name| (*name, cluster.start(name.split('-').next().unwrap(), name))).collect();
         Run { cluster, queue, store, catalogue_id, documents, processes, started: Instant::now() }
     }
 
@@ -113,7 +114,11 @@ impl Run {
     /// empty, the catalogue assembled once. Returns the documents and their records.
     async fn check_and_stop(mut self) -> (Vec<Document>, Vec<(Uuid, StoredRecord)>) {
         self.wait_finished(self.documents.len(), Duration::from_secs(420)).await;
-        eprintln!("{} documents finished {:.1} s after the start", self.documents.len(), self.started.elapsed().as_secs_f64());
+        eprintln!(
+            "{} documents finished {:.1} s after the start",
+            self.documents.len(),
+            self.started.elapsed().as_secs_f64()
+        );
         let documents = self.store.documents(self.catalogue_id).await.unwrap();
         assert_eq!(documents.len(), self.documents.len(), "no document lost or added");
         let records = self.store.records(self.catalogue_id).await.unwrap();
@@ -135,10 +140,8 @@ impl Run {
         };
         assert_eq!(builds.len(), 1, "assembled once: {builds:?}");
         eprintln!("assembled and announced {:.1} s after the start", self.started.elapsed().as_secs_f64());
-        let manifest = self
-            .cluster
-            .blob_dir()
-            .join(format!("bundles/{}/{}/manifest.json", self.catalogue_id, builds[0].number));
+        let manifest =
+            self.cluster.blob_dir().join(format!("bundles/{}/{}/manifest.json", self.catalogue_id, builds[0].number));
         assert!(manifest.is_file(), "the bundle is in the blob store");
 
         let queue = self.queue.clone();
@@ -164,7 +167,9 @@ fn run_command(variable: &str, default: &str) {
     let status = Command::new(program).args(words).status();
     match status {
         Ok(s) if s.success() => {}
-        other => panic!("`{line}` failed ({other:?}): this test restarts a server as root; set {variable} to a command that does"),
+        other => panic!(
+            "`{line}` failed ({other:?}): this test restarts a server as root; set {variable} to a command that does"
+        ),
     }
 }
 

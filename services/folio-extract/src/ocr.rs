@@ -310,7 +310,8 @@ mod tests {
     fn flat_or_tiny_images_hold_no_text() {
         let flat = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(800, 600, image::Rgb([120, 40, 40])));
         assert!(!could_hold_text(&flat));
-        let tiny = DynamicImage::ImageLuma8(image::GrayImage::from_fn(300, 8, |x, _| image::Luma([(x % 2 * 255) as u8])));
+        let tiny =
+            DynamicImage::ImageLuma8(image::GrayImage::from_fn(300, 8, |x, _| image::Luma([(x % 2 * 255) as u8])));
         assert!(!could_hold_text(&tiny), "8 pixels high");
         // Black strokes on white, as text is.
         let page = DynamicImage::ImageLuma8(image::GrayImage::from_fn(400, 300, |x, y| {

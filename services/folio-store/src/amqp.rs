@@ -15,9 +15,9 @@ use crate::queue::{Delivery, QueueError, WorkQueue, WorkRequest};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
-    QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable};
@@ -548,7 +548,13 @@ impl Shared {
             .with_delivery_mode(2);
         let confirm = link
             .publish
-            .basic_publish(exchange.clone().into(), routing_key.into(), BasicPublishOptions::default(), body, properties)
+            .basic_publish(
+                exchange.clone().into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                body,
+                properties,
+            )
             .await
             .map_err(|e| broker_error(&format!("take an event for '{exchange}'"), e))?;
         let confirmation = tokio::time::timeout(self.options.confirm_timeout, confirm)

@@ -4,11 +4,12 @@
 //! (`now()`), so that workers on machines whose clocks disagree still agree on when a lease ran out.
 
 use crate::repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError, StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
+    StoredRecord,
 };
 use crate::rows::{
-    catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from, record_from,
-    build_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
+    build_from, catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from,
+    record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
@@ -662,9 +663,7 @@ impl Store for PostgresStore {
         .bind(catalogue_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(build_from)
-            .collect()
+        rows.into_iter().map(build_from).collect()
     }
 
     async fn unannounced_builds(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {

@@ -145,7 +145,9 @@ pub(crate) const STOPPED: &str =
 /// A `builds` row as both engines select it: number, state, location, manifest SHA-256, input stamp, announced.
 pub(crate) type BuildTuple = (i64, String, String, String, Option<String>, bool);
 
-pub(crate) fn build_from((number, state, location, manifest_sha256, input_stamp, announced): BuildTuple) -> Result<BuildRow, StoreError> {
+pub(crate) fn build_from(
+    (number, state, location, manifest_sha256, input_stamp, announced): BuildTuple,
+) -> Result<BuildRow, StoreError> {
     Ok(BuildRow {
         number: u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))?,
         state,

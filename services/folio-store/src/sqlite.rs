@@ -1,11 +1,12 @@
 //! The embedded default database: SQLite through sqlx, in WAL mode so readers never wait for the writer.
 
 use crate::repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError, StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
+    StoredRecord,
 };
 use crate::rows::{
-    catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from, record_from,
-    text_date, text_uuid, build_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
+    build_from, catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from,
+    record_from, text_date, text_uuid, BuildTuple, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
@@ -29,7 +30,10 @@ fn now_text() -> String {
 
 fn earlier_text(before: Duration) -> String {
     let before = chrono::Duration::from_std(before).unwrap_or(chrono::Duration::MAX);
-    Utc::now().checked_sub_signed(before).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC).to_rfc3339_opts(SecondsFormat::Millis, true)
+    Utc::now()
+        .checked_sub_signed(before)
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn later_text(after: Duration) -> String {
@@ -369,13 +373,14 @@ impl Store for SqliteStore {
     }
 
     async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError> {
-        let updated =
-            sqlx::query("UPDATE documents SET lease_until = ? WHERE id = ? AND state = 'processing' AND claimed_by = ?")
-                .bind(later_text(lease))
-                .bind(document_id.to_string())
-                .bind(worker)
-                .execute(&self.pool)
-                .await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET lease_until = ? WHERE id = ? AND state = 'processing' AND claimed_by = ?",
+        )
+        .bind(later_text(lease))
+        .bind(document_id.to_string())
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
         Ok(updated.rows_affected() == 1)
     }
 

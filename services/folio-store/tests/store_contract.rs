@@ -466,10 +466,15 @@ async fn the_reconciler_resends_lost_requests_once_per_period(store: Arc<dyn Sto
     assert_eq!(first.requeue.len(), 3);
     let second = store.reconcile(Some(lost_after), 3, 3).await.unwrap();
     assert_eq!(second.requeue.len(), 1, "the rest, not the three just resent");
-    let resent: HashSet<Uuid> = first.requeue.iter().chain(&second.requeue).map(|(c, d)| {
-        assert_eq!(*c, cat);
-        *d
-    }).collect();
+    let resent: HashSet<Uuid> = first
+        .requeue
+        .iter()
+        .chain(&second.requeue)
+        .map(|(c, d)| {
+            assert_eq!(*c, cat);
+            *d
+        })
+        .collect();
     let queued: HashSet<Uuid> = docs[1..].iter().map(|d| d.id).collect();
     assert_eq!(resent, queued);
     assert!(store.reconcile(Some(lost_after), 3, 100).await.unwrap().requeue.is_empty(), "quiet for a period");
@@ -496,7 +501,10 @@ async fn a_dead_lettered_document_is_failed_unless_finished(store: Arc<dyn Store
     assert!(!store.fail_document(b, "late").await.unwrap(), "a done document keeps its record");
     assert!(!store.fail_document(c, "late").await.unwrap(), "a document a live worker holds is left to it");
     let a_doc = store.document(a).await.unwrap().unwrap();
-    assert_eq!((a_doc.state, a_doc.last_error.as_deref()), (DocumentState::Failed, Some("dead-lettered after 5 deliveries")));
+    assert_eq!(
+        (a_doc.state, a_doc.last_error.as_deref()),
+        (DocumentState::Failed, Some("dead-lettered after 5 deliveries"))
+    );
     assert_eq!(store.document(b).await.unwrap().unwrap().state, DocumentState::Done);
     let p = store.progress(cat).await.unwrap();
     assert_eq!((p[0].finished, p[0].failed), (2, 1));
@@ -522,7 +530,8 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
     assert!(store.finish_build(cat, 2, "c2", "bundles/2/", "ee").await.unwrap());
 
     // Both wait to be announced; build 1 is, so only build 2 is left.
-    let waiting = |list: Vec<(Uuid, folio_store::BuildRow)>| list.into_iter().map(|(c, b)| (c, b.number)).collect::<Vec<_>>();
+    let waiting =
+        |list: Vec<(Uuid, folio_store::BuildRow)>| list.into_iter().map(|(c, b)| (c, b.number)).collect::<Vec<_>>();
     assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 1), (cat, 2)]);
     store.mark_announced(cat, 1).await.unwrap();
     assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)]);

@@ -247,6 +247,23 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// Every setting the file can hold is in docs/CONFIGURATION.md, under its dotted name.
+    #[test]
+    fn every_setting_is_documented() {
+        let reference = include_str!("../../../docs/CONFIGURATION.md");
+        let table: toml::Table = toml::from_str(&toml::to_string(&Settings::default()).unwrap()).unwrap();
+        let mut keys = Vec::new();
+        for (key, value) in &table {
+            match value.as_table() {
+                Some(section) => keys.extend(section.keys().map(|k| format!("{key}.{k}"))),
+                None => keys.push(key.clone()),
+            }
+        }
+        keys.extend(["database_url", "blob_url", "health_addr"].map(String::from));
+        let missing: Vec<&String> = keys.iter().filter(|k| !reference.contains(&format!("| `{k}` |"))).collect();
+        assert!(missing.is_empty(), "settings missing from docs/CONFIGURATION.md: {missing:?}");
+    }
+
     #[test]
     fn file_overrides_defaults_and_rejects_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();

@@ -4,8 +4,8 @@
 
 use crate::config::Settings;
 use crate::health::{self, Dependencies};
-use crate::{builds, reconciler};
 use crate::worker::Worker;
+use crate::{builds, reconciler};
 use anyhow::{bail, Context, Result};
 use folio_store::{open_blobs, open_queue, open_store};
 use std::time::Duration;
@@ -88,14 +88,13 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
     let health = serve_health(settings, dependencies, exiting).await?;
     let reconciler = settings.reconciler_settings();
-    info!(every_secs = reconciler.every.as_secs(), resend_after_secs = reconciler.resend_after.as_secs(), "coordinator started");
-    let builds = tokio::spawn(builds::run(
-        store.clone(),
-        blobs,
-        queue.clone(),
-        settings.build_settings(),
-        stopping.clone(),
-    ));
+    info!(
+        every_secs = reconciler.every.as_secs(),
+        resend_after_secs = reconciler.resend_after.as_secs(),
+        "coordinator started"
+    );
+    let builds =
+        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings(), stopping.clone()));
     let mut running = tokio::spawn(reconciler::run(store, queue.clone(), reconciler, stopping));
     tokio::select! {
         signal = stop_signal() => {
@@ -127,8 +126,9 @@ async fn serve_health(
     exiting: watch::Receiver<bool>,
 ) -> Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
     let Some(addr) = &settings.health_addr else { return Ok(None) };
-    let listener =
-        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("health endpoints: cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("health endpoints: cannot listen on {addr}"))?;
     info!(addr = %listener.local_addr()?, "health endpoints: /livez, /readyz");
     Ok(Some(tokio::spawn(health::serve(listener, dependencies, exiting))))
 }
