@@ -9,6 +9,9 @@
 //! says so. (The RC4 and XOR protection of legacy binary `.doc` files never reaches here: those are not
 //! OOXML, and are `unsupported_format`.)
 //!
+//! An Agile file's `dataIntegrity` HMAC is checked over the encrypted package before anything is
+//! decrypted: a package changed after it was encrypted is `corrupt`, said so, rather than a zip error.
+//!
 //! The password is never logged and never put in an error. Every number in `EncryptionInfo` is the
 //! file's: sizes are checked, and the hash iteration count is bounded by `max_spin_count`.
 
@@ -27,6 +30,9 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 const BLOCK_VERIFIER_INPUT: [u8; 8] = [0xfe, 0xa7, 0xd2, 0x76, 0x3b, 0x4b, 0x9e, 0x79];
 const BLOCK_VERIFIER_VALUE: [u8; 8] = [0xd7, 0xaa, 0x0f, 0x6d, 0x30, 0x61, 0x34, 0x4e];
 const BLOCK_KEY_VALUE: [u8; 8] = [0x14, 0x6e, 0x0b, 0xe7, 0xab, 0xac, 0xd0, 0xd6];
+/// Agile data integrity (MS-OFFCRYPTO 2.3.4.14): the IV block keys of the HMAC key and of the HMAC value.
+const BLOCK_INTEGRITY_KEY: [u8; 8] = [0x5f, 0xb2, 0xad, 0x01, 0x0c, 0xb9, 0xe1, 0xf6];
+const BLOCK_INTEGRITY_VALUE: [u8; 8] = [0xa0, 0x67, 0x7f, 0x02, 0xb2, 0x2c, 0x84, 0x33];
 /// Agile packages are encrypted in segments of this many bytes, each with its own IV.
 const SEGMENT_LEN: usize = 4096;
 /// Standard encryption's fixed hash iteration count (MS-OFFCRYPTO 2.3.4.7).
@@ -94,6 +100,9 @@ pub(crate) fn decrypt(bytes: &[u8], password: Option<&Password>, limits: &Limits
     };
     // Everything that can be checked is, before the key derivation: the expensive step.
     let key = scheme.key(password)?;
+    if let Scheme::Agile(agile) = &scheme {
+        agile.check_integrity(&key, &package)?;
+    }
     // Decrypted in place, without a second copy of the package.
     package.drain(..8);
     package.truncate(len.next_multiple_of(AES_BLOCK));
@@ -126,6 +135,8 @@ struct Agile {
     encrypted_verifier_input: Vec<u8>,
     encrypted_verifier_value: Vec<u8>,
     encrypted_key_value: Vec<u8>,
+    /// `dataIntegrity`: the encrypted HMAC key and value; Office always writes it, other producers may not.
+    integrity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 struct CipherParams {
@@ -179,6 +190,24 @@ impl Hash {
             Hash::Sha384 => run::<Sha384>(parts),
             Hash::Sha512 => run::<Sha512>(parts),
         }
+    }
+
+    /// The hash's input block size, for HMAC.
+    fn block_len(self) -> usize {
+        match self {
+            Hash::Sha1 | Hash::Sha256 => 64,
+            Hash::Sha384 | Hash::Sha512 => 128,
+        }
+    }
+
+    /// HMAC (RFC 2104) of `message` with `key`.
+    fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
+        let mut k = if key.len() > self.block_len() { self.of(&[key]) } else { key.to_vec() };
+        k.resize(self.block_len(), 0);
+        let inner_pad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+        let outer_pad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+        let inner = self.of(&[&inner_pad, message]);
+        self.of(&[&outer_pad, &inner])
     }
 
     /// H(salt + password), then `count` times H(iterator + previous): MS-OFFCRYPTO 2.3.4.7 and 2.3.4.11.
@@ -351,6 +380,7 @@ impl Agile {
         let mut depth = 0u32;
         let mut key_data = None;
         let mut password_key = None;
+        let mut integrity = None;
         loop {
             let event = reader.read_event_into(&mut buf).map_err(|e| corrupt(format!("its XML descriptor: {e}")))?;
             let element = match &event {
@@ -372,6 +402,10 @@ impl Agile {
             if let Some(e) = element {
                 match e.local_name().as_ref() {
                     b"keyData" if key_data.is_none() => key_data = Some(attributes(e)?),
+                    b"dataIntegrity" if integrity.is_none() => {
+                        let a = attributes(e)?;
+                        integrity = Some((base64(&a, "encryptedHmacKey")?, base64(&a, "encryptedHmacValue")?));
+                    }
                     // The certificate key encryptor's encryptedKey has no spinCount.
                     b"encryptedKey" if password_key.is_none() => {
                         let a = attributes(e)?;
@@ -396,7 +430,34 @@ impl Agile {
             encrypted_verifier_input: base64(&password_key, "encryptedVerifierHashInput")?,
             encrypted_verifier_value: base64(&password_key, "encryptedVerifierHashValue")?,
             encrypted_key_value: base64(&password_key, "encryptedKeyValue")?,
+            integrity,
         })
+    }
+
+    /// MS-OFFCRYPTO 2.3.4.14: the HMAC key and value, decrypted with the package key (IVs from the keyData
+    /// salt and a block key each), and the HMAC of the whole `EncryptedPackage` stream compared.
+    fn check_integrity(&self, key: &[u8], stream: &[u8]) -> Result<(), ExtractError> {
+        let Some((encrypted_key, encrypted_value)) = &self.integrity else { return Ok(()) };
+        let d = &self.data;
+        let open = |block: &[u8], encrypted: &[u8]| -> Result<Vec<u8>, ExtractError> {
+            let iv = fit(d.hash.of(&[&d.salt, block]), AES_BLOCK);
+            let mut out = encrypted.to_vec();
+            cbc_decrypt(key, &iv, &mut out)?;
+            out.truncate(d.hash.len());
+            if out.len() < d.hash.len() {
+                return Err(corrupt("its data integrity record is too short"));
+            }
+            Ok(out)
+        };
+        let hmac_key = open(&BLOCK_INTEGRITY_KEY, encrypted_key)?;
+        let expected = open(&BLOCK_INTEGRITY_VALUE, encrypted_value)?;
+        if d.hash.hmac(&hmac_key, stream) != expected {
+            return Err(corrupt(
+                "its encrypted package fails its integrity check (HMAC): it was changed or damaged after it \
+                 was encrypted",
+            ));
+        }
+        Ok(())
     }
 
     /// MS-OFFCRYPTO 2.3.4.11 to 2.3.4.13: the password's hash, a key per block key, the verifier check,
@@ -518,6 +579,43 @@ fn blocks<D: BlockDecryptMut>(mut decryptor: D, data: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_matches_the_rfc_test_vectors() {
+        // RFC 4231 test case 2 (SHA-256, SHA-512) and RFC 2202 test case 2 (SHA-1).
+        let (key, data) = (b"Jefe".as_slice(), b"what do ya want for nothing?".as_slice());
+        assert_eq!(
+            hex::encode(Hash::Sha256.hmac(key, data)),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex::encode(Hash::Sha512.hmac(key, data)),
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        );
+        assert_eq!(hex::encode(Hash::Sha1.hmac(key, data)), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        // A key longer than the block is hashed first (RFC 4231 test case 6).
+        let long_key = [0xaa_u8; 131];
+        assert_eq!(
+            hex::encode(Hash::Sha256.hmac(&long_key, b"Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn a_changed_agile_package_fails_its_integrity_check() {
+        let file = include_bytes!("../tests/fixtures/agile-protected.docx");
+        let password = Password::new("folio-agile");
+        let limits = Limits::default();
+        let plain = decrypt(file, Some(&password), &limits).expect("the fixture opens with its password");
+        // The EncryptedPackage stream starts with the plain package's size, 8 bytes little-endian.
+        let size = (plain.len() as u64).to_le_bytes();
+        let at = file.windows(8).position(|w| w == size).expect("the package's size field") + 8;
+        let mut changed = file.to_vec();
+        changed[at + 100] ^= 0x01;
+        let e = decrypt(&changed, Some(&password), &limits).expect_err("a changed package");
+        assert_eq!(e.kind, ExtractErrorKind::Corrupt);
+        assert!(e.message.contains("integrity"), "{}", e.message);
+    }
 
     #[test]
     fn keys_are_fitted_as_the_spec_says() {
