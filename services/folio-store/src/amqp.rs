@@ -501,33 +501,21 @@ impl Shared {
 
     async fn publish_on(&self, link: &Link, request: &WorkRequest, body: &[u8]) -> Result<(), QueueError> {
         let queue = &self.options.queue;
-        let properties = BasicProperties::default()
-            .with_message_id(request.document_id.to_string().into())
-            .with_type(MESSAGE_TYPE.into())
-            .with_content_type("application/json".into())
-            .with_delivery_mode(2);
-        let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
-        let confirm = link
-            .publish
-            .basic_publish("".into(), queue.clone().into(), options, body, properties)
-            .await
-            .map_err(|e| broker_error(&format!("take a message for '{queue}'"), e))?;
-        let confirmation = tokio::time::timeout(self.options.confirm_timeout, confirm)
-            .await
-            .map_err(|_| QueueError::Unconfirmed {
-                queue: queue.clone(),
-                secs: self.options.confirm_timeout.as_secs_f32(),
-            })?
-            .map_err(|e| broker_error(&format!("confirm a message for '{queue}'"), e))?;
-        match confirmation {
+        let message_id = request.document_id.to_string();
+        let outgoing = Outgoing {
+            exchange: "",
+            routing_key: queue,
+            mandatory: true,
+            message_id: &message_id,
+            message_type: MESSAGE_TYPE,
+            target: queue,
+        };
+        match self.publish_confirmed(link, &outgoing, body).await? {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
                 Err(QueueError::Unroutable { queue: queue.clone(), reason: returned.reply_text.to_string() })
             }
-            Confirmation::Nack(None) => Err(QueueError::Rejected { queue: queue.clone() }),
-            Confirmation::NotRequested => {
-                Err(QueueError::Transport("the publishing channel has no publisher confirms".into()))
-            }
+            _ => Err(QueueError::Rejected { queue: queue.clone() }),
         }
     }
 
@@ -541,36 +529,46 @@ impl Shared {
         body: &[u8],
     ) -> Result<(), QueueError> {
         let exchange = self.options.events_exchange();
+        let outgoing = Outgoing {
+            exchange: &exchange,
+            routing_key,
+            mandatory: false,
+            message_id,
+            message_type: routing_key,
+            target: &exchange,
+        };
+        match self.publish_confirmed(link, &outgoing, body).await? {
+            Confirmation::Ack(_) => Ok(()),
+            _ => Err(QueueError::Rejected { queue: exchange.clone() }),
+        }
+    }
+
+    /// Publishes persistently on the confirming channel and waits (up to `confirm_timeout`) for the broker's
+    /// confirm, which it returns; a channel without confirms is an error.
+    async fn publish_confirmed(&self, link: &Link, o: &Outgoing<'_>, body: &[u8]) -> Result<Confirmation, QueueError> {
+        let target = o.target;
         let properties = BasicProperties::default()
-            .with_message_id(message_id.into())
-            .with_type(routing_key.into())
+            .with_message_id(o.message_id.into())
+            .with_type(o.message_type.into())
             .with_content_type("application/json".into())
             .with_delivery_mode(2);
+        let options = BasicPublishOptions { mandatory: o.mandatory, ..BasicPublishOptions::default() };
         let confirm = link
             .publish
-            .basic_publish(
-                exchange.clone().into(),
-                routing_key.into(),
-                BasicPublishOptions::default(),
-                body,
-                properties,
-            )
+            .basic_publish(o.exchange.into(), o.routing_key.into(), options, body, properties)
             .await
-            .map_err(|e| broker_error(&format!("take an event for '{exchange}'"), e))?;
+            .map_err(|e| broker_error(&format!("take a message for '{target}'"), e))?;
         let confirmation = tokio::time::timeout(self.options.confirm_timeout, confirm)
             .await
             .map_err(|_| QueueError::Unconfirmed {
-                queue: exchange.clone(),
+                queue: target.to_string(),
                 secs: self.options.confirm_timeout.as_secs_f32(),
             })?
-            .map_err(|e| broker_error(&format!("confirm an event for '{exchange}'"), e))?;
-        match confirmation {
-            Confirmation::Ack(_) => Ok(()),
-            Confirmation::Nack(_) => Err(QueueError::Rejected { queue: exchange }),
-            Confirmation::NotRequested => {
-                Err(QueueError::Transport("the publishing channel has no publisher confirms".into()))
-            }
+            .map_err(|e| broker_error(&format!("confirm a message for '{target}'"), e))?;
+        if let Confirmation::NotRequested = confirmation {
+            return Err(QueueError::Transport("the publishing channel has no publisher confirms".into()));
         }
+        Ok(confirmation)
     }
 
     /// Takes one message off the consumer, starting the consumer (again) when needed.
@@ -670,6 +668,19 @@ impl Shared {
             let _ = delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
         }
     }
+}
+
+/// Where and how [`Shared::publish_confirmed`] sends a message.
+struct Outgoing<'a> {
+    /// `""` is the default exchange, which routes by queue name.
+    exchange: &'a str,
+    routing_key: &'a str,
+    mandatory: bool,
+    message_id: &'a str,
+    /// The AMQP `type` property.
+    message_type: &'a str,
+    /// The destination, as errors name it.
+    target: &'a str,
 }
 
 enum Received {

@@ -8,8 +8,8 @@ use crate::repo::{
     StoredRecord,
 };
 use crate::rows::{
-    build_from, catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from,
-    record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
+    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, document_from,
+    finding_from, progress_from, record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
@@ -572,6 +572,23 @@ impl Store for PostgresStore {
         .await?;
         tx.commit().await?;
         u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))
+    }
+
+    async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError> {
+        let updated: Option<String> = sqlx::query_scalar("SELECT updated_at::text FROM catalogues WHERE id = $1")
+            .bind(catalogue_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.id::text, d.state, d.updated_at::text, r.created_at::text
+             FROM documents d JOIN contributions c ON c.id = d.contribution_id
+             LEFT JOIN records r ON r.document_id = d.id
+             WHERE c.catalogue_id = $1 ORDER BY d.seq",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(change_marker_of(updated.as_deref(), rows.into_iter()))
     }
 
     async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError> {

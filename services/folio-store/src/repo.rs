@@ -243,6 +243,11 @@ pub trait Store: Send + Sync {
     /// Every catalogue's id.
     async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError>;
 
+    /// A marker that changes whenever anything a build of the catalogue is made from may have changed: its
+    /// intake written again, a document's state, a record. Cheap: it reads no text, so the coordinator reads
+    /// the catalogue whole only when the marker moved.
+    async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError>;
+
     /// Takes the right to assemble the catalogue from inputs with this `stamp`: the number of the build to
     /// make, or `None` when the latest build was made from the same stamp, or another coordinator holds a live
     /// claim on one. A claim whose lease ran out (its coordinator died) is taken over, keeping its number.

@@ -157,3 +157,21 @@ pub(crate) fn build_from(
         announced,
     })
 }
+
+/// [`crate::Store::change_marker`] from the catalogue's `updated_at` and, document by document, its id, state,
+/// `updated_at` and its record's `created_at`, all as text.
+pub(crate) fn change_marker_of(
+    catalogue_updated: Option<&str>,
+    documents: impl Iterator<Item = (String, String, String, Option<String>)>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(catalogue_updated.unwrap_or("-"));
+    for (id, state, updated, recorded) in documents {
+        for part in [id.as_str(), state.as_str(), updated.as_str(), recorded.as_deref().unwrap_or("-")] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -5,8 +5,9 @@ use crate::repo::{
     StoredRecord,
 };
 use crate::rows::{
-    build_from, catalogue_from, chapter_from, contribution_from, corrupt, document_from, finding_from, progress_from,
-    record_from, text_date, text_uuid, BuildTuple, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
+    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, document_from,
+    finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple, StoredRow, DOCUMENT_COLUMNS,
+    DOCUMENT_RETURNING, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
@@ -561,6 +562,24 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(number.max(0) as u32)
+    }
+
+    async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError> {
+        let cat = catalogue_id.to_string();
+        let updated: Option<String> = sqlx::query_scalar("SELECT updated_at FROM catalogues WHERE id = ?")
+            .bind(&cat)
+            .fetch_optional(&self.pool)
+            .await?;
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.id, d.state, d.updated_at, r.created_at
+             FROM documents d JOIN contributions c ON c.id = d.contribution_id
+             LEFT JOIN records r ON r.document_id = d.id
+             WHERE c.catalogue_id = ? ORDER BY d.rowid",
+        )
+        .bind(&cat)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(change_marker_of(updated.as_deref(), rows.into_iter()))
     }
 
     async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError> {

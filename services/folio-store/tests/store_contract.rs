@@ -53,6 +53,7 @@ engines!(
     the_reconciler_resends_lost_requests_once_per_period,
     a_dead_lettered_document_is_failed_unless_finished,
     each_change_is_assembled_once_by_one_coordinator,
+    the_change_marker_moves_with_every_change,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -560,6 +561,28 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
         ]
     );
     assert!(builds[0].announced && !builds[1].announced);
+}
+
+async fn the_change_marker_moves_with_every_change(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")])).await.unwrap();
+    let id = store.documents(cat).await.unwrap()[0].id;
+    let mut seen = vec![store.change_marker(cat).await.unwrap()];
+    assert_eq!(store.change_marker(cat).await.unwrap(), seen[0], "nothing changed, the same marker");
+    let mut moved = |marker: String, what: &str| {
+        assert!(!seen.contains(&marker), "the marker moves when {what}");
+        seen.push(marker);
+    };
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store.claim(id, "w", MINUTE, 3).await.unwrap();
+    moved(store.change_marker(cat).await.unwrap(), "a document is claimed");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store.complete(id, "w", &stored("a.pdf")).await.unwrap();
+    moved(store.change_marker(cat).await.unwrap(), "a record is written");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
+    moved(store.change_marker(cat).await.unwrap(), "the intake is written (a document removed)");
+    assert_ne!(store.change_marker(Uuid::new_v4()).await.unwrap(), seen[0], "another catalogue, another marker");
 }
 
 /// Eight workers ask for the same 200 documents at once, half of them from the end: each document is

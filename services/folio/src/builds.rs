@@ -9,6 +9,7 @@ use crate::assemble::{book_date, write_bundle};
 use crate::coordinator;
 use anyhow::{Context, Result};
 use folio_store::{BlobStore, CatalogueAssembled, Store, WorkQueue};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,10 @@ pub struct Built {
     pub location: String,
 }
 
+/// The stamps of the catalogues' inputs, with the change marker each was read at
+/// ([`folio_store::Store::change_marker`]): a catalogue is read whole again only when its marker moved.
+pub type StampCache = HashMap<Uuid, (String, String)>;
+
 /// Assembles every catalogue that has cleared and changed since its last build, then announces every build
 /// not yet announced. Returns the builds it made.
 pub async fn sweep(
@@ -44,6 +49,7 @@ pub async fn sweep(
     blobs: &dyn BlobStore,
     queue: &dyn WorkQueue,
     s: &BuildSettings,
+    stamps: &mut StampCache,
 ) -> Result<Vec<Built>> {
     let mut built = Vec::new();
     for catalogue_id in store.catalogue_ids().await? {
@@ -51,12 +57,20 @@ pub async fn sweep(
         if progress.is_empty() || !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
             continue;
         }
-        // The stamp is read in several queries; an intake committing between them gives a mixed stamp. Read it
-        // twice: a catalogue changing right now is left for the next sweep, when it has settled.
-        let stamp = coordinator::input_stamp(store, catalogue_id).await?;
-        if coordinator::input_stamp(store, catalogue_id).await? != stamp {
-            continue;
-        }
+        let marker = store.change_marker(catalogue_id).await?;
+        let stamp = match stamps.get(&catalogue_id) {
+            Some((read_at, stamp)) if *read_at == marker => stamp.clone(),
+            _ => {
+                // The stamp is read in several queries; an intake committing between them would give a mixed
+                // stamp. A catalogue whose marker moved meanwhile is left for the next sweep.
+                let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+                if store.change_marker(catalogue_id).await? != marker {
+                    continue;
+                }
+                stamps.insert(catalogue_id, (marker, stamp.clone()));
+                stamp
+            }
+        };
         let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else { continue };
         let span = tracing::info_span!("build", %catalogue_id, build = number);
         match build(store, blobs, catalogue_id, number, s).instrument(span.clone()).await {
@@ -148,8 +162,9 @@ pub async fn run(
     settings: BuildSettings,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut stamps = StampCache::new();
     loop {
-        if let Err(e) = sweep(store.as_ref(), blobs.as_ref(), queue.as_ref(), &settings).await {
+        if let Err(e) = sweep(store.as_ref(), blobs.as_ref(), queue.as_ref(), &settings, &mut stamps).await {
             warn!(error = %format!("{e:#}"), "build sweep failed; trying again at the next");
         }
         tokio::select! {
