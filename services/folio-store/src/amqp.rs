@@ -435,15 +435,18 @@ impl Shared {
             args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
             args
         };
-        channel
-            .exchange_declare(
-                dlx.clone().into(),
-                ExchangeKind::Direct,
-                ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| broker_error(&format!("declare the exchange '{dlx}'"), e))?;
+        let exchange = |name: String, kind: ExchangeKind| async move {
+            channel
+                .exchange_declare(
+                    name.as_str().into(),
+                    kind,
+                    ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| broker_error(&format!("declare the exchange '{name}'"), e))
+        };
+        exchange(dlx.clone(), ExchangeKind::Direct).await?;
         channel
             .queue_declare(dlq.clone().into(), durable, quorum())
             .await
@@ -458,16 +461,7 @@ impl Shared {
             )
             .await
             .map_err(|e| broker_error(&format!("bind '{dlq}' to '{dlx}'"), e))?;
-        let events = o.events_exchange();
-        channel
-            .exchange_declare(
-                events.clone().into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| broker_error(&format!("declare the exchange '{events}'"), e))?;
+        exchange(o.events_exchange(), ExchangeKind::Topic).await?;
         let mut args = quorum();
         args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(i64::from(o.delivery_limit)));
         args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(dlx.into()));

@@ -348,9 +348,27 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Every file under `root` except `manifest.json`, sorted, with checksums.
 fn list_files(root: &Path) -> Result<Vec<ManifestFile>> {
     let mut files = Vec::new();
+    for (relative, path) in bundle_files(root)? {
+        if relative == "manifest.json" {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        files.push(ManifestFile {
+            path: relative,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes: bytes.len() as u64,
+        });
+    }
+    Ok(files)
+}
+
+/// Every file of a bundle folder: its path relative to `root` (forward slashes) and its full path, sorted by
+/// the relative path.
+pub(crate) fn bundle_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
             let entry = entry?;
             let path = entry.path();
             if entry.file_type()?.is_dir() {
@@ -358,18 +376,10 @@ fn list_files(root: &Path) -> Result<Vec<ManifestFile>> {
                 continue;
             }
             let relative = path.strip_prefix(root)?.to_string_lossy().replace('\\', "/");
-            if relative == "manifest.json" {
-                continue;
-            }
-            let bytes = std::fs::read(&path)?;
-            files.push(ManifestFile {
-                path: relative,
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                bytes: bytes.len() as u64,
-            });
+            files.push((relative, path));
         }
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.sort();
     Ok(files)
 }
 

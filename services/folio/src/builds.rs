@@ -5,12 +5,11 @@
 //! announced with a `catalogue.assembled` event, at least once: a build done but not yet confirmed is
 //! announced again by the next sweep.
 
-use crate::assemble::{book_date, write_bundle};
+use crate::assemble::{book_date, bundle_files, write_bundle};
 use crate::coordinator;
 use anyhow::{Context, Result};
 use folio_store::{BlobStore, CatalogueAssembled, Store, WorkQueue};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -54,7 +53,8 @@ pub async fn sweep(
     let mut built = Vec::new();
     for catalogue_id in store.catalogue_ids().await? {
         let progress = store.progress(catalogue_id).await?;
-        if progress.is_empty() || !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
+        // Nothing to build before every chapter has cleared, nor for a catalogue without documents.
+        if !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
             continue;
         }
         let marker = store.change_marker(catalogue_id).await?;
@@ -98,7 +98,7 @@ async fn build(
     let out = scratch.path().join("bundle");
     let (summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, &out, book_date()).await?;
     let prefix = format!("bundles/{catalogue_id}/{number}");
-    for (relative, path) in files_under(&out)? {
+    for (relative, path) in bundle_files(&out)? {
         let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;
         blobs.put(&format!("{prefix}/{relative}"), bytes).await.with_context(|| format!("storing {relative}"))?;
     }
@@ -128,30 +128,6 @@ async fn announce(store: &dyn Store, queue: &dyn WorkQueue) -> Result<()> {
         info!(%catalogue_id, build = build.number, location = %build.location, "announced catalogue.assembled");
     }
     Ok(())
-}
-
-/// Every file under `root`, with its path relative to it (forward slashes), in a stable order.
-fn files_under(root: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path
-                    .strip_prefix(root)?
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.push((relative, path));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Sweeps every `settings.every` until `stop` turns true; errors are logged and the next sweep tries again.
