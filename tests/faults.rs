@@ -112,7 +112,9 @@ impl Run {
 
     /// The checks every run ends with: all finished, one record per document that is done, the queues
     /// empty, the catalogue assembled once. Returns the documents and their records.
-    async fn check_and_stop(mut self) -> (Vec<Document>, Vec<(Uuid, StoredRecord)>) {
+    /// Waits for every document, checks one record per document done and one build, stops the processes;
+    /// returns the documents, the records and the processes' logs.
+    async fn check_and_stop(mut self) -> (Vec<Document>, Vec<(Uuid, StoredRecord)>, String) {
         self.wait_finished(self.documents.len(), Duration::from_secs(420)).await;
         eprintln!(
             "{} documents finished {:.1} s after the start",
@@ -154,8 +156,9 @@ impl Run {
             let status = stop(child);
             assert!(status.success(), "{name} exited with {status}:\n{}", self.cluster.log(name));
         }
+        let logs = self.cluster.logs(&NAMES);
         self.cluster.remove(&self.queue).await;
-        (documents, records)
+        (documents, records, logs)
     }
 }
 
@@ -194,7 +197,7 @@ async fn workers_killed_mid_document_lose_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let (documents, _) = run.check_and_stop().await;
+    let (documents, _, _) = run.check_and_stop().await;
     assert!(documents.iter().all(|d| d.state == DocumentState::Done), "every document done");
     let retried = documents.iter().filter(|d| d.attempts >= 2).count();
     assert!(retried >= 1, "the killed worker's documents were processed again ({retried})");
@@ -208,7 +211,7 @@ async fn fault_mid_run(fault: impl FnOnce()) {
     let before = run.finished().await;
     assert!(before < DOCUMENTS, "the fault comes mid-run ({before} finished)");
     fault();
-    let (documents, _) = run.check_and_stop().await;
+    let (documents, _, _) = run.check_and_stop().await;
     assert!(documents.iter().all(|d| d.state == DocumentState::Done), "every document done");
 }
 
@@ -242,14 +245,25 @@ fn poison_png() -> Vec<u8> {
 async fn a_poison_document_fails_alone_and_duplicates_change_nothing() {
     let _turn = TURN.lock().await;
     let run = Run::start(DOCUMENTS, &[("poison.png", poison_png())], 2).await;
-    let (documents, records) = run.check_and_stop().await;
+    let (documents, records, logs) = run.check_and_stop().await;
     let poison = documents.iter().find(|d| d.file_name == "poison.png").expect("the poison document");
     let others: Vec<&Document> = documents.iter().filter(|d| d.file_name != "poison.png").collect();
     assert_eq!(others.len(), DOCUMENTS);
     assert!(others.iter().all(|d| d.state == DocumentState::Done && d.attempts == 1), "the rest unaffected, each once");
-    // The parser's death is the document's error, recorded once (as out of memory); the worker lived on.
-    assert_eq!(poison.state, DocumentState::Done);
-    let (_, record) = records.iter().find(|(id, _)| *id == poison.id).expect("the poison document's record");
-    let error = record.record.error.as_ref().expect("the poison document's error");
-    assert!(matches!(error.kind, ExtractErrorKind::OutOfMemory | ExtractErrorKind::Crashed), "{error:?}");
+    // The parser died on each of its three attempts; the document failed with that as its last error, its
+    // message went to the dead-letter exchange, no record was written for it, and the worker lived on.
+    assert_eq!(poison.state, DocumentState::Failed);
+    assert!(poison.attempts >= 3, "tried its attempts ({})", poison.attempts);
+    let error = poison.last_error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("out_of_memory: ") || error.starts_with("crashed: "), "{error}");
+    assert!(records.iter().all(|(id, _)| *id != poison.id), "no record for the poison document");
+    let settled = format!("document_id={}", poison.id);
+    assert!(
+        logs.lines().any(|l| l.contains("dead letter") && l.contains(&settled)),
+        "the coordinator settled the poison document's dead letter:\n{}",
+        logs.lines()
+            .filter(|l| l.contains("dead") || l.contains(&poison.id.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

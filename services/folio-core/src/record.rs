@@ -117,6 +117,12 @@ pub enum ExtractErrorKind {
 }
 
 impl ExtractErrorKind {
+    /// Whether the parser process died (crash, out of memory, out of time) rather than judging the file: the
+    /// worker tries such a document again, up to its attempts.
+    pub fn is_parser_death(self) -> bool {
+        matches!(self, Self::Timeout | Self::Crashed | Self::OutOfMemory)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnsupportedFormat => "unsupported_format",

@@ -96,7 +96,11 @@ async fn settle_dead_letter(
     let id = request.document_id;
     let outcome = match store.document(id).await? {
         None => (false, false),
-        Some(d) if d.state.is_terminal() => (false, false),
+        Some(d) if d.state.is_terminal() => {
+            // A worker failed it for good and dead-lettered its message (or it was finished meanwhile).
+            info!(document_id = %id, state = d.state.as_str(), "reconciler: dead letter of a finished document settled");
+            (false, false)
+        }
         Some(d) if d.attempts >= max_attempts => {
             let error = format!(
                 "the broker gave up on its work request (delivery limit) after {} attempts{}",

@@ -80,8 +80,11 @@ enum Outcome {
     Ack,
     /// A passing fault (database or blob store unreachable): back to the queue after a pause.
     Requeue,
-    /// Given back at shutdown: back to the queue at once.
+    /// Given back at shutdown, or after a parser fault with attempts left: back to the queue at once.
     GiveBack,
+    /// The document failed for good: the message goes to the dead-letter exchange (the broker's record of
+    /// what was given up on; the reconciler settles it), not back to the queue.
+    DeadLetter,
 }
 
 /// The first pause after a passing fault, doubled with each further one in a row, up to [`MAX_BACKOFF`].
@@ -209,6 +212,7 @@ impl Worker {
                 self.emit(WorkEvent::Retried { document_id: request.document_id });
                 delivery.nack(true).await
             }
+            Outcome::DeadLetter => delivery.nack(false).await,
         };
         if let Err(e) = settled {
             span.in_scope(|| warn!(error = %e, "could not settle the message; the queue will deliver it again"));
@@ -227,7 +231,7 @@ impl Worker {
             Ok(Claim::GaveUp) => {
                 warn!(attempts = s.max_attempts, "document given up on");
                 self.emit(WorkEvent::Failed { document_id: id });
-                return Outcome::Ack;
+                return Outcome::DeadLetter;
             }
             Ok(claim @ (Claim::Finished | Claim::Held | Claim::Missing)) => {
                 info!(?claim, "duplicate request dropped");
@@ -259,13 +263,20 @@ impl Worker {
                 if let Err(e) = self.store.release(id, &s.name, &fault.message, terminal).await {
                     warn!(error = %e, "could not release the claim; the lease will run out");
                 }
-                if terminal {
-                    warn!(error = %fault.message, "document failed");
-                    self.emit(WorkEvent::Failed { document_id: id });
-                    Outcome::Ack
-                } else {
-                    warn!(error = %fault.message, "passing fault; document requeued");
-                    Outcome::Requeue
+                match (terminal, fault.parser) {
+                    (true, _) => {
+                        warn!(error = %fault.message, attempts = document.attempts, "document failed");
+                        self.emit(WorkEvent::Failed { document_id: id });
+                        Outcome::DeadLetter
+                    }
+                    (false, true) => {
+                        warn!(error = %fault.message, attempts = document.attempts, "the parser died; document requeued");
+                        Outcome::GiveBack
+                    }
+                    (false, false) => {
+                        warn!(error = %fault.message, "passing fault; document requeued");
+                        Outcome::Requeue
+                    }
                 }
             }
         }
@@ -313,11 +324,11 @@ impl Worker {
         let path = match self.blobs.local_path(&document.blob_key).filter(|p| p.is_file()) {
             Some(path) => path,
             None => {
-                let bytes = self
-                    .blobs
-                    .get(&document.blob_key)
-                    .await
-                    .map_err(|e| Fault { retryable: e.is_retryable(), message: e.to_string() })?;
+                let bytes = self.blobs.get(&document.blob_key).await.map_err(|e| Fault {
+                    retryable: e.is_retryable(),
+                    parser: false,
+                    message: e.to_string(),
+                })?;
                 scratch =
                     tempfile::NamedTempFile::new().map_err(|e| Fault::passing(format!("no scratch file: {e}")))?;
                 tokio::fs::write(scratch.path(), &bytes)
@@ -331,6 +342,16 @@ impl Worker {
         let extraction = self.sandbox.extract_with_password(&path, &document.file_name, password).await;
         let mut record = extraction.record;
         let error = record.error.as_ref().map(|e| e.kind);
+        // The parser process died (crashed, ran out of memory or time): that may be the machine (memory
+        // pressure, a killed process) as much as the file, so the document is tried again, up to its
+        // attempts; a file that kills its parser every time then fails, with this as its last error.
+        if let Some(e) = record.error.as_ref().filter(|e| e.kind.is_parser_death()) {
+            return Err(Fault {
+                retryable: true,
+                parser: true,
+                message: format!("{}: {}", e.kind.as_str(), e.message),
+            });
+        }
         match &record.error {
             Some(e) => info!(kind = e.kind.as_str(), message = %e.message, "extraction error recorded"),
             None => {
@@ -341,10 +362,11 @@ impl Worker {
         for thumbnail in extraction.thumbnails {
             let key = format!("thumbnails/{}/{}", document.id, thumbnail.file_name());
             let reference = thumbnail.reference(key.clone());
-            self.blobs
-                .put(&key, thumbnail.bytes)
-                .await
-                .map_err(|e| Fault { retryable: e.is_retryable(), message: e.to_string() })?;
+            self.blobs.put(&key, thumbnail.bytes).await.map_err(|e| Fault {
+                retryable: e.is_retryable(),
+                parser: false,
+                message: e.to_string(),
+            })?;
             record.thumbnails.push(reference);
         }
         // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
@@ -358,7 +380,7 @@ impl Worker {
                 info!("claim lost before the record was written; the other worker's record stands");
                 Ok(error)
             }
-            Err(e) => Err(Fault { retryable: e.is_retryable(), message: e.to_string() }),
+            Err(e) => Err(Fault { retryable: e.is_retryable(), parser: false, message: e.to_string() }),
         }
     }
 }
@@ -372,12 +394,14 @@ async fn until_true(flag: &mut watch::Receiver<bool>) {
 
 struct Fault {
     retryable: bool,
+    /// The parser process died: tried again at once, without the pause of an outage.
+    parser: bool,
     message: String,
 }
 
 impl Fault {
     fn passing(message: String) -> Self {
-        Self { retryable: true, message }
+        Self { retryable: true, parser: false, message }
     }
 }
 

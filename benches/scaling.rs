@@ -1,0 +1,213 @@
+//! How throughput scales with workers: the same end-to-end run (`folio process` on the embedded default:
+//! SQLite, the in-process queue, a `file://` blob folder, each document extracted in its own parser process)
+//! with 1, 2, 4, ... documents processed at once, on a fresh data folder each time.
+//!
+//! ```text
+//! cargo bench -p folio --bench scaling -- [--documents 480] [--workers 1,2,4,8,16] [--rounds 1]
+//!     [--folio PATH] [--examples DIR] [--work DIR] [--csv FILE]
+//! ```
+//!
+//! The documents are the example catalogue's five files (examples/ccm-2012: two PDFs, two DOCX, a PNG graphic
+//! that is OCRed), cycled under numbered names, one contribution each. LibreOffice is off (DOCX page counts
+//! from app.xml, no DOCX rendering), thumbnails at the default 256 and 1024 px.
+//!
+//! For each worker count it prints: the wall time of the whole command (reading the folder, processing,
+//! checking, typesetting the book); the processing time, from the first document's row to the last record
+//! (both by the database's clock); documents a second over that time; the speed-up over one worker and the
+//! efficiency (speed-up / workers); and how busy the parsers kept the workers (the sum of the extraction times
+//! over workers x processing time: what is left is queue, database and blob store, and waiting). `--folio`
+//! runs another build of the binary (another machine's copy, say); `--csv` also writes the rows as CSV.
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Row};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+use std::time::Instant;
+
+const FILES: [&str; 5] = [
+    "call-for-contributions.pdf",
+    "call-for-contributions.docx",
+    "mexico-statement.pdf",
+    "draft-notes.docx",
+    "timeline-2012.png",
+];
+
+struct Args {
+    documents: usize,
+    workers: Vec<usize>,
+    rounds: usize,
+    folio: PathBuf,
+    examples: PathBuf,
+    work: Option<PathBuf>,
+    csv: Option<PathBuf>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        documents: 480,
+        workers: vec![1, 2],
+        rounds: 1,
+        folio: PathBuf::from(env!("CARGO_BIN_EXE_folio")),
+        examples: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ccm-2012"),
+        work: None,
+        csv: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--documents" => a.documents = value().parse().expect("--documents N"),
+            "--workers" => a.workers = value().split(',').map(|w| w.trim().parse().expect("--workers 1,2,4")).collect(),
+            "--rounds" => a.rounds = value().parse().expect("--rounds N"),
+            "--folio" => a.folio = value().into(),
+            "--examples" => a.examples = value().into(),
+            "--work" => a.work = Some(value().into()),
+            "--csv" => a.csv = Some(value().into()),
+            // cargo bench passes --bench.
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+/// Writes the input folder: `documents` files cycling through the example's five, one contribution each.
+fn write_input(dir: &Path, examples: &Path, documents: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut csv = String::from("file,chapter,state,author,title,kind,role,modality,received,rights\n");
+    for i in 0..documents {
+        let source = FILES[i % FILES.len()];
+        let name = format!("{i:05}-{source}");
+        std::fs::copy(examples.join(source), dir.join(&name))
+            .unwrap_or_else(|e| panic!("copying {} from {}: {e}", source, examples.display()));
+        let kind = if source.ends_with(".png") { "graphic" } else { "text" };
+        csv.push_str(&format!(
+            "{name},load,Mexico,Author {i},Contribution {i},{kind},both,multilateral,2012-04-01,Free to reproduce\n"
+        ));
+    }
+    std::fs::write(dir.join("contributions.csv"), csv).unwrap();
+    std::fs::write(
+        dir.join("catalogue.toml"),
+        "title = \"Scaling run\"\ndeadline = \"2012-04-30\"\n\n[[chapters]]\nid = \"load\"\ntitle = \"Load\"\n",
+    )
+    .unwrap();
+}
+
+struct Row_ {
+    workers: usize,
+    round: usize,
+    wall_s: f64,
+    processing_s: f64,
+    records: i64,
+    unreadable: i64,
+    parser_s: f64,
+}
+
+fn seconds_between(from: &str, to: &str) -> f64 {
+    let from = chrono::DateTime::parse_from_rfc3339(from).expect("an RFC 3339 time");
+    let to = chrono::DateTime::parse_from_rfc3339(to).expect("an RFC 3339 time");
+    (to - from).num_milliseconds() as f64 / 1000.0
+}
+
+async fn measure(data: &Path) -> (f64, i64, i64, f64) {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", data.join("folio.db").display()))
+        .unwrap()
+        .read_only(true);
+    let mut db = options.connect().await.expect("the run's database");
+    let row = sqlx::query(
+        "SELECT (SELECT MIN(created_at) FROM documents), (SELECT MAX(created_at) FROM records),
+                (SELECT COUNT(*) FROM records), (SELECT COUNT(*) FROM documents WHERE state = 'failed')",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let first: String = row.get(0);
+    let last: String = row.get(1);
+    let records: i64 = row.get(2);
+    let failed: i64 = row.get(3);
+    let mut parser_ms = 0i64;
+    let mut unreadable = failed;
+    for r in sqlx::query("SELECT record FROM records").fetch_all(&mut db).await.unwrap() {
+        let record: serde_json::Value = serde_json::from_str(&r.get::<String, _>(0)).unwrap();
+        parser_ms += record["elapsed_ms"].as_i64().unwrap_or(0);
+        if !record["error"].is_null() {
+            unreadable += 1;
+        }
+    }
+    (seconds_between(&first, &last), records, unreadable, parser_ms as f64 / 1000.0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let a = args();
+    let scratch;
+    let work = match &a.work {
+        Some(w) => w.clone(),
+        None => {
+            scratch = tempfile::tempdir().unwrap();
+            scratch.path().to_path_buf()
+        }
+    };
+    let input = work.join("input");
+    write_input(&input, &a.examples, a.documents);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("documents {}  cores {cores}  folio {}", a.documents, a.folio.display());
+    println!(
+        "{:>7} {:>5} {:>8} {:>12} {:>8} {:>8} {:>10} {:>11}",
+        "workers", "round", "wall s", "processing s", "docs/s", "speed-up", "efficiency", "parser busy"
+    );
+    let mut rows: Vec<Row_> = Vec::new();
+    for round in 1..=a.rounds {
+        for &workers in &a.workers {
+            let data = work.join(format!("data-{workers}-{round}"));
+            let out = work.join(format!("bundle-{workers}-{round}"));
+            let _ = std::fs::remove_dir_all(&data);
+            let _ = std::fs::remove_dir_all(&out);
+            let started = Instant::now();
+            let status = Command::new(&a.folio)
+                .args(["--libreoffice", "off", "--data-dir"])
+                .arg(&data)
+                .arg("process")
+                .arg(&input)
+                .arg("--out")
+                .arg(&out)
+                .args(["--workers", &workers.to_string(), "--quiet"])
+                .env("FOLIO_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("running folio");
+            let wall_s = started.elapsed().as_secs_f64();
+            assert!(status.success(), "folio process with {workers} workers: {status}");
+            let (processing_s, records, unreadable, parser_s) = measure(&data).await;
+            let row = Row_ { workers, round, wall_s, processing_s, records, unreadable, parser_s };
+            let rate = records as f64 / processing_s;
+            let one = rows.iter().find(|r| r.workers == 1 && r.round == round);
+            let speedup = one.map(|o| rate / (o.records as f64 / o.processing_s));
+            println!(
+                "{workers:>7} {round:>5} {wall_s:>8.1} {processing_s:>12.1} {rate:>8.2} {:>8} {:>10} {:>10.0}%   ({records} records, {unreadable} unreadable)",
+                speedup.map_or("-".into(), |s| format!("{s:.2}")),
+                speedup.map_or("-".into(), |s| format!("{:.2}", s / workers as f64)),
+                100.0 * parser_s / (workers as f64 * processing_s),
+            );
+            rows.push(row);
+            // Written after every run, so that what was measured survives a run cut short.
+            if let Some(csv) = &a.csv {
+                write_csv(csv, &rows);
+            }
+            let _ = std::fs::remove_dir_all(&data);
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+}
+
+fn write_csv(path: &Path, rows: &[Row_]) {
+    let mut text = String::from("workers,round,wall_s,processing_s,records,unreadable,parser_s\n");
+    for r in rows {
+        text.push_str(&format!(
+            "{},{},{:.3},{:.3},{},{},{:.3}\n",
+            r.workers, r.round, r.wall_s, r.processing_s, r.records, r.unreadable, r.parser_s
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
