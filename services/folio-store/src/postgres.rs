@@ -14,7 +14,7 @@ use crate::rows::{
 use crate::schema;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use folio_core::{Chapter, Contribution, Document, DocumentState, Finding};
+use folio_core::{CatalogueConfig, Chapter, Contribution, Document, DocumentState, Finding};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -119,6 +119,29 @@ impl PostgresStore {
         let store = Self { pool, options };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Inserts the catalogue's row or updates its settings.
+    async fn upsert_catalogue(
+        tx: &mut PgConnection,
+        catalogue_id: Uuid,
+        config: &CatalogueConfig,
+        source: &str,
+    ) -> Result<(), StoreError> {
+        let settings = storable_json(config)?;
+        sqlx::query(
+            "INSERT INTO catalogues (id, title, deadline, settings, source) VALUES ($1, $2, $3, $4::jsonb, $5)
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
+               settings = excluded.settings, source = excluded.source, updated_at = now()",
+        )
+        .bind(catalogue_id)
+        .bind(storable(&config.title))
+        .bind(config.deadline)
+        .bind(&settings)
+        .bind(storable(source))
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
     }
 
     /// Inserts or updates the catalogue's chapters, contributions and documents; documents already known keep
@@ -254,25 +277,104 @@ impl Store for PostgresStore {
     }
 
     async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
-        let settings = storable_json(&s.config)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO catalogues (id, title, deadline, settings, source) VALUES ($1, $2, $3, $4::jsonb, $5)
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
-               settings = excluded.settings, source = excluded.source, updated_at = now()",
-        )
-        .bind(s.catalogue_id)
-        .bind(storable(&s.config.title))
-        .bind(s.config.deadline)
-        .bind(&settings)
-        .bind(storable(&s.source))
-        .execute(&mut *tx)
-        .await?;
+        Self::upsert_catalogue(&mut tx, s.catalogue_id, &s.config, &s.source).await?;
         Self::delete_missing(&mut tx, s).await?;
         Self::upsert_intake(&mut tx, s).await?;
         replace_findings_in(&mut tx, s.catalogue_id, FindingSource::Intake, &s.findings).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn put_catalogue(
+        &self,
+        catalogue_id: Uuid,
+        config: &CatalogueConfig,
+        source: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        Self::upsert_catalogue(&mut tx, catalogue_id, config, source).await?;
+        for (i, chapter) in config.chapters.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO chapters (catalogue_id, key, title, position) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (catalogue_id, key) DO UPDATE SET title = excluded.title, position = excluded.position",
+            )
+            .bind(catalogue_id)
+            .bind(storable(&chapter.id))
+            .bind(storable(&chapter.title))
+            .bind(i as i64 + 1)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let listed: Vec<String> = config.chapters.iter().map(|c| storable(&c.id).into_owned()).collect();
+        sqlx::query(
+            "DELETE FROM chapters ch WHERE catalogue_id = $1 AND NOT (key = ANY($2))
+               AND NOT EXISTS (SELECT 1 FROM contributions c WHERE c.catalogue_id = ch.catalogue_id AND c.chapter_key = ch.key)",
+        )
+        .bind(catalogue_id)
+        .bind(&listed)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_contribution(
+        &self,
+        catalogue_id: Uuid,
+        c: &Contribution,
+        documents: &[Document],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let chapter: Option<i64> = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM chapters WHERE catalogue_id = $1 AND key = $2) FROM catalogues WHERE id = $1",
+        )
+        .bind(catalogue_id)
+        .bind(storable(&c.chapter_key))
+        .fetch_optional(&mut *tx)
+        .await?;
+        match chapter {
+            None => return Err(StoreError::NotFound(format!("there is no catalogue {catalogue_id}"))),
+            Some(0) => return Err(StoreError::NotFound(format!("the catalogue has no chapter '{}'", c.chapter_key))),
+            Some(_) => {}
+        }
+        let added = sqlx::query(
+            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(c.id)
+        .bind(catalogue_id)
+        .bind(storable(&c.chapter_key))
+        .bind(storable(&c.state))
+        .bind(storable(&c.author))
+        .bind(storable(&c.title))
+        .bind(c.kind.as_str())
+        .bind(c.role.as_str())
+        .bind(storable(c.modality.as_str()))
+        .bind(c.received)
+        .bind(storable_opt(&c.rights))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        for d in documents {
+            sqlx::query(
+                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(d.id)
+            .bind(d.contribution_id)
+            .bind(storable(&d.file_name))
+            .bind(&d.sha256)
+            .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
+            .bind(&d.blob_key)
+            .bind(DocumentState::Queued.as_str())
+            .bind(d.password.as_ref().map(|p| storable(p.as_str())))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
     }
 
     async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError> {

@@ -16,6 +16,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// What a write refers to is not there (a catalogue, a chapter): the caller's mistake, not retryable.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl StoreError {
@@ -172,6 +175,23 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 
     async fn sync_intake(&self, snapshot: &IntakeSnapshot) -> Result<(), StoreError>;
+
+    /// Creates a catalogue or updates its settings (title, deadline, rules) and chapters (titles and order,
+    /// from `config.chapters`), leaving its contributions as they are: how a catalogue fed by uploads is set
+    /// up. A chapter no longer listed is removed only when no contribution belongs to it.
+    async fn put_catalogue(&self, catalogue_id: Uuid, config: &CatalogueConfig, source: &str)
+        -> Result<(), StoreError>;
+
+    /// Adds one contribution and its documents to a catalogue, as an upload does. Idempotent: a contribution
+    /// or document already there (the same derived id) is left as it is, so a retried upload changes
+    /// nothing. Returns whether the contribution was new. [`StoreError::NotFound`] when the catalogue or the
+    /// contribution's chapter does not exist.
+    async fn add_contribution(
+        &self,
+        catalogue_id: Uuid,
+        contribution: &Contribution,
+        documents: &[Document],
+    ) -> Result<bool, StoreError>;
 
     async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError>;
     /// In book order.

@@ -12,7 +12,7 @@ use crate::rows::{
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
-use folio_core::{Chapter, Contribution, Document, DocumentState, Finding, Password};
+use folio_core::{CatalogueConfig, Chapter, Contribution, Document, DocumentState, Finding, Password};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
@@ -88,6 +88,52 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Inserts the catalogue's row or updates its settings.
+    async fn upsert_catalogue(
+        tx: &mut sqlx::SqliteConnection,
+        catalogue_id: &str,
+        config: &CatalogueConfig,
+        source: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let settings = serde_json::to_string(config).map_err(corrupt)?;
+        sqlx::query(
+            "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
+               settings = excluded.settings, source = excluded.source, updated_at = excluded.updated_at",
+        )
+        .bind(catalogue_id)
+        .bind(&config.title)
+        .bind(config.deadline.map(|d| d.to_string()))
+        .bind(&settings)
+        .bind(source)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_document(tx: &mut sqlx::SqliteConnection, d: &Document, now: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, password, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+        )
+        .bind(d.id.to_string())
+        .bind(d.contribution_id.to_string())
+        .bind(&d.file_name)
+        .bind(&d.sha256)
+        .bind(d.bytes as i64)
+        .bind(&d.blob_key)
+        .bind(DocumentState::Queued.as_str())
+        .bind(d.password.as_ref().map(Password::as_str))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn delete_missing(
         tx: &mut sqlx::SqliteConnection,
         select_sql: &str,
@@ -118,22 +164,8 @@ impl Store for SqliteStore {
     async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
         let now = now_text();
         let catalogue_id = s.catalogue_id.to_string();
-        let settings = serde_json::to_string(&s.config).map_err(corrupt)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
-               settings = excluded.settings, source = excluded.source, updated_at = excluded.updated_at",
-        )
-        .bind(&catalogue_id)
-        .bind(&s.config.title)
-        .bind(s.config.deadline.map(|d| d.to_string()))
-        .bind(&settings)
-        .bind(&s.source)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        Self::upsert_catalogue(&mut tx, &catalogue_id, &s.config, &s.source, &now).await?;
 
         let keep_documents: HashSet<String> = s.documents.iter().map(|d| d.id.to_string()).collect();
         Self::delete_missing(
@@ -225,6 +257,94 @@ impl Store for SqliteStore {
         replace_findings_in(&mut tx, &catalogue_id, FindingSource::Intake, &s.findings).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn put_catalogue(
+        &self,
+        catalogue_id: Uuid,
+        config: &CatalogueConfig,
+        source: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_text();
+        let id = catalogue_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        Self::upsert_catalogue(&mut tx, &id, config, source, &now).await?;
+        for (i, chapter) in config.chapters.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO chapters (catalogue_id, key, title, position) VALUES (?, ?, ?, ?)
+                 ON CONFLICT(catalogue_id, key) DO UPDATE SET title = excluded.title, position = excluded.position",
+            )
+            .bind(&id)
+            .bind(&chapter.id)
+            .bind(&chapter.title)
+            .bind(i as i64 + 1)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let listed: HashSet<String> = config.chapters.iter().map(|c| c.id.clone()).collect();
+        let existing: Vec<String> = sqlx::query_scalar(
+            "SELECT key FROM chapters ch WHERE catalogue_id = ?
+               AND NOT EXISTS (SELECT 1 FROM contributions c WHERE c.catalogue_id = ch.catalogue_id AND c.chapter_key = ch.key)",
+        )
+        .bind(&id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for key in existing.into_iter().filter(|k| !listed.contains(k)) {
+            sqlx::query("DELETE FROM chapters WHERE catalogue_id = ? AND key = ?")
+                .bind(&id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_contribution(
+        &self,
+        catalogue_id: Uuid,
+        c: &Contribution,
+        documents: &[Document],
+    ) -> Result<bool, StoreError> {
+        let now = now_text();
+        let id = catalogue_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let chapter: Option<i64> = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM chapters WHERE catalogue_id = ?1 AND key = ?2) FROM catalogues WHERE id = ?1",
+        )
+        .bind(&id)
+        .bind(&c.chapter_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match chapter {
+            None => return Err(StoreError::NotFound(format!("there is no catalogue {catalogue_id}"))),
+            Some(0) => return Err(StoreError::NotFound(format!("the catalogue has no chapter '{}'", c.chapter_key))),
+            Some(_) => {}
+        }
+        let added = sqlx::query(
+            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+        )
+        .bind(c.id.to_string())
+        .bind(&id)
+        .bind(&c.chapter_key)
+        .bind(&c.state)
+        .bind(&c.author)
+        .bind(&c.title)
+        .bind(c.kind.as_str())
+        .bind(c.role.as_str())
+        .bind(c.modality.as_str())
+        .bind(c.received.to_string())
+        .bind(&c.rights)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        for d in documents {
+            Self::insert_document(&mut tx, d, &now).await?;
+        }
+        tx.commit().await?;
+        Ok(added)
     }
 
     async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError> {

@@ -54,6 +54,7 @@ engines!(
     a_dead_lettered_document_is_failed_unless_finished,
     each_change_is_assembled_once_by_one_coordinator,
     the_change_marker_moves_with_every_change,
+    an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -792,4 +793,60 @@ mod postgres_server {
         let ended = victim.execute("SELECT 1").await.unwrap_err();
         assert!(retryable(ended));
     }
+}
+
+fn config(chapters: &[(&str, &str)]) -> CatalogueConfig {
+    CatalogueConfig {
+        title: "Uploads".into(),
+        deadline: NaiveDate::from_ymd_opt(2012, 4, 30),
+        chapters: chapters
+            .iter()
+            .map(|(id, title)| ChapterConfig { id: id.to_string(), title: title.to_string() })
+            .collect(),
+        ..CatalogueConfig::default()
+    }
+}
+
+async fn an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    let c = contribution(cat, "lebanon", "Report");
+    let (x, y) = (document(&c, "x.pdf", "aa"), document(&c, "y.png", "bb"));
+    // Nothing to add to before the catalogue is set up.
+    let missing = store.add_contribution(cat, &c, &[x.clone()]).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
+
+    store.put_catalogue(cat, &config(&[("lebanon", "Clearance"), ("peru", "Peru")]), "gateway").await.unwrap();
+    let keys = |chapters: Vec<Chapter>| chapters.into_iter().map(|c| (c.key, c.position)).collect::<Vec<_>>();
+    assert_eq!(keys(store.chapters(cat).await.unwrap()), [("lebanon".into(), 1), ("peru".into(), 2)]);
+    let row = store.catalogue(cat).await.unwrap().expect("the catalogue");
+    assert_eq!(row.config.title, "Uploads");
+
+    // The upload, then its retry: one contribution, its documents once, queued.
+    assert!(store.add_contribution(cat, &c, &[x.clone(), y.clone()]).await.unwrap(), "new");
+    assert!(!store.add_contribution(cat, &c, &[x.clone(), y.clone()]).await.unwrap(), "a retry adds nothing");
+    assert_eq!(store.contributions(cat).await.unwrap().len(), 1);
+    let documents = store.documents(cat).await.unwrap();
+    assert_eq!(documents.len(), 2);
+    assert!(documents.iter().all(|d| d.state == DocumentState::Queued && d.attempts == 0));
+
+    // Finished work survives a retried upload.
+    assert!(matches!(store.claim(x.id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(store.complete(x.id, "w", &stored("x.pdf")).await.unwrap());
+    store.add_contribution(cat, &c, &[x.clone(), y.clone()]).await.unwrap();
+    assert_eq!(store.document(x.id).await.unwrap().unwrap().state, DocumentState::Done);
+    assert!(store.record(x.id).await.unwrap().is_some());
+
+    // A chapter the upload names must exist.
+    let elsewhere = contribution(cat, "nowhere", "Lost");
+    let no_chapter = store.add_contribution(cat, &elsewhere, &[]).await.unwrap_err();
+    assert!(matches!(no_chapter, StoreError::NotFound(_)), "{no_chapter}");
+    assert!(!no_chapter.is_retryable());
+
+    // New settings reorder and retitle the chapters; one that holds contributions stays even when no longer
+    // listed, an empty one goes.
+    store.put_catalogue(cat, &config(&[("chile", "Chile"), ("peru", "Peru again")]), "gateway").await.unwrap();
+    let chapters = store.chapters(cat).await.unwrap();
+    assert_eq!(keys(chapters.clone()), [("chile".into(), 1), ("lebanon".into(), 1), ("peru".into(), 2)]);
+    assert_eq!(chapters.iter().find(|c| c.key == "peru").unwrap().title, "Peru again");
+    assert_eq!(store.contributions(cat).await.unwrap().len(), 1, "the contribution stayed");
 }
