@@ -263,7 +263,7 @@ async fn settle_dead_letters_on(queue: AmqpQueue) {
     assert_eq!(store.document(fresh).await.unwrap().unwrap().state, DocumentState::Queued);
     assert_eq!(store.document(done).await.unwrap().unwrap().state, DocumentState::Done);
     let resent = tokio::time::timeout(Duration::from_secs(5), queue.next()).await.unwrap().expect("the fresh request");
-    assert_eq!(resent.request().document_id, fresh);
+    assert_eq!(resent.request().unwrap().document_id, fresh);
     resent.ack().await.unwrap();
     let start = std::time::Instant::now();
     while queue.dead_letter_depth().await.unwrap() > 0 {

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod intake;
 pub mod record;
 pub mod rules;
+pub mod upload;
 
 pub use catalogue::{CatalogueConfig, ChapterConfig, RuleSettings};
 pub use domain::*;

@@ -11,7 +11,7 @@
 //! `amqps://` is refused: lapin's TLS features would put a TLS stack (rustls and a crypto provider, or OpenSSL)
 //! into every build of Folio, and the cluster reaches its broker on a private network or through a TLS sidecar.
 
-use crate::queue::{Delivery, QueueError, WorkQueue, WorkRequest};
+use crate::queue::{Delivery, Message, QueueError, WorkQueue, WorkRequest};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::options::{
@@ -259,14 +259,9 @@ impl Backoff {
     }
 }
 
-/// Decodes a message body, or says why it is not a version 1 work request.
-pub fn decode(body: &[u8]) -> Result<WorkRequest, String> {
-    let request: WorkRequest =
-        serde_json::from_slice(body).map_err(|e| format!("not a work request ({e}, {} bytes)", body.len()))?;
-    if request.version != WorkRequest::VERSION {
-        return Err(format!("work request version {} (this worker reads {})", request.version, WorkRequest::VERSION));
-    }
-    Ok(request)
+/// Decodes a message body, or says why it is neither a version 1 work request nor a version 1 upload.
+pub fn decode(body: &[u8]) -> Result<Message, String> {
+    Message::decode(body)
 }
 
 /// Whether the broker has delivered this message before: the redelivered flag, or the quorum queue's count of
@@ -627,10 +622,10 @@ impl Shared {
     async fn accept(&self, link: Arc<Link>, delivery: lapin::message::Delivery) -> Received {
         let redelivered = was_delivered_before(delivery.redelivered, &delivery.properties);
         match decode(&delivery.data) {
-            Ok(request) => Received::Delivery(Box::new(AmqpDelivery {
+            Ok(message) => Received::Delivery(Box::new(AmqpDelivery {
                 link,
                 acker: Some(delivery.acker),
-                request,
+                message,
                 redelivered,
                 runtime: tokio::runtime::Handle::current(),
             })),
@@ -780,11 +775,11 @@ impl WorkQueue for AmqpQueue {
             let Some(message) = got else { return Ok(None) };
             let delivery = message.delivery;
             match decode(&delivery.data) {
-                Ok(request) => {
+                Ok(message) => {
                     return Ok(Some(Box::new(AmqpDelivery {
                         link,
                         acker: Some(delivery.acker),
-                        request,
+                        message,
                         redelivered: true,
                         runtime: tokio::runtime::Handle::current(),
                     })))
@@ -807,7 +802,7 @@ struct AmqpDelivery {
     link: Arc<Link>,
     /// `None` once settled.
     acker: Option<Acker>,
-    request: WorkRequest,
+    message: Message,
     redelivered: bool,
     runtime: tokio::runtime::Handle,
 }
@@ -838,8 +833,8 @@ enum Settle {
 
 #[async_trait]
 impl Delivery for AmqpDelivery {
-    fn request(&self) -> &WorkRequest {
-        &self.request
+    fn message(&self) -> &Message {
+        &self.message
     }
 
     fn redelivered(&self) -> bool {
@@ -929,9 +924,21 @@ mod tests {
     }
 
     #[test]
-    fn bodies_that_are_not_version_1_requests_are_refused() {
+    fn bodies_that_are_not_version_1_requests_or_uploads_are_refused() {
         let good = WorkRequest::new(Uuid::from_u128(1), Uuid::from_u128(2));
-        assert_eq!(decode(&serde_json::to_vec(&good).unwrap()).unwrap(), good);
+        assert_eq!(decode(&serde_json::to_vec(&good).unwrap()).unwrap(), Message::Work(good));
+        let upload = serde_json::json!({
+            "version": 1, "upload_id": Uuid::from_u128(3), "catalogue": "ccm-2012",
+            "contribution": {"chapter": "c", "state": "S", "author": "A", "title": "T", "kind": "text",
+                             "role": "donor", "modality": "bilateral", "received": "2012-04-01"},
+            "files": [{"name": "a.pdf", "content_base64": "JVBERg=="}]
+        });
+        match decode(upload.to_string().as_bytes()).unwrap() {
+            Message::Upload(u) => assert_eq!(u.upload_id, Uuid::from_u128(3)),
+            other => panic!("{other:?}"),
+        }
+        let upload_v2 = upload.to_string().replacen("\"version\":1", "\"version\":2", 1);
+        assert!(decode(upload_v2.as_bytes()).unwrap_err().contains("upload version 2"), "{upload_v2}");
         assert!(decode(b"not json").is_err());
         assert!(decode(b"{}").is_err());
         let v2 = serde_json::json!({"version": 2, "document_id": Uuid::nil(), "catalogue_id": Uuid::nil()});

@@ -16,7 +16,7 @@ pub mod sqlite;
 pub use amqp::{AmqpOptions, AmqpQueue};
 pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use postgres::PostgresStore;
-pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, QueueError, WorkQueue, WorkRequest};
+pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, Message, QueueError, WorkQueue, WorkRequest};
 pub use repo::{
     BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
     StoredRecord,

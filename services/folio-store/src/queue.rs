@@ -2,6 +2,7 @@
 //! says what is done, so a message delivered twice, or lost and sent again, changes nothing.
 
 use async_trait::async_trait;
+use folio_core::upload::UploadRequest;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,50 @@ impl WorkRequest {
 
     pub fn new(catalogue_id: Uuid, document_id: Uuid) -> Self {
         Self { version: Self::VERSION, document_id, catalogue_id }
+    }
+}
+
+/// What a message on the work queue asks for: work on one document, or, from a front end that publishes
+/// straight to the queue, an upload to take in (`folio.upload.v1`, docs/asyncapi.yaml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Work(WorkRequest),
+    Upload(Box<UploadRequest>),
+}
+
+impl Message {
+    /// Reads a message body: a version 1 work request or a version 1 upload, or says why it is neither.
+    pub fn decode(body: &[u8]) -> Result<Message, String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}, {} bytes)", body.len()))?;
+        let is_upload = value.get("upload_id").is_some();
+        let version = value.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if is_upload {
+            if version != u64::from(UploadRequest::VERSION) {
+                return Err(format!("upload version {version} (this worker reads {})", UploadRequest::VERSION));
+            }
+            let upload: UploadRequest =
+                serde_json::from_value(value).map_err(|e| format!("not a version 1 upload: {e}"))?;
+            return Ok(Message::Upload(Box::new(upload)));
+        }
+        let request: WorkRequest = serde_json::from_value(value)
+            .map_err(|e| format!("neither a work request nor an upload ({e}, {} bytes)", body.len()))?;
+        if request.version != WorkRequest::VERSION {
+            return Err(format!(
+                "work request version {} (this worker reads {})",
+                request.version,
+                WorkRequest::VERSION
+            ));
+        }
+        Ok(Message::Work(request))
+    }
+
+    /// The message's id on the broker: the document's id for work, the upload's id for an upload.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Message::Work(r) => r.document_id,
+            Message::Upload(u) => u.upload_id,
+        }
     }
 }
 
@@ -107,7 +152,14 @@ impl QueueError {
 /// a delivery dropped unsettled goes back to the queue, as a broker does when a consumer dies.
 #[async_trait]
 pub trait Delivery: Send {
-    fn request(&self) -> &WorkRequest;
+    fn message(&self) -> &Message;
+    /// The work request, when the message is one.
+    fn request(&self) -> Option<&WorkRequest> {
+        match self.message() {
+            Message::Work(request) => Some(request),
+            Message::Upload(_) => None,
+        }
+    }
     /// Whether this message was delivered before (and not acknowledged).
     fn redelivered(&self) -> bool;
     async fn ack(self: Box<Self>) -> Result<(), QueueError>;
@@ -192,6 +244,7 @@ impl WorkQueue for InProcessQueue {
                     }
                     return Some(Box::new(InProcessDelivery {
                         queue: self.clone(),
+                        message: Message::Work(request.clone()),
                         request: Some(request),
                         redelivered,
                     }));
@@ -223,14 +276,15 @@ struct InProcessDelivery {
     queue: InProcessQueue,
     /// `None` once settled.
     request: Option<WorkRequest>,
+    /// The request as a message (what `message` lends).
+    message: Message,
     redelivered: bool,
 }
 
 #[async_trait]
 impl Delivery for InProcessDelivery {
-    fn request(&self) -> &WorkRequest {
-        // Settling consumes the box, so an unsettled delivery always holds its request.
-        self.request.as_ref().expect("an unsettled delivery holds its request")
+    fn message(&self) -> &Message {
+        &self.message
     }
     fn redelivered(&self) -> bool {
         self.redelivered
@@ -284,7 +338,27 @@ mod tests {
             })
             .unwrap(),
         );
-        for (name, fields) in [("workRequest", request), ("catalogueAssembled", event)] {
+        let upload = keys(
+            serde_json::to_value(UploadRequest {
+                version: UploadRequest::VERSION,
+                upload_id: Uuid::nil(),
+                catalogue: String::new(),
+                contribution: folio_core::upload::ContributionFields {
+                    chapter: String::new(),
+                    state: String::new(),
+                    author: String::new(),
+                    title: String::new(),
+                    kind: String::new(),
+                    role: String::new(),
+                    modality: String::new(),
+                    received: String::new(),
+                    rights: None,
+                },
+                files: Vec::new(),
+            })
+            .unwrap(),
+        );
+        for (name, fields) in [("workRequest", request), ("catalogueAssembled", event), ("uploadRequest", upload)] {
             let schema = doc.split(&format!("\n    {name}:\n      type: object")).nth(1).expect(name);
             let required = schema.lines().find(|l| l.trim_start().starts_with("required:")).expect("required");
             let mut documented: Vec<String> = required
@@ -301,6 +375,7 @@ mod tests {
         }
         assert!(doc.contains(&format!("messageType: {}", crate::amqp::MESSAGE_TYPE)));
         assert!(doc.contains(&format!("messageType: {}", CatalogueAssembled::ROUTING_KEY)));
+        assert!(doc.contains(&format!("messageType: {}", UploadRequest::MESSAGE_TYPE)));
         assert!(doc.contains("x-delivery-limit: 5") && crate::amqp::DEFAULT_DELIVERY_LIMIT == 5);
     }
 
@@ -312,20 +387,20 @@ mod tests {
         }
         assert_eq!(q.depth().await.unwrap(), 3);
         let first = q.next().await.unwrap();
-        assert_eq!(first.request().document_id, Uuid::from_u128(1));
+        assert_eq!(first.request().unwrap().document_id, Uuid::from_u128(1));
         assert!(!first.redelivered());
         first.ack().await.unwrap();
         let second = q.next().await.unwrap();
         second.nack(true).await.unwrap();
         let third = q.next().await.unwrap();
-        assert_eq!(third.request().document_id, Uuid::from_u128(3));
+        assert_eq!(third.request().unwrap().document_id, Uuid::from_u128(3));
         drop(third); // a consumer that dies mid-work gives its message back
         let again = q.next().await.unwrap();
-        assert_eq!(again.request().document_id, Uuid::from_u128(2));
+        assert_eq!(again.request().unwrap().document_id, Uuid::from_u128(2));
         assert!(again.redelivered());
         again.nack(false).await.unwrap(); // rejected: gone
         let last = q.next().await.unwrap();
-        assert_eq!(last.request().document_id, Uuid::from_u128(3));
+        assert_eq!(last.request().unwrap().document_id, Uuid::from_u128(3));
         last.ack().await.unwrap();
         assert_eq!(q.depth().await.unwrap(), 0);
     }
@@ -357,7 +432,7 @@ mod tests {
                 while let Some(d) = q.next().await {
                     let done = {
                         let mut seen = seen.lock().unwrap();
-                        seen.push(d.request().document_id);
+                        seen.push(d.request().unwrap().document_id);
                         seen.len() == 200
                     };
                     d.ack().await.unwrap();

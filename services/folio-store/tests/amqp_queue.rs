@@ -136,7 +136,7 @@ async fn a_request_goes_round_trip_persistent_with_its_id_and_type() {
 
     // The second through the queue.
     let d = next_within(&q, 10).await.expect("the second request");
-    assert_eq!(d.request(), &req(2));
+    assert_eq!(d.request(), Some(&req(2)));
     assert!(!d.redelivered());
     d.ack().await.unwrap();
     assert_eq!(eventually(0, || q.depth()).await, 0);
@@ -156,7 +156,7 @@ async fn a_nacked_request_comes_back_marked_redelivered() {
     assert!(!d.redelivered());
     d.nack(true).await.unwrap();
     let again = next_within(&q, 10).await.expect("the request again");
-    assert_eq!(again.request(), &req(1));
+    assert_eq!(again.request(), Some(&req(1)));
     assert!(again.redelivered());
     again.ack().await.unwrap();
     assert_eq!(eventually(0, || q.depth()).await, 0);
@@ -170,7 +170,7 @@ async fn a_dropped_delivery_comes_back() {
     let d = next_within(&q, 10).await.expect("a delivery");
     drop(d); // a worker task that died mid-document
     let again = next_within(&q, 10).await.expect("the request again");
-    assert_eq!(again.request(), &req(1));
+    assert_eq!(again.request(), Some(&req(1)));
     assert!(again.redelivered());
     again.ack().await.unwrap();
 }
@@ -192,7 +192,7 @@ async fn past_the_delivery_limit_a_request_is_dead_lettered() {
     assert_eq!(eventually(0, || q.depth()).await, 0);
     // The reconciler's reading of the dead-letter queue: the request, settled once handled.
     let dead = q.next_dead_letter().await.unwrap().expect("the dead letter");
-    assert_eq!(dead.request(), &req(9));
+    assert_eq!(dead.request(), Some(&req(9)));
     dead.ack().await.unwrap();
     assert!(q.next_dead_letter().await.unwrap().is_none());
     assert_eq!(eventually(0, || q.dead_letter_depth()).await, 0);
@@ -221,7 +221,7 @@ async fn malformed_messages_are_dead_lettered_and_the_consumer_goes_on() {
     // Confirmed: in the queue before the good one.
     q.publish(&req(1)).await.unwrap();
     let d = next_within(&q, 10).await.expect("the good request after the bad ones");
-    assert_eq!(d.request(), &req(1));
+    assert_eq!(d.request(), Some(&req(1)));
     d.ack().await.unwrap();
     assert_eq!(eventually(3, || q.dead_letter_depth()).await, 3);
     assert_eq!(eventually(0, || q.depth()).await, 0);
@@ -245,7 +245,7 @@ async fn the_broker_hands_out_no_more_than_the_prefetch() {
     assert_eq!(q.depth().await.unwrap(), 3, "three ready, two held");
     first.ack().await.unwrap();
     let third = next_within(&q, 10).await.expect("a third delivery after an ack");
-    let seen: HashSet<_> = [&second, &third].iter().map(|d| d.request().document_id).collect();
+    let seen: HashSet<_> = [&second, &third].iter().map(|d| d.request().unwrap().document_id).collect();
     assert_eq!(seen.len(), 2);
     second.ack().await.unwrap();
     third.ack().await.unwrap();
@@ -282,7 +282,7 @@ async fn close_ends_next_and_gives_back_what_was_not_handed_out() {
     let other = t.open(5, "").await;
     let mut rest = Vec::new();
     while let Some(d) = next_within(&other, 5).await {
-        rest.push(d.request().document_id);
+        rest.push(d.request().unwrap().document_id);
         d.ack().await.unwrap();
         if rest.len() == 2 {
             break;
@@ -290,7 +290,7 @@ async fn close_ends_next_and_gives_back_what_was_not_handed_out() {
     }
     rest.sort();
     let mut expected: Vec<_> =
-        [1, 2, 3].map(Uuid::from_u128).into_iter().filter(|id| *id != first.request().document_id).collect();
+        [1, 2, 3].map(Uuid::from_u128).into_iter().filter(|id| *id != first.request().unwrap().document_id).collect();
     expected.sort();
     assert_eq!(rest, expected, "the closed consumer's other messages went to the next one");
     // What was handed out before the close is still settled on its connection.
@@ -323,7 +323,7 @@ async fn five_hundred_requests_two_consumers_each_delivered_once() {
             let mut mine = 0u32;
             while let Some(d) = next_within(&q, 10).await {
                 assert!(!d.redelivered(), "nothing was given back, so nothing comes twice");
-                let id = d.request().document_id;
+                let id = d.request().unwrap().document_id;
                 d.ack().await.unwrap();
                 mine += 1;
                 seen.lock().unwrap().push(id);
@@ -399,7 +399,8 @@ async fn publish_and_consume_go_on_after_the_broker_closes_the_connection() {
     q.publish(&req(2)).await.expect("publish reconnects");
     let first = waiting.await.unwrap().expect("the waiting consumer got a message").expect("a delivery");
     let second = next_within(&q, 10).await.expect("a second delivery");
-    let mut got: Vec<_> = [&first, &second].iter().map(|d| (d.request().document_id, d.redelivered())).collect();
+    let mut got: Vec<_> =
+        [&first, &second].iter().map(|d| (d.request().unwrap().document_id, d.redelivered())).collect();
     got.sort();
     assert_eq!(got, vec![(Uuid::from_u128(1), true), (Uuid::from_u128(2), false)]);
     first.ack().await.unwrap();

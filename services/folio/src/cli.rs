@@ -121,6 +121,23 @@ pub enum Command {
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
     },
+    /// The HTTP API for front ends and editors (docs/API.md) on `gateway.listen`, until SIGTERM or SIGINT.
+    /// Needs a shared queue (amqp://): its uploads are processed by `folio worker` processes.
+    Gateway {
+        /// Address to listen on, such as 0.0.0.0:8080.
+        #[arg(long, env = "FOLIO_GATEWAY_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Every role in one process: the gateway's HTTP API, the workers, the reconciler and the builds, on the
+    /// embedded default unless URLs say otherwise; until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on, such as 0.0.0.0:8080.
+        #[arg(long, env = "FOLIO_GATEWAY_LISTEN")]
+        listen: Option<String>,
+        /// Documents processed at once (default: one per CPU core).
+        #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
+        concurrency: Option<usize>,
+    },
     /// Keeps the queue in agreement with the database until SIGTERM or SIGINT: sends again the requests of
     /// documents whose worker stopped or whose request was lost, and settles what the broker dead-lettered
     /// (see docs/RELIABILITY.md). One is enough; more are harmless.
@@ -283,6 +300,25 @@ pub async fn run(cli: Cli) -> Result<()> {
                 settings.worker.concurrency = c;
             }
             crate::roles::run_worker(&settings).await
+        }
+        Command::Gateway { listen } => {
+            crate::telemetry::init("folio=info");
+            let mut settings = cli.global.settings()?;
+            if let Some(l) = listen {
+                settings.gateway.listen = l;
+            }
+            crate::roles::run_gateway(&settings).await
+        }
+        Command::Serve { listen, concurrency } => {
+            crate::telemetry::init("folio=info");
+            let mut settings = cli.global.settings()?;
+            if let Some(l) = listen {
+                settings.gateway.listen = l;
+            }
+            if let Some(c) = concurrency {
+                settings.worker.concurrency = c;
+            }
+            crate::roles::run_serve(&settings, |addr| println!("folio: serving on http://{addr}")).await
         }
         Command::Coordinator => {
             crate::telemetry::init("folio=info");

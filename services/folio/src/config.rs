@@ -24,7 +24,26 @@ pub struct Settings {
     pub worker: WorkerSection,
     pub reconciler: ReconcilerSection,
     pub coordinator: CoordinatorSection,
+    pub gateway: GatewaySection,
     pub extract: ExtractSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Where `folio gateway` and `folio serve` answer HTTP (the API, `/livez`, `/readyz`).
+    pub listen: String,
+    /// The largest upload request (metadata and every file), in MiB; a larger one is refused with 413.
+    pub max_upload_mib: u64,
+    /// A bearer token every request that changes something must carry (`Authorization: Bearer TOKEN`); none
+    /// when unset. Better given as FOLIO_GATEWAY_TOKEN than written in a file.
+    pub token: Option<String>,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into(), max_upload_mib: 100, token: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +140,7 @@ impl Default for Settings {
             worker: WorkerSection::default(),
             reconciler: ReconcilerSection::default(),
             coordinator: CoordinatorSection::default(),
+            gateway: GatewaySection::default(),
             extract: ExtractSection::default(),
         }
     }
@@ -259,7 +279,7 @@ mod tests {
                 None => keys.push(key.clone()),
             }
         }
-        keys.extend(["database_url", "blob_url", "health_addr"].map(String::from));
+        keys.extend(["database_url", "blob_url", "health_addr", "gateway.token"].map(String::from));
         let missing: Vec<&String> = keys.iter().filter(|k| !reference.contains(&format!("| `{k}` |"))).collect();
         assert!(missing.is_empty(), "settings missing from docs/CONFIGURATION.md: {missing:?}");
     }

@@ -8,7 +8,7 @@
 //!   dropped, one that used its attempts is recorded as failed with the reason, and any other, whose
 //!   deliveries were spent on passing faults (a database outage), is sent again.
 
-use folio_store::{Delivery, QueueError, Store, StoreError, WorkQueue, WorkRequest};
+use folio_store::{Delivery, Message, QueueError, Store, StoreError, WorkQueue, WorkRequest};
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -92,7 +92,16 @@ async fn settle_dead_letter(
     dead: Box<dyn Delivery>,
     max_attempts: u32,
 ) -> Result<(bool, bool), SweepError> {
-    let request = dead.request().clone();
+    let request = match dead.message() {
+        Message::Work(request) => request.clone(),
+        Message::Upload(upload) => {
+            // A worker refused it (it breaks the contract or names what does not exist) and said why in its
+            // log; nothing in the database waits for it.
+            tracing::error!(upload_id = %upload.upload_id, catalogue = %upload.catalogue, "reconciler: refused upload removed from the dead-letter queue");
+            dead.ack().await?;
+            return Ok((false, false));
+        }
+    };
     let id = request.document_id;
     let outcome = match store.document(id).await? {
         None => (false, false),

@@ -1,6 +1,7 @@
-//! The cluster roles, each a long-running process: `folio worker` and `folio coordinator` (and, as it lands,
-//! the gateway). Each stops on SIGTERM or SIGINT: it stops taking work, finishes what is in flight within its
-//! grace period, and gives the rest back; its health endpoints answer until it exits.
+//! The long-running roles: `folio gateway`, `folio worker` and `folio coordinator` for the cluster, and
+//! `folio serve`, every role in one process (the embedded default: SQLite, the in-process queue, a blob
+//! folder, unless URLs say otherwise). Each stops on SIGTERM or SIGINT: it stops taking work, finishes what is
+//! in flight within its grace period, and gives the rest back; its health endpoints answer until it exits.
 
 use crate::config::Settings;
 use crate::health::{self, Dependencies};
@@ -116,6 +117,123 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
     let _ = exit.send(true);
     end_health(health).await;
     info!("coordinator stopped");
+    Ok(())
+}
+
+/// The gateway's HTTP service on `gateway.listen`, until `stop` turns true (then it finishes the requests
+/// in flight).
+async fn serve_gateway(
+    settings: &Settings,
+    store: std::sync::Arc<dyn folio_store::Store>,
+    blobs: std::sync::Arc<dyn folio_store::BlobStore>,
+    queue: std::sync::Arc<dyn folio_store::WorkQueue>,
+    stopping: watch::Receiver<bool>,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let addr = &settings.gateway.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("gateway: cannot listen on {addr} (gateway.listen)"))?;
+    let local = listener.local_addr()?;
+    let max_upload_bytes =
+        usize::try_from(settings.gateway.max_upload_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let token = std::env::var("FOLIO_GATEWAY_TOKEN").ok().filter(|t| !t.is_empty()).or(settings.gateway.token.clone());
+    if token.is_none() {
+        warn!("gateway: no token set (gateway.token or FOLIO_GATEWAY_TOKEN): anyone who reaches {local} may upload");
+    }
+    let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
+    let gateway = crate::gateway::Gateway { store, blobs, queue, token, max_upload_bytes };
+    let app = crate::gateway::router(gateway, dependencies);
+    let mut stop = stopping;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    info!(addr = %local, "gateway: HTTP API on /v1, health on /livez and /readyz");
+    Ok((local, server))
+}
+
+/// `folio gateway`: the HTTP API, until a stop signal. Uploads go to the shared blob store and database, and
+/// their work requests to the shared queue.
+pub async fn run_gateway(settings: &Settings) -> Result<()> {
+    let store = open_store(&settings.database_url()).await.context("opening the database")?;
+    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
+    let queue = open_queue(&settings.queue_url, 1).await.context("opening the queue")?;
+    if queue.is_in_process() {
+        bail!(
+            "folio gateway hands work to workers in other processes through a shared queue, and {} is this \
+             process's own: set FOLIO_QUEUE_URL (amqp://...), or use `folio serve`, which runs every role in one \
+             process",
+            settings.queue_url
+        );
+    }
+    let (stop, stopping) = watch::channel(false);
+    let (_, server) = serve_gateway(settings, store, blobs, queue.clone(), stopping).await?;
+    let signal = stop_signal().await?;
+    info!(signal, "stopping: finishing the requests in flight");
+    let _ = stop.send(true);
+    server.await.context("the gateway failed")?.context("the gateway failed")?;
+    queue.close();
+    info!("gateway stopped");
+    Ok(())
+}
+
+/// `folio serve`: the gateway, the workers, the reconciler and the builds in one process, until a stop
+/// signal. Calls `started` with the gateway's address once it listens.
+pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
+    let store = open_store(&settings.database_url()).await.context("opening the database")?;
+    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
+    let prefetch = u16::try_from(settings.concurrency()).unwrap_or(u16::MAX);
+    let queue = open_queue(&settings.queue_url, prefetch).await.context("opening the queue")?;
+    if queue.is_in_process() {
+        // Nobody else works from this queue: what an earlier run of this process held is ours to take back,
+        // and as the in-process queue starts empty, every document not finished is asked for again.
+        let mut asked = 0;
+        for catalogue in store.catalogue_ids().await? {
+            store.requeue_processing(catalogue).await?;
+            for document in store.documents(catalogue).await? {
+                if !document.state.is_terminal() {
+                    queue.publish(&folio_store::WorkRequest::new(catalogue, document.id)).await?;
+                    asked += 1;
+                }
+            }
+        }
+        if asked > 0 {
+            info!(documents = asked, "documents left unfinished by an earlier run are queued again");
+        }
+    }
+    let (stop, stopping) = watch::channel(false);
+    let (addr, server) = serve_gateway(settings, store.clone(), blobs.clone(), queue.clone(), stopping.clone()).await?;
+    let worker = Worker {
+        store: store.clone(),
+        blobs: blobs.clone(),
+        queue: queue.clone(),
+        sandbox: settings.sandbox()?,
+        settings: settings.worker_settings(),
+        events: None,
+    };
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    let workers = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
+    let builds =
+        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings(), stopping.clone()));
+    let reconciler = tokio::spawn(reconciler::run(store, queue.clone(), settings.reconciler_settings(), stopping));
+    info!(addr = %addr, "serving: gateway, workers, reconciler and builds in one process");
+    started(addr);
+    let signal = stop_signal().await?;
+    info!(signal, grace_secs = grace.as_secs(), "stopping: no new work");
+    let _ = stop.send(true);
+    server.await.context("the gateway failed")?.context("the gateway failed")?;
+    workers.await.context("the workers failed")?;
+    reconciler.await.context("the reconciler failed")?;
+    let abort = builds.abort_handle();
+    if tokio::time::timeout(grace, builds).await.is_err() {
+        abort.abort();
+        warn!("a build was still being assembled at the end of the grace period; it will be assembled again");
+    }
+    queue.close();
+    info!("stopped");
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use crate::sandbox::Sandbox;
 use folio_core::ExtractErrorKind;
-use folio_store::{BlobStore, Claim, Delivery, Store, StoreError, StoredRecord, WorkQueue, WorkRequest};
+use folio_store::{BlobStore, Claim, Delivery, Message, Store, StoreError, StoredRecord, WorkQueue, WorkRequest};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch, Semaphore};
@@ -189,7 +189,13 @@ impl Worker {
     }
 
     async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>, backoff: &Backoff) {
-        let request = delivery.request().clone();
+        let request = match delivery.message() {
+            Message::Work(request) => request.clone(),
+            Message::Upload(upload) => {
+                let upload = (**upload).clone();
+                return self.handle_upload(delivery, upload, backoff).await;
+            }
+        };
         let span =
             tracing::info_span!("document", document_id = %request.document_id, redelivered = delivery.redelivered());
         let outcome = tokio::select! {
@@ -216,6 +222,49 @@ impl Worker {
         };
         if let Err(e) = settled {
             span.in_scope(|| warn!(error = %e, "could not settle the message; the queue will deliver it again"));
+        }
+    }
+
+    /// An upload a front end published to the queue: taken in as the gateway takes an HTTP upload. One that
+    /// breaks the contract is dead-lettered (and logged with why); a passing fault gives it back.
+    async fn handle_upload(
+        &self,
+        delivery: Box<dyn Delivery>,
+        upload: folio_core::upload::UploadRequest,
+        backoff: &Backoff,
+    ) {
+        let span = tracing::info_span!("upload", upload_id = %upload.upload_id, catalogue = %upload.catalogue);
+        let accepted = async {
+            let files = crate::uploads::resolve_files(self.blobs.as_ref(), &upload.files).await?;
+            crate::uploads::accept(
+                self.store.as_ref(),
+                self.blobs.as_ref(),
+                self.queue.as_ref(),
+                &upload.catalogue,
+                &upload.contribution,
+                files,
+            )
+            .await
+        }
+        .instrument(span.clone())
+        .await;
+        let settled = match accepted {
+            Ok(_) => {
+                backoff.clear();
+                delivery.ack().await
+            }
+            Err(e) if e.is_retryable() => {
+                span.in_scope(|| warn!(error = %e, "upload: passing fault; given back to the queue"));
+                tokio::time::sleep(backoff.fault()).await;
+                delivery.nack(true).await
+            }
+            Err(e) => {
+                span.in_scope(|| warn!(error = %e, "upload refused; dead-lettered"));
+                delivery.nack(false).await
+            }
+        };
+        if let Err(e) = settled {
+            span.in_scope(|| warn!(error = %e, "could not settle the upload message; the queue will deliver it again"));
         }
     }
 
