@@ -106,6 +106,20 @@ fn lease_micros(lease: Duration) -> i64 {
     i64::try_from(lease.min(MAX_LEASE).as_micros()).unwrap_or(i64::MAX)
 }
 
+/// A contribution read again from the intake takes the intake's metadata.
+const CONTRIBUTION_UPDATE: &str = "DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
+   author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
+   modality = excluded.modality, received = excluded.received, rights = excluded.rights";
+
+/// A document read again from the intake keeps its state, unless its password changed: then a finished one
+/// is read again with the new password.
+const DOCUMENT_PASSWORD_UPDATE: &str = "DO UPDATE SET password = excluded.password,
+   state = CASE WHEN documents.state IN ('done', 'failed') THEN 'queued' ELSE documents.state END,
+   attempts = CASE WHEN documents.state IN ('done', 'failed') THEN 0 ELSE documents.attempts END,
+   last_error = CASE WHEN documents.state IN ('done', 'failed') THEN NULL ELSE documents.last_error END,
+   updated_at = now()
+ WHERE documents.password IS DISTINCT FROM excluded.password";
+
 impl PostgresStore {
     /// Connects to the database at `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]` (which must
     /// exist) and brings its schema up to date.
@@ -166,45 +180,25 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         for c in &s.contributions {
-            Self::upsert_contribution(tx, s.catalogue_id, c).await?;
+            Self::insert_contribution(tx, s.catalogue_id, c, CONTRIBUTION_UPDATE).await?;
         }
         for d in &s.documents {
-            sqlx::query(
-                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (id) DO UPDATE SET password = excluded.password,
-                   state = CASE WHEN documents.state IN ('done', 'failed') THEN 'queued' ELSE documents.state END,
-                   attempts = CASE WHEN documents.state IN ('done', 'failed') THEN 0 ELSE documents.attempts END,
-                   last_error = CASE WHEN documents.state IN ('done', 'failed') THEN NULL ELSE documents.last_error END,
-                   updated_at = now()
-                 WHERE documents.password IS DISTINCT FROM excluded.password",
-            )
-            .bind(d.id)
-            .bind(d.contribution_id)
-            .bind(storable(&d.file_name))
-            .bind(&d.sha256)
-            .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
-            .bind(&d.blob_key)
-            .bind(DocumentState::Queued.as_str())
-            .bind(d.password.as_ref().map(|p| storable(p.as_str())))
-            .execute(&mut *tx)
-            .await?;
+            Self::insert_document(tx, d, DOCUMENT_PASSWORD_UPDATE).await?;
         }
         Ok(())
     }
 
-    async fn upsert_contribution(
+    /// Inserts a contribution; `on_conflict` says what becomes of one already there.
+    async fn insert_contribution(
         tx: &mut PgConnection,
         catalogue_id: Uuid,
         c: &Contribution,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+        on_conflict: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(&format!(
             "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (id) DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
-               author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
-               modality = excluded.modality, received = excluded.received, rights = excluded.rights",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) {on_conflict}"
+        ))
         .bind(c.id)
         .bind(catalogue_id)
         .bind(&c.chapter_key)
@@ -218,7 +212,26 @@ impl PostgresStore {
         .bind(storable_opt(&c.rights))
         .execute(&mut *tx)
         .await?;
-        Ok(())
+        Ok(done.rows_affected())
+    }
+
+    /// Inserts a document, queued; `on_conflict` says what becomes of one already there.
+    async fn insert_document(tx: &mut PgConnection, d: &Document, on_conflict: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(&format!(
+            "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) {on_conflict}"
+        ))
+        .bind(d.id)
+        .bind(d.contribution_id)
+        .bind(storable(&d.file_name))
+        .bind(&d.sha256)
+        .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
+        .bind(&d.blob_key)
+        .bind(DocumentState::Queued.as_str())
+        .bind(d.password.as_ref().map(|p| storable(p.as_str())))
+        .execute(&mut *tx)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Removes the catalogue's documents and contributions that the intake no longer lists, with their
@@ -338,40 +351,9 @@ impl Store for PostgresStore {
             Some(0) => return Err(StoreError::NotFound(format!("the catalogue has no chapter '{}'", c.chapter_key))),
             Some(_) => {}
         }
-        let added = sqlx::query(
-            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(c.id)
-        .bind(catalogue_id)
-        .bind(storable(&c.chapter_key))
-        .bind(storable(&c.state))
-        .bind(storable(&c.author))
-        .bind(storable(&c.title))
-        .bind(c.kind.as_str())
-        .bind(c.role.as_str())
-        .bind(storable(c.modality.as_str()))
-        .bind(c.received)
-        .bind(storable_opt(&c.rights))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let added = Self::insert_contribution(&mut tx, catalogue_id, c, "DO NOTHING").await? == 1;
         for d in documents {
-            sqlx::query(
-                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(d.id)
-            .bind(d.contribution_id)
-            .bind(storable(&d.file_name))
-            .bind(&d.sha256)
-            .bind(i64::try_from(d.bytes).map_err(|_| corrupt(format!("{}: {} bytes", d.file_name, d.bytes)))?)
-            .bind(&d.blob_key)
-            .bind(DocumentState::Queued.as_str())
-            .bind(d.password.as_ref().map(|p| storable(p.as_str())))
-            .execute(&mut *tx)
-            .await?;
+            Self::insert_document(&mut tx, d, "DO NOTHING").await?;
         }
         tx.commit().await?;
         Ok(added)

@@ -66,6 +66,20 @@ impl StoredRow for SqliteRow {
     }
 }
 
+/// A contribution read again from the intake takes the intake's metadata.
+const CONTRIBUTION_UPDATE: &str = "DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
+   author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
+   modality = excluded.modality, received = excluded.received, rights = excluded.rights";
+
+/// A document read again from the intake keeps its state, unless its password changed: then a finished one
+/// is read again with the new password.
+const DOCUMENT_PASSWORD_UPDATE: &str = "DO UPDATE SET password = excluded.password,
+   state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,
+   attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,
+   last_error = CASE WHEN state IN ('done', 'failed') THEN NULL ELSE last_error END,
+   updated_at = excluded.updated_at
+ WHERE documents.password IS NOT excluded.password";
+
 impl SqliteStore {
     /// Opens (creating when missing) the database at `sqlite://PATH`, or an in-memory one for `sqlite::memory:`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -114,11 +128,17 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn insert_document(tx: &mut sqlx::SqliteConnection, d: &Document, now: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+    /// Inserts a document, queued; `on_conflict` says what becomes of one already there.
+    async fn insert_document(
+        tx: &mut sqlx::SqliteConnection,
+        d: &Document,
+        now: &str,
+        on_conflict: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(&format!(
             "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, password, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-        )
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(id) {on_conflict}"
+        ))
         .bind(d.id.to_string())
         .bind(d.contribution_id.to_string())
         .bind(&d.file_name)
@@ -129,6 +149,33 @@ impl SqliteStore {
         .bind(d.password.as_ref().map(Password::as_str))
         .bind(now)
         .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Inserts a contribution; `on_conflict` says what becomes of one already there.
+    async fn insert_contribution(
+        tx: &mut sqlx::SqliteConnection,
+        catalogue_id: &str,
+        c: &Contribution,
+        on_conflict: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(&format!(
+            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) {on_conflict}"
+        ))
+        .bind(c.id.to_string())
+        .bind(catalogue_id)
+        .bind(&c.chapter_key)
+        .bind(&c.state)
+        .bind(&c.author)
+        .bind(&c.title)
+        .bind(c.kind.as_str())
+        .bind(c.role.as_str())
+        .bind(c.modality.as_str())
+        .bind(c.received.to_string())
+        .bind(&c.rights)
         .execute(&mut *tx)
         .await?;
         Ok(done.rows_affected())
@@ -207,52 +254,12 @@ impl Store for SqliteStore {
         )
         .await?;
         for c in &s.contributions {
-            sqlx::query(
-                "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(id) DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
-                   author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
-                   modality = excluded.modality, received = excluded.received, rights = excluded.rights",
-            )
-            .bind(c.id.to_string())
-            .bind(&catalogue_id)
-            .bind(&c.chapter_key)
-            .bind(&c.state)
-            .bind(&c.author)
-            .bind(&c.title)
-            .bind(c.kind.as_str())
-            .bind(c.role.as_str())
-            .bind(c.modality.as_str())
-            .bind(c.received.to_string())
-            .bind(&c.rights)
-            .execute(&mut *tx)
-            .await?;
+            Self::insert_contribution(&mut tx, &catalogue_id, c, CONTRIBUTION_UPDATE).await?;
         }
         for d in &s.documents {
             // A document already known keeps its state and record: the same file is not processed twice.
             // Unless its password changed: then a finished document is read again with the new one.
-            sqlx::query(
-                "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, password, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
-                 ON CONFLICT(id) DO UPDATE SET password = excluded.password,
-                   state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,
-                   attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,
-                   last_error = CASE WHEN state IN ('done', 'failed') THEN NULL ELSE last_error END,
-                   updated_at = excluded.updated_at
-                 WHERE documents.password IS NOT excluded.password",
-            )
-            .bind(d.id.to_string())
-            .bind(d.contribution_id.to_string())
-            .bind(&d.file_name)
-            .bind(&d.sha256)
-            .bind(d.bytes as i64)
-            .bind(&d.blob_key)
-            .bind(DocumentState::Queued.as_str())
-            .bind(d.password.as_ref().map(Password::as_str))
-            .bind(&now)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            Self::insert_document(&mut tx, d, &now, DOCUMENT_PASSWORD_UPDATE).await?;
         }
         replace_findings_in(&mut tx, &catalogue_id, FindingSource::Intake, &s.findings).await?;
         tx.commit().await?;
@@ -321,27 +328,9 @@ impl Store for SqliteStore {
             Some(0) => return Err(StoreError::NotFound(format!("the catalogue has no chapter '{}'", c.chapter_key))),
             Some(_) => {}
         }
-        let added = sqlx::query(
-            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-        )
-        .bind(c.id.to_string())
-        .bind(&id)
-        .bind(&c.chapter_key)
-        .bind(&c.state)
-        .bind(&c.author)
-        .bind(&c.title)
-        .bind(c.kind.as_str())
-        .bind(c.role.as_str())
-        .bind(c.modality.as_str())
-        .bind(c.received.to_string())
-        .bind(&c.rights)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let added = Self::insert_contribution(&mut tx, &id, c, "DO NOTHING").await? == 1;
         for d in documents {
-            Self::insert_document(&mut tx, d, &now).await?;
+            Self::insert_document(&mut tx, d, &now, "DO NOTHING").await?;
         }
         tx.commit().await?;
         Ok(added)
