@@ -342,6 +342,8 @@ pub enum FindingCode {
     MalformedRow,
     /// A contribution with no document that could be used.
     Empty,
+    /// The editors left the contribution out of the book.
+    Excluded,
 }
 
 impl FindingCode {
@@ -360,6 +362,7 @@ impl FindingCode {
             Self::UnknownChapter => "unknown_chapter",
             Self::MalformedRow => "malformed_row",
             Self::Empty => "empty",
+            Self::Excluded => "excluded",
         }
     }
 
@@ -367,7 +370,12 @@ impl FindingCode {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    pub const ALL: [FindingCode; 13] = [
+    /// Whether the intake (the reading of a folder and its CSV) makes this finding, rather than the rules.
+    pub fn is_intake(self) -> bool {
+        matches!(self, Self::UnlistedFile | Self::MissingFile | Self::UnknownChapter | Self::MalformedRow)
+    }
+
+    pub const ALL: [FindingCode; 14] = [
         Self::Language,
         Self::TooLong,
         Self::Unattributed,
@@ -381,6 +389,7 @@ impl FindingCode {
         Self::UnknownChapter,
         Self::MalformedRow,
         Self::Empty,
+        Self::Excluded,
     ];
 }
 
@@ -399,6 +408,87 @@ pub struct Finding {
 impl Finding {
     pub fn is_blocking(&self) -> bool {
         self.severity == Severity::Blocking
+    }
+}
+
+/// What an editor decided about a contribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    /// A finding no longer keeps the contribution out of the book.
+    Waive,
+    /// The contribution is left out of the book, whatever its findings.
+    Exclude,
+}
+
+impl DecisionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waive => "waive",
+            Self::Exclude => "exclude",
+        }
+    }
+}
+
+impl FromStr for DecisionAction {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "waive" => Ok(Self::Waive),
+            "exclude" => Ok(Self::Exclude),
+            _ => Err(UnknownWord { field: "action", value: s.into(), accepted: "waive, exclude" }),
+        }
+    }
+}
+
+/// An editor's decision on a contribution, kept in the database and applied to the findings of the rules
+/// every time they are checked ([`Decision::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub contribution_id: Uuid,
+    pub action: DecisionAction,
+    /// The finding waived; `None` for an exclusion.
+    pub code: Option<FindingCode>,
+    /// Why, in the editor's words (shown in the report).
+    pub reason: String,
+    /// Who decided (the name of the editor's token).
+    pub decided_by: String,
+    /// When, RFC 3339.
+    pub decided_at: String,
+}
+
+impl Decision {
+    /// The findings with the editors' decisions applied: a waived finding of a contribution is kept for the
+    /// record as `info`, its message saying who waived it and why; an excluded contribution gets a blocking
+    /// `excluded` finding.
+    pub fn apply(decisions: &[Decision], findings: Vec<Finding>) -> Vec<Finding> {
+        let mut out: Vec<Finding> = findings
+            .into_iter()
+            .map(|mut f| {
+                let waiver = decisions.iter().find(|d| {
+                    d.action == DecisionAction::Waive
+                        && Some(d.contribution_id) == f.contribution_id
+                        && d.code == Some(f.code)
+                });
+                if let Some(d) = waiver {
+                    if f.severity != Severity::Info {
+                        f.severity = Severity::Info;
+                        f.message = format!("{} (waived by {}: {})", f.message, d.decided_by, d.reason);
+                    }
+                }
+                f
+            })
+            .collect();
+        for d in decisions.iter().filter(|d| d.action == DecisionAction::Exclude) {
+            out.push(Finding {
+                code: FindingCode::Excluded,
+                severity: Severity::Blocking,
+                contribution_id: Some(d.contribution_id),
+                file_name: None,
+                message: format!("Left out of the book by {}: {}", d.decided_by, d.reason),
+            });
+        }
+        out
     }
 }
 
@@ -499,5 +589,46 @@ mod tests {
         };
         assert!(!format!("{document:?}").contains("hunter2"));
         assert!(!serde_json::to_string(&document).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn decisions_turn_waived_findings_to_info_and_exclusions_to_a_blocking_finding() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let finding = |contribution, code| Finding {
+            code,
+            severity: Severity::Blocking,
+            contribution_id: Some(contribution),
+            file_name: None,
+            message: "Rights are not cleared.".into(),
+        };
+        let decided = |contribution_id, action, code| Decision {
+            contribution_id,
+            action,
+            code,
+            reason: "by letter".into(),
+            decided_by: "ana".into(),
+            decided_at: "2012-05-02T10:00:00.000Z".into(),
+        };
+        let decisions = [
+            decided(a, DecisionAction::Waive, Some(FindingCode::RightsNotCleared)),
+            decided(b, DecisionAction::Exclude, None),
+        ];
+        let out = Decision::apply(
+            &decisions,
+            vec![
+                finding(a, FindingCode::RightsNotCleared),
+                finding(a, FindingCode::Late),
+                finding(b, FindingCode::RightsNotCleared),
+            ],
+        );
+        assert_eq!(out[0].severity, Severity::Info);
+        assert!(out[0].message.ends_with("(waived by ana: by letter)"), "{}", out[0].message);
+        assert_eq!(out[1].severity, Severity::Blocking, "only the waived code");
+        assert_eq!(out[2].severity, Severity::Blocking, "only the waived contribution");
+        assert_eq!(
+            (out[3].code, out[3].severity, out[3].contribution_id),
+            (FindingCode::Excluded, Severity::Blocking, Some(b))
+        );
+        assert_eq!(out.len(), 4);
     }
 }

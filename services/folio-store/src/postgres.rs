@@ -8,13 +8,15 @@ use crate::repo::{
     StoredRecord,
 };
 use crate::rows::{
-    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, document_from,
-    finding_from, progress_from, record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
+    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, decision_from,
+    document_from, finding_from, progress_from, record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use folio_core::{CatalogueConfig, Chapter, Contribution, Document, DocumentState, Finding};
+use folio_core::{
+    CatalogueConfig, Chapter, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
+};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -783,6 +785,111 @@ impl Store for PostgresStore {
             .bind(i64::from(number))
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn put_decision(&self, catalogue_id: Uuid, d: &Decision) -> Result<(), StoreError> {
+        let decided_at = chrono::DateTime::parse_from_rfc3339(&d.decided_at)
+            .map_err(|e| StoreError::Corrupt(format!("decided_at '{}': {e}", d.decided_at)))?;
+        let mut tx = self.pool.begin().await?;
+        let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM contributions WHERE id = $1 AND catalogue_id = $2")
+            .bind(d.contribution_id)
+            .bind(catalogue_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("the catalogue has no contribution {}", d.contribution_id)));
+        }
+        sqlx::query(
+            "INSERT INTO decisions (contribution_id, catalogue_id, action, code, reason, decided_by, decided_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (contribution_id, action, code) DO UPDATE SET reason = excluded.reason,
+               decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+        )
+        .bind(d.contribution_id)
+        .bind(catalogue_id)
+        .bind(d.action.as_str())
+        .bind(d.code.map(|c| c.as_str()).unwrap_or(""))
+        .bind(&d.reason)
+        .bind(&d.decided_by)
+        .bind(decided_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE catalogues SET updated_at = now() WHERE id = $1")
+            .bind(catalogue_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_decision(
+        &self,
+        catalogue_id: Uuid,
+        contribution_id: Uuid,
+        action: DecisionAction,
+        code: Option<FindingCode>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM decisions WHERE catalogue_id = $1 AND contribution_id = $2 AND action = $3 AND code = $4",
+        )
+        .bind(catalogue_id)
+        .bind(contribution_id)
+        .bind(action.as_str())
+        .bind(code.map(|c| c.as_str()).unwrap_or(""))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if removed > 0 {
+            sqlx::query("UPDATE catalogues SET updated_at = now() WHERE id = $1")
+                .bind(catalogue_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contribution_id, action, code, reason, decided_by,
+                    to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS decided_at
+             FROM decisions WHERE catalogue_id = $1 ORDER BY seq",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decision_from).collect()
+    }
+
+    async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT request_sha256, contribution_id FROM upload_keys WHERE catalogue_id = $1 AND key = $2",
+        )
+        .bind(catalogue_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn remember_upload_key(
+        &self,
+        catalogue_id: Uuid,
+        key: &str,
+        request_sha256: &str,
+        contribution_id: Uuid,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO upload_keys (catalogue_id, key, request_sha256, contribution_id)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (catalogue_id, key) DO NOTHING",
+        )
+        .bind(catalogue_id)
+        .bind(key)
+        .bind(request_sha256)
+        .bind(contribution_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use folio_core::{CatalogueConfig, Chapter, Contribution, Document, Finding, Record};
+use folio_core::{
+    CatalogueConfig, Chapter, Contribution, Decision, DecisionAction, Document, Finding, FindingCode, Record,
+};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -297,6 +299,35 @@ pub trait Store: Send + Sync {
 
     /// Notes that a build's event was confirmed.
     async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError>;
+
+    /// Records an editor's decision, replacing an earlier one on the same contribution, action and finding
+    /// code, and marks the catalogue changed (its next build applies it). [`StoreError::NotFound`] when the
+    /// contribution is not in the catalogue.
+    async fn put_decision(&self, catalogue_id: Uuid, decision: &Decision) -> Result<(), StoreError>;
+
+    /// Takes a decision back (and marks the catalogue changed); `false` when there was none.
+    async fn remove_decision(
+        &self,
+        catalogue_id: Uuid,
+        contribution_id: Uuid,
+        action: DecisionAction,
+        code: Option<FindingCode>,
+    ) -> Result<bool, StoreError>;
+
+    /// The catalogue's decisions, in the order they were first made.
+    async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError>;
+
+    /// What an upload's `Idempotency-Key` was first used for: `(request checksum, contribution id)`.
+    async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError>;
+
+    /// Notes an upload's `Idempotency-Key`; a key already noted keeps its first use.
+    async fn remember_upload_key(
+        &self,
+        catalogue_id: Uuid,
+        key: &str,
+        request_sha256: &str,
+        contribution_id: Uuid,
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

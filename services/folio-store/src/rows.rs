@@ -5,7 +5,7 @@
 
 use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, StoreError, StoredRecord};
 use chrono::NaiveDate;
-use folio_core::{Chapter, Contribution, Document, Finding, FindingCode, Password, Record};
+use folio_core::{Chapter, Contribution, Decision, Document, Finding, FindingCode, Password, Record};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -124,6 +124,22 @@ pub(crate) fn finding_from(row: &impl StoredRow) -> Result<Finding, StoreError> 
         contribution_id: row.opt_uuid("contribution_id")?,
         file_name: row.opt_text("file_name")?,
         message: row.text("message")?,
+    })
+}
+
+/// Columns: contribution_id, action, code ('' for none), reason, decided_by, decided_at (text).
+pub(crate) fn decision_from(row: &impl StoredRow) -> Result<Decision, StoreError> {
+    let code = row.text("code")?;
+    Ok(Decision {
+        contribution_id: row.uuid("contribution_id")?,
+        action: word(row, "action")?,
+        code: match code.as_str() {
+            "" => None,
+            c => Some(FindingCode::parse(c).ok_or_else(|| corrupt(format!("decision code '{c}'")))?),
+        },
+        reason: row.text("reason")?,
+        decided_by: row.text("decided_by")?,
+        decided_at: row.text("decided_at")?,
     })
 }
 

@@ -5,14 +5,17 @@ use crate::repo::{
     StoredRecord,
 };
 use crate::rows::{
-    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, document_from,
-    finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple, StoredRow, DOCUMENT_COLUMNS,
-    DOCUMENT_RETURNING, STOPPED,
+    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, decision_from,
+    document_from, finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple, StoredRow,
+    DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
-use folio_core::{CatalogueConfig, Chapter, Contribution, Document, DocumentState, Finding, Password};
+use folio_core::{
+    CatalogueConfig, Chapter, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
+    Password,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
@@ -808,6 +811,114 @@ impl Store for SqliteStore {
             .bind(i64::from(number))
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn put_decision(&self, catalogue_id: Uuid, d: &Decision) -> Result<(), StoreError> {
+        let cat = catalogue_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM contributions WHERE id = ? AND catalogue_id = ?")
+            .bind(d.contribution_id.to_string())
+            .bind(&cat)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("the catalogue has no contribution {}", d.contribution_id)));
+        }
+        sqlx::query(
+            "INSERT INTO decisions (contribution_id, catalogue_id, action, code, reason, decided_by, decided_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (contribution_id, action, code) DO UPDATE SET reason = excluded.reason,
+               decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+        )
+        .bind(d.contribution_id.to_string())
+        .bind(&cat)
+        .bind(d.action.as_str())
+        .bind(d.code.map(|c| c.as_str()).unwrap_or(""))
+        .bind(&d.reason)
+        .bind(&d.decided_by)
+        .bind(&d.decided_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE catalogues SET updated_at = ? WHERE id = ?")
+            .bind(now_text())
+            .bind(&cat)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_decision(
+        &self,
+        catalogue_id: Uuid,
+        contribution_id: Uuid,
+        action: DecisionAction,
+        code: Option<FindingCode>,
+    ) -> Result<bool, StoreError> {
+        let cat = catalogue_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM decisions WHERE catalogue_id = ? AND contribution_id = ? AND action = ? AND code = ?",
+        )
+        .bind(&cat)
+        .bind(contribution_id.to_string())
+        .bind(action.as_str())
+        .bind(code.map(|c| c.as_str()).unwrap_or(""))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if removed > 0 {
+            sqlx::query("UPDATE catalogues SET updated_at = ? WHERE id = ?")
+                .bind(now_text())
+                .bind(&cat)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contribution_id, action, code, reason, decided_by, decided_at FROM decisions
+             WHERE catalogue_id = ? ORDER BY rowid",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decision_from).collect()
+    }
+
+    async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT request_sha256, contribution_id FROM upload_keys WHERE catalogue_id = ? AND key = ?",
+        )
+        .bind(catalogue_id.to_string())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(sha, id)| Ok((sha, text_uuid("contribution_id", &id)?))).transpose()
+    }
+
+    async fn remember_upload_key(
+        &self,
+        catalogue_id: Uuid,
+        key: &str,
+        request_sha256: &str,
+        contribution_id: Uuid,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO upload_keys (catalogue_id, key, request_sha256, contribution_id, created_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (catalogue_id, key) DO NOTHING",
+        )
+        .bind(catalogue_id.to_string())
+        .bind(key)
+        .bind(request_sha256)
+        .bind(contribution_id.to_string())
+        .bind(now_text())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

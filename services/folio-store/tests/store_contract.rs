@@ -55,6 +55,8 @@ engines!(
     each_change_is_assembled_once_by_one_coordinator,
     the_change_marker_moves_with_every_change,
     an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it,
+    decisions_are_kept_replaced_taken_back_and_move_the_marker,
+    an_idempotency_key_keeps_its_first_use,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -812,7 +814,7 @@ async fn an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it(store: 
     let c = contribution(cat, "lebanon", "Report");
     let (x, y) = (document(&c, "x.pdf", "aa"), document(&c, "y.png", "bb"));
     // Nothing to add to before the catalogue is set up.
-    let missing = store.add_contribution(cat, &c, &[x.clone()]).await.unwrap_err();
+    let missing = store.add_contribution(cat, &c, std::slice::from_ref(&x)).await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
 
     store.put_catalogue(cat, &config(&[("lebanon", "Clearance"), ("peru", "Peru")]), "gateway").await.unwrap();
@@ -849,4 +851,55 @@ async fn an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it(store: 
     assert_eq!(keys(chapters.clone()), [("chile".into(), 1), ("lebanon".into(), 1), ("peru".into(), 2)]);
     assert_eq!(chapters.iter().find(|c| c.key == "peru").unwrap().title, "Peru again");
     assert_eq!(store.contributions(cat).await.unwrap().len(), 1, "the contribution stayed");
+}
+
+fn decision(contribution_id: Uuid, action: DecisionAction, code: Option<FindingCode>, reason: &str) -> Decision {
+    Decision {
+        contribution_id,
+        action,
+        code,
+        reason: reason.into(),
+        decided_by: "ana".into(),
+        decided_at: "2012-05-02T10:00:00.000Z".into(),
+    }
+}
+
+async fn decisions_are_kept_replaced_taken_back_and_move_the_marker(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.put_catalogue(cat, &config(&[("lebanon", "Clearance")]), "gateway").await.unwrap();
+    let c = contribution(cat, "lebanon", "Report");
+    store.add_contribution(cat, &c, &[document(&c, "x.pdf", "aa")]).await.unwrap();
+    let before = store.change_marker(cat).await.unwrap();
+
+    let waive = decision(c.id, DecisionAction::Waive, Some(FindingCode::Late), "Agreed with the co-chairs");
+    store.put_decision(cat, &waive).await.unwrap();
+    let after = store.change_marker(cat).await.unwrap();
+    assert_ne!(before, after, "a decision changes what the next build is made from");
+    // The same decision again replaces the first (its reason and author).
+    let mut again = waive.clone();
+    again.reason = "Confirmed by letter".into();
+    store.put_decision(cat, &again).await.unwrap();
+    let exclude = decision(c.id, DecisionAction::Exclude, None, "Sent twice");
+    store.put_decision(cat, &exclude).await.unwrap();
+    assert_eq!(store.decisions(cat).await.unwrap(), [again.clone(), exclude.clone()]);
+
+    // A contribution of another catalogue, or none: not found.
+    let stranger = decision(Uuid::new_v4(), DecisionAction::Exclude, None, "?");
+    assert!(matches!(store.put_decision(cat, &stranger).await, Err(StoreError::NotFound(_))));
+
+    assert!(store.remove_decision(cat, c.id, DecisionAction::Exclude, None).await.unwrap());
+    assert!(!store.remove_decision(cat, c.id, DecisionAction::Exclude, None).await.unwrap(), "gone already");
+    assert!(!store.remove_decision(cat, c.id, DecisionAction::Waive, Some(FindingCode::TooLong)).await.unwrap());
+    assert_eq!(store.decisions(cat).await.unwrap(), [again]);
+}
+
+async fn an_idempotency_key_keeps_its_first_use(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.put_catalogue(cat, &config(&[("lebanon", "Clearance")]), "gateway").await.unwrap();
+    assert_eq!(store.upload_key(cat, "k-1").await.unwrap(), None);
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    store.remember_upload_key(cat, "k-1", "sha-a", first).await.unwrap();
+    store.remember_upload_key(cat, "k-1", "sha-b", second).await.unwrap();
+    assert_eq!(store.upload_key(cat, "k-1").await.unwrap(), Some(("sha-a".to_string(), first)));
+    assert_eq!(store.upload_key(Uuid::new_v4(), "k-1").await.unwrap(), None, "keys are per catalogue");
 }

@@ -2,7 +2,7 @@
 //! against the rules once its chapter has cleared processing, and has the bundle assembled.
 
 use folio_core::rules::{self, Evidence};
-use folio_core::Finding;
+use folio_core::{Decision, Finding};
 use folio_store::{ChapterProgress, FindingSource, Store, StoreError};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,6 +28,27 @@ pub async fn wait_until_cleared(
 /// Checks every contribution against the rules of the call and stores the findings; returns every finding of
 /// the catalogue (the intake's first).
 pub async fn evaluate(store: &dyn Store, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError> {
+    let findings = rule_findings(store, catalogue_id, false).await?;
+    store.replace_findings(catalogue_id, FindingSource::Rules, &findings).await?;
+    store.findings(catalogue_id).await
+}
+
+/// The findings as they stand, for editors following the catalogue: the intake's, then the rules' for every
+/// contribution whose documents are all processed (the others' wait for their records). Stores nothing.
+pub async fn current_findings(store: &dyn Store, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError> {
+    let mut findings: Vec<Finding> =
+        store.findings(catalogue_id).await?.into_iter().filter(|f| f.code.is_intake()).collect();
+    findings.extend(rule_findings(store, catalogue_id, true).await?);
+    Ok(findings)
+}
+
+/// The rules' findings with the editors' decisions applied; with `processed_only`, only for contributions
+/// whose documents are all in a terminal state.
+async fn rule_findings(
+    store: &dyn Store,
+    catalogue_id: Uuid,
+    processed_only: bool,
+) -> Result<Vec<Finding>, StoreError> {
     let catalogue = store
         .catalogue(catalogue_id)
         .await?
@@ -37,15 +58,16 @@ pub async fn evaluate(store: &dyn Store, catalogue_id: Uuid) -> Result<Vec<Findi
     let records: HashMap<Uuid, folio_store::StoredRecord> = store.records(catalogue_id).await?.into_iter().collect();
     let mut findings = Vec::new();
     for contribution in &contributions {
-        let evidence: Vec<Evidence<'_>> = documents
-            .iter()
-            .filter(|d| d.contribution_id == contribution.id)
-            .map(|d| Evidence { document: d, record: records.get(&d.id).map(|r| &r.record) })
-            .collect();
+        let own: Vec<&folio_core::Document> =
+            documents.iter().filter(|d| d.contribution_id == contribution.id).collect();
+        if processed_only && own.iter().any(|d| !d.state.is_terminal()) {
+            continue;
+        }
+        let evidence: Vec<Evidence<'_>> =
+            own.into_iter().map(|d| Evidence { document: d, record: records.get(&d.id).map(|r| &r.record) }).collect();
         findings.extend(rules::check(contribution, &evidence, &catalogue.config.rules, catalogue.deadline));
     }
-    store.replace_findings(catalogue_id, FindingSource::Rules, &findings).await?;
-    store.findings(catalogue_id).await
+    Ok(Decision::apply(&store.decisions(catalogue_id).await?, findings))
 }
 
 /// Contributions with a blocking finding, and why, in finding order.
@@ -60,7 +82,8 @@ pub fn blocked(findings: &[Finding]) -> HashMap<Uuid, Vec<&Finding>> {
 }
 
 /// The stamp of a catalogue's inputs: SHA-256 over what its book is made from (the catalogue's title,
-/// deadline and settings, its chapters, contributions and documents, and each document's record and text).
+/// deadline and settings, its chapters, contributions and documents, the editors' decisions, and each
+/// document's record and text).
 /// The same inputs give the same stamp; any change to them (a new, replaced or removed file, a reprocessed
 /// document, a chapter moved) gives another. Findings are left out: the rules' findings are made from these.
 pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String, StoreError> {
@@ -82,6 +105,7 @@ pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String
     add("chapters", serde_json::to_vec(&store.chapters(catalogue_id).await?))?;
     add("contributions", serde_json::to_vec(&store.contributions(catalogue_id).await?))?;
     add("documents", serde_json::to_vec(&store.documents(catalogue_id).await?))?;
+    add("decisions", serde_json::to_vec(&store.decisions(catalogue_id).await?))?;
     let mut records = store.records(catalogue_id).await?;
     records.sort_by_key(|(id, _)| *id);
     for (id, r) in &records {
