@@ -34,6 +34,11 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
+    /// Writes a blob from a local file, streamed: memory does not grow with the file's size. Readers never
+    /// see half a blob, as with [`BlobStore::put`].
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError>;
+    /// Every key under `prefix` (a key prefix ending at a `/`), sorted.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError>;
     /// Where a blob can be read as a local file, when the store has one (the embedded default does): saves a
     /// copy for workers that hand files to a parser process.
     fn local_path(&self, key: &str) -> Option<PathBuf>;
@@ -100,6 +105,46 @@ impl BlobStore for FileBlobStore {
         tokio::fs::try_exists(&path).await.map_err(|source| BlobError::Io { key: key.to_string(), source })
     }
 
+    async fn put_file(&self, key: &str, source: &Path) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        let io = |source| BlobError::Io { key: key.to_string(), source };
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        tokio::fs::copy(source, &tmp).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let prefix = prefix.trim_end_matches('/');
+        let root = self.path(prefix)?;
+        let io = |source| BlobError::Io { key: prefix.to_string(), source };
+        let mut keys = Vec::new();
+        let mut folders = vec![root.clone()];
+        while let Some(folder) = folders.pop() {
+            let mut entries = match tokio::fs::read_dir(&folder).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
+            };
+            while let Some(entry) = entries.next_entry().await.map_err(io)? {
+                let path = entry.path();
+                if entry.file_type().await.map_err(io)?.is_dir() {
+                    folders.push(path);
+                } else if let Ok(relative) = path.strip_prefix(&self.root) {
+                    let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
+                    // Half-written blobs (`….tmp-…`) are not blobs.
+                    if !key.rsplit('/').next().is_some_and(|name| name.contains(".tmp-")) {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
     fn local_path(&self, key: &str) -> Option<PathBuf> {
         self.path(key).ok()
     }
@@ -124,5 +169,22 @@ mod tests {
         // No temporary files are left beside the blob.
         let names: Vec<_> = std::fs::read_dir(dir.path().join("originals/ab")).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn files_are_copied_in_and_keys_listed_under_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileBlobStore::new(dir.path().join("blobs")).unwrap();
+        let source = dir.path().join("upload.bin");
+        std::fs::write(&source, vec![9u8; 300_000]).unwrap();
+        store.put_file("bundles/c/1/originals/a.pdf", &source).await.unwrap();
+        store.put("bundles/c/1/manifest.json", b"{}".to_vec()).await.unwrap();
+        store.put("bundles/c/2/manifest.json", b"{}".to_vec()).await.unwrap();
+        assert_eq!(store.get("bundles/c/1/originals/a.pdf").await.unwrap().len(), 300_000);
+        assert_eq!(
+            store.list("bundles/c/1/").await.unwrap(),
+            ["bundles/c/1/manifest.json", "bundles/c/1/originals/a.pdf"]
+        );
+        assert!(store.list("bundles/none/").await.unwrap().is_empty());
     }
 }

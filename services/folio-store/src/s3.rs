@@ -11,8 +11,13 @@ use crate::blob::{check_key, BlobError, BlobStore};
 use async_trait::async_trait;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload};
-use std::path::PathBuf;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use std::path::{Path, PathBuf};
+
+/// The part size of multipart uploads (S3's minimum is 5 MiB).
+const PART_BYTES: usize = 8 << 20;
+/// Parts sent at once.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// Query parameters of an `s3://` URL.
 const PARAMS: [&str; 2] = ["endpoint", "region"];
@@ -104,6 +109,56 @@ impl BlobStore for S3BlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(classify(key, e)),
         }
+    }
+
+    /// Files up to [`PART_BYTES`] in one PUT; larger ones as a multipart upload of parts of that size, at
+    /// most [`PARTS_IN_FLIGHT`] at once, so memory holds a few parts whatever the file's size. An upload that
+    /// fails is aborted (S3 keeps no parts of it).
+    async fn put_file(&self, key: &str, source: &Path) -> Result<(), BlobError> {
+        use tokio::io::AsyncReadExt;
+        let io = |source| BlobError::Io { key: key.to_string(), source };
+        let size = tokio::fs::metadata(source).await.map_err(io)?.len();
+        if size <= PART_BYTES as u64 {
+            return self.put(key, tokio::fs::read(source).await.map_err(io)?).await;
+        }
+        let path = self.path(key)?;
+        let upload = self.store.put_multipart(&path).await.map_err(|e| classify(key, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut file = tokio::fs::File::open(source).await.map_err(io)?;
+        let mut buffer = vec![0u8; 1 << 20];
+        let outcome: Result<(), BlobError> = async {
+            loop {
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(|e| classify(key, e))?;
+                let n = file.read(&mut buffer).await.map_err(io)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer.write(&buffer[..n]);
+            }
+        }
+        .await;
+        match outcome {
+            Ok(()) => writer.finish().await.map(|_| ()).map_err(|e| classify(key, e)),
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        use futures_util::TryStreamExt;
+        let prefix = prefix.trim_end_matches('/');
+        let path = self.path(prefix)?;
+        let strip = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let objects: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&path)).try_collect().await.map_err(|e| classify(prefix, e))?;
+        let mut keys: Vec<String> = objects
+            .into_iter()
+            .map(|o| o.location.as_ref().strip_prefix(&strip).unwrap_or(o.location.as_ref()).to_string())
+            .collect();
+        keys.sort();
+        Ok(keys)
     }
 
     fn local_path(&self, _key: &str) -> Option<PathBuf> {

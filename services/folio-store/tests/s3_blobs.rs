@@ -78,3 +78,26 @@ async fn a_missing_bucket_is_an_error_that_says_so() {
     assert!(matches!(e, BlobError::Denied { .. }) && !e.is_retryable(), "{e}");
     assert!(e.to_string().contains("bucket"), "{e}");
 }
+
+#[tokio::test]
+async fn a_large_file_goes_up_in_parts_and_keys_are_listed() {
+    let bucket = format!("folio-test-{}", uuid::Uuid::new_v4().simple());
+    create_bucket(&bucket);
+    let blobs = store(&bucket, "run-1");
+    // 20 MiB and a bit: three parts of 8 MiB, the last short.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    let content: Vec<u8> = (0..(20 * 1024 * 1024 + 12_345u32)).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &content).unwrap();
+    blobs.put_file("bundles/c/1/originals/big.bin", &file).await.unwrap();
+    assert_eq!(blobs.get("bundles/c/1/originals/big.bin").await.unwrap(), content);
+    let small = dir.path().join("small.json");
+    std::fs::write(&small, b"{}").unwrap();
+    blobs.put_file("bundles/c/1/manifest.json", &small).await.unwrap();
+    blobs.put("bundles/c/2/manifest.json", b"{}".to_vec()).await.unwrap();
+    assert_eq!(
+        blobs.list("bundles/c/1/").await.unwrap(),
+        ["bundles/c/1/manifest.json", "bundles/c/1/originals/big.bin"],
+        "keys come back without the store's prefix, only under the one asked for"
+    );
+}
