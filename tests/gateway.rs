@@ -101,7 +101,11 @@ impl Drop for Served {
 fn serve() -> Served {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("folio.toml");
-    std::fs::write(&config, "[gateway]\nmax_upload_mib = 1\n[coordinator]\nevery_secs = 1\n").unwrap();
+    std::fs::write(
+        &config,
+        "[gateway]\nmax_upload_mib = 3\nmax_file_mib = 1\nmax_files = 5\n[coordinator]\nevery_secs = 1\n",
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
         .args(["--config"])
         .arg(&config)
@@ -118,7 +122,8 @@ fn serve() -> Served {
             "--concurrency",
             "2",
         ])
-        .env("FOLIO_GATEWAY_TOKEN", "uploader-secret")
+        .env("FOLIO_GATEWAY_TOKEN", "admin-secret-1")
+        .env("FOLIO_GATEWAY_TOKENS", "portal:uploader:uploader-secret, ana:editor:editor-secret-22")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -129,8 +134,30 @@ fn serve() -> Served {
     Served { child, addr, dir }
 }
 
+const ADMIN: (&str, &str) = ("Authorization", "Bearer admin-secret-1");
 const AUTH: (&str, &str) = ("Authorization", "Bearer uploader-secret");
+const EDITOR: (&str, &str) = ("Authorization", "Bearer editor-secret-22");
 const MULTIPART: (&str, &str) = ("Content-Type", "multipart/form-data; boundary=folio-test-boundary-7f3a");
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// Waits until every document of the catalogue is done; returns the contributions (the dashboard's cards).
+fn until_processed(addr: &str, documents: usize) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let (status, body) = http(addr, "GET", "/v1/catalogues/ccm-2012/contributions", &[AUTH], b"");
+        assert_eq!(status, 200, "{body}");
+        let cards = json(&body)["contributions"].as_array().unwrap().clone();
+        let states: Vec<String> = cards
+            .iter()
+            .flat_map(|c| c["documents"].as_array().unwrap().iter().map(|d| d["state"].as_str().unwrap().to_string()))
+            .collect();
+        if states.len() == documents && states.iter().all(|s| s == "done") {
+            return cards;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "not processed in 90 s: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
 
 #[test]
 fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
@@ -138,16 +165,20 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     let addr = served.addr.as_str();
     let toml_type = ("Content-Type", "application/toml");
 
-    // Setting up the catalogue: a token is needed, and the right one.
-    assert_eq!(http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml_type], CATALOGUE_TOML.as_bytes()).0, 401);
-    let wrong = ("Authorization", "Bearer guess");
-    assert_eq!(http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml_type, wrong], CATALOGUE_TOML.as_bytes()).0, 403);
-    let (status, body) = http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml_type, AUTH], CATALOGUE_TOML.as_bytes());
+    // Setting up the catalogue: a token is needed, a known one, with the admin scope.
+    let put = |headers: &[(&str, &str)], body: &[u8]| http(addr, "PUT", "/v1/catalogues/ccm-2012", headers, body);
+    assert_eq!(put(&[toml_type], CATALOGUE_TOML.as_bytes()).0, 401);
+    assert_eq!(put(&[toml_type, ("Authorization", "Bearer guess-guess-guess")], CATALOGUE_TOML.as_bytes()).0, 401);
+    let (status, body) = put(&[toml_type, EDITOR], CATALOGUE_TOML.as_bytes());
+    assert_eq!(status, 403, "an editor does not set up catalogues: {body}");
+    assert!(body.contains("admin"), "{body}");
+    let (status, body) = put(&[toml_type, ADMIN], CATALOGUE_TOML.as_bytes());
     assert_eq!(status, 201, "{body}");
-    assert_eq!(http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml_type, AUTH], CATALOGUE_TOML.as_bytes()).0, 200);
-    let (status, body) = http(addr, "PUT", "/v1/catalogues/other", &[toml_type, AUTH], b"title = 1");
+    assert_eq!(put(&[toml_type, ADMIN], CATALOGUE_TOML.as_bytes()).0, 200);
+    let (status, body) = http(addr, "PUT", "/v1/catalogues/other", &[toml_type, ADMIN], b"title = 1");
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("\"status\":422"), "{body}");
+    assert_eq!(http(addr, "GET", "/v1/catalogues/ccm-2012", &[], b"").0, 401, "reading needs a token too");
 
     // An upload: a photo, and a file whose name tries to leave the folder.
     let photo = png(40);
@@ -155,18 +186,27 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     let upload = form(&metadata("Deminers at work"), &files);
     let path = "/v1/catalogues/ccm-2012/contributions";
     assert_eq!(http(addr, "POST", path, &[MULTIPART], &upload).0, 401);
-    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &upload);
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH, ("Idempotency-Key", "upload-1")], &upload);
     assert_eq!(status, 201, "{body}");
     let accepted = json(&body);
     let contribution_id = accepted["contribution_id"].as_str().unwrap().to_string();
     let names: Vec<&str> =
         accepted["documents"].as_array().unwrap().iter().map(|d| d["file_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["photo.png", "notes.png"], "the path is dropped from the name");
+    assert!(!served.dir.path().join("etc").exists() && !served.dir.path().join("data/etc").exists());
 
-    // The same upload again (a retry): the same contribution, nothing new.
+    // The same upload again (a retry): the same contribution, nothing new; with its Idempotency-Key, the first
+    // answer again; the key with another request is refused.
     let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &upload);
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["contribution_id"].as_str(), Some(contribution_id.as_str()));
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH, ("Idempotency-Key", "upload-1")], &upload);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["contribution_id"].as_str(), Some(contribution_id.as_str()));
+    let other = form(&metadata("Deminers at rest"), &files);
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH, ("Idempotency-Key", "upload-1")], &other);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("Idempotency-Key"), "{body}");
 
     // Refusals, each with what to fix.
     let mut bad = serde_json::from_str::<serde_json::Value>(&metadata("Bad")).unwrap();
@@ -175,49 +215,141 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &form(&bad.to_string(), &[("a.png", &photo)]));
     assert_eq!(status, 422, "{body}");
     let problem = json(&body);
-    assert!(problem["problems"].as_array().unwrap().len() >= 1, "{body}");
+    assert!(!problem["problems"].as_array().unwrap().is_empty(), "{body}");
     assert!(body.contains("poem"), "{body}");
     let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &form(&metadata("Empty"), &[]));
     assert_eq!(status, 422, "{body}");
+    // Content is sniffed: a PNG named .pdf, and a file of no format Folio reads.
+    let (status, body) =
+        http(addr, "POST", path, &[MULTIPART, AUTH], &form(&metadata("Liar"), &[("report.pdf", &photo)]));
+    assert_eq!(status, 415, "{body}");
+    assert!(body.contains("is a PNG image, not a PDF"), "{body}");
+    let (status, body) =
+        http(addr, "POST", path, &[MULTIPART, AUTH], &form(&metadata("Text"), &[("notes", b"just words\n")]));
+    assert_eq!(status, 415, "{body}");
+    // Limits: a file over max_file_mib, a request over max_upload_mib, more files than max_files.
     let big = vec![7u8; 2 << 20];
     let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &form(&metadata("Big"), &[("big.png", &big)]));
     assert_eq!(status, 413, "{body}");
+    assert!(body.contains("max_file_mib"), "{body}");
+    let part = vec![7u8; 900 << 10];
+    let four: Vec<(&str, &[u8])> = ["a.png", "b.png", "c.png", "d.png"].iter().map(|n| (*n, part.as_slice())).collect();
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &form(&metadata("Heavy"), &four));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("max_upload_mib"), "{body}");
+    let tiny = png(4);
+    let six: Vec<(String, &[u8])> = (0..6).map(|i| (format!("{i}.png"), tiny.as_slice())).collect();
+    let six: Vec<(&str, &[u8])> = six.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &form(&metadata("Many"), &six));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("max_files"), "{body}");
     let (status, _) = http(addr, "POST", "/v1/catalogues/nowhere/contributions", &[MULTIPART, AUTH], &upload);
     assert_eq!(status, 404);
 
-    // The workers process both files; the contribution shows their records.
-    let start = Instant::now();
-    let documents = loop {
-        let (status, body) = http(addr, "GET", &format!("{path}/{contribution_id}"), &[], b"");
-        assert_eq!(status, 200, "{body}");
-        let c = json(&body);
-        let documents = c["documents"].as_array().unwrap().clone();
-        if documents.iter().all(|d| d["state"] == "done") {
-            break documents;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "not processed in 60 s: {body}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert_eq!(documents.len(), 2);
-    for d in &documents {
+    // A second contribution whose rights are not cleared: a blocking finding once processed.
+    let mut unclear = serde_json::from_str::<serde_json::Value>(&metadata("Rights unknown")).unwrap();
+    unclear["rights"] = serde_json::Value::Null;
+    let (status, body) =
+        http(addr, "POST", path, &[MULTIPART, AUTH], &form(&unclear.to_string(), &[("field.png", &png(30))]));
+    assert_eq!(status, 201, "{body}");
+    let unclear_id = json(&body)["contribution_id"].as_str().unwrap().to_string();
+
+    // The workers process every file; the dashboard's cards show records, thumbnails and findings.
+    let cards = until_processed(addr, 3);
+    assert_eq!(cards.len(), 2, "one card a contribution, none twice");
+    let card = |id: &str| cards.iter().find(|c| c["id"] == id).unwrap().clone();
+    for d in card(&contribution_id)["documents"].as_array().unwrap() {
         assert_eq!(d["record"]["format"], "png", "{d}");
         assert_eq!(d["record"]["pages"], 1, "{d}");
-        assert!(d["record"]["thumbnail"].as_str().is_some_and(|t| t.ends_with("256.png")), "{d}");
+        let url = d["thumbnail_url"].as_str().unwrap();
+        let (status, bytes) = http(addr, "GET", url, &[AUTH], b"");
+        assert_eq!(status, 200);
+        assert!(bytes.contains("PNG"), "a PNG thumbnail");
     }
-    let (status, body) = http(addr, "GET", "/v1/catalogues/ccm-2012", &[], b"");
+    assert_eq!(card(&contribution_id)["in_book"], true);
+    let unclear_card = card(&unclear_id);
+    assert_eq!(unclear_card["in_book"], false, "{unclear_card}");
+    assert!(unclear_card["findings"].as_array().unwrap().iter().any(|f| f["code"] == "rights_not_cleared"));
+    let (status, body) = http(addr, "GET", "/v1/catalogues/ccm-2012/findings", &[AUTH], b"");
+    assert_eq!(status, 200);
+    assert!(json(&body)["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "blocking"), "{body}");
+    let (status, body) = http(addr, "GET", "/v1/catalogues/ccm-2012/chapters", &[AUTH], b"");
     assert_eq!(status, 200);
     let chapters = json(&body)["chapters"].clone();
-    assert_eq!(chapters[0]["documents"], 2, "{body}");
-    assert_eq!(chapters[0]["finished"], 2, "{body}");
+    assert_eq!(chapters[0]["documents"], 3, "{body}");
+    assert_eq!(chapters[0]["finished"], 3, "{body}");
+    assert_eq!(chapters[0]["contributions"], 2, "{body}");
 
-    // Every chapter cleared: the builds assemble the catalogue into the blob store.
-    let catalogue_id = catalogue_id_for_key("ccm-2012");
-    let manifest = served.dir.path().join(format!("data/blobs/bundles/{catalogue_id}/1/manifest.json"));
+    // Editors' decisions: an uploader may not; a reason is needed; the waived finding stops blocking; an
+    // excluded contribution leaves the book.
+    let waiver = format!("{path}/{unclear_id}/waivers/rights_not_cleared");
+    let reason = br#"{"reason": "The Ministry confirmed the rights by letter"}"#;
+    assert_eq!(http(addr, "PUT", &waiver, &[JSON, AUTH], reason).0, 403);
+    assert_eq!(http(addr, "PUT", &waiver, &[JSON, EDITOR], br#"{"reason": " "}"#).0, 422);
+    assert_eq!(http(addr, "PUT", &format!("{path}/{unclear_id}/waivers/unheard_of"), &[JSON, EDITOR], reason).0, 404);
+    let (status, body) = http(addr, "PUT", &waiver, &[JSON, EDITOR], reason);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["decided_by"], "ana");
+    let exclusion = format!("{path}/{contribution_id}/exclusion");
+    let (status, body) = http(addr, "PUT", &exclusion, &[JSON, EDITOR], br#"{"reason": "Sent twice by mistake"}"#);
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = http(addr, "GET", &format!("{path}/{unclear_id}"), &[AUTH], b"");
+    let c = json(&body);
+    assert_eq!(c["in_book"], true, "{body}");
+    let waived = c["findings"].as_array().unwrap().iter().find(|f| f["code"] == "rights_not_cleared").unwrap().clone();
+    assert_eq!(waived["severity"], "info", "{waived}");
+    assert!(waived["message"].as_str().unwrap().contains("waived by ana"), "{waived}");
+    let (_, body) = http(addr, "GET", &format!("{path}/{contribution_id}"), &[AUTH], b"");
+    assert_eq!(json(&body)["in_book"], false, "{body}");
+    assert_eq!(json(&body)["excluded"], true, "{body}");
+
+    // Assembling: an uploader may not; an editor gets the build of these inputs (the coordinator of
+    // `folio serve` may be assembling them at the same moment: 409 then, and the editor tries again).
+    let builds = "/v1/catalogues/ccm-2012/builds";
+    assert_eq!(http(addr, "POST", builds, &[AUTH], b"").0, 403);
     let start = Instant::now();
-    while !manifest.is_file() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no bundle at {}", manifest.display());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let build = loop {
+        let (status, body) = http(addr, "POST", builds, &[EDITOR], b"");
+        if status == 200 || status == 201 {
+            break json(&body);
+        }
+        assert_eq!(status, 409, "{body}");
+        assert!(start.elapsed() < Duration::from_secs(60), "never assembled: {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let (status, body) = http(addr, "GET", builds, &[AUTH], b"");
+    assert_eq!(status, 200);
+    assert!(json(&body)["builds"].as_array().unwrap().iter().any(|b| b["number"] == build["number"]), "{body}");
+
+    // The bundle, downloaded as a ZIP: the waived contribution is in the book, the excluded one is not.
+    let url = build["bundle_url"].as_str().unwrap();
+    let zip_bytes = http_bytes(addr, url, &[AUTH]);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).expect("a ZIP file");
+    let mut manifest = String::new();
+    zip.by_name("manifest.json").expect("manifest.json in the bundle").read_to_string(&mut manifest).unwrap();
+    let manifest = json(&manifest);
+    let included = |id: &str| {
+        manifest["contributions"].as_array().unwrap().iter().find(|c| c["id"] == id).map(|c| c["included"].clone())
+    };
+    assert_eq!(included(&unclear_id), Some(serde_json::Value::Bool(true)), "{manifest}");
+    assert_eq!(included(&contribution_id), Some(serde_json::Value::Bool(false)), "{manifest}");
+    assert!(zip.by_name("catalogue.docx").is_ok() && zip.by_name("catalogue.pdf").is_ok());
+    assert_eq!(http(addr, "GET", "/v1/catalogues/ccm-2012/builds/999/bundle.zip", &[AUTH], b"").0, 404);
+
+    // Decisions taken back: 204, then 404 as there is none left.
+    assert_eq!(http(addr, "DELETE", &exclusion, &[AUTH], b"").0, 403);
+    assert_eq!(http(addr, "DELETE", &exclusion, &[EDITOR], b"").0, 204);
+    assert_eq!(http(addr, "DELETE", &exclusion, &[EDITOR], b"").0, 404);
+    assert_eq!(http(addr, "DELETE", &waiver, &[EDITOR], b"").0, 204);
+    let (_, body) = http(addr, "GET", &format!("{path}/{unclear_id}"), &[AUTH], b"");
+    assert_eq!(json(&body)["in_book"], false, "the waiver is gone: {body}");
+
+    // The OpenAPI document is served, and lists these routes.
+    let (status, body) = http(addr, "GET", "/v1/openapi.json", &[], b"");
+    assert_eq!(status, 200);
+    let openapi = json(&body);
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert!(openapi["paths"]["/v1/catalogues/{key}/builds/{number}/bundle.zip"]["get"].is_object(), "{body}");
     assert!(http(addr, "GET", "/readyz", &[], b"").0 == 200);
 
     // SIGTERM: a clean stop.
@@ -228,12 +360,90 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     assert!(status.success(), "folio serve exited with {status}");
 }
 
+/// The web desk in headless Chromium (Debian's `chromium`, driven by playwright-core from tests/browser): upload
+/// through the page, see the contribution processed with its thumbnail, waive its finding, assemble, download.
+/// Screenshots go to FOLIO_DESK_SCREENSHOTS when it names a folder.
+#[test]
+fn the_web_desk_uploads_shows_waives_assembles_and_downloads_in_chromium() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: install Debian's `chromium` (scripts/test does) or set CHROMIUM"
+    );
+    assert!(
+        std::path::Path::new(root).join("tests/browser/node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: `npm ci --prefix tests/browser` (scripts/test does)"
+    );
+    let served = serve();
+    let addr = served.addr.as_str();
+    let (status, body) = http(
+        addr,
+        "PUT",
+        "/v1/catalogues/ccm-2012",
+        &[("Content-Type", "application/toml"), ADMIN],
+        CATALOGUE_TOML.as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    // The desk is served by the gateway, with a policy that keeps other origins' scripts out.
+    let (status, page) = http(addr, "GET", "/desk/", &[], b"");
+    assert_eq!(status, 200);
+    assert!(page.contains("<label for=\"token\">"), "{page}");
+    let photo = served.dir.path().join("south.png");
+    std::fs::write(&photo, png(48)).unwrap();
+    let mut node = Command::new("node");
+    node.arg(format!("{root}/tests/browser/desk.mjs")).args([addr, "ccm-2012", "editor-secret-22"]).arg(&photo);
+    if let Ok(shots) = std::env::var("FOLIO_DESK_SCREENSHOTS") {
+        node.arg(shots);
+    }
+    let output = node.env("CHROMIUM", &chromium).output().expect("node runs (Node.js is on the machine)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the desk test failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("downloaded"), "{stdout}");
+}
+
+/// A GET whose body is binary; asserts 200.
+fn http_bytes(addr: &str, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: folio\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head") + 4;
+    let head = String::from_utf8_lossy(&response[..split]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    response[split..].to_vec()
+}
+
 fn broker_url() -> String {
     std::env::var("FOLIO_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
+/// How the test publishes: Rust's lapin, or the example publisher in Python (pika), as front ends would.
+#[derive(Debug, Clone, Copy)]
+enum Publisher {
+    Lapin,
+    Pika,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_published_straight_to_rabbitmq_becomes_a_contribution_once() {
+    by_queue(Publisher::Lapin).await;
+}
+
+/// `examples/publish-upload/publish_upload.py`, the example publisher in Python's pika, does the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_example_publisher_makes_one_contribution_too() {
+    by_queue(Publisher::Pika).await;
+}
+
+async fn by_queue(publisher: Publisher) {
     let name = format!("folio.test.{}", Uuid::new_v4().simple());
     let url = format!("{}?queue={name}", broker_url());
     let queue = AmqpQueue::open(&url, 1).await.unwrap_or_else(|e| {
@@ -242,13 +452,55 @@ async fn an_upload_published_straight_to_rabbitmq_becomes_a_contribution_once() 
             broker_url()
         )
     });
-    let outcome = tokio::spawn(upload_by_queue(queue.clone(), url, name)).await;
+    let outcome = tokio::spawn(upload_by_queue(queue.clone(), url, name, publisher)).await;
     if let Err(e) = queue.delete_declared().await {
         eprintln!("could not delete the test's queues: {e}");
     }
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+/// Runs the example publisher; `files` are written to a folder first.
+async fn publish_with_pika(
+    queue: &str,
+    catalogue: &str,
+    metadata: &str,
+    upload_id: &str,
+    files: &[(&str, Vec<u8>)],
+    blobs: &[&str],
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let metadata_path = dir.path().join("contribution.json");
+    std::fs::write(&metadata_path, metadata).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/publish-upload/publish_upload.py");
+    let mut command = tokio::process::Command::new("python3");
+    command.arg(script).args([
+        "--url",
+        &broker_url(),
+        "--queue",
+        queue,
+        "--catalogue",
+        catalogue,
+        "--upload-id",
+        upload_id,
+    ]);
+    command.arg("--metadata").arg(&metadata_path);
+    for blob in blobs {
+        command.args(["--blob", blob]);
+    }
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        command.arg(path);
+    }
+    let output = command.output().await.expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("No module named 'pika'"),
+        "pika is not installed: `pip install pika` (scripts/test does)"
+    );
+    assert!(output.status.success(), "publish_upload.py failed: {stderr}");
 }
 
 /// Publishes as a front end with its own AMQP client would: persistent, `type` folio.upload.v1, the upload
@@ -276,7 +528,7 @@ async fn publish_raw(channel: &lapin::Channel, queue: &str, message_id: &str, bo
         .unwrap();
 }
 
-async fn upload_by_queue(queue: AmqpQueue, url: String, name: String) {
+async fn upload_by_queue(queue: AmqpQueue, url: String, name: String, publisher: Publisher) {
     use base64::Engine as _;
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("folio.db").display());
@@ -310,9 +562,22 @@ async fn upload_by_queue(queue: AmqpQueue, url: String, name: String) {
     let channel = connection.create_channel().await.unwrap();
     let body = upload.to_string();
     // Published twice (a front end that retried): one contribution.
-    publish_raw(&channel, &name, &upload_id.to_string(), body.as_bytes()).await;
-    publish_raw(&channel, &name, &upload_id.to_string(), body.as_bytes()).await;
-    publish_raw(&channel, &name, "refused", refused.to_string().as_bytes()).await;
+    match publisher {
+        Publisher::Lapin => {
+            publish_raw(&channel, &name, &upload_id.to_string(), body.as_bytes()).await;
+            publish_raw(&channel, &name, &upload_id.to_string(), body.as_bytes()).await;
+            publish_raw(&channel, &name, "refused", refused.to_string().as_bytes()).await;
+        }
+        Publisher::Pika => {
+            let fields = metadata("By the queue");
+            let files = [("small.png", png(16))];
+            let blob = ["big.png=incoming/front-end/big.png"];
+            publish_with_pika(&name, "ccm-2012", &fields, &upload_id.to_string(), &files, &blob).await;
+            publish_with_pika(&name, "ccm-2012", &fields, &upload_id.to_string(), &files, &blob).await;
+            let truncated = [("a.png", b"\x89PNG\r\n\x1a\n".to_vec())];
+            publish_with_pika(&name, "nowhere", &metadata("Lost"), "refused", &truncated, &[]).await;
+        }
+    }
 
     let mut worker = Command::new(env!("CARGO_BIN_EXE_folio"))
         .args(["worker", "--concurrency", "2"])

@@ -41,6 +41,18 @@ pub struct Built {
 /// ([`folio_store::Store::change_marker`]): a catalogue is read whole again only when its marker moved.
 pub type StampCache = HashMap<Uuid, (String, String)>;
 
+/// What asking for a build of one catalogue came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Built(Built),
+    /// The latest build (this number) was made from the same inputs.
+    Unchanged(u32),
+    /// Not every chapter has cleared processing (or the catalogue has no documents yet).
+    NotCleared,
+    /// The inputs moved while they were read, or another coordinator is assembling them now.
+    Busy,
+}
+
 /// Assembles every catalogue that has cleared and changed since its last build, then announces every build
 /// not yet announced. Returns the builds it made.
 pub async fn sweep(
@@ -52,36 +64,73 @@ pub async fn sweep(
 ) -> Result<Vec<Built>> {
     let mut built = Vec::new();
     for catalogue_id in store.catalogue_ids().await? {
-        let progress = store.progress(catalogue_id).await?;
-        // Nothing to build before every chapter has cleared, nor for a catalogue without documents.
-        if !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
-            continue;
-        }
-        let marker = store.change_marker(catalogue_id).await?;
-        let stamp = match stamps.get(&catalogue_id) {
-            Some((read_at, stamp)) if *read_at == marker => stamp.clone(),
-            _ => {
-                // The stamp is read in several queries; an intake committing between them would give a mixed
-                // stamp. A catalogue whose marker moved meanwhile is left for the next sweep.
-                let stamp = coordinator::input_stamp(store, catalogue_id).await?;
-                if store.change_marker(catalogue_id).await? != marker {
-                    continue;
-                }
-                stamps.insert(catalogue_id, (marker, stamp.clone()));
-                stamp
-            }
-        };
-        let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else { continue };
-        let span = tracing::info_span!("build", %catalogue_id, build = number);
-        match build(store, blobs, catalogue_id, number, s).instrument(span.clone()).await {
-            Ok(location) => built.push(Built { catalogue_id, build: number, location }),
+        match build_if_changed(store, blobs, s, catalogue_id, stamps).await {
+            Ok(Outcome::Built(b)) => built.push(b),
+            Ok(_) => {}
             // The claim stays until its lease runs out; then this or another coordinator tries again.
-            Err(e) => span
-                .in_scope(|| warn!(error = %format!("{e:#}"), "assembly failed; tried again once the claim runs out")),
+            Err(e) => {
+                warn!(%catalogue_id, error = %format!("{e:#}"), "assembly failed; tried again once the claim runs out")
+            }
         }
     }
     announce(store, queue).await?;
     Ok(built)
+}
+
+/// Assembles one catalogue now, as the coordinator would once it sees it cleared (the same claim, so a
+/// change is built once whoever asks), and announces the build: an editor's "assemble" on the gateway.
+pub async fn assemble_now(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    queue: &dyn WorkQueue,
+    s: &BuildSettings,
+    catalogue_id: Uuid,
+) -> Result<Outcome> {
+    let outcome = build_if_changed(store, blobs, s, catalogue_id, &mut StampCache::new()).await?;
+    if matches!(outcome, Outcome::Built(_)) {
+        announce(store, queue).await?;
+    }
+    Ok(outcome)
+}
+
+async fn build_if_changed(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    s: &BuildSettings,
+    catalogue_id: Uuid,
+    stamps: &mut StampCache,
+) -> Result<Outcome> {
+    let progress = store.progress(catalogue_id).await?;
+    // Nothing to build before every chapter has cleared, nor for a catalogue without documents.
+    if !progress.iter().all(|p| p.cleared()) || progress.iter().all(|p| p.documents == 0) {
+        return Ok(Outcome::NotCleared);
+    }
+    let marker = store.change_marker(catalogue_id).await?;
+    let stamp = match stamps.get(&catalogue_id) {
+        Some((read_at, stamp)) if *read_at == marker => stamp.clone(),
+        _ => {
+            // The stamp is read in several queries; an intake committing between them would give a mixed
+            // stamp. A catalogue whose marker moved meanwhile is left for the next sweep.
+            let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+            if store.change_marker(catalogue_id).await? != marker {
+                return Ok(Outcome::Busy);
+            }
+            stamps.insert(catalogue_id, (marker, stamp.clone()));
+            stamp
+        }
+    };
+    let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else {
+        let latest = store.builds(catalogue_id).await?.into_iter().next_back();
+        return Ok(match latest {
+            Some(b) if b.state == "done" && b.input_stamp.as_deref() == Some(stamp.as_str()) => {
+                Outcome::Unchanged(b.number)
+            }
+            _ => Outcome::Busy,
+        });
+    };
+    let span = tracing::info_span!("build", %catalogue_id, build = number);
+    let location = build(store, blobs, catalogue_id, number, s).instrument(span).await?;
+    Ok(Outcome::Built(Built { catalogue_id, build: number, location }))
 }
 
 /// Assembles build `number` of the catalogue into the blob store and marks it done; returns its location.

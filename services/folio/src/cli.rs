@@ -138,6 +138,8 @@ pub enum Command {
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
     },
+    /// Prints the gateway API's OpenAPI 3.1 document (as served on /v1/openapi.json; kept as docs/openapi.json).
+    Openapi,
     /// Keeps the queue in agreement with the database until SIGTERM or SIGINT: sends again the requests of
     /// documents whose worker stopped or whose request was lost, and settles what the broker dead-lettered
     /// (see docs/RELIABILITY.md). One is enough; more are harmless.
@@ -319,6 +321,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 settings.worker.concurrency = c;
             }
             crate::roles::run_serve(&settings, |addr| println!("folio: serving on http://{addr}")).await
+        }
+        Command::Openapi => {
+            let document = serde_json::to_string_pretty(&crate::gateway::openapi())?;
+            println!("{document}");
+            Ok(())
         }
         Command::Coordinator => {
             crate::telemetry::init("folio=info");

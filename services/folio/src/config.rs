@@ -35,14 +35,30 @@ pub struct GatewaySection {
     pub listen: String,
     /// The largest upload request (metadata and every file), in MiB; a larger one is refused with 413.
     pub max_upload_mib: u64,
-    /// A bearer token every request that changes something must carry (`Authorization: Bearer TOKEN`); none
-    /// when unset. Better given as FOLIO_GATEWAY_TOKEN than written in a file.
+    /// The largest file of an upload, in MiB; a larger one is refused with 413.
+    pub max_file_mib: u64,
+    /// The most files one upload may carry (at most 50, the limit of uploads by queue too).
+    pub max_files: usize,
+    /// An admin token (`Authorization: Bearer TOKEN`): the same as `tokens = ["admin:admin:TOKEN"]`. Better
+    /// given as FOLIO_GATEWAY_TOKEN than written in a file.
     pub token: Option<String>,
+    /// The API's bearer tokens, each `NAME:SCOPE:SECRET`, the scope `uploader` (uploads), `editor` (uploads,
+    /// waivers, exclusions, assembly) or `admin` (everything, catalogues included); the secret at least 12
+    /// characters. Better given as FOLIO_GATEWAY_TOKENS (separated by commas or white space). With no token at
+    /// all the API is open to whoever reaches it.
+    pub tokens: Vec<String>,
 }
 
 impl Default for GatewaySection {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), max_upload_mib: 100, token: None }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_upload_mib: 200,
+            max_file_mib: 100,
+            max_files: 50,
+            token: None,
+            tokens: Vec::new(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod assemble;
 pub mod builds;
+pub mod bundle_zip;
 pub mod cli;
 pub mod config;
 pub mod coordinator;

@@ -134,14 +134,32 @@ async fn serve_gateway(
         .await
         .with_context(|| format!("gateway: cannot listen on {addr} (gateway.listen)"))?;
     let local = listener.local_addr()?;
-    let max_upload_bytes =
-        usize::try_from(settings.gateway.max_upload_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let token = std::env::var("FOLIO_GATEWAY_TOKEN").ok().filter(|t| !t.is_empty()).or(settings.gateway.token.clone());
-    if token.is_none() {
-        warn!("gateway: no token set (gateway.token or FOLIO_GATEWAY_TOKEN): anyone who reaches {local} may upload");
+    let gateway_settings = &settings.gateway;
+    let mib = |n: u64| n.saturating_mul(1 << 20);
+    let limits = crate::gateway::UploadLimits {
+        max_request_bytes: usize::try_from(mib(gateway_settings.max_upload_mib)).unwrap_or(usize::MAX),
+        max_file_bytes: mib(gateway_settings.max_file_mib),
+        max_files: gateway_settings.max_files.clamp(1, crate::uploads::MAX_FILES),
+    };
+    let tokens = gateway_tokens(settings)?;
+    if tokens.is_empty() {
+        warn!(
+            "gateway: no token set (gateway.tokens, FOLIO_GATEWAY_TOKENS or FOLIO_GATEWAY_TOKEN): anyone who reaches \
+             {local} may read, upload and decide"
+        );
     }
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
-    let gateway = crate::gateway::Gateway { store, blobs, queue, token, max_upload_bytes };
+    let mut builds = settings.build_settings();
+    builds.name = format!("{}-gateway", builds.name);
+    let gateway = crate::gateway::Gateway {
+        store,
+        blobs,
+        queue,
+        tokens: std::sync::Arc::new(tokens),
+        limits,
+        spool_dir: std::env::temp_dir(),
+        builds,
+    };
     let app = crate::gateway::router(gateway, dependencies);
     let mut stop = stopping;
     let server = tokio::spawn(async move {
@@ -153,6 +171,31 @@ async fn serve_gateway(
     });
     info!(addr = %local, "gateway: HTTP API on /v1, health on /livez and /readyz");
     Ok((local, server))
+}
+
+/// The gateway's tokens: `gateway.tokens` and FOLIO_GATEWAY_TOKENS (`NAME:SCOPE:SECRET` each), and the admin
+/// token of `gateway.token` or FOLIO_GATEWAY_TOKEN.
+fn gateway_tokens(settings: &Settings) -> Result<Vec<crate::gateway::auth::Token>> {
+    use crate::gateway::auth::{Scope, Token};
+    let from_env = std::env::var("FOLIO_GATEWAY_TOKENS").unwrap_or_default();
+    let entries = settings
+        .gateway
+        .tokens
+        .iter()
+        .map(String::as_str)
+        .chain(from_env.split(|c: char| c == ',' || c.is_whitespace()).filter(|e| !e.is_empty()));
+    let mut tokens = Vec::new();
+    for entry in entries {
+        tokens.push(Token::parse(entry).map_err(|e| anyhow::anyhow!("gateway.tokens / FOLIO_GATEWAY_TOKENS: {e}"))?);
+    }
+    let admin = std::env::var("FOLIO_GATEWAY_TOKEN").ok().filter(|t| !t.is_empty()).or(settings.gateway.token.clone());
+    if let Some(secret) = admin {
+        tokens.push(
+            Token::new("admin", Scope::Admin, &secret)
+                .map_err(|e| anyhow::anyhow!("gateway.token / FOLIO_GATEWAY_TOKEN: {e}"))?,
+        );
+    }
+    Ok(tokens)
 }
 
 /// `folio gateway`: the HTTP API, until a stop signal. Uploads go to the shared blob store and database, and

@@ -6,18 +6,108 @@
 
 use folio_core::upload::{catalogue_id_for_key, clean_file_name, is_catalogue_key, ContributionFields, UploadFile};
 use folio_core::{Document, DocumentState};
+use folio_extract::Format;
 use folio_store::{BlobError, BlobStore, QueueError, Store, StoreError, WorkQueue, WorkRequest};
 use sha2::{Digest, Sha256};
+use std::path::Path;
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 /// The most files one upload may carry.
 pub const MAX_FILES: usize = 50;
 
-/// A file of an upload, with its content.
+/// How much of a file's start and end is kept for sniffing its format (a DOCX names its parts at the end).
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A file of an upload, spooled to a temporary file as it arrived (removed when this is dropped), with its
+/// checksum and the bytes its format is sniffed from.
 pub struct IncomingFile {
     /// As the front end sent it; cleaned before it is stored.
     pub name: String,
-    pub bytes: Vec<u8>,
+    pub spool: tempfile::TempPath,
+    pub sha256: String,
+    pub bytes: u64,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl IncomingFile {
+    /// Spools bytes already in memory (an upload message's inline file).
+    pub async fn from_bytes(name: &str, bytes: &[u8], spool_dir: &Path) -> Result<Self, UploadError> {
+        let mut spooler = Spooler::new(spool_dir, u64::MAX).await?;
+        spooler.write(bytes).await?;
+        spooler.finish(name).await
+    }
+
+    /// The format its content says it is (its name and declared type are not trusted).
+    async fn sniff(&self) -> Result<Format, UploadError> {
+        const OLE2: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        if self.head.starts_with(OLE2) {
+            // A password-protected DOCX is an OLE2 file; telling it from a legacy .doc reads its directory.
+            let whole = tokio::fs::read(&self.spool).await.map_err(UploadError::Spool)?;
+            return Ok(Format::sniff(&whole));
+        }
+        let mut both = self.head.clone();
+        both.extend_from_slice(&self.tail);
+        Ok(Format::sniff(&both))
+    }
+}
+
+/// Writes an arriving file to a temporary file, hashing it and counting its size on the way; refuses it as
+/// soon as it passes `limit` bytes. Memory holds one chunk and the sniffing bytes, whatever the file's size.
+pub struct Spooler {
+    file: tokio::fs::File,
+    path: tempfile::TempPath,
+    hash: Sha256,
+    bytes: u64,
+    limit: u64,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl Spooler {
+    pub async fn new(dir: &Path, limit: u64) -> Result<Self, UploadError> {
+        let (file, path) =
+            tempfile::Builder::new().prefix("folio-upload-").tempfile_in(dir).map_err(UploadError::Spool)?.into_parts();
+        Ok(Self {
+            file: tokio::fs::File::from_std(file),
+            path,
+            hash: Sha256::new(),
+            bytes: 0,
+            limit,
+            head: Vec::new(),
+            tail: Vec::new(),
+        })
+    }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), UploadError> {
+        self.bytes += chunk.len() as u64;
+        if self.bytes > self.limit {
+            return Err(UploadError::TooLarge(self.limit));
+        }
+        self.hash.update(chunk);
+        if self.head.len() < SNIFF_BYTES {
+            let take = chunk.len().min(SNIFF_BYTES - self.head.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.tail.extend_from_slice(&chunk[chunk.len().saturating_sub(SNIFF_BYTES)..]);
+        if self.tail.len() > SNIFF_BYTES {
+            self.tail.drain(..self.tail.len() - SNIFF_BYTES);
+        }
+        self.file.write_all(chunk).await.map_err(UploadError::Spool)
+    }
+
+    pub async fn finish(mut self, name: &str) -> Result<IncomingFile, UploadError> {
+        self.file.flush().await.map_err(UploadError::Spool)?;
+        Ok(IncomingFile {
+            name: name.to_string(),
+            spool: self.path,
+            sha256: hex::encode(self.hash.finalize()),
+            bytes: self.bytes,
+            head: self.head,
+            tail: self.tail,
+        })
+    }
 }
 
 /// What an upload became.
@@ -44,8 +134,19 @@ pub enum UploadError {
     /// What was sent breaks the contract or the call: each problem is a sentence for the person uploading.
     #[error("the upload was refused: {}", .0.join("; "))]
     Invalid(Vec<String>),
+    /// A file that is not a format Folio reads, or not the format its name says.
+    #[error("the upload was refused: {}", .0.join("; "))]
+    Unsupported(Vec<String>),
+    /// A file larger than the limit (bytes).
+    #[error("a file is larger than {0} bytes")]
+    TooLarge(u64),
     #[error("there is no catalogue '{0}'")]
     UnknownCatalogue(String),
+    /// The `Idempotency-Key` was used before for another request.
+    #[error("the Idempotency-Key was used before for another upload")]
+    KeyReused,
+    #[error("writing the upload to a temporary file: {0}")]
+    Spool(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -55,10 +156,15 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// Whether the same upload may succeed later (a database, blob store or broker that is down).
+    /// Whether the same upload may succeed later (a database, blob store or broker that is down, a full disk).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Invalid(_) | Self::UnknownCatalogue(_) => false,
+            Self::Invalid(_)
+            | Self::Unsupported(_)
+            | Self::TooLarge(_)
+            | Self::UnknownCatalogue(_)
+            | Self::KeyReused => false,
+            Self::Spool(_) => true,
             Self::Store(e) => e.is_retryable(),
             Self::Blob(e) => e.is_retryable(),
             Self::Queue(e) => e.is_retryable(),
@@ -66,9 +172,73 @@ impl UploadError {
     }
 }
 
+/// The file name extensions Folio knows, and the format each claims.
+fn claimed_format(name: &str) -> Option<Format> {
+    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "pdf" => Format::Pdf,
+        "docx" => Format::Docx,
+        "jpg" | "jpeg" => Format::Jpeg,
+        "png" => Format::Png,
+        "tif" | "tiff" => Format::Tiff,
+        "webp" => Format::Webp,
+        "gif" => Format::Gif,
+        _ => return None,
+    })
+}
+
+fn described(format: Format) -> &'static str {
+    match format {
+        Format::Pdf => "a PDF",
+        Format::Docx => "a Word document (DOCX)",
+        Format::Jpeg => "a JPEG image",
+        Format::Png => "a PNG image",
+        Format::Tiff => "a TIFF image",
+        Format::Webp => "a WebP image",
+        Format::Gif => "a GIF image",
+        Format::Unknown => "of no format Folio reads",
+    }
+}
+
+/// The checksum an `Idempotency-Key` is tied to: the catalogue, the metadata and every file's name and
+/// checksum, in order.
+pub fn request_checksum(catalogue_key: &str, fields: &ContributionFields, files: &[IncomingFile]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(catalogue_key.as_bytes());
+    hash.update([0]);
+    hash.update(serde_json::to_vec(fields).unwrap_or_default());
+    for f in files {
+        hash.update([0]);
+        hash.update(f.name.as_bytes());
+        hash.update([0]);
+        hash.update(f.sha256.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+/// The answer an accepted upload got, read back from the database (for a retried `Idempotency-Key`).
+pub async fn accepted_of(
+    store: &dyn Store,
+    catalogue_id: Uuid,
+    contribution_id: Uuid,
+) -> Result<Accepted, UploadError> {
+    let documents = store
+        .documents(catalogue_id)
+        .await?
+        .into_iter()
+        .filter(|d| d.contribution_id == contribution_id)
+        .map(|d| AcceptedDocument { id: d.id, file_name: d.file_name, sha256: d.sha256, bytes: d.bytes })
+        .collect();
+    Ok(Accepted { catalogue_id, contribution_id, created: false, documents })
+}
+
 /// The files of a queued upload, with their content: decoded when inline, read from the blob store when the
 /// front end put them there.
-pub async fn resolve_files(blobs: &dyn BlobStore, files: &[UploadFile]) -> Result<Vec<IncomingFile>, UploadError> {
+pub async fn resolve_files(
+    blobs: &dyn BlobStore,
+    files: &[UploadFile],
+    spool_dir: &Path,
+) -> Result<Vec<IncomingFile>, UploadError> {
     use base64::Engine as _;
     let mut resolved = Vec::with_capacity(files.len());
     let mut problems = Vec::new();
@@ -81,11 +251,11 @@ pub async fn resolve_files(blobs: &dyn BlobStore, files: &[UploadFile]) -> Resul
                     bytes.len(),
                     folio_core::upload::MAX_INLINE_BYTES
                 )),
-                Ok(bytes) => resolved.push(IncomingFile { name: file.name.clone(), bytes }),
+                Ok(bytes) => resolved.push(IncomingFile::from_bytes(&file.name, &bytes, spool_dir).await?),
                 Err(e) => problems.push(format!("'{}' has `content_base64` that is not base64 ({e})", file.name)),
             },
             (None, Some(key)) => match blobs.get(key).await {
-                Ok(bytes) => resolved.push(IncomingFile { name: file.name.clone(), bytes }),
+                Ok(bytes) => resolved.push(IncomingFile::from_bytes(&file.name, &bytes, spool_dir).await?),
                 Err(e) if e.is_retryable() => return Err(e.into()),
                 Err(e) => problems.push(format!("'{}': its blob '{key}' cannot be read ({e})", file.name)),
             },
@@ -140,6 +310,7 @@ pub async fn accept(
     if files.len() > MAX_FILES {
         problems.push(format!("an upload carries at most {MAX_FILES} files, not {}", files.len()));
     }
+    let mut unsupported = Vec::new();
     let mut names = Vec::with_capacity(files.len());
     for file in &files {
         match clean_file_name(&file.name) {
@@ -147,22 +318,40 @@ pub async fn accept(
             Some(name) => names.push(name),
             None => problems.push(format!("'{}' is not a usable file name", file.name.escape_debug())),
         }
-        if file.bytes.is_empty() {
+        if file.bytes == 0 {
             problems.push(format!("'{}' is empty", file.name.escape_debug()));
+            continue;
+        }
+        let format = file.sniff().await?;
+        let shown = file.name.escape_debug();
+        match claimed_format(&file.name) {
+            _ if format == Format::Unknown => unsupported.push(format!(
+                "'{shown}' is not a PDF, a Word document (DOCX) or an image (JPEG, PNG, TIFF, WebP, GIF)"
+            )),
+            Some(claimed) if claimed != format => unsupported.push(format!(
+                "'{shown}' is {}, not {} as its name says: rename it or send the right file",
+                described(format),
+                described(claimed)
+            )),
+            _ => {}
         }
     }
     let contribution = match contribution {
-        Some(c) if problems.is_empty() => c,
-        _ => return Err(UploadError::Invalid(problems)),
+        Some(c) if problems.is_empty() && unsupported.is_empty() => c,
+        _ if problems.is_empty() => return Err(UploadError::Unsupported(unsupported)),
+        _ => {
+            problems.extend(unsupported);
+            return Err(UploadError::Invalid(problems));
+        }
     };
 
     let mut documents = Vec::with_capacity(files.len());
     for (file, name) in files.into_iter().zip(names) {
-        let sha256 = hex::encode(Sha256::digest(&file.bytes));
+        let sha256 = file.sha256.clone();
         let blob_key = format!("originals/{}/{}", &sha256[..2], sha256);
-        let bytes = file.bytes.len() as u64;
+        let bytes = file.bytes;
         if !blobs.exists(&blob_key).await? {
-            blobs.put(&blob_key, file.bytes).await?;
+            blobs.put_file(&blob_key, &file.spool).await?;
         }
         documents.push(Document {
             id: Document::derive_id(contribution.id, &name, &sha256),

@@ -235,7 +235,8 @@ impl Worker {
     ) {
         let span = tracing::info_span!("upload", upload_id = %upload.upload_id, catalogue = %upload.catalogue);
         let accepted = async {
-            let files = crate::uploads::resolve_files(self.blobs.as_ref(), &upload.files).await?;
+            let files =
+                crate::uploads::resolve_files(self.blobs.as_ref(), &upload.files, &std::env::temp_dir()).await?;
             crate::uploads::accept(
                 self.store.as_ref(),
                 self.blobs.as_ref(),

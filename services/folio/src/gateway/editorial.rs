@@ -1,0 +1,388 @@
+//! What editors read and do: chapters with progress, contributions with their documents, records and
+//! findings, waivers and exclusions, assemblies, builds and their bundles, thumbnails.
+
+use super::auth::{authorise, Caller, Scope};
+use super::problem::Problem;
+use super::{existing_catalogue, Gateway};
+use crate::builds::{self, Outcome};
+use crate::coordinator;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use folio_core::{Contribution, Decision, DecisionAction, Finding, FindingCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The catalogue's chapters in book order, each with its documents' progress.
+pub(super) async fn chapter_progress(gateway: &Gateway, catalogue_id: Uuid) -> Result<Vec<Value>, Problem> {
+    let contributions = gateway.store.contributions(catalogue_id).await?;
+    Ok(gateway
+        .store
+        .progress(catalogue_id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let count = contributions.iter().filter(|x| x.chapter_key == c.key).count();
+            json!({
+                "key": c.key, "title": c.title, "position": c.position, "contributions": count,
+                "documents": c.documents, "finished": c.finished, "failed": c.failed, "cleared": c.cleared(),
+            })
+        })
+        .collect())
+}
+
+pub(super) async fn chapters(
+    State(gateway): State<Gateway>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    Ok(Json(json!({ "chapters": chapter_progress(&gateway, id).await? })).into_response())
+}
+
+fn finding_json(f: &Finding) -> Value {
+    json!({
+        "code": f.code.as_str(), "severity": f.severity.as_str(), "contribution_id": f.contribution_id,
+        "file_name": f.file_name, "message": f.message,
+    })
+}
+
+fn decision_json(d: &Decision) -> Value {
+    json!({
+        "action": d.action.as_str(), "code": d.code.map(FindingCode::as_str), "reason": d.reason,
+        "decided_by": d.decided_by, "decided_at": d.decided_at,
+    })
+}
+
+/// Every contribution in book order, each with its documents (state, record summary, thumbnail), findings and
+/// decisions: what the editors' dashboard shows.
+pub(super) async fn contributions(
+    State(gateway): State<Gateway>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let cards = cards(&gateway, &key, id, None).await?;
+    Ok(Json(json!({ "contributions": cards })).into_response())
+}
+
+pub(super) async fn contribution(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let mut cards = cards(&gateway, &key, id, Some(contribution_id)).await?;
+    match cards.pop() {
+        Some(card) => Ok(Json(card).into_response()),
+        None => Err(no_contribution(&key, contribution_id)),
+    }
+}
+
+fn no_contribution(key: &str, id: Uuid) -> Problem {
+    Problem::not_found("No such contribution", format!("catalogue '{key}' has no contribution {id}"))
+}
+
+async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uuid>) -> Result<Vec<Value>, Problem> {
+    let store = gateway.store.as_ref();
+    let chapters = store.chapters(catalogue_id).await?;
+    let mut contributions: Vec<Contribution> =
+        store.contributions(catalogue_id).await?.into_iter().filter(|c| only.is_none_or(|o| o == c.id)).collect();
+    let position: HashMap<&str, u32> = chapters.iter().map(|c| (c.key.as_str(), c.position)).collect();
+    contributions.sort_by_key(|c| position.get(c.chapter_key.as_str()).copied().unwrap_or(u32::MAX));
+    let documents = store.documents(catalogue_id).await?;
+    let findings = coordinator::current_findings(store, catalogue_id).await?;
+    let decisions = store.decisions(catalogue_id).await?;
+    let mut cards = Vec::with_capacity(contributions.len());
+    for c in &contributions {
+        let mut docs = Vec::new();
+        for d in documents.iter().filter(|d| d.contribution_id == c.id) {
+            let record = store.record(d.id).await?;
+            docs.push(json!({
+                "id": d.id,
+                "file_name": d.file_name,
+                "sha256": d.sha256,
+                "bytes": d.bytes,
+                "state": d.state.as_str(),
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "record": record.as_ref().map(|r| json!({
+                    "format": r.record.format,
+                    "pages": r.record.pages,
+                    "language": r.record.language,
+                    "error": r.record.error,
+                    "thumbnail": r.thumbnail_key,
+                })),
+                "thumbnail_url": record.as_ref().and_then(|r| r.thumbnail_key.as_ref())
+                    .map(|_| format!("/v1/catalogues/{key}/documents/{}/thumbnail", d.id)),
+            }));
+        }
+        let own: Vec<Value> = findings.iter().filter(|f| f.contribution_id == Some(c.id)).map(finding_json).collect();
+        let decided: Vec<Value> = decisions.iter().filter(|d| d.contribution_id == c.id).map(decision_json).collect();
+        let excluded = decisions.iter().any(|d| d.contribution_id == c.id && d.action == DecisionAction::Exclude);
+        let blocked = findings.iter().any(|f| f.contribution_id == Some(c.id) && f.is_blocking());
+        cards.push(json!({
+            "id": c.id,
+            "chapter": c.chapter_key,
+            "state": c.state,
+            "author": c.author,
+            "title": c.title,
+            "kind": c.kind.as_str(),
+            "role": c.role.as_str(),
+            "modality": c.modality.as_str(),
+            "received": c.received,
+            "rights": c.rights,
+            "documents": docs,
+            "findings": own,
+            "decisions": decided,
+            "excluded": excluded,
+            "in_book": !blocked,
+        }));
+    }
+    Ok(cards)
+}
+
+pub(super) async fn findings(
+    State(gateway): State<Gateway>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let findings = coordinator::current_findings(gateway.store.as_ref(), id).await?;
+    Ok(Json(json!({ "findings": findings.iter().map(finding_json).collect::<Vec<_>>() })).into_response())
+}
+
+/// The body of a waiver or an exclusion.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Reason {
+    reason: String,
+}
+
+fn reason_of(body: Option<Json<Reason>>) -> Result<String, Problem> {
+    let reason = body.map(|Json(r)| r.reason.trim().to_string()).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(Problem::refused("say why in `reason` (JSON: {\"reason\": \"...\"}), in at most 1000 characters"));
+    }
+    Ok(reason)
+}
+
+async fn decide(
+    gateway: &Gateway,
+    key: &str,
+    contribution_id: Uuid,
+    caller: Caller,
+    action: DecisionAction,
+    code: Option<FindingCode>,
+    reason: String,
+) -> Result<Response, Problem> {
+    let (id, _) = existing_catalogue(gateway, key).await?;
+    let decision = Decision {
+        contribution_id,
+        action,
+        code,
+        reason,
+        decided_by: caller.name,
+        decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    match gateway.store.put_decision(id, &decision).await {
+        Err(folio_store::StoreError::NotFound(_)) => return Err(no_contribution(key, contribution_id)),
+        other => other?,
+    }
+    tracing::info!(catalogue = key, %contribution_id, action = action.as_str(), code = code.map(FindingCode::as_str), by = %decision.decided_by, "editor's decision");
+    Ok(Json(decision_json(&decision)).into_response())
+}
+
+async fn undo(
+    gateway: &Gateway,
+    key: &str,
+    contribution_id: Uuid,
+    action: DecisionAction,
+    code: Option<FindingCode>,
+) -> Result<Response, Problem> {
+    let (id, _) = existing_catalogue(gateway, key).await?;
+    if gateway.store.remove_decision(id, contribution_id, action, code).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Problem::not_found(
+            "No such decision",
+            format!("contribution {contribution_id} has no such {}", action.as_str()),
+        ))
+    }
+}
+
+fn finding_code(code: &str) -> Result<FindingCode, Problem> {
+    match FindingCode::parse(code) {
+        Some(c) if !c.is_intake() && c != FindingCode::Excluded => Ok(c),
+        _ => Err(Problem::not_found(
+            "No such finding",
+            format!("'{code}' is not a finding of the rules that can be waived (see docs/API.md)"),
+        )),
+    }
+}
+
+pub(super) async fn waive(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id, code)): Path<(String, Uuid, String)>,
+    headers: HeaderMap,
+    body: Option<Json<Reason>>,
+) -> Result<Response, Problem> {
+    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    let code = finding_code(&code)?;
+    let reason = reason_of(body)?;
+    decide(&gateway, &key, contribution_id, caller, DecisionAction::Waive, Some(code), reason).await
+}
+
+pub(super) async fn unwaive(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id, code)): Path<(String, Uuid, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    let code = finding_code(&code)?;
+    undo(&gateway, &key, contribution_id, DecisionAction::Waive, Some(code)).await
+}
+
+pub(super) async fn exclude(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+    body: Option<Json<Reason>>,
+) -> Result<Response, Problem> {
+    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    let reason = reason_of(body)?;
+    decide(&gateway, &key, contribution_id, caller, DecisionAction::Exclude, None, reason).await
+}
+
+pub(super) async fn include(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    undo(&gateway, &key, contribution_id, DecisionAction::Exclude, None).await
+}
+
+fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
+    json!({
+        "number": b.number, "state": b.state, "location": b.location, "manifest_sha256": b.manifest_sha256,
+        "bundle_url": (b.state == "done").then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
+    })
+}
+
+pub(super) async fn builds(
+    State(gateway): State<Gateway>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let builds: Vec<Value> = gateway.store.builds(id).await?.iter().rev().map(|b| build_json(&key, b)).collect();
+    Ok(Json(json!({ "builds": builds })).into_response())
+}
+
+/// Assembles the catalogue now: 201 with the new build, 200 with the latest when nothing changed since, 409
+/// when a chapter has not cleared processing or another assembly of the same inputs is under way.
+pub(super) async fn assemble(
+    State(gateway): State<Gateway>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let outcome = builds::assemble_now(
+        gateway.store.as_ref(),
+        gateway.blobs.as_ref(),
+        gateway.queue.as_ref(),
+        &gateway.builds,
+        id,
+    )
+    .await?;
+    let row = |number: u32| async move {
+        let builds = gateway.store.builds(id).await?;
+        Ok::<_, Problem>(builds.into_iter().find(|b| b.number == number))
+    };
+    match outcome {
+        Outcome::Built(b) => {
+            tracing::info!(catalogue = %key, build = b.build, by = %caller.name, "assembled on request");
+            let built = row(b.build).await?.map(|r| build_json(&key, &r));
+            Ok((StatusCode::CREATED, Json(built)).into_response())
+        }
+        Outcome::Unchanged(number) => {
+            let latest = row(number).await?.map(|r| build_json(&key, &r));
+            Ok((StatusCode::OK, Json(latest)).into_response())
+        }
+        Outcome::NotCleared => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "Not ready",
+            "every chapter must clear processing first (each document done or failed), and the catalogue needs documents",
+        )),
+        Outcome::Busy => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "Being assembled",
+            "the catalogue is changing or being assembled right now; try again in a moment",
+        )),
+    }
+}
+
+/// A build's bundle as one ZIP file, assembled in a temporary file and streamed.
+pub(super) async fn bundle(
+    State(gateway): State<Gateway>,
+    Path((key, number)): Path<(String, u32)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let build = gateway.store.builds(id).await?.into_iter().find(|b| b.number == number && b.state == "done");
+    let Some(build) = build else {
+        return Err(Problem::not_found("No such build", format!("catalogue '{key}' has no finished build {number}")));
+    };
+    let prefix = format!("bundles/{id}/{number}/");
+    let keys = gateway.blobs.list(&prefix).await.map_err(anyhow::Error::from)?;
+    if keys.is_empty() {
+        // `folio process` writes its bundles to a folder of its own, not to the blob store.
+        return Err(Problem::not_found(
+            "Bundle not in the blob store",
+            format!("build {number} was written to {}", build.location),
+        ));
+    }
+    let file = crate::bundle_zip::write(gateway.blobs.as_ref(), &prefix, &keys).await?;
+    let length = file.metadata().await.map_err(anyhow::Error::from)?.len();
+    let body = Body::from_stream(crate::bundle_zip::chunks(file));
+    let name = format!("{key}-build-{number}.zip");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A document's thumbnail (the smallest size made).
+pub(super) async fn thumbnail(
+    State(gateway): State<Gateway>,
+    Path((key, document_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let not_found = || Problem::not_found("No thumbnail", format!("document {document_id} has no thumbnail (yet)"));
+    let document = gateway.store.document(document_id).await?.ok_or_else(not_found)?;
+    let in_catalogue = gateway.store.contributions(id).await?.iter().any(|c| c.id == document.contribution_id);
+    let thumbnail = gateway.store.record(document_id).await?.and_then(|r| r.thumbnail_key);
+    let (true, Some(thumbnail)) = (in_catalogue, thumbnail) else { return Err(not_found()) };
+    let bytes = gateway.blobs.get(&thumbnail).await.map_err(anyhow::Error::from)?;
+    let mime = if thumbnail.ends_with(".webp") { "image/webp" } else { "image/png" };
+    Ok(([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, max-age=300")], bytes).into_response())
+}

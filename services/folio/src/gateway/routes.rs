@@ -1,0 +1,498 @@
+//! The API's routes, once: the router is built from this table and so is the OpenAPI 3.1 document
+//! (`GET /v1/openapi.json`, kept in the repo as docs/openapi.json), so the two cannot drift apart.
+
+use super::auth::Scope;
+use super::{editorial, intake, Gateway};
+use axum::http::Method;
+use axum::routing::{delete, get, post, put, MethodRouter};
+use folio_core::FindingCode;
+use serde_json::{json, Map, Value};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Access {
+    /// No token: the OpenAPI document.
+    Open,
+    /// A token of any scope.
+    Read,
+    Needs(Scope),
+}
+
+/// What a route takes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Body {
+    None,
+    Toml,
+    Upload,
+    Reason,
+}
+
+/// What a route answers with, on success.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Answer {
+    Json(&'static str),
+    Zip,
+    Image,
+    Empty,
+}
+
+pub(super) struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub operation: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    pub body: Body,
+    /// Status, description, content.
+    pub ok: &'static [(u16, &'static str, Answer)],
+    /// Statuses of refusals besides 401 and 403 (which every route with a token may give).
+    pub refusals: &'static [(u16, &'static str)],
+}
+
+const NOT_FOUND: (u16, &str) = (404, "no such catalogue (or the thing named in the path)");
+
+/// Every route of the API, with its handler.
+pub(super) fn table() -> Vec<(Route, MethodRouter<Gateway>)> {
+    use Access::*;
+    use Answer::*;
+    vec![
+        (
+            Route {
+                method: Method::PUT,
+                path: "/v1/catalogues/{key}",
+                operation: "putCatalogue",
+                summary: "Creates or updates a catalogue from its catalogue.toml; its contributions stay",
+                access: Needs(Scope::Admin),
+                body: Body::Toml,
+                ok: &[(201, "created", Json("CatalogueRef")), (200, "updated", Json("CatalogueRef"))],
+                refusals: &[(422, "not a catalogue: the problem says what to fix")],
+            },
+            put(super::put_catalogue),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}",
+                operation: "getCatalogue",
+                summary: "The catalogue and its chapters in book order, with progress",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the catalogue", Json("Catalogue"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(super::catalogue),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/chapters",
+                operation: "listChapters",
+                summary: "The chapters in book order, each with its progress",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the chapters", Json("Chapters"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::chapters),
+        ),
+        (
+            Route {
+                method: Method::POST,
+                path: "/v1/catalogues/{key}/contributions",
+                operation: "uploadContribution",
+                summary: "One contribution: its metadata and files in one multipart form (Idempotency-Key makes a retry safe)",
+                access: Needs(Scope::Uploader),
+                body: Body::Upload,
+                ok: &[
+                    (201, "a new contribution", Json("Accepted")),
+                    (200, "already there (a retry), or the first answer to this Idempotency-Key", Json("Accepted")),
+                ],
+                refusals: &[
+                    (400, "not a multipart form, or a bad Idempotency-Key"),
+                    NOT_FOUND,
+                    (413, "over gateway.max_upload_mib, gateway.max_file_mib or gateway.max_files"),
+                    (415, "a file that is not a PDF, DOCX or image, or not what its name says"),
+                    (422, "metadata that breaks the call, or an Idempotency-Key used for another upload"),
+                ],
+            },
+            post(intake::upload),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/contributions",
+                operation: "listContributions",
+                summary: "Every contribution in book order with its documents, findings and decisions",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the contributions", Json("Contributions"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::contributions),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/contributions/{id}",
+                operation: "getContribution",
+                summary: "One contribution with its documents, findings and decisions",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the contribution", Json("Contribution"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::contribution),
+        ),
+        (
+            Route {
+                method: Method::PUT,
+                path: "/v1/catalogues/{key}/contributions/{id}/waivers/{code}",
+                operation: "waiveFinding",
+                summary: "Waives a finding: it stays on record as info and no longer keeps the contribution out",
+                access: Needs(Scope::Editor),
+                body: Body::Reason,
+                ok: &[(200, "the decision", Json("Decision"))],
+                refusals: &[NOT_FOUND, (422, "no reason given")],
+            },
+            put(editorial::waive),
+        ),
+        (
+            Route {
+                method: Method::DELETE,
+                path: "/v1/catalogues/{key}/contributions/{id}/waivers/{code}",
+                operation: "unwaiveFinding",
+                summary: "Takes a waiver back",
+                access: Needs(Scope::Editor),
+                body: Body::None,
+                ok: &[(204, "taken back", Empty)],
+                refusals: &[NOT_FOUND],
+            },
+            delete(editorial::unwaive),
+        ),
+        (
+            Route {
+                method: Method::PUT,
+                path: "/v1/catalogues/{key}/contributions/{id}/exclusion",
+                operation: "excludeContribution",
+                summary: "Leaves a contribution out of the book",
+                access: Needs(Scope::Editor),
+                body: Body::Reason,
+                ok: &[(200, "the decision", Json("Decision"))],
+                refusals: &[NOT_FOUND, (422, "no reason given")],
+            },
+            put(editorial::exclude),
+        ),
+        (
+            Route {
+                method: Method::DELETE,
+                path: "/v1/catalogues/{key}/contributions/{id}/exclusion",
+                operation: "includeContribution",
+                summary: "Takes an exclusion back",
+                access: Needs(Scope::Editor),
+                body: Body::None,
+                ok: &[(204, "taken back", Empty)],
+                refusals: &[NOT_FOUND],
+            },
+            delete(editorial::include),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/findings",
+                operation: "listFindings",
+                summary: "The findings as they stand, with the editors' decisions applied",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the findings", Json("Findings"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::findings),
+        ),
+        (
+            Route {
+                method: Method::POST,
+                path: "/v1/catalogues/{key}/builds",
+                operation: "assemble",
+                summary: "Assembles the catalogue now (a change is built once, whoever asks)",
+                access: Needs(Scope::Editor),
+                body: Body::None,
+                ok: &[(201, "the new build", Json("Build")), (200, "the latest build, made from the same inputs", Json("Build"))],
+                refusals: &[NOT_FOUND, (409, "a chapter has not cleared processing, or an assembly is under way")],
+            },
+            post(editorial::assemble),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/builds",
+                operation: "listBuilds",
+                summary: "The catalogue's builds, newest first",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the builds", Json("Builds"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::builds),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/builds/{number}/bundle.zip",
+                operation: "downloadBundle",
+                summary: "A build's bundle as one ZIP file",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the bundle", Zip)],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::bundle),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/documents/{id}/thumbnail",
+                operation: "getThumbnail",
+                summary: "A document's thumbnail (the smallest size made)",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the thumbnail", Image)],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::thumbnail),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/openapi.json",
+                operation: "openapi",
+                summary: "This document",
+                access: Open,
+                body: Body::None,
+                ok: &[(200, "the OpenAPI 3.1 document", Json("OpenApi"))],
+                refusals: &[],
+            },
+            get(|| async { axum::Json(document()) }),
+        ),
+    ]
+}
+
+fn parameter(name: &str) -> Value {
+    let (description, schema) = match name {
+        "key" => ("the catalogue key", json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"})),
+        "id" => ("a contribution's or document's id", json!({"type": "string", "format": "uuid"})),
+        "number" => ("a build's number", json!({"type": "integer", "minimum": 1})),
+        "code" => {
+            let codes: Vec<&str> = FindingCode::ALL
+                .into_iter()
+                .filter(|c| !c.is_intake() && *c != FindingCode::Excluded)
+                .map(FindingCode::as_str)
+                .collect();
+            ("the code of the finding waived", json!({"type": "string", "enum": codes}))
+        }
+        _ => ("", json!({"type": "string"})),
+    };
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn operation(route: &Route) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(route.operation));
+    op.insert("summary".into(), json!(route.summary));
+    let who = match route.access {
+        Access::Open => "No token needed.".to_string(),
+        Access::Read => "Needs a token of any scope.".to_string(),
+        Access::Needs(scope) => format!("Needs a token with the {} scope (or a wider one).", scope.as_str()),
+    };
+    op.insert("description".into(), json!(who));
+    let parameters: Vec<Value> = route
+        .path
+        .split('/')
+        .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+        .map(parameter)
+        .collect();
+    let mut parameters = parameters;
+    if matches!(route.body, Body::Upload) {
+        parameters.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "1 to 255 visible ASCII characters: a retry with the same key and request gets the first answer",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255}
+        }));
+    }
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), json!(parameters));
+    }
+    if !matches!(route.access, Access::Open) {
+        op.insert("security".into(), json!([{"bearer": []}]));
+    }
+    let body = match route.body {
+        Body::None => None,
+        Body::Toml => Some(json!({"required": true, "content": {"application/toml": {"schema": {"type": "string"}}}})),
+        Body::Reason => {
+            Some(json!({"required": true, "content": {"application/json": {"schema": schema_ref("Reason")}}}))
+        }
+        Body::Upload => Some(json!({"required": true, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
+                "metadata": schema_ref("ContributionMetadata"),
+                "file": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}}
+            }},
+            "encoding": {"metadata": {"contentType": "application/json"}}
+        }}})),
+    };
+    if let Some(body) = body {
+        op.insert("requestBody".into(), body);
+    }
+    let mut responses = Map::new();
+    for (status, description, answer) in route.ok {
+        let content = match answer {
+            Answer::Json(name) => Some(json!({"application/json": {"schema": schema_ref(name)}})),
+            Answer::Zip => {
+                Some(json!({"application/zip": {"schema": {"type": "string", "contentMediaType": "application/zip"}}}))
+            }
+            Answer::Image => Some(json!({
+                "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
+                "image/webp": {"schema": {"type": "string", "contentMediaType": "image/webp"}}
+            })),
+            Answer::Empty => None,
+        };
+        let mut response = json!({"description": description});
+        if let Some(content) = content {
+            response["content"] = content;
+        }
+        responses.insert(status.to_string(), response);
+    }
+    let mut refusals: Vec<(u16, &str)> = route.refusals.to_vec();
+    if !matches!(route.access, Access::Open) {
+        refusals.push((401, "no token, or not one of the gateway's"));
+        if matches!(route.access, Access::Needs(_)) {
+            refusals.push((403, "the token's scope is too narrow"));
+        }
+    }
+    refusals.push((503, "the database or the blob store is unavailable: try again"));
+    for (status, description) in refusals {
+        responses.insert(
+            status.to_string(),
+            json!({"description": description, "content": {"application/problem+json": {"schema": schema_ref("Problem")}}}),
+        );
+    }
+    op.insert("responses".into(), Value::Object(responses));
+    Value::Object(op)
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (route, _) in table() {
+        let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_ascii_lowercase()] = operation(&route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Folio gateway",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Uploads from front ends, and the editors' view of a catalogue (docs/API.md). Errors are application/problem+json (RFC 9457).",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "A token the operator gives (gateway.tokens): scope uploader, editor or admin"}},
+            "schemas": schemas(),
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let text = json!({"type": "string"});
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let count = json!({"type": "integer", "minimum": 0});
+    let severities = json!({"type": "string", "enum": ["info", "warning", "blocking"]});
+    let codes: Vec<&str> = FindingCode::ALL.into_iter().map(FindingCode::as_str).collect();
+    json!({
+        "Problem": {"type": "object", "required": ["title", "status", "detail"], "properties": {
+            "type": text, "title": text, "status": {"type": "integer"}, "detail": text,
+            "problems": {"type": "array", "items": text}}},
+        "Reason": {"type": "object", "required": ["reason"], "additionalProperties": false,
+            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}},
+        "ContributionMetadata": {"type": "object", "additionalProperties": false,
+            "required": ["chapter", "state", "author", "title", "kind", "role", "modality", "received"],
+            "properties": {
+                "chapter": text, "state": text, "author": text, "title": text,
+                "kind": {"type": "string", "enum": ["text", "testimonial", "graphic", "photograph"]},
+                "role": {"type": "string", "enum": ["donor", "recipient", "both"]},
+                "modality": {"type": "string", "description": "bilateral, regional, multilateral, south-south, triangular, or the contributor's words"},
+                "received": {"type": "string", "format": "date"},
+                "rights": {"type": ["string", "null"], "description": "empty or null when not cleared"}}},
+        "Accepted": {"type": "object", "required": ["catalogue_id", "contribution_id", "created", "documents"], "properties": {
+            "catalogue_id": uuid, "contribution_id": uuid, "created": {"type": "boolean"},
+            "documents": {"type": "array", "items": {"type": "object", "properties": {
+                "id": uuid, "file_name": text, "sha256": text, "bytes": count}}}}},
+        "CatalogueRef": {"type": "object", "properties": {"key": text, "id": uuid, "title": text}},
+        "Chapter": {"type": "object", "properties": {
+            "key": text, "title": text, "position": count, "contributions": count, "documents": count,
+            "finished": count, "failed": count, "cleared": {"type": "boolean"}}},
+        "Chapters": {"type": "object", "properties": {"chapters": {"type": "array", "items": schema_ref("Chapter")}}},
+        "Catalogue": {"type": "object", "properties": {
+            "key": text, "id": uuid, "title": text, "deadline": {"type": ["string", "null"], "format": "date"},
+            "chapters": {"type": "array", "items": schema_ref("Chapter")}}},
+        "Finding": {"type": "object", "properties": {
+            "code": {"type": "string", "enum": codes}, "severity": severities,
+            "contribution_id": {"type": ["string", "null"], "format": "uuid"},
+            "file_name": {"type": ["string", "null"]}, "message": text}},
+        "Findings": {"type": "object", "properties": {"findings": {"type": "array", "items": schema_ref("Finding")}}},
+        "Decision": {"type": "object", "properties": {
+            "action": {"type": "string", "enum": ["waive", "exclude"]}, "code": {"type": ["string", "null"]},
+            "reason": text, "decided_by": text, "decided_at": {"type": "string", "format": "date-time"}}},
+        "Document": {"type": "object", "properties": {
+            "id": uuid, "file_name": text, "sha256": text, "bytes": count,
+            "state": {"type": "string", "enum": ["queued", "processing", "done", "failed"]},
+            "attempts": count, "last_error": {"type": ["string", "null"]},
+            "record": {"type": ["object", "null"], "properties": {
+                "format": text, "pages": count, "language": {"type": ["string", "null"]},
+                "error": {"type": ["object", "null"]}, "thumbnail": {"type": ["string", "null"]}}},
+            "thumbnail_url": {"type": ["string", "null"]}}},
+        "Contribution": {"type": "object", "properties": {
+            "id": uuid, "chapter": text, "state": text, "author": text, "title": text, "kind": text, "role": text,
+            "modality": text, "received": {"type": "string", "format": "date"}, "rights": {"type": ["string", "null"]},
+            "documents": {"type": "array", "items": schema_ref("Document")},
+            "findings": {"type": "array", "items": schema_ref("Finding")},
+            "decisions": {"type": "array", "items": schema_ref("Decision")},
+            "excluded": {"type": "boolean"}, "in_book": {"type": "boolean"}}},
+        "Contributions": {"type": "object", "properties": {"contributions": {"type": "array", "items": schema_ref("Contribution")}}},
+        "Build": {"type": "object", "properties": {
+            "number": count, "state": {"type": "string", "enum": ["assembling", "done"]}, "location": text,
+            "manifest_sha256": text, "bundle_url": {"type": ["string", "null"]}}},
+        "Builds": {"type": "object", "properties": {"builds": {"type": "array", "items": schema_ref("Build")}}},
+        "OpenApi": {"type": "object"}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// docs/openapi.json is the document the code generates: `folio openapi > docs/openapi.json` after a
+    /// change to the routes.
+    #[test]
+    fn the_document_in_the_repo_is_the_generated_one() {
+        let kept: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../docs/openapi.json")).expect("docs/openapi.json is JSON");
+        assert!(
+            kept == super::document(),
+            "docs/openapi.json differs from the routes: run `cargo run -p folio -- openapi > docs/openapi.json`"
+        );
+    }
+
+    #[test]
+    fn every_route_is_documented_with_its_parameters() {
+        let doc = super::document();
+        for (route, _) in super::table() {
+            let op = &doc["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
+            assert!(op.is_object(), "{} {}", route.method, route.path);
+            let params = op["parameters"].as_array().map(Vec::len).unwrap_or(0);
+            assert!(params >= route.path.matches('{').count(), "{}", route.path);
+        }
+    }
+}
