@@ -111,12 +111,15 @@ pub fn word_f1(candidate: &str, reference: &str) -> f64 {
 }
 
 /// The words of a text as the F1 compares them, so that two extractors that read the same words score 1
-/// whatever their encoding habits:
+/// whatever their encoding and spacing habits:
 /// - NFKC: presentation forms (Arabic contextual glyphs, `ﬁ` ligatures, full-width Latin) become the
 ///   letters they stand for; poppler writes the forms, PDFium the letters.
 /// - invisible marks removed: direction marks and embeddings, zero-width spaces and joiners, soft hyphens.
-/// - lower case, split on white space, punctuation trimmed from both ends of each word (a word is the
-///   same word before a comma or a full stop).
+/// - lower case, split on white space and punctuation.
+/// - split where a run of digits meets letters, or letters of one script meet another's: poppler writes
+///   right-to-left runs with no space between a number and the word beside it (`.١مستند`, `Latexأيضا`);
+///   where an extractor puts that space says nothing about the characters it read. Both texts are split
+///   alike, so a word glued the same way on both sides still counts once.
 /// - scripts written without spaces (Chinese, Japanese, Korean syllables) count one word per character,
 ///   since where an extractor breaks their lines says nothing about the characters it read.
 pub fn comparable_words(text: &str) -> Vec<String> {
@@ -124,29 +127,76 @@ pub fn comparable_words(text: &str) -> Vec<String> {
     let invisible = |c: char| matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     let normal: String = text.nfkc().filter(|c| !invisible(*c)).collect::<String>().to_lowercase();
     let mut words = Vec::new();
-    for token in normal.split_whitespace() {
-        let mut word = String::new();
-        for c in token.chars() {
-            if folio_extract::language::is_cjk(c) {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-                words.push(c.to_string());
-            } else {
-                word.push(c);
-            }
+    let mut word = String::new();
+    let mut class = CharClass::Space;
+    for c in normal.chars() {
+        let this = CharClass::of(c);
+        let joins = match (class, this) {
+            // A combining mark (an Arabic vowel sign, an accent) stays with the letter before it.
+            (_, CharClass::Mark) => class != CharClass::Space,
+            (a, b) => a == b && !matches!(a, CharClass::Space | CharClass::Cjk),
+        };
+        if !joins && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
         }
-        if !word.is_empty() {
-            words.push(word);
+        if matches!(this, CharClass::Space) {
+            class = CharClass::Space;
+            continue;
+        }
+        word.push(c);
+        if this != CharClass::Mark {
+            class = this;
         }
     }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words.retain(|w| w.chars().any(char::is_alphanumeric));
     words
-        .into_iter()
-        .filter_map(|w| {
-            let trimmed = w.trim_matches(|c: char| !c.is_alphanumeric());
-            (!trimmed.is_empty()).then(|| trimmed.to_string())
-        })
-        .collect()
+}
+
+/// What a character is, for [`comparable_words`]: where the class changes, a word ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    /// White space and punctuation: between words.
+    Space,
+    Digit,
+    /// A combining mark: part of the letter before it.
+    Mark,
+    /// One word per character.
+    Cjk,
+    Latin,
+    Greek,
+    Cyrillic,
+    Arabic,
+    Hebrew,
+    OtherLetter,
+}
+
+impl CharClass {
+    fn of(c: char) -> Self {
+        if folio_extract::language::is_cjk(c) {
+            return Self::Cjk;
+        }
+        if c.is_numeric() {
+            return Self::Digit;
+        }
+        if matches!(c, '\u{0300}'..='\u{036F}' | '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0591}'..='\u{05C7}')
+        {
+            return Self::Mark;
+        }
+        if !c.is_alphabetic() {
+            return Self::Space;
+        }
+        match c as u32 {
+            0..=0x024F | 0x1E00..=0x1EFF => Self::Latin,
+            0x0370..=0x03FF | 0x1F00..=0x1FFF => Self::Greek,
+            0x0400..=0x052F => Self::Cyrillic,
+            0x0590..=0x05FF | 0xFB1D..=0xFB4F => Self::Hebrew,
+            0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Self::Arabic,
+            _ => Self::OtherLetter,
+        }
+    }
 }
 
 fn ratio(ok: usize, total: usize) -> String {
@@ -305,6 +355,12 @@ mod tests {
         assert_eq!(comparable_words("The ﬁrst, (second) word."), ["the", "first", "second", "word"]);
         assert_eq!(comparable_words("日本語 text"), ["日", "本", "語", "text"]);
         assert_eq!(comparable_words("— …"), Vec::<String>::new());
+        // A number glued to a word, and two scripts glued, as poppler writes right-to-left runs.
+        assert_eq!(comparable_words(".١مستند Latexأيضا"), ["١", "مستند", "latex", "أيضا"]);
+        assert_eq!(word_f1(".١مستند", ".١ مستند"), 1.0);
+        // Vowel signs stay in their word; apostrophes and hyphens split alike on both sides.
+        assert_eq!(comparable_words("يبيبَح"), ["يبيبَح"]);
+        assert_eq!(comparable_words("State's COVID-19"), ["state", "s", "covid", "19"]);
     }
 }
 
