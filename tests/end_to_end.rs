@@ -222,6 +222,61 @@ fn running_again_reuses_the_records_and_replaces_the_bundle() {
     assert!(call["findings"].as_array().unwrap().iter().any(|f| f["code"] == "rights_not_cleared"));
 }
 
+/// `folio keygen` makes a key; a bundle made with it is signed; `folio verify` says it holds, then names a
+/// changed, a missing and an added file, and a signature by another key.
+#[test]
+fn a_signed_bundle_verifies_and_each_change_is_named() {
+    let (tmp, input, data) = example();
+    let key = tmp.path().join("signing.key");
+    let public = String::from_utf8(run(Command::new(FOLIO).arg("keygen").arg("--out").arg(&key)).stdout).unwrap();
+    let public = public.trim().to_string();
+    assert_eq!(public.len(), 64, "{public}");
+    let out = tmp.path().join("bundle");
+    run(Command::new(FOLIO)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("process")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .env("FOLIO_SIGNING_KEY", std::fs::read_to_string(&key).unwrap().trim()));
+    assert!(out.join("signature.json").is_file());
+    let verify = |extra: &[&str]| {
+        let output = Command::new(FOLIO).arg("verify").arg(&out).args(extra).output().unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (ok, said) = verify(&["--public-key", &public]);
+    assert!(ok, "{said}");
+    assert!(said.starts_with("ok: ") && said.contains("signed by key"), "{said}");
+
+    // Another key: refused, even though the bundle is whole.
+    let other = tmp.path().join("other.key");
+    let other_public =
+        String::from_utf8(run(Command::new(FOLIO).arg("keygen").arg("--out").arg(&other)).stdout).unwrap();
+    let (ok, said) = verify(&["--public-key", other_public.trim()]);
+    assert!(!ok && said.contains("not by the trusted key"), "{said}");
+
+    // A changed file, a missing one, an added one: each named.
+    let report = out.join("report.html");
+    std::fs::write(&report, "tampered").unwrap();
+    let thumbnail = std::fs::read_dir(out.join("thumbnails/256")).unwrap().next().unwrap().unwrap().path();
+    std::fs::remove_file(&thumbnail).unwrap();
+    std::fs::write(out.join("originals/extra.pdf"), b"%PDF-1.4").unwrap();
+    let (ok, said) = verify(&["--public-key", &public]);
+    assert!(!ok, "{said}");
+    assert!(said.contains("changed: report.html"), "{said}");
+    let missing = format!("missing: thumbnails/256/{}", thumbnail.file_name().unwrap().to_string_lossy());
+    assert!(said.contains(&missing), "{said}");
+    assert!(said.contains("added: originals/extra.pdf"), "{said}");
+
+    // A manifest changed after signing: the signature no longer holds.
+    let manifest_path = out.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).unwrap().replacen("Catalogue", "Katalog", 1);
+    std::fs::write(&manifest_path, text).unwrap();
+    let (ok, said) = verify(&[]);
+    assert!(!ok && said.contains("does not match manifest.json"), "{said}");
+}
+
 #[test]
 fn out_must_be_new_empty_or_a_bundle() {
     let (tmp, input, data) = example();

@@ -10,6 +10,8 @@ pub mod manifest;
 pub mod model;
 pub mod pdf;
 pub mod report;
+pub mod signature;
+pub mod verify;
 
 mod base64;
 

@@ -9,6 +9,7 @@ use folio_bundle::manifest::{
     CatalogueInfo, Manifest, ManifestChapter, ManifestContribution, ManifestDocument, ManifestFile, SCHEMA_VERSION,
 };
 use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
+use folio_bundle::signature::{Signer, SIGNATURE_FILE};
 use folio_bundle::{Book, BookChapter, BookEntry, Figure};
 use folio_core::{DocumentState, Finding, ThumbnailFormat, ThumbnailRef};
 use folio_store::{BlobStore, Store, StoredRecord};
@@ -55,8 +56,9 @@ pub async fn assemble(
     findings: Vec<Finding>,
     out: &Path,
     date: NaiveDate,
+    signer: Option<&Signer>,
 ) -> Result<BundleSummary> {
-    let (mut summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, out, date).await?;
+    let (mut summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, out, date, signer).await?;
     summary.build = store.add_build(catalogue_id, &out.display().to_string(), &manifest_sha256).await?;
     Ok(summary)
 }
@@ -70,6 +72,7 @@ pub async fn write_bundle(
     findings: Vec<Finding>,
     out: &Path,
     date: NaiveDate,
+    signer: Option<&Signer>,
 ) -> Result<(BundleSummary, String)> {
     check_out_folder(out)?;
     let catalogue = store.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
@@ -235,6 +238,10 @@ pub async fn write_bundle(
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)?;
     write_file(&staging.join("manifest.json"), &manifest_json)?;
+    if let Some(signer) = signer {
+        let signature = serde_json::to_vec_pretty(&signer.sign(&manifest_json))?;
+        write_file(&staging.join(SIGNATURE_FILE), &signature)?;
+    }
 
     // Swap the new bundle in.
     if out.exists() {
@@ -345,11 +352,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Every file under `root` except `manifest.json`, sorted, with checksums.
+/// Every file under `root` except `manifest.json` and `signature.json`, sorted, with checksums.
 fn list_files(root: &Path) -> Result<Vec<ManifestFile>> {
     let mut files = Vec::new();
     for (relative, path) in bundle_files(root)? {
-        if relative == "manifest.json" {
+        if relative == "manifest.json" || relative == SIGNATURE_FILE {
             continue;
         }
         let bytes = std::fs::read(&path)?;

@@ -27,6 +27,8 @@ pub struct BuildSettings {
     pub lease: Duration,
     /// The blob store's URL, for the `location` of bundles (without a password).
     pub blob_url: String,
+    /// Bundles are signed with this key, when set.
+    pub signer: Option<folio_bundle::signature::Signer>,
 }
 
 /// One build made by a sweep.
@@ -145,7 +147,8 @@ async fn build(
     let findings = coordinator::evaluate(store, catalogue_id).await?;
     let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
     let out = scratch.path().join("bundle");
-    let (summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, &out, book_date()).await?;
+    let (summary, manifest_sha256) =
+        write_bundle(store, blobs, catalogue_id, findings, &out, book_date(), s.signer.as_ref()).await?;
     let prefix = format!("bundles/{catalogue_id}/{number}");
     for (relative, path) in bundle_files(&out)? {
         let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;

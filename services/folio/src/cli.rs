@@ -138,6 +138,25 @@ pub enum Command {
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
     },
+    /// Checks a bundle folder against its manifest and signature: says each file changed, missing or added,
+    /// and whether the signature holds. Exits 1 when anything does not match.
+    Verify {
+        /// The bundle folder.
+        bundle: PathBuf,
+        /// The public key the bundle must be signed with: 64 hexadecimal digits, or a file holding them.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// An unsigned bundle is a failure (implied by --public-key).
+        #[arg(long)]
+        require_signature: bool,
+    },
+    /// Makes a new Ed25519 key for signing bundles: writes its secret seed to FILE (mode 0600) and prints the
+    /// public key editors check bundles with.
+    Keygen {
+        /// Where to write the secret seed; an existing file is not replaced.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Prints the gateway API's OpenAPI 3.1 document (as served on /v1/openapi.json; kept as docs/openapi.json).
     Openapi,
     /// Keeps the queue in agreement with the database until SIGTERM or SIGINT: sends again the requests of
@@ -321,6 +340,48 @@ pub async fn run(cli: Cli) -> Result<()> {
                 settings.worker.concurrency = c;
             }
             crate::roles::run_serve(&settings, |addr| println!("folio: serving on http://{addr}")).await
+        }
+        Command::Verify { bundle, public_key, require_signature } => {
+            let trusted = match public_key {
+                None => None,
+                Some(k) => {
+                    let text = if std::path::Path::new(&k).is_file() { std::fs::read_to_string(&k)? } else { k };
+                    Some(folio_bundle::signature::public_key(&text).context("--public-key")?)
+                }
+            };
+            let v = folio_bundle::verify::verify_bundle(&bundle, trusted.as_ref(), require_signature);
+            for problem in &v.problems {
+                println!("{problem}");
+            }
+            let signed = match &v.signed_by {
+                Some(id) => format!("signed by key {id}"),
+                None => "not signed".into(),
+            };
+            if v.ok() {
+                println!("ok: {} files match the manifest; {signed}", v.matching);
+                Ok(())
+            } else {
+                println!("{}: {} problem(s); {} files match", bundle.display(), v.problems.len(), v.matching);
+                std::process::exit(1);
+            }
+        }
+        Command::Keygen { out } => {
+            use std::io::Write;
+            let signer = folio_bundle::signature::Signer::generate()?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file =
+                options.open(&out).with_context(|| format!("creating {} (it must not exist)", out.display()))?;
+            writeln!(file, "{}", signer.seed_hex())?;
+            println!("{}", signer.public_key_hex());
+            eprintln!(
+                "folio: secret key written to {}; set bundle.signing_key_file to it. The line above is the public key \
+                 editors check bundles with (folio verify --public-key).",
+                out.display()
+            );
+            Ok(())
         }
         Command::Openapi => {
             let document = serde_json::to_string_pretty(&crate::gateway::openapi())?;

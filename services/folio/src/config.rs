@@ -26,6 +26,15 @@ pub struct Settings {
     pub coordinator: CoordinatorSection,
     pub gateway: GatewaySection,
     pub extract: ExtractSection,
+    pub bundle: BundleSection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BundleSection {
+    /// A file holding the Ed25519 signing key's secret seed (64 hexadecimal digits; `folio keygen` makes
+    /// one): every bundle is then signed (`signature.json`). FOLIO_SIGNING_KEY gives the seed itself instead.
+    pub signing_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +167,7 @@ impl Default for Settings {
             coordinator: CoordinatorSection::default(),
             gateway: GatewaySection::default(),
             extract: ExtractSection::default(),
+            bundle: BundleSection::default(),
         }
     }
 }
@@ -230,13 +240,27 @@ impl Settings {
     }
 
     /// The coordinator's build settings from these (its name is this host and process).
-    pub fn build_settings(&self) -> crate::builds::BuildSettings {
-        crate::builds::BuildSettings {
+    pub fn build_settings(&self) -> Result<crate::builds::BuildSettings> {
+        Ok(crate::builds::BuildSettings {
             name: crate::worker::default_worker_name(),
             every: Duration::from_secs(self.coordinator.every_secs.max(1)),
             lease: Duration::from_secs(self.coordinator.build_lease_secs.max(1)),
             blob_url: folio_store::amqp::redact(&self.blob_url()),
+            signer: self.signer()?,
+        })
+    }
+
+    /// The key bundles are signed with: FOLIO_SIGNING_KEY (the seed), else `bundle.signing_key_file`; none
+    /// when neither is set.
+    pub fn signer(&self) -> Result<Option<folio_bundle::signature::Signer>> {
+        use folio_bundle::signature::Signer;
+        if let Some(seed) = std::env::var("FOLIO_SIGNING_KEY").ok().filter(|s| !s.trim().is_empty()) {
+            return Ok(Some(Signer::from_hex(&seed).context("FOLIO_SIGNING_KEY")?));
         }
+        let Some(file) = &self.bundle.signing_key_file else { return Ok(None) };
+        let seed = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the signing key {} (bundle.signing_key_file)", file.display()))?;
+        Ok(Some(Signer::from_hex(&seed).with_context(|| format!("the signing key {}", file.display()))?))
     }
 
     pub fn sandbox(&self) -> Result<crate::sandbox::Sandbox> {
@@ -295,7 +319,9 @@ mod tests {
                 None => keys.push(key.clone()),
             }
         }
-        keys.extend(["database_url", "blob_url", "health_addr", "gateway.token"].map(String::from));
+        keys.extend(
+            ["database_url", "blob_url", "health_addr", "gateway.token", "bundle.signing_key_file"].map(String::from),
+        );
         let missing: Vec<&String> = keys.iter().filter(|k| !reference.contains(&format!("| `{k}` |"))).collect();
         assert!(missing.is_empty(), "settings missing from docs/CONFIGURATION.md: {missing:?}");
     }

@@ -104,7 +104,9 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     let findings = coordinator::evaluate(store.as_ref(), catalogue_id).await?;
     bar.set_prefix("assembling");
     bar.set_message("typesetting the book");
-    let summary = assemble(store.as_ref(), blobs.as_ref(), catalogue_id, findings, out, book_date()).await?;
+    let signer = settings.signer()?;
+    let summary =
+        assemble(store.as_ref(), blobs.as_ref(), catalogue_id, findings, out, book_date(), signer.as_ref()).await?;
     bar.finish_and_clear();
     Ok(summary)
 }

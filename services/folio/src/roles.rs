@@ -95,7 +95,7 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
         "coordinator started"
     );
     let builds =
-        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings(), stopping.clone()));
+        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
     let mut running = tokio::spawn(reconciler::run(store, queue.clone(), reconciler, stopping));
     tokio::select! {
         signal = stop_signal() => {
@@ -149,7 +149,7 @@ async fn serve_gateway(
         );
     }
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
-    let mut builds = settings.build_settings();
+    let mut builds = settings.build_settings()?;
     builds.name = format!("{}-gateway", builds.name);
     let gateway = crate::gateway::Gateway {
         store,
@@ -260,7 +260,7 @@ pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::Socke
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let workers = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
     let builds =
-        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings(), stopping.clone()));
+        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
     let reconciler = tokio::spawn(reconciler::run(store, queue.clone(), settings.reconciler_settings(), stopping));
     info!(addr = %addr, "serving: gateway, workers, reconciler and builds in one process");
     started(addr);
