@@ -123,6 +123,13 @@ fn the_example_becomes_a_bundle_with_the_rules_applied() {
     assert_eq!(call["documents"][0]["record"]["language"], "en");
     assert_eq!(call["documents"][0]["record"]["pages"], 2);
     assert_eq!(contribution(&m, "Timeline of the catalogue in 2012")["included"], true);
+    // Spain circulated the call as a DOCX: the same text as the call's PDF, a near duplicate naming it (a
+    // warning: it stays in the book until an editor decides).
+    let spain = contribution(&m, "The call as circulated by Spain");
+    let near = spain["findings"].as_array().unwrap().iter().find(|f| f["code"] == "near_duplicate");
+    let near = near.unwrap_or_else(|| panic!("no near_duplicate finding: {spain}"));
+    assert_eq!(near["severity"], "warning");
+    assert!(near["message"].as_str().unwrap().contains("Call for contributions to the catalogue"), "{near}");
     // The file with no row is an intake finding.
     let intake: Vec<&Value> = m["findings"].as_array().unwrap().iter().collect();
     assert!(intake.iter().any(|f| f["code"] == "unlisted_file" && f["file_name"] == "draft-notes.docx"), "{intake:?}");

@@ -344,6 +344,10 @@ pub enum FindingCode {
     Empty,
     /// The editors left the contribution out of the book.
     Excluded,
+    /// A file also sent in another contribution.
+    Duplicate,
+    /// A text that overlaps much with another contribution's.
+    NearDuplicate,
 }
 
 impl FindingCode {
@@ -363,6 +367,8 @@ impl FindingCode {
             Self::MalformedRow => "malformed_row",
             Self::Empty => "empty",
             Self::Excluded => "excluded",
+            Self::Duplicate => "duplicate",
+            Self::NearDuplicate => "near_duplicate",
         }
     }
 
@@ -375,7 +381,7 @@ impl FindingCode {
         matches!(self, Self::UnlistedFile | Self::MissingFile | Self::UnknownChapter | Self::MalformedRow)
     }
 
-    pub const ALL: [FindingCode; 14] = [
+    pub const ALL: [FindingCode; 16] = [
         Self::Language,
         Self::TooLong,
         Self::Unattributed,
@@ -390,6 +396,8 @@ impl FindingCode {
         Self::MalformedRow,
         Self::Empty,
         Self::Excluded,
+        Self::Duplicate,
+        Self::NearDuplicate,
     ];
 }
 

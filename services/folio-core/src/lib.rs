@@ -5,6 +5,7 @@
 
 pub mod catalogue;
 pub mod domain;
+pub mod duplicates;
 pub mod intake;
 pub mod record;
 pub mod rules;

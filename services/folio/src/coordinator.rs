@@ -2,7 +2,7 @@
 //! against the rules once its chapter has cleared processing, and has the bundle assembled.
 
 use folio_core::rules::{self, Evidence};
-use folio_core::{Decision, Finding};
+use folio_core::{duplicates, Decision, Finding};
 use folio_store::{ChapterProgress, FindingSource, Store, StoreError};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -56,7 +56,9 @@ async fn rule_findings(
     let contributions = store.contributions(catalogue_id).await?;
     let documents = store.documents(catalogue_id).await?;
     let records: HashMap<Uuid, folio_store::StoredRecord> = store.records(catalogue_id).await?.into_iter().collect();
+    let chapters = store.chapters(catalogue_id).await?;
     let mut findings = Vec::new();
+    let mut candidates = Vec::new();
     for contribution in &contributions {
         let own: Vec<&folio_core::Document> =
             documents.iter().filter(|d| d.contribution_id == contribution.id).collect();
@@ -64,9 +66,33 @@ async fn rule_findings(
             continue;
         }
         let evidence: Vec<Evidence<'_>> =
-            own.into_iter().map(|d| Evidence { document: d, record: records.get(&d.id).map(|r| &r.record) }).collect();
+            own.iter().map(|d| Evidence { document: d, record: records.get(&d.id).map(|r| &r.record) }).collect();
         findings.extend(rules::check(contribution, &evidence, &catalogue.config.rules, catalogue.deadline));
+        let chapter = chapters.iter().find(|c| c.key == contribution.chapter_key);
+        candidates.push((
+            chapter.map_or(u32::MAX, |c| c.position),
+            duplicates::Candidate {
+                contribution_id: contribution.id,
+                label: format!(
+                    "“{}” by {} ({}), chapter “{}”",
+                    contribution.title,
+                    contribution.author,
+                    contribution.state,
+                    chapter.map_or(contribution.chapter_key.as_str(), |c| c.title.as_str())
+                ),
+                sha256: own.iter().map(|d| d.sha256.as_str()).collect(),
+                text: own
+                    .iter()
+                    .filter_map(|d| records.get(&d.id).map(|r| r.text.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            },
+        ));
     }
+    // Book order (a stable sort keeps intake order within a chapter): the later of two is the one flagged.
+    candidates.sort_by_key(|(position, _)| *position);
+    let candidates: Vec<duplicates::Candidate<'_>> = candidates.into_iter().map(|(_, c)| c).collect();
+    findings.extend(duplicates::check(&candidates));
     Ok(Decision::apply(&store.decisions(catalogue_id).await?, findings))
 }
 

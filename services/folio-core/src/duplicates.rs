@@ -1,0 +1,169 @@
+//! Duplicates across a catalogue: the same file sent twice (the same SHA-256 in two contributions), and
+//! near duplicates (texts that overlap, such as one report sent by two States, or a revised version beside
+//! the first). Near duplicates are found with MinHash over word shingles: each text becomes the set of its
+//! runs of [`SHINGLE_WORDS`] words, and [`SIGNATURE_LEN`] minimum hashes estimate the Jaccard similarity of
+//! two such sets. Every pair at or above [`NEAR_DUPLICATE`] becomes a finding that names both sides.
+
+use crate::domain::{Finding, FindingCode, Severity};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Words in a shingle.
+pub const SHINGLE_WORDS: usize = 5;
+/// Hashes in a MinHash signature: the estimate's standard error is about 1/sqrt(128) = 0.09.
+pub const SIGNATURE_LEN: usize = 128;
+/// The estimated Jaccard similarity from which two texts are near duplicates.
+pub const NEAR_DUPLICATE: f64 = 0.5;
+/// Texts with fewer words are not compared (a caption or a title says too little).
+pub const MIN_WORDS: usize = 50;
+
+/// One contribution as the duplicate check sees it.
+pub struct Candidate<'a> {
+    pub contribution_id: Uuid,
+    /// How a person names it: title, author and State, chapter.
+    pub label: String,
+    /// Its documents' SHA-256s.
+    pub sha256: Vec<&'a str>,
+    /// Its documents' text, joined.
+    pub text: String,
+}
+
+/// A MinHash signature of a text's shingles; `None` for a text too short to compare.
+pub fn signature(text: &str) -> Option<Vec<u64>> {
+    let words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    if words.len() < MIN_WORDS {
+        return None;
+    }
+    let shingles: HashSet<u64> = words.windows(SHINGLE_WORDS).map(|w| fnv1a(w.join(" ").as_bytes())).collect();
+    Some(
+        (0..SIGNATURE_LEN as u64)
+            .map(|i| shingles.iter().map(|s| mix(s ^ seed(i))).min().unwrap_or(u64::MAX))
+            .collect(),
+    )
+}
+
+/// The share of signature positions that agree: an estimate of the two texts' Jaccard similarity.
+pub fn similarity(a: &[u64], b: &[u64]) -> f64 {
+    let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    same as f64 / a.len().max(1) as f64
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// splitmix64's finaliser: a good mix of 64 bits, the same on every machine.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn seed(i: u64) -> u64 {
+    mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The duplicate findings of a catalogue's contributions (given in book order). Each pair gives one finding,
+/// on the later contribution, naming the earlier: `duplicate` for a file sent in both, else
+/// `near_duplicate` with the estimated overlap. Warnings: an editor decides which one stays.
+pub fn check(candidates: &[Candidate<'_>]) -> Vec<Finding> {
+    let signatures: Vec<Option<Vec<u64>>> = candidates.iter().map(|c| signature(&c.text)).collect();
+    let mut findings = Vec::new();
+    for (j, later) in candidates.iter().enumerate() {
+        for (i, earlier) in candidates.iter().enumerate().take(j) {
+            if let Some(sha) = later.sha256.iter().find(|s| earlier.sha256.contains(s)) {
+                findings.push(Finding {
+                    code: FindingCode::Duplicate,
+                    severity: Severity::Warning,
+                    contribution_id: Some(later.contribution_id),
+                    file_name: None,
+                    message: format!(
+                        "The same file (SHA-256 {}…) was also sent in {}: keep one of the two.",
+                        &sha[..sha.len().min(12)],
+                        earlier.label
+                    ),
+                });
+                continue;
+            }
+            if let (Some(a), Some(b)) = (&signatures[i], &signatures[j]) {
+                let share = similarity(a, b);
+                if share >= NEAR_DUPLICATE {
+                    findings.push(Finding {
+                        code: FindingCode::NearDuplicate,
+                        severity: Severity::Warning,
+                        contribution_id: Some(later.contribution_id),
+                        file_name: None,
+                        message: format!(
+                            "Its text overlaps about {:.0}% with {} (runs of {SHINGLE_WORDS} words in common): a \
+                             duplicate or another version of it?",
+                            share * 100.0,
+                            earlier.label
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "The national mine action centre cleared forty hectares of land in the south during the \
+        year with teams trained under the bilateral programme and equipment provided by the donor State the \
+        survey found cluster munition remnants in orchards and fields near villages and the cleared land was \
+        handed back to farmers who now grow olives and tobacco again risk education reached schools in every \
+        district and victims received medical care and vocational training through the partnership";
+
+    fn candidate(title: &str, sha: &'static str, text: &str) -> Candidate<'static> {
+        Candidate {
+            contribution_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, title.as_bytes()),
+            label: format!("“{title}”"),
+            sha256: vec![sha],
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_revised_text_is_a_near_duplicate_and_an_unrelated_one_is_not() {
+        let revised = REPORT.replace("forty hectares", "forty-two hectares").replace("olives", "olives, wheat");
+        let unrelated = "Victim assistance in the region relies on community health workers who visit families \
+            at home every month they record needs for prostheses physiotherapy and psychological support and \
+            refer survivors to the national rehabilitation centre which was built with regional funds in the \
+            capital and now trains technicians from neighbouring countries in a triangular arrangement with \
+            two donor States and a university that evaluates the outcomes each year for the ministry";
+        let findings = check(&[
+            candidate("Clearance in the south", "aa", REPORT),
+            candidate("Unrelated", "bb", unrelated),
+            candidate("Clearance in the south, revised", "cc", &revised),
+        ]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        let f = &findings[0];
+        assert_eq!(f.code, FindingCode::NearDuplicate);
+        assert_eq!(f.contribution_id, Some(Uuid::new_v5(&Uuid::NAMESPACE_OID, b"Clearance in the south, revised")));
+        assert!(f.message.contains("“Clearance in the south”"), "{}", f.message);
+    }
+
+    #[test]
+    fn the_same_file_twice_is_a_duplicate_and_short_texts_are_not_compared() {
+        let findings =
+            check(&[candidate("One", "abcdef0123456789", "a photo"), candidate("Two", "abcdef0123456789", "")]);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].code, FindingCode::Duplicate);
+        assert!(findings[0].message.contains("“One”") && findings[0].message.contains("abcdef012345"));
+        assert!(signature("too short to say anything").is_none());
+        let same = check(&[candidate("A", "1", "caption"), candidate("B", "2", "caption")]);
+        assert!(same.is_empty(), "short texts are not near duplicates");
+    }
+
+    #[test]
+    fn signatures_are_stable_and_similarity_is_one_for_the_same_text() {
+        let a = signature(REPORT).unwrap();
+        assert_eq!(a, signature(REPORT).unwrap());
+        assert_eq!(similarity(&a, &a), 1.0);
+        assert_eq!(a.len(), SIGNATURE_LEN);
+    }
+}
