@@ -257,6 +257,19 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     // The workers process every file; the dashboard's cards show records, thumbnails and findings.
     let cards = until_processed(addr, 3);
     assert_eq!(cards.len(), 2, "one card a contribution, none twice");
+
+    // The metrics agree with what was processed: three PNGs recorded, their bytes, the uploads taken in,
+    // refused or repeated, and nothing waiting.
+    let (status, metrics) = http(addr, "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(metric(&metrics, "folio_documents_total", &["outcome=\"done\"", "format=\"png\""]), 3.0, "{metrics}");
+    assert_eq!(metric(&metrics, "folio_stage_seconds_count", &["stage=\"extract\"", "format=\"png\""]), 3.0);
+    let png_bytes = (photo.len() + png(20).len() + png(30).len()) as f64;
+    assert_eq!(metric(&metrics, "folio_bytes_processed_total", &["format=\"png\""]), png_bytes);
+    assert_eq!(metric(&metrics, "folio_uploads_total", &["outcome=\"created\""]), 2.0);
+    assert!(metric(&metrics, "folio_uploads_total", &["outcome=\"refused\""]) >= 4.0, "{metrics}");
+    assert_eq!(metric(&metrics, "folio_queue_depth", &[]), 0.0);
+    assert_eq!(metric(&metrics, "folio_oldest_waiting_seconds", &[]), 0.0);
     let card = |id: &str| cards.iter().find(|c| c["id"] == id).unwrap().clone();
     for d in card(&contribution_id)["documents"].as_array().unwrap() {
         assert_eq!(d["record"]["format"], "png", "{d}");
@@ -401,6 +414,20 @@ fn the_web_desk_uploads_shows_waives_assembles_and_downloads_in_chromium() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the desk test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("downloaded"), "{stdout}");
+}
+
+/// The value of a metric in a Prometheus text exposition: the sample named `name` whose labels contain each
+/// of `labels`.
+fn metric(exposition: &str, name: &str, labels: &[&str]) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| {
+            let (series, _) = l.rsplit_once(' ').unwrap_or((l, ""));
+            (series == name || series.starts_with(&format!("{name}{{"))) && labels.iter().all(|x| series.contains(x))
+        })
+        .and_then(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse().ok()))
+        .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{exposition}"))
 }
 
 /// A GET whose body is binary; asserts 200.
@@ -616,4 +643,21 @@ async fn upload_by_queue(queue: AmqpQueue, url: String, name: String, publisher:
     unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
     assert!(worker.wait().unwrap().success());
     let _ = connection.close(0, "done".into()).await;
+}
+
+/// With no token configured, the gateway answers on a loopback address only: on any other it refuses to start.
+#[test]
+fn an_open_gateway_refuses_to_listen_beyond_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env_remove("FOLIO_GATEWAY_TOKEN")
+        .env_remove("FOLIO_GATEWAY_TOKENS")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no token configured") && stderr.contains("FOLIO_GATEWAY_TOKENS"), "{stderr}");
 }

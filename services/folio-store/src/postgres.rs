@@ -863,6 +863,16 @@ impl Store for PostgresStore {
         rows.iter().map(decision_from).collect()
     }
 
+    async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError> {
+        // GREATEST would turn the NULL of "none waits" into 0: the floor at 0 is taken here instead.
+        let age: Option<f64> = sqlx::query_scalar(
+            "SELECT EXTRACT(EPOCH FROM (now() - MIN(updated_at)))::float8 FROM documents WHERE state = 'queued'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(age.map(|a| a.max(0.0)))
+    }
+
     async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT request_sha256, contribution_id FROM upload_keys WHERE catalogue_id = $1 AND key = $2",

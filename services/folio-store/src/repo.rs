@@ -317,6 +317,10 @@ pub trait Store: Send + Sync {
     /// The catalogue's decisions, in the order they were first made.
     async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError>;
 
+    /// Seconds the oldest queued document (of every catalogue) has waited since it was queued or last
+    /// touched; `None` when none waits. For the `folio_oldest_waiting_seconds` metric.
+    async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError>;
+
     /// What an upload's `Idempotency-Key` was first used for: `(request checksum, contribution id)`.
     async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError>;
 

@@ -890,6 +890,16 @@ impl Store for SqliteStore {
         rows.iter().map(decision_from).collect()
     }
 
+    async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError> {
+        let oldest: Option<String> = sqlx::query_scalar("SELECT MIN(updated_at) FROM documents WHERE state = 'queued'")
+            .fetch_one(&self.pool)
+            .await?;
+        let Some(oldest) = oldest else { return Ok(None) };
+        let at = chrono::DateTime::parse_from_rfc3339(&oldest)
+            .map_err(|e| corrupt(format!("updated_at '{oldest}': {e}")))?;
+        Ok(Some((Utc::now() - at.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0))
+    }
+
     async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT request_sha256, contribution_id FROM upload_keys WHERE catalogue_id = ? AND key = ?",

@@ -894,10 +894,17 @@ async fn decisions_are_kept_replaced_taken_back_and_move_the_marker(store: Arc<d
 }
 
 async fn an_idempotency_key_keeps_its_first_use(store: Arc<dyn Store>) {
+    // Beside it, the age of the oldest waiting document: none waits in a fresh database, then one does.
+    assert_eq!(store.oldest_queued_secs().await.unwrap(), None);
     let cat = Uuid::new_v4();
     store.put_catalogue(cat, &config(&[("lebanon", "Clearance")]), "gateway").await.unwrap();
     assert_eq!(store.upload_key(cat, "k-1").await.unwrap(), None);
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let c = contribution(cat, "lebanon", "Report");
+    store.add_contribution(cat, &c, &[document(&c, "x.pdf", "aa")]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let age = store.oldest_queued_secs().await.unwrap().expect("a queued document");
+    assert!((0.0..60.0).contains(&age), "{age}");
     store.remember_upload_key(cat, "k-1", "sha-a", first).await.unwrap();
     store.remember_upload_key(cat, "k-1", "sha-b", second).await.unwrap();
     assert_eq!(store.upload_key(cat, "k-1").await.unwrap(), Some(("sha-a".to_string(), first)));

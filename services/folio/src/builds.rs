@@ -132,6 +132,7 @@ async fn build_if_changed(
     };
     let span = tracing::info_span!("build", %catalogue_id, build = number);
     let location = build(store, blobs, catalogue_id, number, s).instrument(span).await?;
+    crate::metrics::build_assembled();
     Ok(Outcome::Built(Built { catalogue_id, build: number, location }))
 }
 

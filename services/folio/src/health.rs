@@ -1,9 +1,11 @@
-//! Health endpoints for an orchestrator: `GET /livez` answers 200 while the process runs (restart it when
+//! Health endpoints for an orchestrator, and `GET /metrics` (Prometheus). `GET /livez` (or `/healthz`) answers
+//! 200 while the process runs (restart it when
 //! it does not); `GET /readyz` answers 200 only when the database and the queue answer (take the process out
 //! of service while they do not), and 503 with what failed otherwise.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use folio_store::{Store, WorkQueue};
@@ -50,7 +52,27 @@ impl Dependencies {
 }
 
 pub fn router(dependencies: Dependencies) -> Router {
-    Router::new().route("/livez", get(|| async { "alive\n" })).route("/readyz", get(ready)).with_state(dependencies)
+    Router::new()
+        .route("/livez", get(|| async { "alive\n" }))
+        .route("/healthz", get(|| async { "alive\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(dependencies)
+}
+
+/// Prometheus metrics (see [`crate::metrics`]), with the queue's depth and the oldest waiting document's age
+/// read now; a dependency that does not answer in time leaves its gauge as last read.
+async fn metrics(State(dependencies): State<Dependencies>) -> impl IntoResponse {
+    let depth = tokio::time::timeout(CHECK_TIMEOUT, dependencies.queue.depth()).await.ok().and_then(Result::ok);
+    let oldest = tokio::time::timeout(CHECK_TIMEOUT, dependencies.store.oldest_queued_secs())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|age| age.unwrap_or(0.0));
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        crate::metrics::render(depth, oldest),
+    )
 }
 
 async fn ready(State(dependencies): State<Dependencies>) -> (StatusCode, Json<Readiness>) {

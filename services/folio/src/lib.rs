@@ -12,6 +12,7 @@ pub mod extract_cmd;
 pub mod gateway;
 pub mod health;
 pub mod ingest;
+pub mod metrics;
 pub mod process;
 pub mod reconciler;
 pub mod roles;

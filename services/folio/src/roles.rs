@@ -142,6 +142,12 @@ async fn serve_gateway(
         max_files: gateway_settings.max_files.clamp(1, crate::uploads::MAX_FILES),
     };
     let tokens = gateway_tokens(settings)?;
+    if tokens.is_empty() && !local.ip().is_loopback() {
+        bail!(
+            "the gateway would answer anyone on {local} with no token configured: set gateway.tokens or \
+             FOLIO_GATEWAY_TOKENS (NAME:SCOPE:SECRET), or listen on 127.0.0.1 (see docs/API.md)"
+        );
+    }
     if tokens.is_empty() {
         warn!(
             "gateway: no token set (gateway.tokens, FOLIO_GATEWAY_TOKENS or FOLIO_GATEWAY_TOKEN): anyone who reaches \

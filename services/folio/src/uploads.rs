@@ -269,8 +269,25 @@ pub async fn resolve_files(
     }
 }
 
-/// Takes one upload in (see the module's documentation).
+/// Takes one upload in (see the module's documentation), and counts it (`folio_uploads_total`).
 pub async fn accept(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    queue: &dyn WorkQueue,
+    catalogue_key: &str,
+    fields: &ContributionFields,
+    files: Vec<IncomingFile>,
+) -> Result<Accepted, UploadError> {
+    let accepted = take_in(store, blobs, queue, catalogue_key, fields, files).await;
+    match &accepted {
+        Ok(a) => crate::metrics::upload(if a.created { "created" } else { "repeated" }),
+        Err(e) if !e.is_retryable() => crate::metrics::upload("refused"),
+        Err(_) => {}
+    }
+    accepted
+}
+
+async fn take_in(
     store: &dyn Store,
     blobs: &dyn BlobStore,
     queue: &dyn WorkQueue,

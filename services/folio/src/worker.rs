@@ -280,6 +280,7 @@ impl Worker {
             Ok(Claim::Granted(document)) => document,
             Ok(Claim::GaveUp) => {
                 warn!(attempts = s.max_attempts, "document given up on");
+                crate::metrics::document_failed();
                 self.emit(WorkEvent::Failed { document_id: id });
                 return Outcome::DeadLetter;
             }
@@ -316,6 +317,7 @@ impl Worker {
                 match (terminal, fault.parser) {
                     (true, _) => {
                         warn!(error = %fault.message, attempts = document.attempts, "document failed");
+                        crate::metrics::document_failed();
                         self.emit(WorkEvent::Failed { document_id: id });
                         Outcome::DeadLetter
                     }
@@ -408,6 +410,9 @@ impl Worker {
                 info!(format = %record.format, pages = ?record.pages, language = ?record.language, ms = record.elapsed_ms, "extracted")
             }
         }
+        let storing = std::time::Instant::now();
+        let (format, ocr_pages, extract_secs) =
+            (record.format.clone(), record.ocr_pages.len(), record.elapsed_ms as f64 / 1000.0);
         // One blob per document and size, at a key fixed by both: a redelivered message overwrites them.
         for thumbnail in extraction.thumbnails {
             let key = format!("thumbnails/{}/{}", document.id, thumbnail.file_name());
@@ -424,7 +429,18 @@ impl Worker {
         record.thumbnail = thumbnail_key.clone();
         let stored = StoredRecord { record, text: extraction.text, thumbnail_key };
         match self.store.complete(document.id, &self.settings.name, &stored).await {
-            Ok(true) => Ok(error),
+            Ok(true) => {
+                let store_secs = storing.elapsed().as_secs_f64();
+                crate::metrics::document_recorded(
+                    &format,
+                    error.is_some(),
+                    document.bytes,
+                    ocr_pages,
+                    extract_secs,
+                    store_secs,
+                );
+                Ok(error)
+            }
             Ok(false) => {
                 // Our lease ran out and another worker took the document over: its record stands.
                 info!("claim lost before the record was written; the other worker's record stands");
