@@ -99,6 +99,11 @@ impl Drop for Served {
 
 /// `folio serve` on port 0 with a fresh data folder; waits for the address it prints.
 fn serve() -> Served {
+    serve_with(&[])
+}
+
+/// As [`serve`], with more environment variables.
+fn serve_with(env: &[(&str, &str)]) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("folio.toml");
     std::fs::write(
@@ -124,6 +129,7 @@ fn serve() -> Served {
         ])
         .env("FOLIO_GATEWAY_TOKEN", "admin-secret-1")
         .env("FOLIO_GATEWAY_TOKENS", "portal:uploader:uploader-secret, ana:editor:editor-secret-22")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -660,4 +666,64 @@ fn an_open_gateway_refuses_to_listen_beyond_this_machine() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no token configured") && stderr.contains("FOLIO_GATEWAY_TOKENS"), "{stderr}");
+}
+
+/// Each build is POSTed to the operator's webhook, signed with the bundle key, and tried again until the
+/// webhook answers 2xx (here it fails once first).
+#[test]
+fn a_build_reaches_the_webhook_signed_and_after_a_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/folio", listener.local_addr().unwrap());
+    let seed = "11".repeat(32);
+    let public = folio_bundle::signature::Signer::from_hex(&seed).unwrap().public_key_hex();
+    let received = std::thread::spawn(move || {
+        let mut requests = Vec::new();
+        for (i, stream) in listener.incoming().take(2).enumerate() {
+            let mut stream = stream.unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                headers.push(line.trim().to_ascii_lowercase());
+                line.clear();
+            }
+            let length: usize = headers
+                .iter()
+                .find_map(|h| h.strip_prefix("content-length: ").map(|v| v.parse().unwrap()))
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = if i == 0 { "500 Internal Server Error" } else { "204 No Content" };
+            write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+            requests.push((headers, body));
+        }
+        requests
+    });
+    let served = serve_with(&[("FOLIO_WEBHOOK_URL", &hook), ("FOLIO_SIGNING_KEY", &seed)]);
+    let addr = served.addr.as_str();
+    let toml_type = ("Content-Type", "application/toml");
+    assert_eq!(http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml_type, ADMIN], CATALOGUE_TOML.as_bytes()).0, 201);
+    let upload = form(&metadata("Deminers at work"), &[("photo.png", &png(40))]);
+    let (status, body) = http(addr, "POST", "/v1/catalogues/ccm-2012/contributions", &[MULTIPART, AUTH], &upload);
+    assert_eq!(status, 201, "{body}");
+    let requests = received.join().expect("the webhook got two requests");
+    let (first, second) = (&requests[0], &requests[1]);
+    let event = json(std::str::from_utf8(&second.1).unwrap());
+    let mut again = json(std::str::from_utf8(&first.1).unwrap());
+    again["assembled_at"] = event["assembled_at"].clone();
+    assert_eq!(again, event, "the same event, tried again");
+    assert_eq!(event["build"], 1);
+    assert!(event["location"].as_str().unwrap().contains("/bundles/"), "{event}");
+    let header = |name: &str| second.0.iter().find_map(|h| h.strip_prefix(&format!("{name}: ")).map(String::from));
+    assert_eq!(header("folio-event").as_deref(), Some("catalogue.assembled"));
+    assert_eq!(header("folio-delivery"), Some(format!("{}/1", event["catalogue_id"].as_str().unwrap())));
+    let signature = header("folio-signature").expect("a signature");
+    let signature = signature.strip_prefix("ed25519=").unwrap();
+    assert!(folio_bundle::signature::verify_bytes(&public, &second.1, signature), "the signature holds");
+    assert!(!folio_bundle::signature::verify_bytes(&public, b"{}", signature));
+    // The bundle itself is signed with the same key.
+    let catalogue_id = catalogue_id_for_key("ccm-2012");
+    let bundle = served.dir.path().join(format!("data/blobs/bundles/{catalogue_id}/1"));
+    assert!(bundle.join("signature.json").is_file());
 }

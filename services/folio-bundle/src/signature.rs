@@ -56,6 +56,16 @@ pub fn public_key(text: &str) -> Result<VerifyingKey, KeyError> {
     VerifyingKey::from_bytes(&bytes32(text)?).map_err(|e| KeyError::Malformed(e.to_string()))
 }
 
+/// Whether `signature_hex` is the Ed25519 signature of `bytes` by the key `public_hex` (how a webhook's
+/// receiver checks `Folio-Signature`).
+pub fn verify_bytes(public_hex: &str, bytes: &[u8], signature_hex: &str) -> bool {
+    let Ok(key) = public_key(public_hex) else { return false };
+    let Some(bytes64) = hex::decode(signature_hex.trim()).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+        return false;
+    };
+    key.verify_strict(bytes, &ed25519_dalek::Signature::from_bytes(&bytes64)).is_ok()
+}
+
 /// A key's short name: the first 16 hexadecimal digits of its SHA-256.
 pub fn key_id(key: &VerifyingKey) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))[..16].to_string()
@@ -85,6 +95,11 @@ impl Signer {
 
     pub fn public_key_hex(&self) -> String {
         hex::encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// The signature of any bytes (a webhook's body), hexadecimal.
+    pub fn sign_bytes_hex(&self, bytes: &[u8]) -> String {
+        hex::encode(self.key.sign(bytes).to_bytes())
     }
 
     /// The signature file for a manifest's bytes.

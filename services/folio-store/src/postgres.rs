@@ -788,6 +788,25 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn undelivered_webhooks(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
+        let rows: Vec<(Uuid, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL
+             FROM builds WHERE state = 'done' AND input_stamp IS NOT NULL AND webhook_delivered_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(c, n, s, l, m, i, a)| Ok((c, build_from((n, s, l, m, i, a))?))).collect()
+    }
+
+    async fn mark_webhook_delivered(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
+        sqlx::query("UPDATE builds SET webhook_delivered_at = now() WHERE catalogue_id = $1 AND number = $2")
+            .bind(catalogue_id)
+            .bind(i64::from(number))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn put_decision(&self, catalogue_id: Uuid, d: &Decision) -> Result<(), StoreError> {
         let decided_at = chrono::DateTime::parse_from_rfc3339(&d.decided_at)
             .map_err(|e| StoreError::Corrupt(format!("decided_at '{}': {e}", d.decided_at)))?;

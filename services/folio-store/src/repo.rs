@@ -300,6 +300,12 @@ pub trait Store: Send + Sync {
     /// Notes that a build's event was confirmed.
     async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError>;
 
+    /// The coordinator's builds that are done but not yet delivered to the webhook: `(catalogue id, build)`.
+    async fn undelivered_webhooks(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError>;
+
+    /// Notes that a build's webhook delivery was answered 2xx.
+    async fn mark_webhook_delivered(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError>;
+
     /// Records an editor's decision, replacing an earlier one on the same contribution, action and finding
     /// code, and marks the catalogue changed (its next build applies it). [`StoreError::NotFound`] when the
     /// contribution is not in the catalogue.

@@ -12,12 +12,14 @@ pub(crate) const SQLITE: Embedded = &[
     (2, "document_password", include_str!("../../../migrations/sqlite/0002_document_password.sql")),
     (3, "build_claims", include_str!("../../../migrations/sqlite/0003_build_claims.sql")),
     (4, "decisions_and_upload_keys", include_str!("../../../migrations/sqlite/0004_decisions_and_upload_keys.sql")),
+    (5, "build_webhooks", include_str!("../../../migrations/sqlite/0005_build_webhooks.sql")),
 ];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
     (2, "document_password", include_str!("../../../migrations/postgres/0002_document_password.sql")),
     (3, "build_claims", include_str!("../../../migrations/postgres/0003_build_claims.sql")),
     (4, "decisions_and_upload_keys", include_str!("../../../migrations/postgres/0004_decisions_and_upload_keys.sql")),
+    (5, "build_webhooks", include_str!("../../../migrations/postgres/0005_build_webhooks.sql")),
 ];
 
 /// A migrator over embedded migrations. It keeps sqlx's locking (a no-op in SQLite, an advisory lock in

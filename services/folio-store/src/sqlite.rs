@@ -814,6 +814,28 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn undelivered_webhooks(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
+        let rows: Vec<(String, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL
+             FROM builds WHERE state = 'done' AND input_stamp IS NOT NULL AND webhook_delivered_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a))?)))
+            .collect()
+    }
+
+    async fn mark_webhook_delivered(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
+        sqlx::query("UPDATE builds SET webhook_delivered_at = ? WHERE catalogue_id = ? AND number = ?")
+            .bind(now_text())
+            .bind(catalogue_id.to_string())
+            .bind(i64::from(number))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn put_decision(&self, catalogue_id: Uuid, d: &Decision) -> Result<(), StoreError> {
         let cat = catalogue_id.to_string();
         let mut tx = self.pool.begin().await?;

@@ -542,6 +542,11 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
     // `folio process` builds carry no stamp: nobody waits for their event.
     assert_eq!(store.add_build(cat, "/out", "aa").await.unwrap(), 3);
     assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)]);
+    // The webhook's deliveries are tracked apart from the event's.
+    assert_eq!(waiting(store.undelivered_webhooks().await.unwrap()), [(cat, 1), (cat, 2)]);
+    store.mark_webhook_delivered(cat, 2).await.unwrap();
+    assert_eq!(waiting(store.undelivered_webhooks().await.unwrap()), [(cat, 1)]);
+    assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)], "the event still waits");
 
     // Eight coordinators see the next change at once: one of them assembles it.
     let claims = (0..8).map(|i| {

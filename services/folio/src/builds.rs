@@ -29,6 +29,8 @@ pub struct BuildSettings {
     pub blob_url: String,
     /// Bundles are signed with this key, when set.
     pub signer: Option<folio_bundle::signature::Signer>,
+    /// Where each build is announced over HTTP too, when set.
+    pub webhook: Option<crate::webhook::Webhook>,
 }
 
 /// One build made by a sweep.
@@ -163,17 +165,22 @@ async fn build(
     Ok(location)
 }
 
+/// The `catalogue.assembled` event of a build.
+pub fn event_of(catalogue_id: Uuid, build: &folio_store::BuildRow) -> CatalogueAssembled {
+    CatalogueAssembled {
+        version: CatalogueAssembled::VERSION,
+        catalogue_id,
+        build: build.number,
+        location: build.location.clone(),
+        manifest_sha256: build.manifest_sha256.clone(),
+        assembled_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
 /// Publishes `catalogue.assembled` for every build done but not announced, and notes each once confirmed.
 async fn announce(store: &dyn Store, queue: &dyn WorkQueue) -> Result<()> {
     for (catalogue_id, build) in store.unannounced_builds().await? {
-        let event = CatalogueAssembled {
-            version: CatalogueAssembled::VERSION,
-            catalogue_id,
-            build: build.number,
-            location: build.location.clone(),
-            manifest_sha256: build.manifest_sha256.clone(),
-            assembled_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        };
+        let event = event_of(catalogue_id, &build);
         let body = serde_json::to_vec(&event)?;
         let message_id = format!("{catalogue_id}/{}", build.number);
         queue.publish_event(CatalogueAssembled::ROUTING_KEY, &message_id, &body).await?;
@@ -192,9 +199,15 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut stamps = StampCache::new();
+    let mut backoff = crate::webhook::Backoff::new();
     loop {
         if let Err(e) = sweep(store.as_ref(), blobs.as_ref(), queue.as_ref(), &settings, &mut stamps).await {
             warn!(error = %format!("{e:#}"), "build sweep failed; trying again at the next");
+        }
+        if let Some(webhook) = &settings.webhook {
+            if let Err(e) = webhook.deliver_pending(store.as_ref(), &mut backoff).await {
+                warn!(error = %e, "webhook deliveries: database unavailable; trying again at the next sweep");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(settings.every) => {}

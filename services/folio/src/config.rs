@@ -35,6 +35,9 @@ pub struct BundleSection {
     /// A file holding the Ed25519 signing key's secret seed (64 hexadecimal digits; `folio keygen` makes
     /// one): every bundle is then signed (`signature.json`). FOLIO_SIGNING_KEY gives the seed itself instead.
     pub signing_key_file: Option<PathBuf>,
+    /// An http(s) URL each finished build's `catalogue.assembled` event is POSTed to (signed when bundles
+    /// are), retried with backoff until it answers 2xx; also FOLIO_WEBHOOK_URL.
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,7 +250,14 @@ impl Settings {
             lease: Duration::from_secs(self.coordinator.build_lease_secs.max(1)),
             blob_url: folio_store::amqp::redact(&self.blob_url()),
             signer: self.signer()?,
+            webhook: self.webhook()?,
         })
+    }
+
+    /// The webhook builds are announced to: FOLIO_WEBHOOK_URL, else `bundle.webhook_url`.
+    pub fn webhook(&self) -> Result<Option<crate::webhook::Webhook>> {
+        let url = std::env::var("FOLIO_WEBHOOK_URL").ok().filter(|u| !u.is_empty()).or(self.bundle.webhook_url.clone());
+        url.map(|u| crate::webhook::Webhook::new(&u, self.signer()?).map_err(anyhow::Error::msg)).transpose()
     }
 
     /// The key bundles are signed with: FOLIO_SIGNING_KEY (the seed), else `bundle.signing_key_file`; none
@@ -320,7 +330,15 @@ mod tests {
             }
         }
         keys.extend(
-            ["database_url", "blob_url", "health_addr", "gateway.token", "bundle.signing_key_file"].map(String::from),
+            [
+                "database_url",
+                "blob_url",
+                "health_addr",
+                "gateway.token",
+                "bundle.signing_key_file",
+                "bundle.webhook_url",
+            ]
+            .map(String::from),
         );
         let missing: Vec<&String> = keys.iter().filter(|k| !reference.contains(&format!("| `{k}` |"))).collect();
         assert!(missing.is_empty(), "settings missing from docs/CONFIGURATION.md: {missing:?}");

@@ -19,4 +19,5 @@ pub mod roles;
 pub mod sandbox;
 pub mod telemetry;
 pub mod uploads;
+pub mod webhook;
 pub mod worker;
