@@ -109,3 +109,117 @@ fn the_runtime_layout_extracts_a_pdf() {
     assert!(record["error"].is_null(), "{record}");
     assert!(tmp.join("thumbnails/256").read_dir().unwrap().next().is_some(), "a first-page thumbnail");
 }
+
+/// The chart's renderings, after deploy/helm/check.sh passed on them: `(plain, with KEDA)`.
+fn rendered_chart() -> (String, String) {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(repo().join("deploy/helm/check.sh")).arg(out.path()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "deploy/helm/check.sh failed (helm comes from scripts/test's .tools/helm, or HELM; kubernetes-validate and \
+         yamllint from PyPI):\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap();
+    (read("plain.yaml"), read("keda.yaml"))
+}
+
+/// The documents of a rendering of one kind.
+fn of_kind<'a>(rendering: &'a str, kind: &str) -> Vec<&'a str> {
+    rendering.split("\n---").filter(|d| d.lines().any(|l| l == format!("kind: {kind}"))).collect()
+}
+
+#[test]
+fn the_chart_lints_renders_and_validates_offline_and_scales_workers_on_the_queue() {
+    let (plain, keda) = rendered_chart();
+    // Without KEDA: a CPU HorizontalPodAutoscaler; with it: a ScaledObject on the work queue's length.
+    assert_eq!(of_kind(&plain, "HorizontalPodAutoscaler").len(), 1);
+    assert!(of_kind(&plain, "ScaledObject").is_empty());
+    assert!(of_kind(&keda, "HorizontalPodAutoscaler").is_empty());
+    let scaled = of_kind(&keda, "ScaledObject");
+    assert_eq!(scaled.len(), 1);
+    for field in ["type: rabbitmq", "queueName: \"folio.work\"", "mode: QueueLength", "name: folio-worker", "authenticationRef:"] {
+        assert!(scaled[0].contains(field), "{field} not in:\n{}", scaled[0]);
+    }
+    let auth = of_kind(&keda, "TriggerAuthentication");
+    assert!(auth.len() == 1 && auth[0].contains("parameter: host") && auth[0].contains("name: folio-broker"));
+    // One Deployment and one PodDisruptionBudget per role, probes on the health endpoints, the pods locked down.
+    let deployments = of_kind(&plain, "Deployment");
+    assert_eq!(deployments.len(), 3);
+    assert_eq!(of_kind(&plain, "PodDisruptionBudget").len(), 3);
+    for d in &deployments {
+        for field in [
+            "path: /livez",
+            "path: /readyz",
+            "runAsNonRoot: true",
+            "readOnlyRootFilesystem: true",
+            "allowPrivilegeEscalation: false",
+            "- ALL",
+            "type: RuntimeDefault",
+            "mountPath: /tmp",
+            "key: url",
+            "terminationGracePeriodSeconds:",
+        ] {
+            assert!(d.contains(field), "{field} not in:\n{d}");
+        }
+    }
+    // The worker's grace period is longer than the longest document plus its shutdown grace.
+    let worker = deployments.iter().find(|d| d.contains("name: folio-worker\n")).unwrap();
+    let grace: u64 = worker
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("terminationGracePeriodSeconds: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(grace > 300 + 25, "{grace}");
+    // Migrations before the roles start, as a hook.
+    let job = of_kind(&plain, "Job");
+    assert!(job.len() == 1 && job[0].contains("pre-install,pre-upgrade") && job[0].contains("args: [\"migrate\"]"));
+}
+
+/// Every setting the chart writes into folio.toml is one docs/CONFIGURATION.md documents; every value of
+/// values.yaml is in values.schema.json; every FOLIO_ variable the chart sets is documented.
+#[test]
+fn every_setting_of_the_chart_is_documented() {
+    let reference = std::fs::read_to_string(repo().join("docs/CONFIGURATION.md")).unwrap();
+    let values = std::fs::read_to_string(repo().join("deploy/helm/folio/values.yaml")).unwrap();
+    // `settings:` keys: two-space sections, four-space keys.
+    let mut section = None;
+    let mut in_settings = false;
+    let mut keys = Vec::new();
+    for line in values.lines().filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty()) {
+        let indent = line.len() - line.trim_start().len();
+        let name = line.trim().split(':').next().unwrap().to_string();
+        match indent {
+            0 => in_settings = name == "settings",
+            2 if in_settings => section = Some(name),
+            4 if in_settings => keys.push(format!("{}.{name}", section.clone().unwrap())),
+            _ => {}
+        }
+    }
+    assert!(keys.len() >= 4, "{keys:?}");
+    let missing: Vec<&String> = keys.iter().filter(|k| !reference.contains(&format!("| `{k}` |"))).collect();
+    assert!(missing.is_empty(), "chart settings missing from docs/CONFIGURATION.md: {missing:?}");
+
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("deploy/helm/folio/values.schema.json")).unwrap())
+            .unwrap();
+    let top: Vec<String> = values
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && l.contains(':'))
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    for key in &top {
+        assert!(schema["properties"][key].is_object(), "values.yaml's {key} is not in values.schema.json");
+    }
+    let templates = repo().join("deploy/helm/folio/templates");
+    for entry in std::fs::read_dir(&templates).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for name in text.split("name: ").skip(1).filter_map(|r| r.split_whitespace().next()) {
+            if name.starts_with("FOLIO_") && name != "FOLIO_BROKER_URL" {
+                assert!(reference.contains(name), "{name}, set by the chart, is not in docs/CONFIGURATION.md");
+            }
+        }
+    }
+}
