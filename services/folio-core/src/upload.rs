@@ -138,6 +138,10 @@ pub struct UploadRequest {
     pub catalogue: String,
     pub contribution: ContributionFields,
     pub files: Vec<UploadFile>,
+    /// W3C trace context of the front end's operation (`00-TRACE_ID-SPAN_ID-FLAGS`), carried on to the work
+    /// requests of the upload's documents; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl UploadRequest {
@@ -215,6 +219,7 @@ mod tests {
             catalogue: "ccm-2012".into(),
             contribution: fields(),
             files: vec![UploadFile { name: "a.pdf".into(), content_base64: Some("JVBERg==".into()), blob_key: None }],
+            traceparent: None,
         };
         let json = serde_json::to_string(&request).unwrap();
         assert_eq!(serde_json::from_str::<UploadRequest>(&json).unwrap(), request);

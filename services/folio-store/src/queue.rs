@@ -16,13 +16,28 @@ pub struct WorkRequest {
     pub version: u32,
     pub document_id: Uuid,
     pub catalogue_id: Uuid,
+    /// W3C trace context of the operation that asked for this work (an upload), when there is one
+    /// (`folio_core::trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl WorkRequest {
     pub const VERSION: u32 = 1;
 
     pub fn new(catalogue_id: Uuid, document_id: Uuid) -> Self {
-        Self { version: Self::VERSION, document_id, catalogue_id }
+        Self { version: Self::VERSION, document_id, catalogue_id, traceparent: None }
+    }
+
+    /// The same request, carrying a trace context.
+    pub fn traced(mut self, traceparent: Option<&str>) -> Self {
+        self.traceparent = traceparent.map(str::to_string);
+        self
+    }
+
+    /// The trace id of its trace context, or `-`.
+    pub fn trace_id(&self) -> &str {
+        self.traceparent.as_deref().map(folio_core::trace::trace_id).unwrap_or("-")
     }
 }
 
@@ -355,6 +370,7 @@ mod tests {
                     rights: None,
                 },
                 files: Vec::new(),
+                traceparent: None,
             })
             .unwrap(),
         );

@@ -277,8 +277,9 @@ pub async fn accept(
     catalogue_key: &str,
     fields: &ContributionFields,
     files: Vec<IncomingFile>,
+    traceparent: Option<&str>,
 ) -> Result<Accepted, UploadError> {
-    let accepted = take_in(store, blobs, queue, catalogue_key, fields, files).await;
+    let accepted = take_in(store, blobs, queue, catalogue_key, fields, files, traceparent).await;
     match &accepted {
         Ok(a) => crate::metrics::upload(if a.created { "created" } else { "repeated" }),
         Err(e) if !e.is_retryable() => crate::metrics::upload("refused"),
@@ -294,6 +295,7 @@ async fn take_in(
     catalogue_key: &str,
     fields: &ContributionFields,
     files: Vec<IncomingFile>,
+    traceparent: Option<&str>,
 ) -> Result<Accepted, UploadError> {
     if !is_catalogue_key(catalogue_key) {
         return Err(UploadError::UnknownCatalogue(catalogue_key.chars().take(80).collect()));
@@ -389,7 +391,7 @@ async fn take_in(
     for d in &documents {
         let finished = store.document(d.id).await?.is_some_and(|stored| stored.state.is_terminal());
         if !finished {
-            queue.publish(&WorkRequest::new(catalogue_id, d.id)).await?;
+            queue.publish(&WorkRequest::new(catalogue_id, d.id).traced(traceparent)).await?;
         }
     }
     tracing::info!(
@@ -397,6 +399,7 @@ async fn take_in(
         contribution_id = %contribution.id,
         created,
         documents = documents.len(),
+        trace_id = traceparent.map(folio_core::trace::trace_id).unwrap_or("-"),
         "upload accepted"
     );
     Ok(Accepted {
@@ -408,4 +411,54 @@ async fn take_in(
             .map(|d| AcceptedDocument { id: d.id, file_name: d.file_name, sha256: d.sha256, bytes: d.bytes })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use folio_store::{FileBlobStore, InProcessQueue};
+
+    fn png() -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3])).write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    /// An upload's trace context goes on every work request it makes; a file that is not what its name says
+    /// is refused as unsupported, before anything is stored.
+    #[tokio::test]
+    async fn work_requests_carry_the_uploads_trace_and_liars_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            folio_store::open_store(&format!("sqlite://{}", dir.path().join("folio.db").display())).await.unwrap();
+        let blobs = FileBlobStore::new(dir.path().join("blobs")).unwrap();
+        let queue = InProcessQueue::new();
+        let config =
+            folio_core::CatalogueConfig::from_toml("title = \"T\"\n[[chapters]]\nid = \"one\"\ntitle = \"One\"\n")
+                .unwrap();
+        store.put_catalogue(catalogue_id_for_key("t"), &config, "test").await.unwrap();
+        let fields: ContributionFields = serde_json::from_value(serde_json::json!({
+            "chapter": "one", "state": "Chile", "author": "A", "title": "Photo", "kind": "photograph",
+            "role": "donor", "modality": "bilateral", "received": "2012-04-01", "rights": "CC0"
+        }))
+        .unwrap();
+        let spool = dir.path();
+        let liar = vec![IncomingFile::from_bytes("scan.pdf", &png(), spool).await.unwrap()];
+        let refused = accept(store.as_ref(), &blobs, &queue, "t", &fields, liar, None).await.unwrap_err();
+        assert!(
+            matches!(&refused, UploadError::Unsupported(p) if p[0].contains("is a PNG image, not a PDF")),
+            "{refused}"
+        );
+        assert!(blobs.list("originals/").await.unwrap().is_empty(), "nothing stored");
+
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let files = vec![IncomingFile::from_bytes("photo.png", &png(), spool).await.unwrap()];
+        let accepted = accept(store.as_ref(), &blobs, &queue, "t", &fields, files, Some(tp)).await.unwrap();
+        assert!(accepted.created);
+        let delivery = queue.next().await.expect("a work request");
+        let request = delivery.request().expect("work, not an upload").clone();
+        assert_eq!(request.traceparent.as_deref(), Some(tp));
+        assert_eq!(request.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(request.document_id, accepted.documents[0].id);
+    }
 }

@@ -196,8 +196,7 @@ impl Worker {
                 return self.handle_upload(delivery, upload, backoff).await;
             }
         };
-        let span =
-            tracing::info_span!("document", document_id = %request.document_id, redelivered = delivery.redelivered());
+        let span = tracing::info_span!("document", document_id = %request.document_id, trace_id = %request.trace_id(), redelivered = delivery.redelivered());
         let outcome = tokio::select! {
             outcome = self.process(&request).instrument(span.clone()) => outcome,
             // Dropping `process` kills the parser (its child is killed on drop, with its process group).
@@ -244,6 +243,7 @@ impl Worker {
                 &upload.catalogue,
                 &upload.contribution,
                 files,
+                upload.traceparent.as_deref().and_then(folio_core::trace::parse).as_deref(),
             )
             .await
         }

@@ -92,12 +92,24 @@ pub(super) async fn upload(
             return Ok(response);
         }
     }
-    let accepted = uploads::accept(store, gateway.blobs.as_ref(), gateway.queue.as_ref(), &key, &fields, files).await?;
+    // The front end's trace context when it sent a well-formed one, else a new trace.
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(folio_core::trace::parse)
+        .unwrap_or_else(folio_core::trace::new_traceparent);
+    let queue = gateway.queue.as_ref();
+    let accepted =
+        uploads::accept(store, gateway.blobs.as_ref(), queue, &key, &fields, files, Some(&traceparent)).await?;
     if let Some(idempotency_key) = &idempotency_key {
         store.remember_upload_key(catalogue_id, idempotency_key, &checksum, accepted.contribution_id).await?;
     }
     let status = if accepted.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(accepted)).into_response())
+    let mut response = (status, Json(accepted)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&traceparent) {
+        response.headers_mut().insert("traceparent", value);
+    }
+    Ok(response)
 }
 
 /// The request's `Idempotency-Key`: 1 to 255 visible ASCII characters.
