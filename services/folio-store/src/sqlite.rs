@@ -793,15 +793,7 @@ impl Store for SqliteStore {
     }
 
     async fn unannounced_builds(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
-        let rows: Vec<(String, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(
-            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, 0 FROM builds
-             WHERE state = 'done' AND input_stamp IS NOT NULL AND announced_at IS NULL ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a))?)))
-            .collect()
+        self.done_builds_without("announced_at").await
     }
 
     async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
@@ -815,15 +807,7 @@ impl Store for SqliteStore {
     }
 
     async fn undelivered_webhooks(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
-        let rows: Vec<(String, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(
-            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL
-             FROM builds WHERE state = 'done' AND input_stamp IS NOT NULL AND webhook_delivered_at IS NULL ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a))?)))
-            .collect()
+        self.done_builds_without("webhook_delivered_at").await
     }
 
     async fn mark_webhook_delivered(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
@@ -952,6 +936,22 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// The coordinator's finished builds (those with an input stamp) whose `column` (a time it was sent
+    /// somewhere) is still empty, in the order they were made.
+    async fn done_builds_without(&self, column: &'static str) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
+        let rows: Vec<(String, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(&format!(
+            "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL
+             FROM builds WHERE state = 'done' AND input_stamp IS NOT NULL AND {column} IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a))?)))
+            .collect()
     }
 }
 
