@@ -195,6 +195,12 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
         .arg(&docx)
         .env("HOME", tmp.path()));
     assert!(converted.join("catalogue.pdf").is_file(), "LibreOffice wrote no PDF");
+    // Its table of contents reads as entries with page numbers, not as field codes.
+    let rendered =
+        String::from_utf8(run(Command::new("pdftotext").arg(converted.join("catalogue.pdf")).arg("-")).stdout).unwrap();
+    let contents = rendered.split("Contents").nth(1).unwrap_or_else(|| panic!("no Contents in:\n{rendered}"));
+    assert!(!contents.contains("TOC \\o") && !contents.contains("PAGEREF"), "field codes shown:\n{contents}");
+    assert!(contents.contains("Call for contributions to the catalogue"), "{contents}");
 
     // manifest.json validates against the schema in the repository, with a real JSON Schema validator.
     let schema = repo().join("schemas/manifest.schema.json");

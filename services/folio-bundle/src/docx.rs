@@ -9,8 +9,8 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGE, InstrText, LineSpacing, PageMargin, Paragraph,
-    Pic, Run, RunFonts, Style, StyleType, TableOfContents, TableOfContentsItem,
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGE, InstrPAGEREF, InstrText, InstrToC, LineSpacing,
+    PageMargin, Paragraph, Pic, Run, RunFonts, Style, StyleType, Tab, TabLeaderType, TabValueType,
 };
 
 use crate::model::{numbered_figures, Book};
@@ -26,6 +26,8 @@ const MAX_FIGURE_HEIGHT_EMU: u64 = 20 * EMU_PER_CM;
 const A4_TWIPS: (u32, u32) = (11_906, 16_838);
 /// 2.5 cm in twentieths of a point.
 const MARGIN_TWIPS: i32 = 1_417;
+/// The text width: A4 less both margins, where the contents' page numbers are aligned.
+const TEXT_WIDTH_TWIPS: usize = A4_TWIPS.0 as usize - 2 * MARGIN_TWIPS as usize;
 const FONT: &str = "Libertinus Serif";
 
 /// Renders the book as DOCX bytes.
@@ -58,7 +60,9 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
     }
 
     docx = title_page(docx, book, &mut ids);
-    docx = docx.add_table_of_contents(contents(book, &mut ids));
+    for paragraph in contents(book, &mut ids) {
+        docx = docx.add_paragraph(paragraph);
+    }
 
     let mut bookmark = 0usize;
     let mut figure_number = 0usize;
@@ -175,6 +179,14 @@ fn styles() -> Vec<Style> {
             .based_on("Heading1")
             .next("Normal")
             .outline_lvl(9),
+        // Word's built-in names for the contents' entries, so that Word and LibreOffice treat them as theirs.
+        Style::new("TOC1", StyleType::Paragraph).name("toc 1").based_on("Normal").next("Normal"),
+        Style::new("TOC2", StyleType::Paragraph).name("toc 2").based_on("Normal").next("Normal").indent(
+            Some(240),
+            None,
+            None,
+            None,
+        ),
         Style::new("Attribution", StyleType::Paragraph)
             .name("Attribution")
             .based_on("Normal")
@@ -202,29 +214,61 @@ fn title_page(mut docx: Docx, book: &Book, ids: &mut ParaIds) -> Docx {
 }
 
 /// A TOC field over Heading 1–2 with its entries already written (so it reads right before anyone updates
-/// it), marked dirty so that Word refreshes the page numbers on opening. Anchors are the headings' bookmarks.
-fn contents(book: &Book, ids: &mut ParaIds) -> TableOfContents {
-    let mut toc = TableOfContents::new()
-        .heading_styles_range(1, 2)
-        .hyperlink()
-        .alias("Table of contents")
-        .dirty()
-        .add_before_paragraph(ids.next().style("TOCHeading").add_run(Run::new().add_text("Contents")));
+/// it), marked dirty so that Word refreshes it on opening; each entry's page is a PAGEREF to its heading's
+/// bookmark, left empty until the fields are updated (Word does on opening; LibreOffice with Tools > Update):
+/// pages depend on the fonts of the machine that lays the document out, so any number written here could be
+/// wrong. Every field character and instruction is a run of its own, as Word writes them: LibreOffice
+/// reads a field whose begin, instruction and separator share one run as text.
+fn contents(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
+    let mut paragraphs = vec![ids.next().style("TOCHeading").add_run(Run::new().add_text("Contents"))];
+    let mut entries = Vec::new();
     let mut bookmark = 0usize;
     for chapter in &book.chapters {
         bookmark += 1;
-        toc = toc.add_item(TableOfContentsItem::new().text(chapter.title.as_str()).level(1).toc_key(toc_key(bookmark)));
+        entries.push(("TOC1", chapter.title.as_str(), bookmark));
         for entry in &chapter.entries {
             bookmark += 1;
-            toc =
-                toc.add_item(TableOfContentsItem::new().text(entry.title.as_str()).level(2).toc_key(toc_key(bookmark)));
+            entries.push(("TOC2", entry.title.as_str(), bookmark));
         }
     }
-    if bookmark == 0 {
+    let field = |t: FieldCharType, dirty: bool| Run::new().add_field_char(t, dirty);
+    let toc = || Run::new().add_instr_text(InstrText::TOC(InstrToC::new().heading_styles_range(1, 2).hyperlink()));
+    if entries.is_empty() {
         // No headings: an empty field that Word fills in when there are some.
-        toc = TableOfContents::new().heading_styles_range(1, 2).hyperlink().dirty();
+        paragraphs.push(
+            ids.next()
+                .add_run(field(FieldCharType::Begin, true))
+                .add_run(toc())
+                .add_run(field(FieldCharType::Separate, false))
+                .add_run(field(FieldCharType::End, false)),
+        );
+        return paragraphs;
     }
-    toc
+    let last = entries.len() - 1;
+    for (i, (style, title, bookmark)) in entries.into_iter().enumerate() {
+        let mut p = ids
+            .next()
+            .style(style)
+            .add_tab(Tab::new().val(TabValueType::Right).leader(TabLeaderType::Dot).pos(TEXT_WIDTH_TWIPS));
+        if i == 0 {
+            p = p
+                .add_run(field(FieldCharType::Begin, true))
+                .add_run(toc())
+                .add_run(field(FieldCharType::Separate, false));
+        }
+        p = p
+            .add_run(Run::new().add_text(title))
+            .add_run(Run::new().add_tab())
+            .add_run(field(FieldCharType::Begin, false))
+            .add_run(Run::new().add_instr_text(InstrText::PAGEREF(InstrPAGEREF::new(toc_key(bookmark)).hyperlink())))
+            .add_run(field(FieldCharType::Separate, false))
+            .add_run(field(FieldCharType::End, false));
+        if i == last {
+            p = p.add_run(field(FieldCharType::End, false));
+        }
+        paragraphs.push(p);
+    }
+    paragraphs
 }
 
 fn toc_key(n: usize) -> String {
