@@ -419,6 +419,23 @@ impl Finding {
     }
 }
 
+/// The Convention's areas, modality and role an editor confirmed for a contribution, in place of Folio's
+/// suggestion (`folio_core::classify`). An empty `areas` says the contribution concerns none of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmedClassification {
+    pub contribution_id: Uuid,
+    /// Area ids (`clearance`, `victim_assistance`, ...), in the Convention's order.
+    pub areas: Vec<String>,
+    /// `bilateral`, `regional`, `multilateral`, `south-south` or `triangular`.
+    pub modality: Option<String>,
+    /// `donor`, `recipient` or `both`.
+    pub role: Option<String>,
+    /// Who confirmed (the name of the editor's token).
+    pub decided_by: String,
+    /// When, RFC 3339.
+    pub decided_at: String,
+}
+
 /// What an editor decided about a contribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

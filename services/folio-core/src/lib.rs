@@ -4,6 +4,7 @@
 //! This crate has no I/O beyond parsing the intake files it is handed; every other crate speaks its types.
 
 pub mod catalogue;
+pub mod classify;
 pub mod domain;
 pub mod duplicates;
 pub mod intake;

@@ -201,16 +201,18 @@ pub struct Record {
     /// The extracted text; printed by `folio extract` only with `--text`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Milliseconds spent extracting.
-    #[serde(default)]
+    /// Milliseconds spent extracting. A measurement of one run, not a fact of the document: bundles leave it
+    /// out (0, not written), so that the same inputs give the same manifest.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub elapsed_ms: u64,
     /// The languages of a text by share of its words, largest first, from paragraph-by-paragraph detection
     /// (paragraphs too short to tell are left out). One entry for a text in one language; empty when no
     /// paragraph could be told.
     #[serde(default)]
     pub language_shares: Vec<LanguageShare>,
-    /// Peak resident memory of the parser process and the tools it ran (renderer, OCR), in KiB.
-    #[serde(default)]
+    /// Peak resident memory of the parser process and the tools it ran (renderer, OCR), in KiB. Like
+    /// `elapsed_ms`, left out of bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_kib: Option<u64>,
     /// The document's subject as its metadata gives it (PDF Info `/Subject`); absent in older records.
     #[serde(default)]
@@ -279,6 +281,10 @@ impl Record {
     pub fn is_image(&self) -> bool {
         matches!(self.format.as_str(), "jpeg" | "png" | "tiff" | "webp" | "gif")
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
