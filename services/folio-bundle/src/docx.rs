@@ -9,7 +9,7 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGE, InstrPAGEREF, InstrText, InstrToC, LineSpacing,
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, Header, InstrPAGE, InstrPAGEREF, InstrText, InstrToC, LineSpacing,
     PageMargin, Paragraph, Pic, Run, RunFonts, Style, StyleType, Tab, TabLeaderType, TabValueType,
 };
 
@@ -54,6 +54,7 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
         })
         .default_fonts(RunFonts::new().ascii(FONT).hi_ansi(FONT).cs(FONT).east_asia(FONT))
         .default_size(22)
+        .header(Header::new().add_paragraph(running_header(&mut ids, &book.title)))
         .footer(Footer::new().add_paragraph(page_number(&mut ids)));
     for style in styles() {
         docx = docx.add_style(style);
@@ -102,6 +103,10 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
                 docx = docx.add_paragraph(ids.next().style("Caption").add_run(Run::new().add_text(caption)));
             }
         }
+    }
+
+    for paragraph in indexes(book, &mut ids) {
+        docx = docx.add_paragraph(paragraph);
     }
 
     let mut out = Cursor::new(Vec::new());
@@ -187,6 +192,19 @@ fn styles() -> Vec<Style> {
             None,
             None,
         ),
+        // Word's built-in names for an index's headings and entries.
+        Style::new("Header", StyleType::Paragraph).name("header").based_on("Normal").next("Header"),
+        Style::new("IndexHeading", StyleType::Paragraph)
+            .name("index heading")
+            .based_on("Normal")
+            .next("Index1")
+            .line_spacing(LineSpacing::new().before(160).after(40)),
+        Style::new("Index1", StyleType::Paragraph).name("index 1").based_on("Normal").next("Normal").indent(
+            Some(240),
+            None,
+            None,
+            None,
+        ),
         Style::new("Attribution", StyleType::Paragraph)
             .name("Attribution")
             .based_on("Normal")
@@ -231,6 +249,10 @@ fn contents(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
             entries.push(("TOC2", entry.title.as_str(), bookmark));
         }
     }
+    for index in book.indexes() {
+        bookmark += 1;
+        entries.push(("TOC1", index.title, bookmark));
+    }
     let field = |t: FieldCharType, dirty: bool| Run::new().add_field_char(t, dirty);
     let toc = || Run::new().add_instr_text(InstrText::TOC(InstrToC::new().heading_styles_range(1, 2).hyperlink()));
     if entries.is_empty() {
@@ -271,6 +293,48 @@ fn contents(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
     paragraphs
 }
 
+/// The indexes at the back (by State, by author, by area): a Heading 1 each, a bold line per State, author
+/// or area, and under it its entries, each with a PAGEREF to the entry's heading, filled in when the fields
+/// are updated, as the contents' are.
+fn indexes(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
+    // Bookmarks run through chapters and entries in book order (as in `contents`), then the indexes'.
+    let mut entry_bookmarks = Vec::new();
+    let mut bookmark = 0usize;
+    for chapter in &book.chapters {
+        bookmark += 1;
+        for _ in &chapter.entries {
+            bookmark += 1;
+            entry_bookmarks.push(bookmark);
+        }
+    }
+    let titles: Vec<&str> = book.numbered_entries().map(|(_, e)| e.title.as_str()).collect();
+    let field = |t: FieldCharType| Run::new().add_field_char(t, false);
+    let mut paragraphs = Vec::new();
+    for index in book.indexes() {
+        bookmark += 1;
+        paragraphs.push(heading(ids, index.title, "Heading1", bookmark).page_break_before(true));
+        for (group, entries) in &index.groups {
+            paragraphs.push(ids.next().style("IndexHeading").keep_next(true).add_run(Run::new().add_text(group).bold()));
+            for number in entries {
+                paragraphs.push(
+                    ids.next()
+                        .style("Index1")
+                        .add_tab(Tab::new().val(TabValueType::Right).leader(TabLeaderType::Dot).pos(TEXT_WIDTH_TWIPS))
+                        .add_run(Run::new().add_text(titles[number - 1]))
+                        .add_run(Run::new().add_tab())
+                        .add_run(field(FieldCharType::Begin))
+                        .add_run(Run::new().add_instr_text(InstrText::PAGEREF(InstrPAGEREF::new(toc_key(
+                            entry_bookmarks[number - 1],
+                        )))))
+                        .add_run(field(FieldCharType::Separate))
+                        .add_run(field(FieldCharType::End)),
+                );
+            }
+        }
+    }
+    paragraphs
+}
+
 fn toc_key(n: usize) -> String {
     format!("_Toc{n:08}")
 }
@@ -283,6 +347,21 @@ fn heading(ids: &mut ParaIds, text: &str, style: &str, bookmark: usize) -> Parag
         .add_bookmark_start(bookmark, toc_key(bookmark))
         .add_run(Run::new().add_text(text))
         .add_bookmark_end(bookmark)
+}
+
+/// The running header: the book's title, then at the right margin a STYLEREF field that Word and
+/// LibreOffice fill with the Heading 1 in force on the page (the chapter, or the index).
+fn running_header(ids: &mut ParaIds, title: &str) -> Paragraph {
+    let field = |t: FieldCharType| Run::new().add_field_char(t, false);
+    ids.next()
+        .style("Header")
+        .add_tab(Tab::new().val(TabValueType::Right).pos(TEXT_WIDTH_TWIPS))
+        .add_run(Run::new().add_text(title).italic().size(18))
+        .add_run(Run::new().add_tab())
+        .add_run(field(FieldCharType::Begin))
+        .add_run(Run::new().add_instr_text(InstrText::Unsupported(r#" STYLEREF "Heading 1" "#.to_string())))
+        .add_run(field(FieldCharType::Separate))
+        .add_run(field(FieldCharType::End))
 }
 
 /// A centred PAGE field for the footer.

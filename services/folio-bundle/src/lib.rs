@@ -4,6 +4,7 @@
 //! The coordinator decides what the book contains (a [`Book`]); this crate only renders it. Every renderer is
 //! deterministic: the same input gives the same bytes, so a bundle can be checked by its hashes.
 
+pub mod changes;
 pub mod docx;
 pub mod error;
 pub mod manifest;

@@ -3,7 +3,9 @@
 //! and archivists can check a bundle without Folio. Its JSON Schema is [`SCHEMA`]; the field names are a
 //! contract: add fields (and to the schema), never rename or remove one.
 
+use crate::changes::BuildChanges;
 use chrono::NaiveDate;
+use folio_core::classify::Classification;
 use folio_core::{Contribution, ContributionKind, DocumentState, Finding, Record, Role, ThumbnailRef};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,6 +22,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Manifest {
     pub schema_version: u32,
     pub catalogue: CatalogueInfo,
+    /// The build's number (1, 2, ...); 0 in manifests written before builds were numbered here.
+    #[serde(default)]
+    pub build: u32,
+    /// What changed since the previous build.
+    #[serde(default)]
+    pub changes: BuildChanges,
     /// In book order.
     pub chapters: Vec<ManifestChapter>,
     pub contributions: Vec<ManifestContribution>,
@@ -36,6 +44,9 @@ pub struct CatalogueInfo {
     pub deadline: Option<NaiveDate>,
     /// The bundle's date (also the book's).
     pub generated: NaiveDate,
+    /// Pages of the typeset book (catalogue.pdf), front and back matter included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +57,12 @@ pub struct ManifestChapter {
     pub position: u32,
     /// Ids of its contributions, in book order.
     pub contributions: Vec<Uuid>,
+    /// The page number printed on its first page in catalogue.pdf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_page: Option<u32>,
+    /// Its pages in catalogue.pdf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +85,23 @@ pub struct ManifestContribution {
     pub included: bool,
     pub documents: Vec<ManifestDocument>,
     pub findings: Vec<Finding>,
+    /// The Convention's areas and the modality it is indexed under, with Folio's suggestion and its evidence;
+    /// absent in manifests written before contributions were classified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<ManifestClassification>,
+}
+
+/// A contribution's classification in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestClassification {
+    /// Area ids the book indexes it under: the editor's where confirmed, else Folio's suggestion.
+    pub areas: Vec<String>,
+    pub modality: Option<String>,
+    pub role: Option<String>,
+    /// The editor who confirmed it; `None` while it is Folio's suggestion.
+    pub confirmed_by: Option<String>,
+    /// What Folio suggested from the title, text and row, each suggestion with its evidence.
+    pub suggestion: Classification,
 }
 
 impl ManifestContribution {
@@ -87,6 +121,7 @@ impl ManifestContribution {
             included,
             documents: Vec::new(),
             findings: Vec::new(),
+            classification: None,
         }
     }
 }
@@ -377,12 +412,17 @@ mod tests {
                 title: "Catalogue of best practices".into(),
                 deadline: Some(NaiveDate::from_ymd_opt(2026, 4, 30).expect("date")),
                 generated: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
+                pages: Some(6),
             },
+            build: 2,
+            changes: BuildChanges::default(),
             chapters: vec![ManifestChapter {
                 key: "laos".into(),
                 title: "Clearance in Laos".into(),
                 position: 1,
                 contributions: vec![contribution.id],
+                first_page: Some(1),
+                pages: Some(3),
             }],
             contributions: vec![entry],
             findings: vec![Finding {

@@ -16,6 +16,29 @@ pub struct Book {
     pub chapters: Vec<BookChapter>,
 }
 
+/// Where the typeset book's parts fall: read from the PDF as it was laid out, for the report and the
+/// manifest (page totals per chapter and for the book).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BookPages {
+    /// Every page, the title page and the front and back matter included.
+    pub total: u32,
+    /// The title page, the contents and the list of figures (numbered i, ii, ...).
+    pub front_matter: u32,
+    /// In book order.
+    pub chapters: Vec<ChapterPages>,
+    /// The indexes and credits after the last chapter.
+    pub back_matter: u32,
+}
+
+/// One chapter's pages in the typeset book.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChapterPages {
+    pub title: String,
+    /// The page number printed on its first page (chapters are numbered 1, 2, ... from the first).
+    pub first_page: u32,
+    pub pages: u32,
+}
+
 /// One chapter: one cooperation project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookChapter {
@@ -40,6 +63,9 @@ pub struct BookEntry {
     /// Plain text, already reflowed: one string per paragraph. Never interpreted as markup.
     pub paragraphs: Vec<String>,
     pub figures: Vec<Figure>,
+    /// The Convention's areas it concerns, as printed in the index by area (labels such as "Victim
+    /// assistance"); empty when none was suggested or confirmed.
+    pub areas: Vec<String>,
 }
 
 impl BookEntry {
@@ -99,4 +125,45 @@ pub(crate) fn numbered_figures(book: &Book) -> impl Iterator<Item = (usize, &Boo
         .flat_map(|e| e.figures.iter().map(move |f| (e, f)))
         .enumerate()
         .map(|(i, (e, f))| (i + 1, e, f))
+}
+
+/// One index at the back of the book: headings (a State, an author, an area) in alphabetical order, each with
+/// the entries it lists in book order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookIndex {
+    pub title: &'static str,
+    pub groups: Vec<(String, Vec<usize>)>,
+}
+
+impl Book {
+    /// Every entry with its number through the book (1, 2, ...), in reading order; both renderers anchor an
+    /// entry's page references on this number.
+    pub fn numbered_entries(&self) -> impl Iterator<Item = (usize, &BookEntry)> {
+        self.chapters.iter().flat_map(|c| c.entries.iter()).enumerate().map(|(i, e)| (i + 1, e))
+    }
+
+    /// The indexes printed at the back: by State, by author and by the Convention's area. An index with
+    /// nothing to list is left out.
+    pub fn indexes(&self) -> Vec<BookIndex> {
+        let by = |title, keys: &dyn Fn(&BookEntry) -> Vec<String>| {
+            let mut groups: std::collections::BTreeMap<(String, String), Vec<usize>> = Default::default();
+            for (n, entry) in self.numbered_entries() {
+                for key in keys(entry) {
+                    let key = key.trim().to_string();
+                    if !key.is_empty() {
+                        groups.entry((key.to_lowercase(), key)).or_default().push(n);
+                    }
+                }
+            }
+            BookIndex { title, groups: groups.into_iter().map(|((_, key), entries)| (key, entries)).collect() }
+        };
+        [
+            by("Index of contributions by State", &|e| vec![e.state.clone()]),
+            by("Index of contributions by author", &|e| vec![e.author.clone()]),
+            by("Index of contributions by area", &|e| e.areas.clone()),
+        ]
+        .into_iter()
+        .filter(|index| !index.groups.is_empty())
+        .collect()
+    }
 }

@@ -11,14 +11,14 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
-use typst::foundations::{Bytes, Datetime, Smart};
+use typst::foundations::{Bytes, Datetime, Label, Selector, Smart};
 use typst::layout::PagedDocument;
 use typst::syntax::{FileId, Source, VirtualPath};
 use typst::text::{Font, FontBook};
-use typst::utils::LazyHash;
+use typst::utils::{LazyHash, PicoStr};
 use typst::{Library, LibraryExt, World};
 
-use crate::model::{numbered_figures, Book};
+use crate::model::{numbered_figures, Book, BookPages, ChapterPages};
 use crate::BundleError;
 
 /// The template; see the file for its contract with [`BookData`].
@@ -41,18 +41,60 @@ static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(Lib
 
 /// Renders the book as PDF bytes.
 pub fn render_pdf(book: &Book) -> Result<Vec<u8>, BundleError> {
+    Ok(typeset(book)?.0)
+}
+
+/// Renders the book as PDF bytes, with where each chapter fell in the layout.
+pub fn typeset(book: &Book) -> Result<(Vec<u8>, BookPages), BundleError> {
     let world = BookWorld::new(book)?;
     let warned = typst::compile::<PagedDocument>(&world);
     for warning in &warned.warnings {
         tracing::debug!(message = %warning.message, "typst warning");
     }
     let document = warned.output.map_err(|diags| BundleError::Typeset(messages(&diags)))?;
+    let pages = book_pages(book, &document);
     let options = typst_pdf::PdfOptions {
         ident: Smart::Custom(IDENT),
         timestamp: Some(typst_pdf::Timestamp::new_utc(world.today)),
         ..Default::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|diags| BundleError::Pdf(messages(&diags)))
+    let pdf = typst_pdf::pdf(&document, &options).map_err(|diags| BundleError::Pdf(messages(&diags)))?;
+    Ok((pdf, pages))
+}
+
+/// Reads the chapters' first pages from the laid-out document: the template marks each chapter's start with
+/// `<folio-chapter>` metadata and the back matter's with `<folio-back>`.
+fn book_pages(book: &Book, document: &PagedDocument) -> BookPages {
+    let physical_pages = |label: &str| -> Vec<u32> {
+        let Some(label) = Label::new(PicoStr::intern(label)) else { return Vec::new() };
+        document
+            .introspector
+            .query(&Selector::Label(label))
+            .iter()
+            .filter_map(|c| c.location())
+            .map(|l| document.introspector.page(l).get() as u32)
+            .collect()
+    };
+    let total = document.pages.len() as u32;
+    let starts = physical_pages("folio-chapter");
+    let back = physical_pages("folio-back").first().copied().unwrap_or(total + 1);
+    let first = starts.first().copied().unwrap_or(back);
+    let chapters = book
+        .chapters
+        .iter()
+        .zip(&starts)
+        .enumerate()
+        .map(|(i, (chapter, &start))| {
+            let end = starts.get(i + 1).copied().unwrap_or(back);
+            ChapterPages { title: chapter.title.clone(), first_page: start - first + 1, pages: end.saturating_sub(start) }
+        })
+        .collect();
+    BookPages {
+        total,
+        front_matter: first.saturating_sub(1),
+        chapters,
+        back_matter: (total + 1).saturating_sub(back),
+    }
 }
 
 /// Diagnostics as sentences, with their hints.
@@ -80,6 +122,34 @@ struct BookData<'a> {
     date_display: String,
     empty_chapter_note: &'static str,
     chapters: Vec<ChapterData<'a>>,
+    /// Every figure, for the list of figures.
+    figures: Vec<FigureListData<'a>>,
+    indexes: Vec<IndexData<'a>>,
+}
+
+#[derive(Serialize)]
+struct FigureListData<'a> {
+    number: usize,
+    caption: &'a str,
+    credit: &'a str,
+}
+
+#[derive(Serialize)]
+struct IndexData<'a> {
+    title: &'static str,
+    groups: Vec<IndexGroupData<'a>>,
+}
+
+#[derive(Serialize)]
+struct IndexGroupData<'a> {
+    heading: String,
+    entries: Vec<IndexEntryData<'a>>,
+}
+
+#[derive(Serialize)]
+struct IndexEntryData<'a> {
+    number: usize,
+    title: &'a str,
 }
 
 #[derive(Serialize)]
@@ -97,6 +167,8 @@ struct ChapterData<'a> {
 
 #[derive(Serialize)]
 struct EntryData<'a> {
+    /// Through the book, from 1: the entry's label is `entry-<number>`.
+    number: usize,
     title: &'a str,
     attribution: String,
     paragraphs: Vec<&'a str>,
@@ -105,6 +177,8 @@ struct EntryData<'a> {
 
 #[derive(Serialize)]
 struct FigureData<'a> {
+    /// Through the book, from 1: the figure's label is `fig-<number>`.
+    number: usize,
     /// Absolute path in the virtual file system.
     path: String,
     /// Printed width: the text width, or less when the picture would otherwise be too tall.
@@ -127,6 +201,7 @@ impl<'a> BookData<'a> {
     fn new(book: &'a Book) -> Self {
         use chrono::Datelike;
         let mut figure = 0usize;
+        let mut entry_number = 0usize;
         let chapters = book
             .chapters
             .iter()
@@ -136,6 +211,10 @@ impl<'a> BookData<'a> {
                     .entries
                     .iter()
                     .map(|entry| EntryData {
+                        number: {
+                            entry_number += 1;
+                            entry_number
+                        },
                         title: &entry.title,
                         attribution: entry.attribution(),
                         paragraphs: entry
@@ -150,6 +229,7 @@ impl<'a> BookData<'a> {
                             .map(|f| {
                                 figure += 1;
                                 FigureData {
+                                    number: figure,
                                     path: figure_path(figure),
                                     width_mm: figure_width_mm(f.width, f.height),
                                     caption: f.caption.trim(),
@@ -168,6 +248,29 @@ impl<'a> BookData<'a> {
             date_display: crate::docx::display_date(book.date),
             empty_chapter_note: crate::model::EMPTY_CHAPTER_NOTE,
             chapters,
+            figures: numbered_figures(book)
+                .map(|(number, _, f)| FigureListData { number, caption: f.caption.trim(), credit: f.credit.trim() })
+                .collect(),
+            indexes: {
+                let titles: Vec<&str> = book.numbered_entries().map(|(_, e)| e.title.as_str()).collect();
+                book.indexes()
+                    .into_iter()
+                    .map(|index| IndexData {
+                        title: index.title,
+                        groups: index
+                            .groups
+                            .into_iter()
+                            .map(|(heading, entries)| IndexGroupData {
+                                heading,
+                                entries: entries
+                                    .into_iter()
+                                    .map(|number| IndexEntryData { number, title: titles[number - 1] })
+                                    .collect(),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            },
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::changes::BuildChanges;
+use crate::model::BookPages;
 use chrono::NaiveDate;
 use folio_core::{ContributionKind, Finding, Record, Severity, ThumbnailFormat};
 
@@ -14,6 +16,12 @@ pub struct ReportInput {
     pub title: String,
     /// The day the bundle was made (the same date as the book's).
     pub generated: NaiveDate,
+    /// The build's number.
+    pub build: u32,
+    /// What changed since the previous build.
+    pub changes: BuildChanges,
+    /// Where the chapters fall in the typeset book; `None` when it was not typeset.
+    pub pages: Option<BookPages>,
     pub totals: Totals,
     /// In book order, including chapters whose contributions were all left out.
     pub chapters: Vec<ReportChapter>,
@@ -107,8 +115,9 @@ pub fn render_html(input: &ReportInput) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>Report: {title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n\
-         <h1>{title}</h1>\n<p class=\"muted\">Processing report, generated <time datetime=\"{generated}\">{generated}</time></p>\n\
-         </header>\n<main>\n"
+         <h1>{title}</h1>\n<p class=\"muted\">Processing report for build {build}, generated <time datetime=\"{generated}\">{generated}</time></p>\n\
+         </header>\n<main>\n",
+        build = input.build
     );
 
     let t = &input.totals;
@@ -119,6 +128,8 @@ pub fn render_html(input: &ReportInput) -> String {
          <dt>Contributions in the book</dt><dd>{}</dd>\n<dt>Contributions left out</dt><dd>{}</dd>\n</dl>\n</section>\n",
         t.documents_processed, t.documents_failed, t.contributions_included, t.contributions_left_out
     );
+    changes(&mut html, &input.changes);
+    book_pages(&mut html, input.pages.as_ref());
 
     html.push_str("<section aria-labelledby=\"chapters\">\n<h2 id=\"chapters\">Contributions by chapter</h2>\n");
     if input.chapters.is_empty() {
@@ -134,6 +145,61 @@ pub fn render_html(input: &ReportInput) -> String {
 
     html.push_str("</main>\n</body>\n</html>\n");
     html
+}
+
+/// What changed since the previous build, list by list.
+fn changes(html: &mut String, changes: &BuildChanges) {
+    html.push_str("<section aria-labelledby=\"changes\">\n<h2 id=\"changes\">Changes</h2>\n");
+    let Some(since) = changes.since else {
+        html.push_str("<p>The first build of this catalogue.</p>\n</section>\n");
+        return;
+    };
+    if changes.is_empty() {
+        let _ = writeln!(html, "<p>Nothing changed since build {since}.</p>\n</section>");
+        return;
+    }
+    let _ = writeln!(html, "<p>Since build {since}:</p>");
+    if changes.chapters_reordered {
+        html.push_str("<p>The chapters' order changed.</p>\n");
+    }
+    html.push_str("<dl class=\"changes\">\n");
+    for (name, list) in changes.lists().into_iter().filter(|(_, list)| !list.is_empty()) {
+        let _ = write!(html, "<dt>{name} ({})</dt><dd><ul>", list.len());
+        for c in list {
+            let detail = c.detail.as_deref().map(|d| format!(" — {}", escape(d))).unwrap_or_default();
+            let _ = write!(
+                html,
+                "<li><strong>{}</strong> ({}) <span class=\"muted\">chapter {}</span>{detail}</li>",
+                escape(&c.title),
+                escape(&c.state),
+                escape(&c.chapter)
+            );
+        }
+        html.push_str("</ul></dd>\n");
+    }
+    html.push_str("</dl>\n</section>\n");
+}
+
+/// Page totals of the typeset book, per chapter and in all.
+fn book_pages(html: &mut String, pages: Option<&BookPages>) {
+    let Some(pages) = pages else { return };
+    html.push_str("<section aria-labelledby=\"pages\">\n<h2 id=\"pages\">Pages of the book</h2>\n");
+    html.push_str(
+        "<table>\n<caption>Pages of catalogue.pdf</caption>\n<thead><tr><th scope=\"col\">Part</th>\
+         <th scope=\"col\">Pages</th><th scope=\"col\">From page</th></tr></thead>\n<tbody>\n",
+    );
+    let _ = writeln!(html, "<tr><th scope=\"row\">Title page, contents, list of figures</th><td>{}</td><td>—</td></tr>", pages.front_matter);
+    for chapter in &pages.chapters {
+        let _ = writeln!(
+            html,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>",
+            escape(&chapter.title),
+            chapter.pages,
+            chapter.first_page
+        );
+    }
+    let _ = writeln!(html, "<tr><th scope=\"row\">Indexes and credits</th><td>{}</td><td>—</td></tr>", pages.back_matter);
+    let _ = writeln!(html, "</tbody>\n<tfoot><tr><th scope=\"row\">The book</th><td>{}</td><td></td></tr></tfoot>\n</table>\n</section>", pages.total);
 }
 
 fn chapter_table(html: &mut String, number: usize, chapter: &ReportChapter) {

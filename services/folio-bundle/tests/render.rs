@@ -43,6 +43,7 @@ fn sample_book() -> Book {
                             caption: "A training session".into(),
                             credit: "Photo: Norwegian People's Aid".into(),
                         }],
+                        areas: vec!["Clearance".into(), "Cooperation and assistance".into()],
                     },
                     BookEntry {
                         title: format!("Hostile {HOSTILE}"),
@@ -51,6 +52,7 @@ fn sample_book() -> Book {
                         kind: ContributionKind::Testimonial,
                         paragraphs: vec![HOSTILE.into(), "Second paragraph.".into()],
                         figures: vec![],
+                        areas: Vec::new(),
                     },
                 ],
             },
@@ -63,6 +65,7 @@ fn sample_book() -> Book {
                     kind: ContributionKind::Text,
                     paragraphs: vec!["Services reached 300 survivors.".into()],
                     figures: vec![],
+                    areas: vec!["Victim assistance".into()],
                 }],
             },
         ],
@@ -96,7 +99,17 @@ fn docx_has_styles_contents_chapters_and_figures() {
             "style {name} in {styles}"
         );
     }
-    assert_eq!(document.matches("<w:pStyle w:val=\"Heading1\"").count(), 2, "one Heading 1 per chapter");
+    let indexes = book.indexes().len();
+    assert_eq!(indexes, 3, "the sample names States, authors and areas");
+    assert_eq!(
+        document.matches("<w:pStyle w:val=\"Heading1\"").count(),
+        2 + indexes,
+        "one Heading 1 per chapter and per index"
+    );
+    for title in ["Index of contributions by State", "Index of contributions by author", "Index of contributions by area"] {
+        assert!(document.contains(title), "{title} at the back");
+    }
+    assert!(document.contains("<w:pStyle w:val=\"IndexHeading\""), "index groups use Word's index heading style");
     assert_eq!(document.matches("<w:pStyle w:val=\"Heading2\"").count(), 3, "one Heading 2 per entry");
 
     // Chapter titles in order, after the table of contents (which lists them too).
@@ -235,6 +248,9 @@ fn sample_report() -> ReportInput {
     ReportInput {
         title: format!("Catalogue {HOSTILE}"),
         generated: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
+        build: 1,
+        changes: Default::default(),
+        pages: None,
         totals: Totals {
             documents_processed: 3,
             documents_failed: 1,
