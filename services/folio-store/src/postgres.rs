@@ -9,13 +9,13 @@ use crate::repo::{
 };
 use crate::rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, decision_from,
-    document_from, finding_from, progress_from, record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
+    classification_from, document_from, finding_from, progress_from, record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use folio_core::{
-    CatalogueConfig, Chapter, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -643,23 +643,6 @@ impl Store for PostgresStore {
 
     /// Locks the catalogue's row first, so that two builds finishing at once take numbers one after the other
     /// instead of both reading the same highest number.
-    async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT 1 FROM catalogues WHERE id = $1 FOR UPDATE").bind(catalogue_id).execute(&mut *tx).await?;
-        let number: i64 = sqlx::query_scalar(
-            "INSERT INTO builds (catalogue_id, number, location, manifest_sha256)
-             SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3 FROM builds WHERE catalogue_id = $1
-             RETURNING number",
-        )
-        .bind(catalogue_id)
-        .bind(storable(location))
-        .bind(manifest_sha256)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))
-    }
-
     async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError> {
         let updated: Option<String> = sqlx::query_scalar("SELECT updated_at::text FROM catalogues WHERE id = $1")
             .bind(catalogue_id)
@@ -742,10 +725,13 @@ impl Store for PostgresStore {
         coordinator: &str,
         location: &str,
         manifest_sha256: &str,
+        contents: &str,
     ) -> Result<bool, StoreError> {
+        // jsonb refuses NUL characters: through the same replacement as every other JSON column.
+        let contents = storable_json(&serde_json::from_str::<Value>(contents).map_err(corrupt)?)?;
         let updated = sqlx::query(
             "UPDATE builds SET state = 'done', location = $1, manifest_sha256 = $2, claimed_by = NULL, lease_until = NULL,
-               created_at = now()
+               created_at = now(), contents = $6::jsonb
              WHERE catalogue_id = $3 AND number = $4 AND state = 'assembling' AND claimed_by = $5",
         )
         .bind(storable(location))
@@ -753,6 +739,7 @@ impl Store for PostgresStore {
         .bind(catalogue_id)
         .bind(i64::from(number))
         .bind(coordinator)
+        .bind(&contents)
         .execute(&self.pool)
         .await?;
         Ok(updated.rows_affected() == 1)
@@ -760,8 +747,8 @@ impl Store for PostgresStore {
 
     async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError> {
         let rows: Vec<BuildTuple> = sqlx::query_as(
-            "SELECT number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL FROM builds
-             WHERE catalogue_id = $1 ORDER BY number",
+            "SELECT number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL, contents::text
+             FROM builds WHERE catalogue_id = $1 ORDER BY number",
         )
         .bind(catalogue_id)
         .fetch_all(&self.pool)
@@ -870,6 +857,75 @@ impl Store for PostgresStore {
         rows.iter().map(decision_from).collect()
     }
 
+    async fn put_classification(
+        &self,
+        catalogue_id: Uuid,
+        c: &ConfirmedClassification,
+    ) -> Result<(), StoreError> {
+        let decided_at = chrono::DateTime::parse_from_rfc3339(&c.decided_at)
+            .map_err(|e| StoreError::Corrupt(format!("decided_at '{}': {e}", c.decided_at)))?;
+        let mut tx = self.pool.begin().await?;
+        let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM contributions WHERE id = $1 AND catalogue_id = $2")
+            .bind(c.contribution_id)
+            .bind(catalogue_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("the catalogue has no contribution {}", c.contribution_id)));
+        }
+        sqlx::query(
+            "INSERT INTO classifications (contribution_id, catalogue_id, areas, modality, role, decided_by, decided_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (contribution_id) DO UPDATE SET areas = excluded.areas, modality = excluded.modality,
+               role = excluded.role, decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+        )
+        .bind(c.contribution_id)
+        .bind(catalogue_id)
+        .bind(storable(&c.areas.join(",")))
+        .bind(storable_opt(&c.modality))
+        .bind(storable_opt(&c.role))
+        .bind(storable(&c.decided_by))
+        .bind(decided_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE catalogues SET updated_at = now() WHERE id = $1")
+            .bind(catalogue_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_classification(&self, catalogue_id: Uuid, contribution_id: Uuid) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM classifications WHERE catalogue_id = $1 AND contribution_id = $2")
+            .bind(catalogue_id)
+            .bind(contribution_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed > 0 {
+            sqlx::query("UPDATE catalogues SET updated_at = now() WHERE id = $1")
+                .bind(catalogue_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn classifications(&self, catalogue_id: Uuid) -> Result<Vec<ConfirmedClassification>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contribution_id, areas, modality, role, decided_by,
+                    to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS decided_at
+             FROM classifications WHERE catalogue_id = $1 ORDER BY seq",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(classification_from).collect()
+    }
+
     async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError> {
         // GREATEST would turn the NULL of "none waits" into 0: the floor at 0 is taken here instead.
         let age: Option<f64> = sqlx::query_scalar(
@@ -921,7 +977,7 @@ impl PostgresStore {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|(c, n, s, l, m, i, a)| Ok((c, build_from((n, s, l, m, i, a))?))).collect()
+        rows.into_iter().map(|(c, n, s, l, m, i, a)| Ok((c, build_from((n, s, l, m, i, a, None))?))).collect()
     }
 }
 

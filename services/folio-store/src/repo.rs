@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use folio_core::{
-    CatalogueConfig, Chapter, Contribution, Decision, DecisionAction, Document, Finding, FindingCode, Record,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, Finding, FindingCode, Record,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -147,10 +147,14 @@ pub struct BuildRow {
     /// Where the bundle is (empty while assembling).
     pub location: String,
     pub manifest_sha256: String,
-    /// The stamp of the inputs (builds of the coordinator; `None` for `folio process`).
+    /// The stamp of the inputs it was made from (`None` for builds made before `folio process` stamped its
+    /// builds).
     pub input_stamp: Option<String>,
     /// Whether its `catalogue.assembled` event was confirmed.
     pub announced: bool,
+    /// What it was made of, as JSON (folio-bundle's `BuildContents`), for the next build's change list;
+    /// `None` while assembling and for builds made before contents were kept.
+    pub contents: Option<String>,
 }
 
 /// Which findings a write replaces.
@@ -259,9 +263,6 @@ pub trait Store: Send + Sync {
     /// In book order.
     async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError>;
 
-    /// Notes a finished build of the catalogue and returns its number (1, 2, ...).
-    async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError>;
-
     /// Every catalogue's id.
     async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError>;
 
@@ -281,7 +282,8 @@ pub trait Store: Send + Sync {
         lease: Duration,
     ) -> Result<Option<u32>, StoreError>;
 
-    /// Marks a claimed build done, with where its bundle is; `false` when `coordinator` no longer holds it.
+    /// Marks a claimed build done, with where its bundle is and what it was made of (`contents`, JSON);
+    /// `false` when `coordinator` no longer holds it.
     async fn finish_build(
         &self,
         catalogue_id: Uuid,
@@ -289,6 +291,7 @@ pub trait Store: Send + Sync {
         coordinator: &str,
         location: &str,
         manifest_sha256: &str,
+        contents: &str,
     ) -> Result<bool, StoreError>;
 
     /// The catalogue's builds, by number.
@@ -322,6 +325,20 @@ pub trait Store: Send + Sync {
 
     /// The catalogue's decisions, in the order they were first made.
     async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError>;
+
+    /// Records (or replaces) what an editor confirmed of a contribution's classification, and marks the
+    /// catalogue changed. [`StoreError::NotFound`] when the catalogue has no such contribution.
+    async fn put_classification(
+        &self,
+        catalogue_id: Uuid,
+        confirmed: &ConfirmedClassification,
+    ) -> Result<(), StoreError>;
+
+    /// Withdraws a confirmation (Folio's suggestion stands again); `false` when there was none.
+    async fn remove_classification(&self, catalogue_id: Uuid, contribution_id: Uuid) -> Result<bool, StoreError>;
+
+    /// The catalogue's confirmed classifications, in the order they were first made.
+    async fn classifications(&self, catalogue_id: Uuid) -> Result<Vec<ConfirmedClassification>, StoreError>;
 
     /// Seconds the oldest queued document (of every catalogue) has waited since it was queued or last
     /// touched; `None` when none waits. For the `folio_oldest_waiting_seconds` metric.

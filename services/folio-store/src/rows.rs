@@ -5,7 +5,7 @@
 
 use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, StoreError, StoredRecord};
 use chrono::NaiveDate;
-use folio_core::{Chapter, Contribution, Decision, Document, Finding, FindingCode, Password, Record};
+use folio_core::{Chapter, ConfirmedClassification, Contribution, Decision, Document, Finding, FindingCode, Password, Record};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -143,6 +143,18 @@ pub(crate) fn decision_from(row: &impl StoredRow) -> Result<Decision, StoreError
     })
 }
 
+pub(crate) fn classification_from(row: &impl StoredRow) -> Result<ConfirmedClassification, StoreError> {
+    let areas = row.text("areas")?;
+    Ok(ConfirmedClassification {
+        contribution_id: row.uuid("contribution_id")?,
+        areas: areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+        modality: row.opt_text("modality")?,
+        role: row.opt_text("role")?,
+        decided_by: row.text("decided_by")?,
+        decided_at: row.text("decided_at")?,
+    })
+}
+
 pub(crate) fn progress_from(row: &impl StoredRow) -> Result<ChapterProgress, StoreError> {
     Ok(ChapterProgress {
         key: row.text("key")?,
@@ -159,10 +171,10 @@ pub(crate) const STOPPED: &str =
     "the worker ' || claimed_by || ' stopped while it held the document (its lease ran out)";
 
 /// A `builds` row as both engines select it: number, state, location, manifest SHA-256, input stamp, announced.
-pub(crate) type BuildTuple = (i64, String, String, String, Option<String>, bool);
+pub(crate) type BuildTuple = (i64, String, String, String, Option<String>, bool, Option<String>);
 
 pub(crate) fn build_from(
-    (number, state, location, manifest_sha256, input_stamp, announced): BuildTuple,
+    (number, state, location, manifest_sha256, input_stamp, announced, contents): BuildTuple,
 ) -> Result<BuildRow, StoreError> {
     Ok(BuildRow {
         number: u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))?,
@@ -171,6 +183,7 @@ pub(crate) fn build_from(
         manifest_sha256,
         input_stamp,
         announced,
+        contents,
     })
 }
 

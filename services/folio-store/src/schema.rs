@@ -13,6 +13,8 @@ pub(crate) const SQLITE: Embedded = &[
     (3, "build_claims", include_str!("../../../migrations/sqlite/0003_build_claims.sql")),
     (4, "decisions_and_upload_keys", include_str!("../../../migrations/sqlite/0004_decisions_and_upload_keys.sql")),
     (5, "build_webhooks", include_str!("../../../migrations/sqlite/0005_build_webhooks.sql")),
+    (6, "build_contents", include_str!("../../../migrations/sqlite/0006_build_contents.sql")),
+    (7, "classifications", include_str!("../../../migrations/sqlite/0007_classifications.sql")),
 ];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
@@ -20,6 +22,8 @@ pub(crate) const POSTGRES: Embedded = &[
     (3, "build_claims", include_str!("../../../migrations/postgres/0003_build_claims.sql")),
     (4, "decisions_and_upload_keys", include_str!("../../../migrations/postgres/0004_decisions_and_upload_keys.sql")),
     (5, "build_webhooks", include_str!("../../../migrations/postgres/0005_build_webhooks.sql")),
+    (6, "build_contents", include_str!("../../../migrations/postgres/0006_build_contents.sql")),
+    (7, "classifications", include_str!("../../../migrations/postgres/0007_classifications.sql")),
 ];
 
 /// A migrator over embedded migrations. It keeps sqlx's locking (a no-op in SQLite, an advisory lock in

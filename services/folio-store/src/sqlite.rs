@@ -6,14 +6,14 @@ use crate::repo::{
 };
 use crate::rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, decision_from,
-    document_from, finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple, StoredRow,
+    classification_from, document_from, finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple, StoredRow,
     DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use folio_core::{
-    CatalogueConfig, Chapter, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
     Password,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -656,26 +656,6 @@ impl Store for SqliteStore {
         rows.iter().map(progress_from).collect()
     }
 
-    async fn add_build(&self, catalogue_id: Uuid, location: &str, manifest_sha256: &str) -> Result<u32, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let number: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE catalogue_id = ?")
-            .bind(catalogue_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(catalogue_id.to_string())
-        .bind(number)
-        .bind(location)
-        .bind(manifest_sha256)
-        .bind(now_text())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(number.max(0) as u32)
-    }
-
     async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError> {
         let cat = catalogue_id.to_string();
         let updated: Option<String> = sqlx::query_scalar("SELECT updated_at FROM catalogues WHERE id = ?")
@@ -764,14 +744,16 @@ impl Store for SqliteStore {
         coordinator: &str,
         location: &str,
         manifest_sha256: &str,
+        contents: &str,
     ) -> Result<bool, StoreError> {
         let updated = sqlx::query(
-            "UPDATE builds SET state = 'done', location = ?, manifest_sha256 = ?, claimed_by = NULL, lease_until = NULL,
-               created_at = ?
+            "UPDATE builds SET state = 'done', location = ?, manifest_sha256 = ?, contents = ?, claimed_by = NULL,
+               lease_until = NULL, created_at = ?
              WHERE catalogue_id = ? AND number = ? AND state = 'assembling' AND claimed_by = ?",
         )
         .bind(location)
         .bind(manifest_sha256)
+        .bind(contents)
         .bind(now_text())
         .bind(catalogue_id.to_string())
         .bind(i64::from(number))
@@ -783,8 +765,8 @@ impl Store for SqliteStore {
 
     async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError> {
         let rows: Vec<BuildTuple> = sqlx::query_as(
-            "SELECT number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL FROM builds
-             WHERE catalogue_id = ? ORDER BY number",
+            "SELECT number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL, contents
+             FROM builds WHERE catalogue_id = ? ORDER BY number",
         )
         .bind(catalogue_id.to_string())
         .fetch_all(&self.pool)
@@ -896,6 +878,76 @@ impl Store for SqliteStore {
         rows.iter().map(decision_from).collect()
     }
 
+    async fn put_classification(
+        &self,
+        catalogue_id: Uuid,
+        c: &ConfirmedClassification,
+    ) -> Result<(), StoreError> {
+        let cat = catalogue_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM contributions WHERE id = ? AND catalogue_id = ?")
+            .bind(c.contribution_id.to_string())
+            .bind(&cat)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("the catalogue has no contribution {}", c.contribution_id)));
+        }
+        sqlx::query(
+            "INSERT INTO classifications (contribution_id, catalogue_id, areas, modality, role, decided_by, decided_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (contribution_id) DO UPDATE SET areas = excluded.areas, modality = excluded.modality,
+               role = excluded.role, decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+        )
+        .bind(c.contribution_id.to_string())
+        .bind(&cat)
+        .bind(c.areas.join(","))
+        .bind(&c.modality)
+        .bind(&c.role)
+        .bind(&c.decided_by)
+        .bind(&c.decided_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE catalogues SET updated_at = ? WHERE id = ?")
+            .bind(now_text())
+            .bind(&cat)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_classification(&self, catalogue_id: Uuid, contribution_id: Uuid) -> Result<bool, StoreError> {
+        let cat = catalogue_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM classifications WHERE catalogue_id = ? AND contribution_id = ?")
+            .bind(&cat)
+            .bind(contribution_id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed > 0 {
+            sqlx::query("UPDATE catalogues SET updated_at = ? WHERE id = ?")
+                .bind(now_text())
+                .bind(&cat)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn classifications(&self, catalogue_id: Uuid) -> Result<Vec<ConfirmedClassification>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contribution_id, areas, modality, role, decided_by, decided_at FROM classifications
+             WHERE catalogue_id = ? ORDER BY rowid",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(classification_from).collect()
+    }
+
     async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError> {
         let oldest: Option<String> = sqlx::query_scalar("SELECT MIN(updated_at) FROM documents WHERE state = 'queued'")
             .fetch_one(&self.pool)
@@ -950,7 +1002,7 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a))?)))
+            .map(|(c, n, s, l, m, i, a)| Ok((text_uuid("catalogue_id", &c)?, build_from((n, s, l, m, i, a, None))?)))
             .collect()
     }
 }

@@ -394,8 +394,6 @@ async fn release_requeues_or_fails_and_progress_follows(store: Arc<dyn Store>) {
     let findings = store.findings(cat).await.unwrap();
     assert_eq!(findings.len(), 1, "replacing rule findings leaves intake findings alone");
     assert_eq!(findings[0].code, FindingCode::UnlistedFile);
-    assert_eq!(store.add_build(cat, "/out", "ff").await.unwrap(), 1);
-    assert_eq!(store.add_build(cat, "/out", "ff").await.unwrap(), 2);
 }
 
 async fn a_renewed_lease_keeps_a_document_held(store: Arc<dyn Store>) {
@@ -522,25 +520,22 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
     assert_eq!(store.claim_build(cat, "s1", "c1", MINUTE).await.unwrap(), Some(1));
     assert_eq!(store.claim_build(cat, "s1", "c2", MINUTE).await.unwrap(), None, "held by c1");
     assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), None, "one assembly at a time");
-    assert!(!store.finish_build(cat, 1, "c2", "elsewhere", "00").await.unwrap(), "only the holder finishes");
-    assert!(store.finish_build(cat, 1, "c1", "bundles/1/", "ff").await.unwrap());
+    assert!(!store.finish_build(cat, 1, "c2", "elsewhere", "00", "{}").await.unwrap(), "only the holder finishes");
+    assert!(store.finish_build(cat, 1, "c1", "bundles/1/", "ff", r#"{"chapters":["a\u0000"]}"#).await.unwrap());
     assert_eq!(store.claim_build(cat, "s1", "c2", MINUTE).await.unwrap(), None, "the same inputs: built already");
 
     // A change: build 2. Its coordinator dies; another takes the build over, with its number.
     assert_eq!(store.claim_build(cat, "s2", "c1", Duration::from_millis(1)).await.unwrap(), Some(2));
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), Some(2));
-    assert!(!store.finish_build(cat, 2, "c1", "late", "00").await.unwrap(), "the dead coordinator's late finish");
-    assert!(store.finish_build(cat, 2, "c2", "bundles/2/", "ee").await.unwrap());
+    assert!(!store.finish_build(cat, 2, "c1", "late", "00", "{}").await.unwrap(), "the dead coordinator's late finish");
+    assert!(store.finish_build(cat, 2, "c2", "bundles/2/", "ee", r#"{"chapters":["b"]}"#).await.unwrap());
 
     // Both wait to be announced; build 1 is, so only build 2 is left.
     let waiting =
         |list: Vec<(Uuid, folio_store::BuildRow)>| list.into_iter().map(|(c, b)| (c, b.number)).collect::<Vec<_>>();
     assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 1), (cat, 2)]);
     store.mark_announced(cat, 1).await.unwrap();
-    assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)]);
-    // `folio process` builds carry no stamp: nobody waits for their event.
-    assert_eq!(store.add_build(cat, "/out", "aa").await.unwrap(), 3);
     assert_eq!(waiting(store.unannounced_builds().await.unwrap()), [(cat, 2)]);
     // The webhook's deliveries are tracked apart from the event's.
     assert_eq!(waiting(store.undelivered_webhooks().await.unwrap()), [(cat, 1), (cat, 2)]);
@@ -554,20 +549,23 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
         tokio::spawn(async move { store.claim_build(cat, "s3", &format!("c{i}"), MINUTE).await.unwrap() })
     });
     let won: Vec<u32> = futures_util::future::join_all(claims).await.into_iter().filter_map(|r| r.unwrap()).collect();
-    assert_eq!(won, vec![4]);
+    assert_eq!(won, vec![3]);
 
     let builds = store.builds(cat).await.unwrap();
     let seen: Vec<(u32, &str, &str, Option<&str>)> =
         builds.iter().map(|b| (b.number, b.state.as_str(), b.location.as_str(), b.input_stamp.as_deref())).collect();
     assert_eq!(
         seen,
-        [
-            (1, "done", "bundles/1/", Some("s1")),
-            (2, "done", "bundles/2/", Some("s2")),
-            (3, "done", "/out", None),
-            (4, "assembling", "", Some("s3"))
-        ]
+        [(1, "done", "bundles/1/", Some("s1")), (2, "done", "bundles/2/", Some("s2")), (3, "assembling", "", Some("s3"))]
     );
+    // Each finished build keeps what it was made of (a NUL in it stored as PostgreSQL's jsonb allows).
+    let contents = |b: &folio_store::BuildRow| -> serde_json::Value {
+        serde_json::from_str(b.contents.as_deref().expect("contents kept")).unwrap()
+    };
+    let first = contents(&builds[0])["chapters"][0].as_str().unwrap().to_string();
+    assert!(first == "a\u{0}" || first == "a\u{FFFD}", "{first:?}");
+    assert_eq!(contents(&builds[1]), serde_json::json!({"chapters": ["b"]}));
+    assert_eq!(builds[2].contents, None, "none while assembling");
     assert!(builds[0].announced && !builds[1].announced);
 }
 
