@@ -186,8 +186,75 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
         serde_json::from_slice(&run(Command::new("python3").arg("-c").arg(script).arg(&docx)).stdout).unwrap();
     assert_eq!(
         headings,
-        ["The Working Group on Cooperation and Assistance", "Mexico: cooperation and assistance under the Convention"]
+        [
+            "The Working Group on Cooperation and Assistance",
+            "Mexico: cooperation and assistance under the Convention",
+            "Index of contributions by State",
+            "Index of contributions by author",
+            "Index of contributions by area"
+        ]
     );
+    // Entries are Heading 2, the figure's caption is a Caption with its credit, the indexes list each entry
+    // under its State with a page reference, and the running header carries a STYLEREF to the chapter.
+    let script = "import docx, sys, json\nd = docx.Document(sys.argv[1])\n\
+        styles = {}\n\
+        for p in d.paragraphs: styles.setdefault(p.style.name, []).append(p.text)\n\
+        header = d.sections[0].header._element.xml\n\
+        print(json.dumps({'styles': styles, 'header': header}))";
+    let docx_view: Value =
+        serde_json::from_slice(&run(Command::new("python3").arg("-c").arg(script).arg(&docx)).stdout).unwrap();
+    let styled = |name: &str| -> Vec<String> {
+        docx_view["styles"][name].as_array().map(|a| a.iter().map(|t| t.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    };
+    assert_eq!(
+        styled("Heading 2"),
+        ["Call for contributions to the catalogue", "The call as circulated by Spain", "Timeline of the catalogue in 2012"]
+    );
+    assert_eq!(
+        styled("Caption"),
+        ["Figure 1: Timeline of the catalogue in 2012 — Working Group co-chairs (Spain). Made for this example; CC0"]
+    );
+    assert_eq!(styled("Title"), ["Catalogue of best practices in cooperation and assistance"]);
+    let index_headings = styled("index heading");
+    for state in ["Mexico", "Spain", "Cooperation and assistance", "Juan José Gómez Camacho"] {
+        assert!(index_headings.contains(&state.to_string()), "{state} not in the indexes: {index_headings:?}");
+    }
+    // Each entry: its title, a tab, and the page reference.
+    assert!(styled("index 1").iter().any(|t| t.trim_end() == "The call as circulated by Spain"), "{:?}", styled("index 1"));
+    let header = docx_view["header"].as_str().unwrap();
+    assert!(header.contains("STYLEREF") && header.contains("Heading 1"), "running header: {header}");
+    let document_xml = unzip_text(&docx, "word/document.xml");
+    assert!(document_xml.contains("PAGEREF _Toc"), "the index's page references");
+
+    // The PDF: a list of figures with the credit and the figure's page, the chapter's title in the running
+    // header of its second page, and the indexes after the last chapter, as bookmarks too.
+    let layout = |first: u32, last: u32| -> String {
+        let out = run(Command::new("pdftotext")
+            .args(["-layout", "-f", &first.to_string(), "-l", &last.to_string()])
+            .arg(&pdf)
+            .arg("-"));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let m = manifest(&out);
+    let first_chapter = &m["chapters"][0];
+    let (first_page, chapter_pages) =
+        (first_chapter["first_page"].as_u64().unwrap(), first_chapter["pages"].as_u64().unwrap());
+    assert_eq!(first_page, 1);
+    assert!(chapter_pages >= 2, "the first chapter spans pages: {first_chapter}");
+    let front = layout(1, 3);
+    assert!(front.contains("List of figures"), "{front}");
+    assert!(front.contains("Working Group co-chairs (Spain). Made for this"), "the figure's credit: {front}");
+    let second = layout(5, 5);
+    assert!(second.lines().next().unwrap_or_default().contains("The Working Group on Cooperation and Assistance")
+        || second.lines().take(3).any(|l| l.contains("The Working Group on Cooperation and Assistance")), "running header: {second}");
+    assert!(titles_of(&pdf).contains(&"Index of contributions by State".to_string()));
+    // Page totals: the chapters' and the front and back matter's add up to the book's.
+    let total = m["catalogue"]["pages"].as_u64().unwrap();
+    assert_eq!(u64::from(pages), total, "the manifest's total is pdfinfo's");
+    let chapters: u64 = m["chapters"].as_array().unwrap().iter().map(|c| c["pages"].as_u64().unwrap()).sum();
+    assert!(chapters < total && chapters >= 2, "{chapters} of {total}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Pages of the book") && report.contains(&format!("<td>{total}</td>")), "page totals in the report");
 
     // LibreOffice opens and converts it.
     let converted = tmp.path().join("converted");
@@ -216,10 +283,12 @@ fn running_again_reuses_the_records_and_replaces_the_bundle() {
     let out = tmp.path().join("bundle");
     process(&input, &out, &data);
     let first = manifest(&out);
+    assert_eq!((first["build"].as_u64(), &first["changes"]["since"]), (Some(1), &Value::Null), "the first build");
     let summary = process(&input, &out, &data);
-    assert!(summary.contains("build 2"), "{summary}");
+    assert!(summary.contains("build 1, nothing changed since it was made"), "{summary}");
     let second = manifest(&out);
-    // Same inputs, same date: the same manifest, records included (nothing was extracted twice).
+    // Same inputs, same date: the same build written again, the same manifest, records included (nothing was
+    // extracted twice).
     assert_eq!(first, second);
 
     // A fixed CSV row changes the verdict without reprocessing: rights withdrawn for the call.
@@ -235,6 +304,85 @@ fn running_again_reuses_the_records_and_replaces_the_bundle() {
     let call = contribution(&third, "Call for contributions to the catalogue");
     assert_eq!(call["included"], false);
     assert!(call["findings"].as_array().unwrap().iter().any(|f| f["code"] == "rights_not_cleared"));
+    // Build 2, and it says what changed since build 1: the call's row was edited and it is left out now;
+    // nothing else moved.
+    assert_eq!(third["build"], 2);
+    let changes = &third["changes"];
+    assert_eq!(changes["since"], 1);
+    let titles = |list: &str| -> Vec<String> {
+        changes[list].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(titles("edited"), ["Call for contributions to the catalogue"]);
+    assert_eq!(titles("now_left_out"), ["Call for contributions to the catalogue"]);
+    for list in ["added", "removed", "replaced", "reprocessed", "waived", "withdrawn", "now_included", "moved"] {
+        assert!(titles(list).is_empty(), "{list}: {changes}");
+    }
+    assert_eq!(changes["chapters_reordered"], false);
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Since build 1:") && report.contains("Now left out (1)"), "the report's change list");
+
+    // A new contribution, the timeline's picture replaced and the chapters reordered: build 3 lists them.
+    let csv = std::fs::read_to_string(input.join("contributions.csv")).unwrap();
+    let extra = "\nlate-note.pdf,mexico-cooperation,Spain,Javier Gil Catalina,A late note,text,donor,bilateral,2012-04-20,Free to reproduce\n";
+    std::fs::write(input.join("contributions.csv"), format!("{}{extra}", csv.trim_end())).unwrap();
+    std::fs::copy(input.join("call-for-contributions.pdf"), input.join("late-note.pdf")).unwrap();
+    let png = image::RgbImage::from_fn(300, 100, |x, _| image::Rgb([(x % 256) as u8, 40, 90]));
+    png.save(input.join("timeline-2012.png")).unwrap();
+    let toml = std::fs::read_to_string(input.join("catalogue.toml")).unwrap();
+    let (head, rest) = toml.split_once("[[chapters]]").unwrap();
+    let chapters: Vec<&str> = rest.split("[[chapters]]").collect();
+    let (second, rules) = chapters[1].split_once("[rules]").unwrap();
+    let swapped = format!("{head}[[chapters]]{second}[[chapters]]{}[rules]{rules}", chapters[0]);
+    std::fs::write(input.join("catalogue.toml"), swapped).unwrap();
+    let summary = process(&input, &out, &data);
+    assert!(summary.contains("Bundle (build 3)") && summary.contains("changed since build 2"), "{summary}");
+    let fourth = manifest(&out);
+    let changes = &fourth["changes"];
+    let titles = |list: &str| -> Vec<String> {
+        changes[list].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(titles("added"), ["A late note"]);
+    assert_eq!(titles("replaced"), ["Timeline of the catalogue in 2012"]);
+    assert_eq!(changes["replaced"][0]["detail"], "timeline-2012.png changed");
+    assert_eq!(changes["chapters_reordered"], true);
+    assert_eq!(fourth["chapters"][0]["key"], "mexico-cooperation");
+}
+
+/// A build is reproducible: the same inputs processed from scratch twice (two data folders) give the same
+/// bundle, byte for byte: the same manifest, the same book text, the same files.
+#[test]
+fn the_same_inputs_give_the_same_bundle() {
+    let (tmp, input, data) = example();
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    process(&input, &first, &data);
+    process(&input, &second, &tmp.path().join("other-data"));
+    assert_eq!(
+        std::fs::read(first.join("manifest.json")).unwrap(),
+        std::fs::read(second.join("manifest.json")).unwrap(),
+        "two builds of the same inputs: identical manifests"
+    );
+    let text = |out: &Path| run(Command::new("pdftotext").arg(out.join("catalogue.pdf")).arg("-")).stdout;
+    assert_eq!(text(&first), text(&second), "the same book text");
+    assert_eq!(unzip_text(&first.join("catalogue.docx"), "word/document.xml"), unzip_text(&second.join("catalogue.docx"), "word/document.xml"));
+    for f in manifest(&first)["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        assert_eq!(std::fs::read(first.join(path)).unwrap(), std::fs::read(second.join(path)).unwrap(), "{path}");
+    }
+}
+
+fn unzip_text(zip_path: &Path, name: &str) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+    text
+}
+
+fn titles_of(pdf: &Path) -> Vec<String> {
+    let outlines: Value =
+        serde_json::from_slice(&run(Command::new("qpdf").args(["--json", "--json-key=outlines"]).arg(pdf)).stdout)
+            .unwrap();
+    outlines["outlines"].as_array().unwrap().iter().filter_map(|o| o["title"].as_str().map(str::to_string)).collect()
 }
 
 /// `folio keygen` makes a key; a bundle made with it is signed; `folio verify` says it holds, then names a

@@ -322,6 +322,27 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     assert_eq!(json(&body)["in_book"], false, "{body}");
     assert_eq!(json(&body)["excluded"], true, "{body}");
 
+    // Classification: Folio's suggestion with its evidence; an editor confirms other areas (an uploader may
+    // not, an unknown area is refused); the book will use the editor's.
+    let classification = format!("{path}/{unclear_id}/classification");
+    let (status, body) = http(addr, "GET", &classification, &[AUTH], b"");
+    assert_eq!(status, 200, "{body}");
+    let suggested = json(&body);
+    assert!(suggested["suggestion"]["areas"].is_array() && suggested["confirmed"].is_null(), "{body}");
+    assert_eq!(suggested["effective"]["confirmed_by"], serde_json::Value::Null);
+    let confirm = br#"{"areas": ["victim_assistance", "clearance"], "modality": "bilateral", "role": "donor"}"#;
+    assert_eq!(http(addr, "PUT", &classification, &[JSON, AUTH], confirm).0, 403);
+    let (status, body) = http(addr, "PUT", &classification, &[JSON, EDITOR], br#"{"areas": ["astrology"]}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("clearance"), "the refusal names the areas: {body}");
+    assert_eq!(http(addr, "PUT", &classification, &[JSON, EDITOR], br#"{"areas": [], "modality": "by sea"}"#).0, 422);
+    let (status, body) = http(addr, "PUT", &classification, &[JSON, EDITOR], confirm);
+    assert_eq!(status, 200, "{body}");
+    let confirmed = json(&body);
+    assert_eq!(confirmed["effective"]["areas"], serde_json::json!(["clearance", "victim_assistance"]), "{body}");
+    assert_eq!(confirmed["effective"]["confirmed_by"], "ana");
+    assert_eq!(confirmed["confirmed"]["modality"], "bilateral");
+
     // Assembling: an uploader may not; an editor gets the build of these inputs (the coordinator of
     // `folio serve` may be assembling them at the same moment: 409 then, and the editor tries again).
     let builds = "/v1/catalogues/ccm-2012/builds";
@@ -339,6 +360,7 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     let (status, body) = http(addr, "GET", builds, &[AUTH], b"");
     assert_eq!(status, 200);
     assert!(json(&body)["builds"].as_array().unwrap().iter().any(|b| b["number"] == build["number"]), "{body}");
+    assert_eq!(json(&body)["stale"], false, "just built: {body}");
 
     // The bundle, downloaded as a ZIP: the waived contribution is in the book, the excluded one is not.
     let url = build["bundle_url"].as_str().unwrap();
@@ -353,6 +375,10 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     assert_eq!(included(&unclear_id), Some(serde_json::Value::Bool(true)), "{manifest}");
     assert_eq!(included(&contribution_id), Some(serde_json::Value::Bool(false)), "{manifest}");
     assert!(zip.by_name("catalogue.docx").is_ok() && zip.by_name("catalogue.pdf").is_ok());
+    let classified = manifest["contributions"].as_array().unwrap().iter().find(|c| c["id"] == unclear_id.as_str());
+    let classified = &classified.unwrap()["classification"];
+    assert_eq!(classified["areas"], serde_json::json!(["clearance", "victim_assistance"]), "{classified}");
+    assert_eq!(classified["confirmed_by"], "ana");
     assert_eq!(http(addr, "GET", "/v1/catalogues/ccm-2012/builds/999/bundle.zip", &[AUTH], b"").0, 404);
 
     // Decisions taken back: 204, then 404 as there is none left.
@@ -362,6 +388,11 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     assert_eq!(http(addr, "DELETE", &waiver, &[EDITOR], b"").0, 204);
     let (_, body) = http(addr, "GET", &format!("{path}/{unclear_id}"), &[AUTH], b"");
     assert_eq!(json(&body)["in_book"], false, "the waiver is gone: {body}");
+    assert_eq!(http(addr, "DELETE", &classification, &[EDITOR], b"").0, 204);
+    assert_eq!(http(addr, "DELETE", &classification, &[EDITOR], b"").0, 404);
+    // Every change since marks the catalogue stale: its next build will list them.
+    let (_, body) = http(addr, "GET", builds, &[AUTH], b"");
+    assert_eq!(json(&body)["stale"], true, "{body}");
 
     // The OpenAPI document is served, and lists these routes.
     let (status, body) = http(addr, "GET", "/v1/openapi.json", &[], b"");

@@ -5,8 +5,9 @@
 use crate::coordinator::{blocked, paragraphs};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
+use folio_bundle::changes::{BuildChanges, BuildContents, ContributionContents};
 use folio_bundle::manifest::{
-    CatalogueInfo, Manifest, ManifestChapter, ManifestContribution, ManifestDocument, ManifestFile, SCHEMA_VERSION,
+    CatalogueInfo, Manifest, ManifestChapter, ManifestClassification, ManifestContribution, ManifestDocument, ManifestFile, SCHEMA_VERSION,
 };
 use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
@@ -16,6 +17,7 @@ use folio_store::{BlobStore, Store, StoredRecord};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tracing::warn;
 use uuid::Uuid;
 
@@ -27,6 +29,10 @@ const FIGURE_PX: u32 = 1600;
 pub struct BundleSummary {
     pub out: PathBuf,
     pub build: u32,
+    /// Whether the inputs were those of build `build`, which was written again (no new build).
+    pub unchanged: bool,
+    /// What changed since the previous build.
+    pub changes: BuildChanges,
     pub chapters: usize,
     pub included: usize,
     /// Contributions left out of the book, with the reasons.
@@ -46,9 +52,16 @@ pub fn book_date() -> NaiveDate {
         .unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
-/// Assembles the bundle into `out` and notes the build in the database. The folder is written beside and
-/// swapped in at the end, so a failed assembly leaves the previous bundle whole. `out` must be new, empty, or
-/// an earlier bundle.
+/// The name `folio process` holds its build claims under.
+const PROCESS_CLAIMANT: &str = "folio process";
+/// How long a claim of `folio process` holds against other claimants (a coordinator sharing the database).
+const PROCESS_LEASE: Duration = Duration::from_secs(120);
+
+/// Assembles the bundle into `out` as a numbered build of the catalogue, through the same claim as the
+/// coordinator's builds: inputs that changed since the latest build make the next build; the same inputs
+/// write the latest build again (the same manifest, byte for byte), noting nothing. The folder is written
+/// beside and swapped in at the end, so a failed assembly leaves the previous bundle whole. `out` must be new,
+/// empty, or an earlier bundle.
 pub async fn assemble(
     store: &dyn Store,
     blobs: &dyn BlobStore,
@@ -58,13 +71,55 @@ pub async fn assemble(
     date: NaiveDate,
     signer: Option<&Signer>,
 ) -> Result<BundleSummary> {
-    let (mut summary, manifest_sha256) = write_bundle(store, blobs, catalogue_id, findings, out, date, signer).await?;
-    summary.build = store.add_build(catalogue_id, &out.display().to_string(), &manifest_sha256).await?;
+    let stamp = crate::coordinator::input_stamp(store, catalogue_id).await?;
+    let waited_since = std::time::Instant::now();
+    let (number, unchanged) = loop {
+        if let Some(number) = store.claim_build(catalogue_id, &stamp, PROCESS_CLAIMANT, PROCESS_LEASE).await? {
+            break (number, false);
+        }
+        let latest = store.builds(catalogue_id).await?.into_iter().next_back();
+        if let Some(b) = latest.filter(|b| b.state == "done" && b.input_stamp.as_deref() == Some(stamp.as_str())) {
+            break (b.number, true);
+        }
+        // Another claimant assembles now, or an interrupted run's claim has not run out yet.
+        if waited_since.elapsed() > PROCESS_LEASE + Duration::from_secs(10) {
+            bail!("another process holds the claim on this catalogue's next build");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let previous = previous_contents(&store.builds(catalogue_id).await?, number);
+    let numbering = Numbering { number, previous };
+    let (mut summary, manifest_sha256, contents) =
+        write_bundle(store, blobs, catalogue_id, findings, out, date, signer, &numbering).await?;
+    summary.unchanged = unchanged;
+    if !unchanged {
+        let location = out.display().to_string();
+        if !store.finish_build(catalogue_id, number, PROCESS_CLAIMANT, &location, &manifest_sha256, &contents).await? {
+            bail!("the claim on build {number} ran out before it was done; another process has it");
+        }
+    }
     Ok(summary)
 }
 
-/// Writes the bundle into `out` as [`assemble`] does, without noting a build (its `build` is 0); returns the
-/// summary and the SHA-256 of manifest.json.
+/// The number of the build being written, and the contents of the build before it (for the change list).
+#[derive(Debug, Clone)]
+pub struct Numbering {
+    pub number: u32,
+    pub previous: Option<(u32, BuildContents)>,
+}
+
+/// The contents of the latest finished build before build `number` that kept them.
+pub fn previous_contents(builds: &[folio_store::BuildRow], number: u32) -> Option<(u32, BuildContents)> {
+    let before = builds.iter().rev().find(|b| b.number < number && b.state == "done")?;
+    let contents = serde_json::from_str(before.contents.as_deref()?)
+        .map_err(|e| warn!(build = before.number, error = %e, "unreadable contents of an earlier build; no change list"))
+        .ok()?;
+    Some((before.number, contents))
+}
+
+/// Writes build `numbering.number` of the bundle into `out` as [`assemble`] does, without noting the build;
+/// returns the summary, the SHA-256 of manifest.json and the build's contents (JSON).
+#[allow(clippy::too_many_arguments)]
 pub async fn write_bundle(
     store: &dyn Store,
     blobs: &dyn BlobStore,
@@ -73,14 +128,19 @@ pub async fn write_bundle(
     out: &Path,
     date: NaiveDate,
     signer: Option<&Signer>,
-) -> Result<(BundleSummary, String)> {
+    numbering: &Numbering,
+) -> Result<(BundleSummary, String, String)> {
     check_out_folder(out)?;
     let catalogue = store.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
     let chapters = store.chapters(catalogue_id).await?;
     let contributions = store.contributions(catalogue_id).await?;
     let documents = store.documents(catalogue_id).await?;
     let records: HashMap<Uuid, folio_store::StoredRecord> = store.records(catalogue_id).await?.into_iter().collect();
+    let decisions = store.decisions(catalogue_id).await?;
+    let confirmed: HashMap<Uuid, folio_core::ConfirmedClassification> =
+        store.classifications(catalogue_id).await?.into_iter().map(|c| (c.contribution_id, c)).collect();
     let blocking = blocked(&findings);
+    let mut contents = BuildContents { chapters: chapters.iter().map(|c| c.key.clone()).collect(), ..Default::default() };
 
     let staging = sibling(out, "partial")?;
     if staging.exists() {
@@ -116,6 +176,7 @@ pub async fn write_bundle(
                 kind: contribution.kind,
                 paragraphs: Vec::new(),
                 figures: Vec::new(),
+                areas: Vec::new(),
             };
             let mut manifest_contribution = ManifestContribution::new(contribution, included);
             let mut report_documents = Vec::new();
@@ -154,6 +215,9 @@ pub async fn write_bundle(
                 if let Some(r) = record.as_mut() {
                     r.thumbnail = thumbnails.smallest.clone();
                     r.thumbnails = thumbnails.all.clone();
+                    // Measurements of one run, not facts of the document: the same inputs, the same manifest.
+                    r.elapsed_ms = 0;
+                    r.peak_memory_kib = None;
                 }
                 manifest_contribution.documents.push(ManifestDocument {
                     id: document.id,
@@ -172,9 +236,25 @@ pub async fn write_bundle(
                     thumbnail: thumbnails.inline,
                 });
             }
+            let text: Vec<&str> = documents
+                .iter()
+                .filter(|d| d.contribution_id == contribution.id)
+                .filter_map(|d| records.get(&d.id).map(|r| r.text.as_str()))
+                .collect();
+            let suggestion = crate::classification::suggest(contribution, &text.join("\n\n"));
+            let effective = crate::classification::effective(&suggestion, confirmed.get(&contribution.id));
+            entry.areas = effective.areas.iter().map(|a| a.label().to_string()).collect();
+            manifest_contribution.classification = Some(ManifestClassification {
+                areas: effective.areas.iter().map(|a| a.as_str().to_string()).collect(),
+                modality: effective.modality.clone(),
+                role: effective.role.clone(),
+                confirmed_by: effective.confirmed_by.clone(),
+                suggestion,
+            });
             let own_findings: Vec<Finding> =
                 findings.iter().filter(|f| f.contribution_id == Some(contribution.id)).cloned().collect();
             manifest_contribution.findings = own_findings.clone();
+            contents.contributions.push(contribution_contents(contribution, &manifest_contribution, &decisions)?);
             manifest_contributions.push(manifest_contribution);
             report_contributions.push(ReportContribution {
                 title: contribution.title.clone(),
@@ -196,6 +276,8 @@ pub async fn write_bundle(
             title: chapter.title.clone(),
             position: chapter.position,
             contributions: ids,
+            first_page: None,
+            pages: None,
         });
     }
     tracing::debug!(figures = figure_number, "book laid out");
@@ -203,9 +285,13 @@ pub async fn write_bundle(
     let docx = folio_bundle::render_docx(&book).context("writing catalogue.docx")?;
     write_file(&staging.join("catalogue.docx"), &docx)?;
     let book_for_pdf = book.clone();
-    let pdf = tokio::task::spawn_blocking(move || folio_bundle::render_pdf(&book_for_pdf))
+    let (pdf, pages) = tokio::task::spawn_blocking(move || folio_bundle::pdf::typeset(&book_for_pdf))
         .await?
         .context("typesetting catalogue.pdf")?;
+    for (chapter, laid_out) in manifest_chapters.iter_mut().zip(&pages.chapters) {
+        chapter.first_page = Some(laid_out.first_page);
+        chapter.pages = Some(laid_out.pages);
+    }
     write_file(&staging.join("catalogue.pdf"), &pdf)?;
 
     let intake_findings: Vec<Finding> = findings.iter().filter(|f| f.contribution_id.is_none()).cloned().collect();
@@ -214,9 +300,16 @@ pub async fn write_bundle(
         .filter(|d| d.state == DocumentState::Failed || records.get(&d.id).is_some_and(|r| r.record.error.is_some()))
         .count();
     let included = manifest_contributions.iter().filter(|c| c.included).count();
+    let changes = match &numbering.previous {
+        Some((since, before)) => BuildChanges::between(*since, before, &contents),
+        None => BuildChanges::default(),
+    };
     let report = ReportInput {
         title: catalogue.title.clone(),
         generated: date,
+        build: numbering.number,
+        changes: changes.clone(),
+        pages: Some(pages.clone()),
         totals: Totals {
             documents_processed: documents.len(),
             documents_failed: failed_documents,
@@ -230,7 +323,14 @@ pub async fn write_bundle(
 
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
-        catalogue: CatalogueInfo { title: catalogue.title.clone(), deadline: catalogue.deadline, generated: date },
+        catalogue: CatalogueInfo {
+            title: catalogue.title.clone(),
+            deadline: catalogue.deadline,
+            generated: date,
+            pages: Some(pages.total),
+        },
+        build: numbering.number,
+        changes: changes.clone(),
         chapters: manifest_chapters,
         contributions: manifest_contributions,
         findings: intake_findings,
@@ -257,7 +357,9 @@ pub async fn write_bundle(
     }
     let summary = BundleSummary {
         out: out.to_path_buf(),
-        build: 0,
+        build: numbering.number,
+        unchanged: false,
+        changes,
         chapters: chapters.len(),
         included,
         left_out,
@@ -265,7 +367,62 @@ pub async fn write_bundle(
         failed_documents,
         findings,
     };
-    Ok((summary, hex::encode(Sha256::digest(&manifest_json))))
+    Ok((summary, hex::encode(Sha256::digest(&manifest_json)), serde_json::to_string(&contents)?))
+}
+
+/// What a build is made of for one contribution (its manifest entry carries the files and records).
+fn contribution_contents(
+    contribution: &folio_core::Contribution,
+    entry: &ManifestContribution,
+    decisions: &[folio_core::Decision],
+) -> Result<ContributionContents> {
+    let mut files: Vec<(String, String)> =
+        entry.documents.iter().map(|d| (d.file_name.clone(), d.sha256.clone())).collect();
+    files.sort();
+    // The records without their bundle paths, which move when another file of the same name arrives.
+    let extraction: Vec<_> = entry
+        .documents
+        .iter()
+        .map(|d| {
+            let record = d.record.clone().map(|mut r| {
+                r.thumbnail = None;
+                r.thumbnails.clear();
+                r
+            });
+            (&d.sha256, d.state, record)
+        })
+        .collect();
+    let own = decisions.iter().filter(|d| d.contribution_id == contribution.id);
+    let mut waived: Vec<String> = own.clone().filter_map(|d| d.code.map(|c| c.as_str().to_string())).collect();
+    waived.sort();
+    Ok(ContributionContents {
+        id: contribution.id,
+        title: contribution.title.clone(),
+        chapter: contribution.chapter_key.clone(),
+        state: contribution.state.clone(),
+        author: contribution.author.clone(),
+        metadata: sha256_of_json(&(
+            contribution.kind,
+            contribution.role,
+            contribution.modality.as_str(),
+            contribution.received,
+            &contribution.rights,
+        ))?,
+        files,
+        extraction: sha256_of_json(&extraction)?,
+        waived,
+        excluded: own.clone().any(|d| d.action == folio_core::DecisionAction::Exclude),
+        included: entry.included,
+        classification: entry
+            .classification
+            .iter()
+            .flat_map(|c| c.areas.iter().cloned().chain(c.modality.clone()).chain(c.role.clone()))
+            .collect(),
+    })
+}
+
+fn sha256_of_json(value: &impl serde::Serialize) -> Result<String> {
+    Ok(hex::encode(Sha256::digest(serde_json::to_vec(value)?)))
 }
 
 /// A document's thumbnails as the bundle holds them.

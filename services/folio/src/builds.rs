@@ -5,7 +5,7 @@
 //! announced with a `catalogue.assembled` event, at least once: a build done but not yet confirmed is
 //! announced again by the next sweep.
 
-use crate::assemble::{book_date, bundle_files, write_bundle};
+use crate::assemble::{book_date, bundle_files, previous_contents, write_bundle, Numbering};
 use crate::coordinator;
 use anyhow::{Context, Result};
 use folio_store::{BlobStore, CatalogueAssembled, Store, WorkQueue};
@@ -150,18 +150,20 @@ async fn build(
     let findings = coordinator::evaluate(store, catalogue_id).await?;
     let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
     let out = scratch.path().join("bundle");
-    let (summary, manifest_sha256) =
-        write_bundle(store, blobs, catalogue_id, findings, &out, book_date(), s.signer.as_ref()).await?;
+    let previous = previous_contents(&store.builds(catalogue_id).await?, number);
+    let numbering = Numbering { number, previous };
+    let (summary, manifest_sha256, contents) =
+        write_bundle(store, blobs, catalogue_id, findings, &out, book_date(), s.signer.as_ref(), &numbering).await?;
     let prefix = format!("bundles/{catalogue_id}/{number}");
     for (relative, path) in bundle_files(&out)? {
         let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;
         blobs.put(&format!("{prefix}/{relative}"), bytes).await.with_context(|| format!("storing {relative}"))?;
     }
     let location = format!("{}/{prefix}/", s.blob_url.trim_end_matches('/'));
-    if !store.finish_build(catalogue_id, number, &s.name, &location, &manifest_sha256).await? {
+    if !store.finish_build(catalogue_id, number, &s.name, &location, &manifest_sha256, &contents).await? {
         anyhow::bail!("the claim on the build ran out before it was done; another coordinator has it");
     }
-    info!(%location, included = summary.included, left_out = summary.left_out.len(), "assembled");
+    info!(%location, included = summary.included, left_out = summary.left_out.len(), changed = !summary.changes.is_empty(), "assembled");
     Ok(location)
 }
 

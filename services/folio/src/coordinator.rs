@@ -132,6 +132,7 @@ pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String
     add("contributions", serde_json::to_vec(&store.contributions(catalogue_id).await?))?;
     add("documents", serde_json::to_vec(&store.documents(catalogue_id).await?))?;
     add("decisions", serde_json::to_vec(&store.decisions(catalogue_id).await?))?;
+    add("classifications", serde_json::to_vec(&store.classifications(catalogue_id).await?))?;
     let mut records = store.records(catalogue_id).await?;
     records.sort_by_key(|(id, _)| *id);
     for (id, r) in &records {

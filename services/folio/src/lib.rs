@@ -4,6 +4,7 @@
 pub mod assemble;
 pub mod builds;
 pub mod bundle_zip;
+pub mod classification;
 pub mod cli;
 pub mod config;
 pub mod coordinator;

@@ -116,7 +116,28 @@ pub fn describe(summary: &BundleSummary) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let blocking = summary.findings.iter().filter(|f| f.is_blocking()).count();
-    let _ = writeln!(s, "Bundle (build {}) written to {}", summary.build, summary.out.display());
+    if summary.unchanged {
+        let _ = writeln!(
+            s,
+            "Bundle (build {}, nothing changed since it was made) written again to {}",
+            summary.build,
+            summary.out.display()
+        );
+    } else {
+        let _ = writeln!(s, "Bundle (build {}) written to {}", summary.build, summary.out.display());
+    }
+    if let Some(since) = summary.changes.since {
+        let counts: Vec<String> = summary
+            .changes
+            .lists()
+            .iter()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(name, list)| format!("{} {}", list.len(), name.to_lowercase()))
+            .chain(summary.changes.chapters_reordered.then(|| "chapters reordered".to_string()))
+            .collect();
+        let what = if counts.is_empty() { "nothing".to_string() } else { counts.join(", ") };
+        let _ = writeln!(s, "  changed since build {since}: {what}; details in report.html");
+    }
     let _ = writeln!(
         s,
         "  {} documents processed, {} unreadable; {} chapters; {} contributions in the book, {} left out",

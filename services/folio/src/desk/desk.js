@@ -144,7 +144,10 @@ async function refresh() {
     const done = builds.builds.filter((b) => b.state === "done");
     state.latestBuild = done.length ? done[0] : null;
     $("download").disabled = !state.latestBuild;
-    $("builds").textContent = state.latestBuild ? "Latest build: " + state.latestBuild.number + " (" + builds.builds.length + " in all)" : "No build yet.";
+    const since = builds.stale ? "; something has changed since: assemble again for a new build" : "; nothing has changed since";
+    $("builds").textContent = state.latestBuild
+      ? "Latest build: " + state.latestBuild.number + " (" + builds.builds.length + " in all)" + since
+      : "No build yet.";
     const select = $("f-chapter");
     if (select.options.length !== catalogue.chapters.length) {
       select.replaceChildren(...catalogue.chapters.map((c) => el("option", { value: c.key }, c.title)));

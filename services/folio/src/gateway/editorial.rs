@@ -271,6 +271,119 @@ pub(super) async fn include(
     undo(&gateway, &key, contribution_id, DecisionAction::Exclude, None).await
 }
 
+/// A contribution's classification: Folio's suggestion with its evidence, the editor's confirmation, and
+/// what the book uses.
+async fn classification_json(gateway: &Gateway, key: &str, catalogue_id: Uuid, contribution_id: Uuid) -> Result<Value, Problem> {
+    let store = gateway.store.as_ref();
+    let contribution = store
+        .contributions(catalogue_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == contribution_id)
+        .ok_or_else(|| no_contribution(key, contribution_id))?;
+    let mut text = Vec::new();
+    for d in store.documents(catalogue_id).await?.iter().filter(|d| d.contribution_id == contribution_id) {
+        if let Some(r) = store.record(d.id).await? {
+            text.push(r.text);
+        }
+    }
+    let suggestion = crate::classification::suggest(&contribution, &text.join("\n\n"));
+    let confirmed = store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
+    let effective = crate::classification::effective(&suggestion, confirmed.as_ref());
+    Ok(json!({
+        "suggestion": suggestion,
+        "confirmed": confirmed,
+        "effective": {
+            "areas": effective.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            "modality": effective.modality,
+            "role": effective.role,
+            "confirmed_by": effective.confirmed_by,
+        },
+    }))
+}
+
+pub(super) async fn classification(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, None)?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    Ok(Json(classification_json(&gateway, &key, id, contribution_id).await?).into_response())
+}
+
+/// The body of a confirmed classification.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfirmBody {
+    areas: Vec<String>,
+    #[serde(default)]
+    modality: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+pub(super) async fn confirm_classification(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+    body: Option<Json<ConfirmBody>>,
+) -> Result<Response, Problem> {
+    use folio_core::classify::Area;
+    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    let Some(Json(body)) = body else {
+        return Err(Problem::refused("send JSON: {\"areas\": [\"clearance\", ...], \"modality\": ..., \"role\": ...}"));
+    };
+    let mut areas = Vec::new();
+    for a in &body.areas {
+        let area = Area::parse(a).ok_or_else(|| {
+            let known: Vec<&str> = Area::ALL.iter().map(|a| a.as_str()).collect();
+            Problem::refused(format!("'{a}' is not an area of the Convention; one of {}", known.join(", ")))
+        })?;
+        areas.push(area);
+    }
+    areas.sort();
+    areas.dedup();
+    const MODALITIES: [&str; 5] = ["bilateral", "regional", "multilateral", "south-south", "triangular"];
+    const ROLES: [&str; 3] = ["donor", "recipient", "both"];
+    let pick = |value: &Option<String>, known: &[&str], what: &str| -> Result<Option<String>, Problem> {
+        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) if known.contains(&v) => Ok(Some(v.to_string())),
+            Some(v) => Err(Problem::refused(format!("'{v}' is not a {what}; one of {}", known.join(", ")))),
+        }
+    };
+    let confirmed = folio_core::ConfirmedClassification {
+        contribution_id,
+        areas: areas.iter().map(|a| a.as_str().to_string()).collect(),
+        modality: pick(&body.modality, &MODALITIES, "modality")?,
+        role: pick(&body.role, &ROLES, "role")?,
+        decided_by: caller.name,
+        decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    match gateway.store.put_classification(id, &confirmed).await {
+        Err(folio_store::StoreError::NotFound(_)) => return Err(no_contribution(&key, contribution_id)),
+        other => other?,
+    }
+    tracing::info!(catalogue = key, %contribution_id, areas = ?confirmed.areas, by = %confirmed.decided_by, "classification confirmed");
+    Ok(Json(classification_json(&gateway, &key, id, contribution_id).await?).into_response())
+}
+
+pub(super) async fn withdraw_classification(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    if gateway.store.remove_classification(id, contribution_id).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Problem::not_found("No confirmation", format!("contribution {contribution_id} has no confirmed classification")))
+    }
+}
+
 fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
     json!({
         "number": b.number, "state": b.state, "location": b.location, "manifest_sha256": b.manifest_sha256,
@@ -285,8 +398,14 @@ pub(super) async fn builds(
 ) -> Result<Response, Problem> {
     authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
-    let builds: Vec<Value> = gateway.store.builds(id).await?.iter().rev().map(|b| build_json(&key, b)).collect();
-    Ok(Json(json!({ "builds": builds })).into_response())
+    let rows = gateway.store.builds(id).await?;
+    // Stale: the inputs moved since the latest finished build (a new or replaced contribution, a decision, a
+    // classification, a record), or there is none yet.
+    let stamp = coordinator::input_stamp(gateway.store.as_ref(), id).await?;
+    let latest_done = rows.iter().rev().find(|b| b.state == "done");
+    let stale = latest_done.is_none_or(|b| b.input_stamp.as_deref() != Some(stamp.as_str()));
+    let builds: Vec<Value> = rows.iter().rev().map(|b| build_json(&key, b)).collect();
+    Ok(Json(json!({ "builds": builds, "stale": stale })).into_response())
 }
 
 /// Assembles the catalogue now: 201 with the new build, 200 with the latest when nothing changed since, 409

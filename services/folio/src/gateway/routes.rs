@@ -25,6 +25,7 @@ pub(super) enum Body {
     Toml,
     Upload,
     Reason,
+    Classification,
 }
 
 /// What a route answers with, on success.
@@ -168,6 +169,45 @@ pub(super) fn table() -> Vec<(Route, MethodRouter<Gateway>)> {
                 refusals: &[NOT_FOUND],
             },
             delete(editorial::unwaive),
+        ),
+        (
+            Route {
+                method: Method::GET,
+                path: "/v1/catalogues/{key}/contributions/{id}/classification",
+                operation: "getClassification",
+                summary: "Folio's suggested areas and modality, each with its evidence, the editor's confirmation, and what the book uses",
+                access: Read,
+                body: Body::None,
+                ok: &[(200, "the classification", Json("Classification"))],
+                refusals: &[NOT_FOUND],
+            },
+            get(editorial::classification),
+        ),
+        (
+            Route {
+                method: Method::PUT,
+                path: "/v1/catalogues/{key}/contributions/{id}/classification",
+                operation: "confirmClassification",
+                summary: "Confirms or changes a contribution's areas, modality and role; the next build indexes it so",
+                access: Needs(Scope::Editor),
+                body: Body::Classification,
+                ok: &[(200, "the classification", Json("Classification"))],
+                refusals: &[NOT_FOUND, (422, "an unknown area, modality or role")],
+            },
+            put(editorial::confirm_classification),
+        ),
+        (
+            Route {
+                method: Method::DELETE,
+                path: "/v1/catalogues/{key}/contributions/{id}/classification",
+                operation: "withdrawClassification",
+                summary: "Withdraws an editor's confirmation: Folio's suggestion stands again",
+                access: Needs(Scope::Editor),
+                body: Body::None,
+                ok: &[(204, "withdrawn", Empty)],
+                refusals: &[NOT_FOUND],
+            },
+            delete(editorial::withdraw_classification),
         ),
         (
             Route {
@@ -334,6 +374,9 @@ fn operation(route: &Route) -> Value {
         Body::Reason => {
             Some(json!({"required": true, "content": {"application/json": {"schema": schema_ref("Reason")}}}))
         }
+        Body::Classification => Some(
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref("ConfirmClassification")}}}),
+        ),
         Body::Upload => Some(json!({"required": true, "content": {"multipart/form-data": {
             "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
                 "metadata": schema_ref("ContributionMetadata"),
@@ -412,6 +455,7 @@ fn schemas() -> Value {
     let count = json!({"type": "integer", "minimum": 0});
     let severities = json!({"type": "string", "enum": ["info", "warning", "blocking"]});
     let codes: Vec<&str> = FindingCode::ALL.into_iter().map(FindingCode::as_str).collect();
+    let areas: Vec<&str> = folio_core::classify::Area::ALL.into_iter().map(|a| a.as_str()).collect();
     json!({
         "Problem": {"type": "object", "required": ["title", "status", "detail"], "properties": {
             "type": text, "title": text, "status": {"type": "integer"}, "detail": text,
@@ -466,7 +510,19 @@ fn schemas() -> Value {
         "Build": {"type": "object", "properties": {
             "number": count, "state": {"type": "string", "enum": ["assembling", "done"]}, "location": text,
             "manifest_sha256": text, "bundle_url": {"type": ["string", "null"]}}},
-        "Builds": {"type": "object", "properties": {"builds": {"type": "array", "items": schema_ref("Build")}}},
+        "Builds": {"type": "object", "properties": {
+            "builds": {"type": "array", "items": schema_ref("Build")},
+            "stale": {"type": "boolean", "description": "whether anything changed since the latest finished build (or there is none)"}}},
+        "ConfirmClassification": {"type": "object", "required": ["areas"], "additionalProperties": false, "properties": {
+            "areas": {"type": "array", "items": {"type": "string", "enum": areas}},
+            "modality": {"type": ["string", "null"], "enum": ["bilateral", "regional", "multilateral", "south-south", "triangular", null]},
+            "role": {"type": ["string", "null"], "enum": ["donor", "recipient", "both", null]}}},
+        "Classification": {"type": "object", "properties": {
+            "suggestion": {"type": "object", "description": "areas and modality with score and evidence (phrase, source, count, excerpt)"},
+            "confirmed": {"type": ["object", "null"]},
+            "effective": {"type": "object", "properties": {
+                "areas": {"type": "array", "items": text}, "modality": {"type": ["string", "null"]},
+                "role": {"type": ["string", "null"]}, "confirmed_by": {"type": ["string", "null"]}}}}},
         "OpenApi": {"type": "object"}
     })
 }
