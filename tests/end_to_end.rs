@@ -195,20 +195,29 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
         ]
     );
     // Entries are Heading 2, the figure's caption is a Caption with its credit, the indexes list each entry
-    // under its State with a page reference, and the running header carries a STYLEREF to the chapter.
+    // under its State with a page reference, and each chapter and index is a section whose running header
+    // names it, numbered from the first chapter.
     let script = "import docx, sys, json\nd = docx.Document(sys.argv[1])\n\
         styles = {}\n\
         for p in d.paragraphs: styles.setdefault(p.style.name, []).append(p.text)\n\
-        header = d.sections[0].header._element.xml\n\
-        print(json.dumps({'styles': styles, 'header': header}))";
+        headers = [s.header.paragraphs[0].text if s.header.paragraphs else '' for s in d.sections]\n\
+        footers = [s.footer._element.xml for s in d.sections]\n\
+        print(json.dumps({'styles': styles, 'headers': headers, 'footers': footers}))";
     let docx_view: Value =
         serde_json::from_slice(&run(Command::new("python3").arg("-c").arg(script).arg(&docx)).stdout).unwrap();
     let styled = |name: &str| -> Vec<String> {
-        docx_view["styles"][name].as_array().map(|a| a.iter().map(|t| t.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+        docx_view["styles"][name]
+            .as_array()
+            .map(|a| a.iter().map(|t| t.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
     };
     assert_eq!(
         styled("Heading 2"),
-        ["Call for contributions to the catalogue", "The call as circulated by Spain", "Timeline of the catalogue in 2012"]
+        [
+            "Call for contributions to the catalogue",
+            "The call as circulated by Spain",
+            "Timeline of the catalogue in 2012"
+        ]
     );
     assert_eq!(
         styled("Caption"),
@@ -220,9 +229,24 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
         assert!(index_headings.contains(&state.to_string()), "{state} not in the indexes: {index_headings:?}");
     }
     // Each entry: its title, a tab, and the page reference.
-    assert!(styled("index 1").iter().any(|t| t.trim_end() == "The call as circulated by Spain"), "{:?}", styled("index 1"));
-    let header = docx_view["header"].as_str().unwrap();
-    assert!(header.contains("STYLEREF") && header.contains("Heading 1"), "running header: {header}");
+    assert!(
+        styled("index 1").iter().any(|t| t.trim_end() == "The call as circulated by Spain"),
+        "{:?}",
+        styled("index 1")
+    );
+    let headers: Vec<&str> = docx_view["headers"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+    assert_eq!(headers.len(), 6, "front matter, two chapters, three indexes: {headers:?}");
+    assert_eq!(headers[0], "Catalogue of best practices in cooperation and assistance");
+    assert_eq!(
+        headers[1],
+        "Catalogue of best practices in cooperation and assistance\tThe Working Group on Cooperation and Assistance"
+    );
+    assert!(headers[5].ends_with("\tIndex of contributions by area"), "{headers:?}");
+    let footers = docx_view["footers"].as_array().unwrap();
+    assert!(
+        footers[1..].iter().all(|f| f.as_str().unwrap().contains("PAGE")),
+        "page numbers from the first chapter on"
+    );
     let document_xml = unzip_text(&docx, "word/document.xml");
     assert!(document_xml.contains("PAGEREF _Toc"), "the index's page references");
 
@@ -245,8 +269,11 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
     assert!(front.contains("List of figures"), "{front}");
     assert!(front.contains("Working Group co-chairs (Spain). Made for this"), "the figure's credit: {front}");
     let second = layout(5, 5);
-    assert!(second.lines().next().unwrap_or_default().contains("The Working Group on Cooperation and Assistance")
-        || second.lines().take(3).any(|l| l.contains("The Working Group on Cooperation and Assistance")), "running header: {second}");
+    assert!(
+        second.lines().next().unwrap_or_default().contains("The Working Group on Cooperation and Assistance")
+            || second.lines().take(3).any(|l| l.contains("The Working Group on Cooperation and Assistance")),
+        "running header: {second}"
+    );
     assert!(titles_of(&pdf).contains(&"Index of contributions by State".to_string()));
     // Page totals: the chapters' and the front and back matter's add up to the book's.
     let total = m["catalogue"]["pages"].as_u64().unwrap();
@@ -254,7 +281,10 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
     let chapters: u64 = m["chapters"].as_array().unwrap().iter().map(|c| c["pages"].as_u64().unwrap()).sum();
     assert!(chapters < total && chapters >= 2, "{chapters} of {total}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(report.contains("Pages of the book") && report.contains(&format!("<td>{total}</td>")), "page totals in the report");
+    assert!(
+        report.contains("Pages of the book") && report.contains(&format!("<td>{total}</td>")),
+        "page totals in the report"
+    );
 
     // LibreOffice opens and converts it.
     let converted = tmp.path().join("converted");
@@ -363,7 +393,10 @@ fn the_same_inputs_give_the_same_bundle() {
     );
     let text = |out: &Path| run(Command::new("pdftotext").arg(out.join("catalogue.pdf")).arg("-")).stdout;
     assert_eq!(text(&first), text(&second), "the same book text");
-    assert_eq!(unzip_text(&first.join("catalogue.docx"), "word/document.xml"), unzip_text(&second.join("catalogue.docx"), "word/document.xml"));
+    assert_eq!(
+        unzip_text(&first.join("catalogue.docx"), "word/document.xml"),
+        unzip_text(&second.join("catalogue.docx"), "word/document.xml")
+    );
     for f in manifest(&first)["files"].as_array().unwrap() {
         let path = f["path"].as_str().unwrap();
         assert_eq!(std::fs::read(first.join(path)).unwrap(), std::fs::read(second.join(path)).unwrap(), "{path}");

@@ -138,7 +138,14 @@ impl BuildChanges {
                 changes.edited.push(changed(now, None));
             }
             if was.classification != now.classification {
-                let detail = format!("now {}", if now.classification.is_empty() { "unclassified".to_string() } else { now.classification.join(", ") });
+                let detail = format!(
+                    "now {}",
+                    if now.classification.is_empty() {
+                        "unclassified".to_string()
+                    } else {
+                        now.classification.join(", ")
+                    }
+                );
                 changes.reclassified.push(changed(now, Some(detail)));
             }
             let granted: Vec<&str> = difference(&now.waived, &was.waived);
@@ -163,8 +170,7 @@ impl BuildChanges {
             }
             if was.chapter != now.chapter {
                 changes.moved.push(changed(now, Some(format!("from chapter {} to {}", was.chapter, now.chapter))));
-            } else if relative_position(&old_order, was, &new_ids) != relative_position(&new_order, now, &old_ids)
-            {
+            } else if relative_position(&old_order, was, &new_ids) != relative_position(&new_order, now, &old_ids) {
                 changes.moved.push(changed(now, Some(format!("within chapter {}", now.chapter))));
             }
         }
@@ -178,13 +184,7 @@ impl BuildChanges {
 }
 
 fn changed(c: &ContributionContents, detail: Option<String>) -> ChangedContribution {
-    ChangedContribution {
-        id: c.id,
-        title: c.title.clone(),
-        chapter: c.chapter.clone(),
-        state: c.state.clone(),
-        detail,
-    }
+    ChangedContribution { id: c.id, title: c.title.clone(), chapter: c.chapter.clone(), state: c.state.clone(), detail }
 }
 
 fn difference<'a>(a: &'a [String], b: &[String]) -> Vec<&'a str> {
@@ -268,7 +268,8 @@ mod tests {
 
     #[test]
     fn each_kind_of_change_is_listed_once() {
-        let before = contents(vec![contribution(1, "a"), contribution(2, "a"), contribution(3, "b"), contribution(4, "b")]);
+        let before =
+            contents(vec![contribution(1, "a"), contribution(2, "a"), contribution(3, "b"), contribution(4, "b")]);
         let mut after = before.clone();
         after.contributions.retain(|c| c.id != Uuid::from_u128(4)); // removed
         after.contributions.push(contribution(5, "b")); // added

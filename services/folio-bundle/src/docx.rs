@@ -9,8 +9,9 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, FieldCharType, Footer, Header, InstrPAGE, InstrPAGEREF, InstrText, InstrToC, LineSpacing,
-    PageMargin, Paragraph, Pic, Run, RunFonts, Style, StyleType, Tab, TabLeaderType, TabValueType,
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, Header, InstrPAGE, InstrPAGEREF, InstrText, InstrToC,
+    LineSpacing, PageMargin, PageNumType, PageSize, Paragraph, Pic, Run, RunFonts, Section, Style, StyleType, Tab,
+    TabLeaderType, TabValueType,
 };
 
 use crate::model::{numbered_figures, Book};
@@ -43,48 +44,35 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
         .created_at(&stamp)
         .updated_at(&stamp)
         .page_size(A4_TWIPS.0, A4_TWIPS.1)
-        .page_margin(PageMargin {
-            top: MARGIN_TWIPS,
-            left: MARGIN_TWIPS,
-            bottom: MARGIN_TWIPS,
-            right: MARGIN_TWIPS,
-            header: 709,
-            footer: 709,
-            gutter: 0,
-        })
+        .page_margin(page_margin())
         .default_fonts(RunFonts::new().ascii(FONT).hi_ansi(FONT).cs(FONT).east_asia(FONT))
-        .default_size(22)
-        .header(Header::new().add_paragraph(running_header(&mut ids, &book.title)))
-        .footer(Footer::new().add_paragraph(page_number(&mut ids)));
+        .default_size(22);
     for style in styles() {
         docx = docx.add_style(style);
     }
 
-    docx = title_page(docx, book, &mut ids);
-    for paragraph in contents(book, &mut ids) {
-        docx = docx.add_paragraph(paragraph);
-    }
+    let mut front = title_page(book, &mut ids);
+    front.extend(contents(book, &mut ids));
+    let mut parts = vec![Part { running_title: None, paragraphs: front }];
 
     let mut bookmark = 0usize;
     let mut figure_number = 0usize;
     for chapter in &book.chapters {
         bookmark += 1;
-        docx = docx.add_paragraph(heading(&mut ids, &chapter.title, "Heading1", bookmark).page_break_before(true));
+        // A section of its own: it starts on a new page.
+        let mut paragraphs = vec![heading(&mut ids, &chapter.title, "Heading1", bookmark)];
         if chapter.entries.is_empty() {
-            docx =
-                docx.add_paragraph(ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()));
+            paragraphs.push(ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()));
         }
         for entry in &chapter.entries {
             bookmark += 1;
-            docx = docx.add_paragraph(heading(&mut ids, &entry.title, "Heading2", bookmark));
+            paragraphs.push(heading(&mut ids, &entry.title, "Heading2", bookmark));
             let attribution = entry.attribution();
             if !attribution.is_empty() {
-                docx = docx
-                    .add_paragraph(ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()));
+                paragraphs.push(ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()));
             }
             for text in entry.paragraphs.iter().filter(|p| !p.trim().is_empty()) {
-                docx = docx
-                    .add_paragraph(ids.next().align(AlignmentType::Both).add_run(Run::new().add_text(text.as_str())));
+                paragraphs.push(ids.next().align(AlignmentType::Both).add_run(Run::new().add_text(text.as_str())));
             }
             for figure in &entry.figures {
                 figure_number += 1;
@@ -92,26 +80,65 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
                 let pic = Pic::new_with_dimensions(figure.png.clone(), figure.width, figure.height)
                     .id(format!("rIdImage{figure_number}"))
                     .size(w, h);
-                docx = docx.add_paragraph(
-                    ids.next().align(AlignmentType::Center).keep_next(true).add_run(Run::new().add_image(pic)),
-                );
+                paragraphs
+                    .push(ids.next().align(AlignmentType::Center).keep_next(true).add_run(Run::new().add_image(pic)));
                 let mut caption = format!("Figure {figure_number}");
                 let line = figure.caption_line();
                 if !line.is_empty() {
                     caption = format!("{caption}: {line}");
                 }
-                docx = docx.add_paragraph(ids.next().style("Caption").add_run(Run::new().add_text(caption)));
+                paragraphs.push(ids.next().style("Caption").add_run(Run::new().add_text(caption)));
             }
         }
+        parts.push(Part { running_title: Some(chapter.title.clone()), paragraphs });
     }
+    parts.extend(indexes(book, &mut ids));
+    docx = sections(docx, book, parts, &mut ids);
 
-    for paragraph in indexes(book, &mut ids) {
-        docx = docx.add_paragraph(paragraph);
-    }
-
+    let mut xml = docx.build();
+    xml.document = number_sections(&xml.document)?;
+    xml.styles = normal_by_default(&xml.styles)?;
     let mut out = Cursor::new(Vec::new());
-    docx.build().pack(&mut out).map_err(|e| BundleError::Docx(e.to_string()))?;
+    xml.pack(&mut out).map_err(|e| BundleError::Docx(e.to_string()))?;
     Ok(out.into_inner())
+}
+
+/// Marks "Normal" as the default paragraph style, which docx-rs does not, so that a paragraph it writes
+/// itself (the one closing each section) has a style in every reader; python-docx otherwise finds none.
+fn normal_by_default(styles: &[u8]) -> Result<Vec<u8>, BundleError> {
+    let xml = std::str::from_utf8(styles).map_err(|e| BundleError::Docx(format!("styles.xml: {e}")))?;
+    const NORMAL: &str = r#"<w:style w:type="paragraph" w:styleId="Normal">"#;
+    if !xml.contains(NORMAL) {
+        return Err(BundleError::Docx("styles.xml has no Normal paragraph style".into()));
+    }
+    Ok(xml.replacen(NORMAL, r#"<w:style w:type="paragraph" w:default="1" w:styleId="Normal">"#, 1).into_bytes())
+}
+
+/// The relationship id docx-rs gives the document's (the last section's) footer.
+const PAGE_NUMBER_FOOTER: &str = "rIdFooter1";
+
+/// Points every section after the front matter at the page-number footer. docx-rs 0.4 keeps one header or
+/// footer per section added with `Docx::add_section` (it drops the rest when it registers the first), so
+/// the chapters' and indexes' sections get their header from docx-rs and their footer reference here;
+/// references come first in a section's properties, as the schema orders them. The first section, the front
+/// matter, has none: its pages are not numbered.
+fn number_sections(document: &[u8]) -> Result<Vec<u8>, BundleError> {
+    let xml = std::str::from_utf8(document).map_err(|e| BundleError::Docx(format!("document.xml: {e}")))?;
+    const OPEN: &str = "<w:sectPr>";
+    let reference = format!(r#"<w:footerReference w:type="default" r:id="{PAGE_NUMBER_FOOTER}" />"#);
+    let mut out = String::with_capacity(xml.len() + 1024);
+    for (i, piece) in xml.split(OPEN).enumerate() {
+        if i > 0 {
+            out.push_str(OPEN);
+            // Sections after the first; the last (the document's own) has its reference already.
+            let own = piece.find("</w:sectPr>").map(|end| &piece[..end]).unwrap_or(piece);
+            if i > 1 && !own.contains("<w:footerReference") {
+                out.push_str(&reference);
+            }
+        }
+        out.push_str(piece);
+    }
+    Ok(out.into_bytes())
 }
 
 /// Paragraph ids (`w14:paraId`) numbered from the book alone. docx-rs would take them from a thread-local
@@ -215,20 +242,86 @@ fn styles() -> Vec<Style> {
 }
 
 /// Title, subtitle and date, vertically spaced, then a page break.
-fn title_page(mut docx: Docx, book: &Book, ids: &mut ParaIds) -> Docx {
-    docx = docx
-        .add_paragraph(ids.next().line_spacing(LineSpacing::new().before(4000)))
-        .add_paragraph(ids.next().style("Title").add_run(Run::new().add_text(book.title.as_str())));
+fn title_page(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
+    let mut paragraphs = vec![
+        ids.next().line_spacing(LineSpacing::new().before(4000)),
+        ids.next().style("Title").add_run(Run::new().add_text(book.title.as_str())),
+    ];
     if let Some(subtitle) = book.subtitle.as_deref().filter(|s| !s.trim().is_empty()) {
-        docx = docx.add_paragraph(ids.next().style("Subtitle").add_run(Run::new().add_text(subtitle)));
+        paragraphs.push(ids.next().style("Subtitle").add_run(Run::new().add_text(subtitle)));
     }
-    docx.add_paragraph(
+    paragraphs.push(
         ids.next()
             .align(AlignmentType::Center)
             .line_spacing(LineSpacing::new().before(1200))
             .add_run(Run::new().add_text(display_date(book.date)))
             .add_run(Run::new().add_break(BreakType::Page)),
-    )
+    );
+    paragraphs
+}
+
+/// A stretch of the book with a running header of its own: the front matter, a chapter, an index.
+struct Part {
+    /// What the header names at the right: the chapter's or the index's title; none in the front matter.
+    running_title: Option<String>,
+    paragraphs: Vec<Paragraph>,
+}
+
+/// Lays the parts out as sections, each starting on a new page with its own header (the book's title, and the
+/// part's at the right margin, written out rather than left to a STYLEREF field, which LibreOffice leaves
+/// blank). The front matter has no header on its title page and no page numbers; numbering starts at 1 with
+/// the first chapter. The last part is the document's final section, as OOXML wants it. Its footer (the page
+/// number) is the one every numbered section refers to, in [`number_sections`].
+fn sections(mut docx: Docx, book: &Book, parts: Vec<Part>, ids: &mut ParaIds) -> Docx {
+    let count = parts.len();
+    for (i, part) in parts.into_iter().enumerate() {
+        let front = part.running_title.is_none();
+        let header = Header::new().add_paragraph(running_header(ids, &book.title, part.running_title.as_deref()));
+        let restart = i == 1;
+        if i + 1 < count {
+            let mut section = Section::new()
+                .page_size(PageSize::new().size(A4_TWIPS.0, A4_TWIPS.1))
+                .page_margin(page_margin())
+                .header(header);
+            if front {
+                // No first-page header: the title page has none.
+                section = section.title_pg();
+            }
+            if restart {
+                section = section.page_num_type(PageNumType::new().start(1));
+            }
+            for paragraph in part.paragraphs {
+                section = section.add_paragraph(paragraph);
+            }
+            docx = docx.add_section(section);
+        } else {
+            docx = docx.header(header);
+            if front {
+                docx = docx.title_pg();
+            } else {
+                docx = docx.footer(Footer::new().add_paragraph(page_number(ids)));
+            }
+            if restart {
+                docx = docx.page_num_type(PageNumType::new().start(1));
+            }
+            for paragraph in part.paragraphs {
+                docx = docx.add_paragraph(paragraph);
+            }
+        }
+    }
+    docx
+}
+
+fn page_margin() -> PageMargin {
+    PageMargin {
+        top: MARGIN_TWIPS,
+        left: MARGIN_TWIPS,
+        bottom: MARGIN_TWIPS,
+        right: MARGIN_TWIPS,
+        header: 709,
+        footer: 709,
+        gutter: 0,
+    }
 }
 
 /// A TOC field over Heading 1–2 with its entries already written (so it reads right before anyone updates
@@ -296,7 +389,7 @@ fn contents(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
 /// The indexes at the back (by State, by author, by area): a Heading 1 each, a bold line per State, author
 /// or area, and under it its entries, each with a PAGEREF to the entry's heading, filled in when the fields
 /// are updated, as the contents' are.
-fn indexes(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
+fn indexes(book: &Book, ids: &mut ParaIds) -> Vec<Part> {
     // Bookmarks run through chapters and entries in book order (as in `contents`), then the indexes'.
     let mut entry_bookmarks = Vec::new();
     let mut bookmark = 0usize;
@@ -309,12 +402,13 @@ fn indexes(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
     }
     let titles: Vec<&str> = book.numbered_entries().map(|(_, e)| e.title.as_str()).collect();
     let field = |t: FieldCharType| Run::new().add_field_char(t, false);
-    let mut paragraphs = Vec::new();
+    let mut parts = Vec::new();
     for index in book.indexes() {
         bookmark += 1;
-        paragraphs.push(heading(ids, index.title, "Heading1", bookmark).page_break_before(true));
+        let mut paragraphs = vec![heading(ids, index.title, "Heading1", bookmark)];
         for (group, entries) in &index.groups {
-            paragraphs.push(ids.next().style("IndexHeading").keep_next(true).add_run(Run::new().add_text(group).bold()));
+            paragraphs
+                .push(ids.next().style("IndexHeading").keep_next(true).add_run(Run::new().add_text(group).bold()));
             for number in entries {
                 paragraphs.push(
                     ids.next()
@@ -331,8 +425,9 @@ fn indexes(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
                 );
             }
         }
+        parts.push(Part { running_title: Some(index.title.to_string()), paragraphs });
     }
-    paragraphs
+    parts
 }
 
 fn toc_key(n: usize) -> String {
@@ -349,19 +444,17 @@ fn heading(ids: &mut ParaIds, text: &str, style: &str, bookmark: usize) -> Parag
         .add_bookmark_end(bookmark)
 }
 
-/// The running header: the book's title, then at the right margin a STYLEREF field that Word and
-/// LibreOffice fill with the Heading 1 in force on the page (the chapter, or the index).
-fn running_header(ids: &mut ParaIds, title: &str) -> Paragraph {
-    let field = |t: FieldCharType| Run::new().add_field_char(t, false);
-    ids.next()
+/// The running header: the book's title, then the part's (chapter or index) at the right margin.
+fn running_header(ids: &mut ParaIds, title: &str, part: Option<&str>) -> Paragraph {
+    let mut paragraph = ids
+        .next()
         .style("Header")
         .add_tab(Tab::new().val(TabValueType::Right).pos(TEXT_WIDTH_TWIPS))
-        .add_run(Run::new().add_text(title).italic().size(18))
-        .add_run(Run::new().add_tab())
-        .add_run(field(FieldCharType::Begin))
-        .add_run(Run::new().add_instr_text(InstrText::Unsupported(r#" STYLEREF "Heading 1" "#.to_string())))
-        .add_run(field(FieldCharType::Separate))
-        .add_run(field(FieldCharType::End))
+        .add_run(Run::new().add_text(title).italic().size(18));
+    if let Some(part) = part {
+        paragraph = paragraph.add_run(Run::new().add_tab()).add_run(Run::new().add_text(part).size(18));
+    }
+    paragraph
 }
 
 /// A centred PAGE field for the footer.

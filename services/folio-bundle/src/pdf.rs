@@ -86,15 +86,14 @@ fn book_pages(book: &Book, document: &PagedDocument) -> BookPages {
         .enumerate()
         .map(|(i, (chapter, &start))| {
             let end = starts.get(i + 1).copied().unwrap_or(back);
-            ChapterPages { title: chapter.title.clone(), first_page: start - first + 1, pages: end.saturating_sub(start) }
+            ChapterPages {
+                title: chapter.title.clone(),
+                first_page: start - first + 1,
+                pages: end.saturating_sub(start),
+            }
         })
         .collect();
-    BookPages {
-        total,
-        front_matter: first.saturating_sub(1),
-        chapters,
-        back_matter: (total + 1).saturating_sub(back),
-    }
+    BookPages { total, front_matter: first.saturating_sub(1), chapters, back_matter: (total + 1).saturating_sub(back) }
 }
 
 /// Diagnostics as sentences, with their hints.

@@ -188,7 +188,11 @@ fn book_pages(html: &mut String, pages: Option<&BookPages>) {
         "<table>\n<caption>Pages of catalogue.pdf</caption>\n<thead><tr><th scope=\"col\">Part</th>\
          <th scope=\"col\">Pages</th><th scope=\"col\">From page</th></tr></thead>\n<tbody>\n",
     );
-    let _ = writeln!(html, "<tr><th scope=\"row\">Title page, contents, list of figures</th><td>{}</td><td>—</td></tr>", pages.front_matter);
+    let _ = writeln!(
+        html,
+        "<tr><th scope=\"row\">Title page, contents, list of figures</th><td>{}</td><td>—</td></tr>",
+        pages.front_matter
+    );
     for chapter in &pages.chapters {
         let _ = writeln!(
             html,
@@ -198,8 +202,13 @@ fn book_pages(html: &mut String, pages: Option<&BookPages>) {
             chapter.first_page
         );
     }
-    let _ = writeln!(html, "<tr><th scope=\"row\">Indexes and credits</th><td>{}</td><td>—</td></tr>", pages.back_matter);
-    let _ = writeln!(html, "</tbody>\n<tfoot><tr><th scope=\"row\">The book</th><td>{}</td><td></td></tr></tfoot>\n</table>\n</section>", pages.total);
+    let _ =
+        writeln!(html, "<tr><th scope=\"row\">Indexes and credits</th><td>{}</td><td>—</td></tr>", pages.back_matter);
+    let _ = writeln!(
+        html,
+        "</tbody>\n<tfoot><tr><th scope=\"row\">The book</th><td>{}</td><td></td></tr></tfoot>\n</table>\n</section>",
+        pages.total
+    );
 }
 
 fn chapter_table(html: &mut String, number: usize, chapter: &ReportChapter) {

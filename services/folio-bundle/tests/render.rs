@@ -80,6 +80,14 @@ fn unzip(bytes: &[u8], name: &str) -> String {
     text
 }
 
+fn unzip_opt(bytes: &[u8], name: &str) -> Option<String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("docx is a zip");
+    let mut file = archive.by_name(name).ok()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).expect("utf-8 part");
+    Some(text)
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&apos;").replace('"', "&quot;")
 }
@@ -106,7 +114,9 @@ fn docx_has_styles_contents_chapters_and_figures() {
         2 + indexes,
         "one Heading 1 per chapter and per index"
     );
-    for title in ["Index of contributions by State", "Index of contributions by author", "Index of contributions by area"] {
+    for title in
+        ["Index of contributions by State", "Index of contributions by author", "Index of contributions by area"]
+    {
         assert!(document.contains(title), "{title} at the back");
     }
     assert!(document.contains("<w:pStyle w:val=\"IndexHeading\""), "index groups use Word's index heading style");
@@ -119,7 +129,28 @@ fn docx_has_styles_contents_chapters_and_figures() {
     let first = body.rfind("Clearance in Laos").expect("chapter 1");
     let second = body.rfind("Victim assistance in Lebanon").expect("chapter 2");
     assert!(first < second, "chapters in book order");
-    assert!(document.contains("w:pageBreakBefore") || document.contains("w:type=\"page\""), "page breaks");
+    // Front matter, two chapters, three indexes: a section each, each starting a page with its own header.
+    assert_eq!(document.matches("<w:sectPr").count(), 1 + 2 + indexes, "a section per part");
+    assert!(!document.contains("<w:type w:val=\"continuous\""), "every section starts a new page");
+    assert!(
+        styles.contains(r#"<w:style w:type="paragraph" w:default="1" w:styleId="Normal">"#),
+        "Normal is the default"
+    );
+    let sections: Vec<&str> =
+        document.split("<w:sectPr>").skip(1).map(|s| &s[..s.find("</w:sectPr>").unwrap()]).collect();
+    assert!(!sections[0].contains("footerReference"), "the front matter's pages are not numbered");
+    assert!(sections[0].contains("<w:titlePg />"), "no header on the title page");
+    assert!(sections[1].contains("<w:pgNumType w:start=\"1\" />"), "numbering starts at 1 with the first chapter");
+    for (n, section) in sections.iter().enumerate().skip(1) {
+        assert!(section.contains("<w:footerReference w:type=\"default\""), "section {n} has the page number");
+        assert!(section.contains("<w:headerReference w:type=\"default\""), "section {n} has its running header");
+    }
+    for part in ["Clearance in Laos", "Victim assistance in Lebanon", "Index of contributions by area"] {
+        assert!(
+            (1..=8).any(|n| unzip_opt(&bytes, &format!("word/header{n}.xml")).is_some_and(|h| h.contains(part))),
+            "a running header names {part}"
+        );
+    }
 
     // The figure: embedded, related, captioned.
     assert!(document.contains("r:embed=\"rIdImage1\""), "picture reference");
