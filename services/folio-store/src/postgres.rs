@@ -8,14 +8,16 @@ use crate::repo::{
     StoredRecord,
 };
 use crate::rows::{
-    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, decision_from,
-    classification_from, document_from, finding_from, progress_from, record_from, BuildTuple, StoredRow, DOCUMENT_COLUMNS, STOPPED,
+    build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,
+    decision_from, document_from, finding_from, progress_from, record_from, BuildTuple, CatalogueBuildTuple, StoredRow,
+    DOCUMENT_COLUMNS, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use folio_core::{
-    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState,
+    Finding, FindingCode,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -857,11 +859,7 @@ impl Store for PostgresStore {
         rows.iter().map(decision_from).collect()
     }
 
-    async fn put_classification(
-        &self,
-        catalogue_id: Uuid,
-        c: &ConfirmedClassification,
-    ) -> Result<(), StoreError> {
+    async fn put_classification(&self, catalogue_id: Uuid, c: &ConfirmedClassification) -> Result<(), StoreError> {
         let decided_at = chrono::DateTime::parse_from_rfc3339(&c.decided_at)
             .map_err(|e| StoreError::Corrupt(format!("decided_at '{}': {e}", c.decided_at)))?;
         let mut tx = self.pool.begin().await?;
@@ -971,7 +969,7 @@ impl PostgresStore {
     /// The coordinator's finished builds (those with an input stamp) whose `column` (a time it was sent
     /// somewhere) is still empty, in the order they were made.
     async fn done_builds_without(&self, column: &'static str) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
-        let rows: Vec<(Uuid, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(&format!(
+        let rows: Vec<CatalogueBuildTuple<Uuid>> = sqlx::query_as(&format!(
             "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL
              FROM builds WHERE state = 'done' AND input_stamp IS NOT NULL AND {column} IS NULL ORDER BY id"
         ))

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use folio_core::{
-    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, Finding, FindingCode, Record,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, Finding,
+    FindingCode, Record,
 };
 use std::time::Duration;
 use uuid::Uuid;

@@ -5,7 +5,9 @@
 
 use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, StoreError, StoredRecord};
 use chrono::NaiveDate;
-use folio_core::{Chapter, ConfirmedClassification, Contribution, Decision, Document, Finding, FindingCode, Password, Record};
+use folio_core::{
+    Chapter, ConfirmedClassification, Contribution, Decision, Document, Finding, FindingCode, Password, Record,
+};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -172,6 +174,8 @@ pub(crate) const STOPPED: &str =
 
 /// A `builds` row as both engines select it: number, state, location, manifest SHA-256, input stamp, announced.
 pub(crate) type BuildTuple = (i64, String, String, String, Option<String>, bool, Option<String>);
+/// A finished build with its catalogue's id (`Uuid` on PostgreSQL, its text on SQLite) and without its contents.
+pub(crate) type CatalogueBuildTuple<Id> = (Id, i64, String, String, String, Option<String>, bool);
 
 pub(crate) fn build_from(
     (number, state, location, manifest_sha256, input_stamp, announced, contents): BuildTuple,

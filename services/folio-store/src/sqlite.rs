@@ -5,16 +5,16 @@ use crate::repo::{
     StoredRecord,
 };
 use crate::rows::{
-    build_from, catalogue_from, change_marker_of, chapter_from, contribution_from, corrupt, decision_from,
-    classification_from, document_from, finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple, StoredRow,
-    DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
+    build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,
+    decision_from, document_from, finding_from, progress_from, record_from, text_date, text_uuid, BuildTuple,
+    CatalogueBuildTuple, StoredRow, DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use folio_core::{
-    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, FindingCode,
-    Password,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState,
+    Finding, FindingCode, Password,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -878,11 +878,7 @@ impl Store for SqliteStore {
         rows.iter().map(decision_from).collect()
     }
 
-    async fn put_classification(
-        &self,
-        catalogue_id: Uuid,
-        c: &ConfirmedClassification,
-    ) -> Result<(), StoreError> {
+    async fn put_classification(&self, catalogue_id: Uuid, c: &ConfirmedClassification) -> Result<(), StoreError> {
         let cat = catalogue_id.to_string();
         let mut tx = self.pool.begin().await?;
         let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM contributions WHERE id = ? AND catalogue_id = ?")
@@ -995,7 +991,7 @@ impl SqliteStore {
     /// The coordinator's finished builds (those with an input stamp) whose `column` (a time it was sent
     /// somewhere) is still empty, in the order they were made.
     async fn done_builds_without(&self, column: &'static str) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
-        let rows: Vec<(String, i64, String, String, String, Option<String>, bool)> = sqlx::query_as(&format!(
+        let rows: Vec<CatalogueBuildTuple<String>> = sqlx::query_as(&format!(
             "SELECT catalogue_id, number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL
              FROM builds WHERE state = 'done' AND input_stamp IS NOT NULL AND {column} IS NULL ORDER BY id"
         ))

@@ -556,7 +556,11 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
         builds.iter().map(|b| (b.number, b.state.as_str(), b.location.as_str(), b.input_stamp.as_deref())).collect();
     assert_eq!(
         seen,
-        [(1, "done", "bundles/1/", Some("s1")), (2, "done", "bundles/2/", Some("s2")), (3, "assembling", "", Some("s3"))]
+        [
+            (1, "done", "bundles/1/", Some("s1")),
+            (2, "done", "bundles/2/", Some("s2")),
+            (3, "assembling", "", Some("s3"))
+        ]
     );
     // Each finished build keeps what it was made of (a NUL in it stored as PostgreSQL's jsonb allows).
     let contents = |b: &folio_store::BuildRow| -> serde_json::Value {

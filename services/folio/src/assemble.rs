@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use folio_bundle::changes::{BuildChanges, BuildContents, ContributionContents};
 use folio_bundle::manifest::{
-    CatalogueInfo, Manifest, ManifestChapter, ManifestClassification, ManifestContribution, ManifestDocument, ManifestFile, SCHEMA_VERSION,
+    CatalogueInfo, Manifest, ManifestChapter, ManifestClassification, ManifestContribution, ManifestDocument,
+    ManifestFile, SCHEMA_VERSION,
 };
 use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
@@ -112,7 +113,9 @@ pub struct Numbering {
 pub fn previous_contents(builds: &[folio_store::BuildRow], number: u32) -> Option<(u32, BuildContents)> {
     let before = builds.iter().rev().find(|b| b.number < number && b.state == "done")?;
     let contents = serde_json::from_str(before.contents.as_deref()?)
-        .map_err(|e| warn!(build = before.number, error = %e, "unreadable contents of an earlier build; no change list"))
+        .map_err(
+            |e| warn!(build = before.number, error = %e, "unreadable contents of an earlier build; no change list"),
+        )
         .ok()?;
     Some((before.number, contents))
 }
@@ -140,7 +143,8 @@ pub async fn write_bundle(
     let confirmed: HashMap<Uuid, folio_core::ConfirmedClassification> =
         store.classifications(catalogue_id).await?.into_iter().map(|c| (c.contribution_id, c)).collect();
     let blocking = blocked(&findings);
-    let mut contents = BuildContents { chapters: chapters.iter().map(|c| c.key.clone()).collect(), ..Default::default() };
+    let mut contents =
+        BuildContents { chapters: chapters.iter().map(|c| c.key.clone()).collect(), ..Default::default() };
 
     let staging = sibling(out, "partial")?;
     if staging.exists() {

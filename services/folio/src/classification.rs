@@ -86,7 +86,11 @@ mod tests {
             decided_at: "2026-12-05T00:00:00Z".into(),
         };
         let e = effective(&s, Some(&confirmed));
-        assert_eq!(e.areas, [Area::Clearance, Area::VictimAssistance], "in the Convention's order, unknown ids dropped");
+        assert_eq!(
+            e.areas,
+            [Area::Clearance, Area::VictimAssistance],
+            "in the Convention's order, unknown ids dropped"
+        );
         assert_eq!((e.modality.as_deref(), e.confirmed_by.as_deref()), (Some("bilateral"), Some("editor")));
     }
 }

@@ -273,7 +273,12 @@ pub(super) async fn include(
 
 /// A contribution's classification: Folio's suggestion with its evidence, the editor's confirmation, and
 /// what the book uses.
-async fn classification_json(gateway: &Gateway, key: &str, catalogue_id: Uuid, contribution_id: Uuid) -> Result<Value, Problem> {
+async fn classification_json(
+    gateway: &Gateway,
+    key: &str,
+    catalogue_id: Uuid,
+    contribution_id: Uuid,
+) -> Result<Value, Problem> {
     let store = gateway.store.as_ref();
     let contribution = store
         .contributions(catalogue_id)
@@ -288,7 +293,8 @@ async fn classification_json(gateway: &Gateway, key: &str, catalogue_id: Uuid, c
         }
     }
     let suggestion = crate::classification::suggest(&contribution, &text.join("\n\n"));
-    let confirmed = store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
+    let confirmed =
+        store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
     let effective = crate::classification::effective(&suggestion, confirmed.as_ref());
     Ok(json!({
         "suggestion": suggestion,
@@ -380,7 +386,10 @@ pub(super) async fn withdraw_classification(
     if gateway.store.remove_classification(id, contribution_id).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(Problem::not_found("No confirmation", format!("contribution {contribution_id} has no confirmed classification")))
+        Err(Problem::not_found(
+            "No confirmation",
+            format!("contribution {contribution_id} has no confirmed classification"),
+        ))
     }
 }
 
