@@ -308,7 +308,7 @@ fn the_bundle_opens_in_the_tools_editors_and_printers_use() {
 }
 
 #[test]
-fn running_again_reuses_the_records_and_replaces_the_bundle() {
+fn running_again_makes_numbered_builds_with_change_lists() {
     let (tmp, input, data) = example();
     let out = tmp.path().join("bundle");
     process(&input, &out, &data);
