@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Folio beside the tools people would pick instead, on the same files, in one run.
+
+    benches/compare.py [--corpus ../shared/corpus] [--folio target/release/folio] [--rounds 5]
+                       [--only text,render,thumbs,ocr,lang,docs] [--work DIR]
+
+Set-up (Debian; none of these tools' code enters the repository):
+
+    apt-get install --no-install-recommends poppler-utils tesseract-ocr libvips-tools imagemagick
+    python3 -m pip install lingua-language-detector extractous
+
+Each comparison runs Folio and the reference on the same files, alternating which goes first, for --rounds
+rounds, and prints medians and the ratio Folio / reference (above 1: Folio faster, or more accurate). Every
+command runs one file at a time on one core (`folio extract --jobs 1`; the reference tools once per file, as
+they are used), so the figures are per core. Peak memory is the largest resident set of the command and
+every process it started (wait4's ru_maxrss).
+
+- text: pages a second on the corpus's text PDFs (`folio extract`, no thumbnails, against `pdftotext`), and
+  word-F1 against pdftotext from `folio eval --against-pdftotext`.
+- render: the first page of each text PDF at 256 px. Folio's cost is what `--thumbnail-sizes 256` adds to
+  the text run above (it renders with PDFium in the same parser process); pdftoppm's is `pdftoppm -f 1 -l 1
+  -scale-to 256 -png`.
+- thumbs: a 256 px thumbnail of two 24-megapixel JPEG photographs (made here with ImageMagick's plasma) and
+  of the corpus's readable PNGs. Folio's cost is what the thumbnail adds to `folio extract` of the image;
+  against `vipsthumbnail --size 256` and ImageMagick's `convert -thumbnail 256x256`.
+- ocr: the corpus's images of text (kind `ocr`): pages a second, Folio (which picks the language itself and
+  may OCR twice) against `tesseract FILE - -l eng`, and how far their words agree (word-F1).
+- lang: accuracy and time on the language samples (lang_dev.jsonl), `folio eval-language` against lingua
+  (high-accuracy mode, the languages of the samples), both in one process each.
+- docs: every readable PDF and DOCX of the corpus, whole documents a second, peak memory and files failed,
+  `folio extract` (no thumbnails) against extractous (Apache Tika compiled ahead of time) in one Python
+  process, with its OCR off (each round) and as it comes (Tika's AUTO OCR strategy; once, it takes minutes).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+
+def run(cmd, **kw):
+    """Runs a command; returns (seconds, peak RSS in MiB, stdout bytes)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited {proc.returncode}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def run_each(cmds):
+    """Runs the commands one after another: (total seconds, largest peak RSS in MiB, outputs)."""
+    total, peak, outs = 0.0, 0.0, []
+    for cmd in cmds:
+        s, m, o = run(cmd)
+        total += s
+        peak = max(peak, m)
+        outs.append(o)
+    return total, peak, outs
+
+
+def alternate(rounds, sides):
+    """Runs each side (name -> zero-argument function returning (seconds, MiB, output)) `rounds` times,
+    the order turning each round; returns name -> (median seconds, max MiB, last output)."""
+    times = {name: [] for name in sides}
+    peaks = {name: 0.0 for name in sides}
+    last = {}
+    names = list(sides)
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            s, m, o = sides[name]()
+            times[name].append(s)
+            peaks[name] = max(peaks[name], m)
+            last[name] = o
+    return {name: (statistics.median(times[name]), peaks[name], last[name]) for name in names}
+
+
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(text):
+    return Counter(w.lower() for w in WORD.findall(text))
+
+
+def word_f1(candidate, reference):
+    a, b = words(candidate), words(reference)
+    if not a and not b:
+        return 1.0
+    common = sum((a & b).values())
+    if common == 0:
+        return 0.0
+    p, r = common / sum(a.values()), common / sum(b.values())
+    return 2 * p * r / (p + r)
+
+
+def table(title, header, rows):
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+
+
+def folio_extract(folio, files, sizes="none", thumbs=None, text=False):
+    cmd = [folio, "extract", "--jobs", "1", "--json", "--thumbnail-sizes", sizes, "--libreoffice", "off"]
+    if thumbs:
+        cmd += ["--thumbnails", thumbs]
+    if text:
+        cmd.append("--text")
+    return cmd + [str(f) for f in files]
+
+
+def manifest(corpus):
+    entries = []
+    for line in (corpus / "dev" / "manifest.jsonl").read_text().splitlines():
+        if line.strip():
+            e = json.loads(line)
+            e["file"] = corpus / "dev" / e["path"]
+            entries.append(e)
+    return entries
+
+
+def text_pdfs(entries):
+    return [
+        e for e in entries
+        if e["format"] == "pdf" and not e["expected_error"]
+        and not {"scanned", "no-text-layer", "encrypted"} & set(e.get("kind", []))
+    ]
+
+
+def bench_text(a, entries):
+    pdfs = text_pdfs(entries)
+    pages = sum(e["expected_pages"] for e in pdfs)
+    files = [e["file"] for e in pdfs]
+    r = alternate(a.rounds, {
+        "folio": lambda: run(folio_extract(a.folio, files)),
+        "pdftotext": lambda: run_each([["pdftotext", str(f), "-"] for f in files]),
+    })
+    f1 = "?"
+    out = subprocess.run([a.folio, "eval", "--against-pdftotext", "--jobs", "1", str(a.corpus / "dev" / "manifest.jsonl")],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"word-F1 vs pdftotext\s+mean ([0-9.]+) over (\d+) text PDFs", out)
+    if m:
+        f1 = f"{m.group(1)} over {m.group(2)} files"
+    pps = {k: pages / v[0] for k, v in r.items()}
+    table(f"PDF text: {len(files)} text PDFs, {pages} pages", ["tool", "median s", "pages/s", "peak MiB"],
+          [[k, f"{v[0]:.2f}", f"{pps[k]:.1f}", f"{v[1]:.0f}"] for k, v in r.items()])
+    print(f"\nFolio / pdftotext, pages a second: {pps['folio'] / pps['pdftotext']:.2f}; Folio's word-F1 against pdftotext: {f1}")
+    return r["folio"][0]
+
+
+def bench_render(a, entries, text_seconds):
+    pdfs = [e["file"] for e in text_pdfs(entries)]
+    work = Path(tempfile.mkdtemp(dir=a.work))
+    r = alternate(a.rounds, {
+        "folio text + 256 px": lambda: run(folio_extract(a.folio, pdfs, "256", str(work / "folio"))),
+        "folio text only": lambda: run(folio_extract(a.folio, pdfs)),
+        "pdftoppm": lambda: run_each([["pdftoppm", "-f", "1", "-l", "1", "-scale-to", "256", "-png", str(f), str(work / "p")]
+                                      for f in pdfs]),
+    })
+    folio = max(r["folio text + 256 px"][0] - r["folio text only"][0], 1e-9)
+    ref = r["pdftoppm"][0]
+    table(f"First page at 256 px: {len(pdfs)} PDFs", ["tool", "median s", "ms a page"],
+          [["folio (what the thumbnail adds)", f"{folio:.2f}", f"{1000 * folio / len(pdfs):.1f}"],
+           ["pdftoppm", f"{ref:.2f}", f"{1000 * ref / len(pdfs):.1f}"]])
+    print(f"\nFolio / pdftoppm, pages a second: {ref / folio:.2f}")
+
+
+# Debian's ImageMagick 6 under its own name, so that a `convert` earlier on PATH (or Windows') is not taken.
+CONVERT = shutil.which("convert-im6.q16") or shutil.which("magick") or "convert"
+
+
+def photos(work):
+    made = []
+    for n, seed in enumerate([1, 2]):
+        path = work / f"photo-{n}.jpg"
+        if not path.exists():
+            subprocess.run([CONVERT, "-seed", str(seed), "-size", "6000x4000", "plasma:fractal", "-blur", "0x1",
+                            "-quality", "90", str(path)], check=True)
+        made.append(path)
+    return made
+
+
+def bench_thumbs(a, entries):
+    work = Path(a.work)
+    sets = {
+        "24 MP JPEG": photos(work),
+        "PNG": [e["file"] for e in entries if e["format"] == "png" and not e["expected_error"]],
+    }
+    rows, ratios = [], []
+    for name, files in sets.items():
+        out = Path(tempfile.mkdtemp(dir=a.work))
+        r = alternate(a.rounds, {
+            "folio + 256": lambda: run(folio_extract(a.folio, files, "256", str(out / "folio"))),
+            "folio": lambda: run(folio_extract(a.folio, files)),
+            "vipsthumbnail": lambda: run_each([["vipsthumbnail", str(f), "--size", "256", "-o", str(out / "v-%s.png")]
+                                               for f in files]),
+            "convert": lambda: run_each([[CONVERT, str(f), "-thumbnail", "256x256", str(out / "c.png")] for f in files]),
+        })
+        folio = max(r["folio + 256"][0] - r["folio"][0], 1e-9)
+        n = len(files)
+        rows += [[name, "folio (what the thumbnail adds)", f"{1000 * folio / n:.0f}", ""],
+                 [name, "vipsthumbnail", f"{1000 * r['vipsthumbnail'][0] / n:.0f}", f"{r['vipsthumbnail'][1]:.0f}"],
+                 [name, "ImageMagick convert", f"{1000 * r['convert'][0] / n:.0f}", f"{r['convert'][1]:.0f}"]]
+        if folio * 1000 / n < 1:
+            ratios.append(f"{name}: what the thumbnail adds to Folio is under 1 ms an image, below what this run can tell")
+        else:
+            ratios.append(f"{name}: Folio / vipsthumbnail {r['vipsthumbnail'][0] / folio:.2f}, "
+                          f"Folio / convert {r['convert'][0] / folio:.2f}")
+    table("Image thumbnails at 256 px", ["images", "tool", "ms an image", "peak MiB"], rows)
+    print("\n" + "; ".join(ratios) + " (images a second)")
+
+
+def records(output):
+    return [json.loads(line) for line in output.decode().splitlines() if line.strip().startswith("{")]
+
+
+def bench_ocr(a, entries):
+    images = [e for e in entries if "ocr" in e.get("kind", []) and e["format"] != "pdf" and not e["expected_error"]]
+    files = [e["file"] for e in images]
+    pages = sum(e["expected_pages"] for e in images)
+    r = alternate(a.rounds, {
+        "folio": lambda: run(folio_extract(a.folio, files, text=True)),
+        "tesseract": lambda: run_each([["tesseract", str(f), "-", "-l", "eng"] for f in files]),
+    })
+    texts = [rec.get("text") or "" for rec in records(r["folio"][2])]
+    f1 = [word_f1(t, o.decode(errors="replace")) for t, o in zip(texts, r["tesseract"][2])]
+    pps = {k: pages / v[0] for k, v in r.items()}
+    table(f"OCR: {len(files)} images of text, {pages} pages", ["tool", "median s", "pages/s", "peak MiB"],
+          [[k, f"{v[0]:.2f}", f"{pps[k]:.2f}", f"{v[1]:.0f}"] for k, v in r.items()])
+    print(f"\nFolio / tesseract, pages a second: {pps['folio'] / pps['tesseract']:.2f}; "
+          f"their words agree (word-F1, mean over files): {statistics.mean(f1):.3f}")
+
+
+LINGUA = """
+import json, sys, time
+from lingua import IsoCode639_1, LanguageDetectorBuilder
+samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+codes = sorted({s["lang"] for s in samples})
+languages = [getattr(IsoCode639_1, c.upper()) for c in codes]
+detector = LanguageDetectorBuilder.from_iso_codes_639_1(*languages).with_preloaded_language_models().build()
+start = time.perf_counter()
+correct = 0
+for s in samples:
+    got = detector.detect_language_of(s["text"])
+    correct += got is not None and got.iso_code_639_1.name.lower() == s["lang"]
+print(json.dumps({"samples": len(samples), "correct": correct, "seconds": time.perf_counter() - start}))
+"""
+
+
+def bench_lang(a):
+    samples = a.corpus / "lang_dev.jsonl"
+    out = subprocess.run([a.folio, "eval-language", str(samples)], capture_output=True, text=True, check=True).stdout
+    correct = re.search(r"correct\s+(\d+)/(\d+)", out)
+    spent = re.search(r"time\s+([0-9.]+) ms in all", out)
+    folio_times = [float(spent.group(1)) / 1000]
+    lingua_runs = []
+    for _ in range(a.rounds):
+        lingua_runs.append(json.loads(subprocess.run([sys.executable, "-c", LINGUA, str(samples)], capture_output=True,
+                                                     text=True, check=True).stdout))
+        again = subprocess.run([a.folio, "eval-language", str(samples)], capture_output=True, text=True, check=True).stdout
+        folio_times.append(float(re.search(r"time\s+([0-9.]+) ms in all", again).group(1)) / 1000)
+    n = int(correct.group(2))
+    folio_s = statistics.median(folio_times)
+    lingua_s = statistics.median(r["seconds"] for r in lingua_runs)
+    lingua_correct = lingua_runs[-1]["correct"]
+    table(f"Language: {n} samples (lang_dev.jsonl; detection time only, models loaded)",
+          ["tool", "correct", "accuracy", "median ms in all", "µs a sample"],
+          [["folio (whatlang + lexicon)", correct.group(1), f"{int(correct.group(1)) / n:.1%}", f"{1000 * folio_s:.1f}",
+            f"{1e6 * folio_s / n:.0f}"],
+           ["lingua (high accuracy)", lingua_correct, f"{lingua_correct / n:.1%}", f"{1000 * lingua_s:.1f}",
+            f"{1e6 * lingua_s / n:.0f}"]])
+    print(f"\nFolio / lingua: accuracy {int(correct.group(1)) / lingua_correct:.3f}, speed {lingua_s / folio_s:.1f}x")
+
+
+EXTRACTOUS = """
+import sys
+from extractous import Extractor, PdfOcrStrategy, PdfParserConfig
+extractor = Extractor()
+if sys.argv[1] == "no-ocr":
+    extractor = extractor.set_pdf_config(PdfParserConfig().set_ocr_strategy(PdfOcrStrategy.NO_OCR))
+errors = 0
+for path in sys.argv[2:]:
+    try:
+        extractor.extract_file_to_string(path)
+    except Exception:
+        errors += 1
+print(errors)
+"""
+
+
+def bench_docs(a, entries):
+    docs = [e for e in entries if e["format"] in ("pdf", "docx") and not e["expected_error"]
+            and not {"scanned", "no-text-layer", "encrypted"} & set(e.get("kind", []))]
+    files = [str(e["file"]) for e in docs]
+    r = alternate(a.rounds, {
+        "folio": lambda: run(folio_extract(a.folio, files)),
+        "extractous, OCR off": lambda: run([sys.executable, "-c", EXTRACTOUS, "no-ocr"] + files),
+    })
+    # Its default (Tika's AUTO OCR strategy, Tesseract on pages it judges short of text) takes minutes: once.
+    r["extractous, default (OCR auto)"] = run([sys.executable, "-c", EXTRACTOUS, "default"] + files)
+    errors = {k: int(v[2].decode().strip() or 0) for k, v in r.items() if k != "folio"}
+    errors["folio"] = sum(1 for rec in records(r["folio"][2]) if rec.get("error"))
+    dps = {k: len(files) / v[0] for k, v in r.items()}
+    table(f"Whole documents: {len(files)} PDF and DOCX files with a text layer (extractous' default run once)",
+          ["tool", "median s", "documents/s", "peak MiB", "files it failed on"],
+          [[k, f"{v[0]:.2f}", f"{dps[k]:.1f}", f"{v[1]:.0f}", errors[k]] for k, v in r.items()])
+    for k in r:
+        if k != "folio":
+            print(f"\nFolio / {k}: documents a second {dps['folio'] / dps[k]:.2f}, peak memory {r['folio'][1] / r[k][1]:.2f}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
+    p.add_argument("--folio", default="target/release/folio")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--only", default="text,render,thumbs,ocr,lang,docs")
+    p.add_argument("--work", default=None, help="scratch folder (the 24 MP photos are kept there)")
+    a = p.parse_args()
+    a.work = a.work or tempfile.mkdtemp(prefix="folio-compare-")
+    Path(a.work).mkdir(parents=True, exist_ok=True)
+    only = set(a.only.split(","))
+    entries = manifest(a.corpus)
+    print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; rounds: {a.rounds}")
+    for tool in ["pdftotext", "pdftoppm", "tesseract", "vipsthumbnail", CONVERT]:
+        if not shutil.which(tool):
+            print(f"{tool} is missing: see the set-up at the top of this file", file=sys.stderr)
+    if "text" in only:
+        bench_text(a, entries)
+    if "render" in only:
+        bench_render(a, entries, None)
+    if "thumbs" in only:
+        bench_thumbs(a, entries)
+    if "ocr" in only:
+        bench_ocr(a, entries)
+    if "lang" in only:
+        bench_lang(a)
+    if "docs" in only:
+        bench_docs(a, entries)
+
+
+if __name__ == "__main__":
+    main()
