@@ -62,9 +62,9 @@ fn ocr_pages_pdfium(doc: &PdfDocument, wanted: &[u32], limits: &Limits) -> Vec<(
         let size = crate::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
         let dpi = f64::from(dpi_within(size, limits.max_ocr_pixels));
         let (w, h) = (px_at(size.0, dpi), px_at(size.1, dpi));
-        let page = crate::pdfium::render(doc, index, w, h)
+        let page = crate::pdfium::render_gray(doc, index, w, h)
             .map_err(|e| e.to_string())
-            .and_then(|img| ocr::recognise(&img, limits));
+            .and_then(|img| ocr::recognise(&image::DynamicImage::ImageLuma8(img), limits));
         match page {
             Ok(found) => results.push((number, found)),
             Err(why) => tracing::warn!("page {number}: not OCRed: {why}"),

@@ -8,9 +8,10 @@
 //! one binding of a process sits behind a mutex, and every use holds it ([`with`]).
 
 use folio_core::{ExtractError, ExtractErrorKind};
-use image::{DynamicImage, RgbaImage};
+use image::{DynamicImage, GrayImage, RgbaImage};
 use pdfium_render::prelude::{
-    PdfDocument, PdfPage, PdfRect, PdfRenderConfig, Pdfium, PdfiumError, PdfiumInternalError,
+    PdfBitmap, PdfBitmapFormat, PdfDocument, PdfPage, PdfRect, PdfRenderConfig, Pdfium, PdfiumError,
+    PdfiumInternalError,
 };
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -173,6 +174,41 @@ pub(crate) fn render(doc: &PdfDocument, index: u32, width: u32, height: u32) -> 
         .ok_or_else(|| failed(format!("unexpected bitmap layout for {bw}×{bh} pixels")))
 }
 
+/// Render page `index` (0-based) at `width` × `height` pixels in 8-bit grey, for OCR. PDFium draws into a
+/// buffer of ours (BGRA: its grey bitmaps leave images out), which is then reduced to grey, so a page at
+/// the 40-megapixel OCR bound holds 160 MiB of colour and 40 MiB of grey at the most, where [`render`]
+/// held PDFium's bitmap and its RGBA copy at once, and the OCR then a copy of that.
+pub(crate) fn render_gray(doc: &PdfDocument, index: u32, width: u32, height: u32) -> Result<GrayImage, ExtractError> {
+    let failed = |why: String| {
+        ExtractError::new(ExtractErrorKind::Corrupt, format!("PDFium could not render page {}: {why}", index + 1))
+    };
+    let number = u16::try_from(index).map_err(|_| failed("page number out of range".into()))?;
+    let page = doc.pages().get(number).map_err(|e| failed(e.to_string()))?;
+    let (w, h) = (i32::try_from(width.max(1)).unwrap_or(i32::MAX), i32::try_from(height.max(1)).unwrap_or(i32::MAX));
+    let bytes = 4 * usize::try_from(w).unwrap_or(0) * usize::try_from(h).unwrap_or(0);
+    let mut bgra = vec![0u8; bytes];
+    {
+        // SAFETY: the buffer holds `w` × `h` pixels of 4 bytes, the size PDFium computes for a BGRA bitmap
+        // of that size (a stride of 4 × `w`, always 4-byte aligned), and outlives the bitmap (this block).
+        let mut bitmap = unsafe { PdfBitmap::from_bytes(w, h, PdfBitmapFormat::BGRA, &mut bgra, doc.bindings()) }
+            .map_err(|e| failed(e.to_string()))?;
+        let config = PdfRenderConfig::new().set_fixed_size(w, h);
+        page.render_into_bitmap_with_config(&mut bitmap, &config).map_err(|e| failed(e.to_string()))?;
+    }
+    let grey = bgra_to_grey(&bgra);
+    drop(bgra);
+    GrayImage::from_raw(width.max(1), height.max(1), grey)
+        .ok_or_else(|| failed(format!("unexpected bitmap layout for {w}×{h} pixels")))
+}
+
+/// Grey levels of BGRA pixels, weighted as the `image` crate weighs RGB (Rec. 709), so that OCR sees the
+/// levels it saw when pages were rendered in RGBA and converted.
+fn bgra_to_grey(bgra: &[u8]) -> Vec<u8> {
+    bgra.chunks_exact(4)
+        .map(|p| ((2126 * u32::from(p[2]) + 7152 * u32::from(p[1]) + 722 * u32::from(p[0]) + 5000) / 10000) as u8)
+        .collect()
+}
+
 /// Pixel size of a page of `size` points whose longest side becomes `max_side` pixels.
 pub(crate) fn fit(size: (f64, f64), max_side: u32) -> (u32, u32) {
     let (w, h) = (size.0.abs().max(1.0), size.1.abs().max(1.0));
@@ -191,6 +227,19 @@ mod tests {
             "One line\nexam-\nple\n\nNext"
         );
         assert_eq!(tidy(""), "");
+    }
+
+    #[test]
+    fn grey_is_weighed_as_the_image_crate_weighs_it() {
+        let pixels: Vec<[u8; 3]> =
+            vec![[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255], [12, 200, 77]];
+        let bgra: Vec<u8> = pixels.iter().flat_map(|[r, g, b]| [*b, *g, *r, 255]).collect();
+        let rgb = image::RgbImage::from_raw(6, 1, pixels.concat()).unwrap();
+        let theirs = DynamicImage::ImageRgb8(rgb).to_luma8().into_raw();
+        let ours = bgra_to_grey(&bgra);
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!(a.abs_diff(*b) <= 1, "ours {ours:?}, image's {theirs:?}");
+        }
     }
 
     #[test]
