@@ -6,7 +6,7 @@
 //! | metric | type | labels | what |
 //! |---|---|---|---|
 //! | `folio_documents_total` | counter | `outcome` (`done`, `unreadable`, `failed`), `format` | documents recorded by this process's workers: `done` with a usable record, `unreadable` with the record's error (encrypted, corrupt, ...), `failed` after their attempts |
-//! | `folio_stage_seconds` | histogram | `stage` (`extract`, `store`, `document`), `format` | time spent per document: the parser process, writing thumbnails and the record, and the whole |
+//! | `folio_stage_seconds` | histogram | `stage` (`claim`, `fetch`, `extract`, `isolation`, `store`, `settle`, `document`), `format` | time spent per document in a worker: claiming it in the database, making the original a local file, the parser's own work, the parser process's start and hand-back, writing thumbnails and the record, acknowledging the message, and the whole from delivery to acknowledgement |
 //! | `folio_ocr_pages_total` | counter | | pages whose text came from OCR |
 //! | `folio_bytes_processed_total` | counter | `format` | bytes of the originals processed |
 //! | `folio_uploads_total` | counter | `outcome` (`created`, `repeated`, `refused`) | uploads taken in by the gateway or from the queue |
@@ -90,24 +90,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 });
 
 /// A document recorded by a worker: `unreadable` when its record carries an error.
-pub fn document_recorded(
-    format: &str,
-    unreadable: bool,
-    bytes: u64,
-    ocr_pages: usize,
-    extract_secs: f64,
-    store_secs: f64,
-) {
+pub fn document_recorded(format: &str, unreadable: bool, bytes: u64, ocr_pages: usize) {
     let m = &*METRICS;
     let format = format.to_string();
     let outcome = if unreadable { "unreadable" } else { "done" };
     m.documents.get_or_create(&OutcomeFormat { outcome, format: format.clone() }).inc();
-    m.bytes.get_or_create(&Format { format: format.clone() }).inc_by(bytes);
+    m.bytes.get_or_create(&Format { format }).inc_by(bytes);
     m.ocr_pages.inc_by(ocr_pages as u64);
-    let stage = |stage| StageFormat { stage, format: format.clone() };
-    m.stages.get_or_create(&stage("extract")).observe(extract_secs);
-    m.stages.get_or_create(&stage("store")).observe(store_secs);
-    m.stages.get_or_create(&stage("document")).observe(extract_secs + store_secs);
+}
+
+/// Where a recorded document's time went, stage by stage (see the table above).
+pub fn document_timed(format: &str, stages: &[(&'static str, std::time::Duration)]) {
+    let m = &*METRICS;
+    for (stage, took) in stages {
+        m.stages.get_or_create(&StageFormat { stage, format: format.to_string() }).observe(took.as_secs_f64());
+    }
 }
 
 /// A document that failed after its attempts (its format is not known: it never got a record).

@@ -5,7 +5,7 @@ use crate::sandbox::Sandbox;
 use folio_core::ExtractErrorKind;
 use folio_store::{BlobStore, Claim, Delivery, Message, Store, StoreError, StoredRecord, WorkQueue, WorkRequest};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch, Semaphore};
 use tracing::{info, warn, Instrument};
 use uuid::Uuid;
@@ -197,11 +197,14 @@ impl Worker {
             }
         };
         let span = tracing::info_span!("document", document_id = %request.document_id, trace_id = %request.trace_id(), redelivered = delivery.redelivered());
+        let handling = Instant::now();
+        let mut times = StageTimes::default();
         let outcome = tokio::select! {
-            outcome = self.process(&request).instrument(span.clone()) => outcome,
+            outcome = self.process(&request, &mut times).instrument(span.clone()) => outcome,
             // Dropping `process` kills the parser (its child is killed on drop, with its process group).
             _ = until_true(&mut abandoned) => self.abandon(&request).instrument(span.clone()).await,
         };
+        let settling = Instant::now();
         let settled = match outcome {
             Outcome::Ack => {
                 backoff.clear();
@@ -221,6 +224,10 @@ impl Worker {
         };
         if let Err(e) = settled {
             span.in_scope(|| warn!(error = %e, "could not settle the message; the queue will deliver it again"));
+        } else if let Some(format) = times.recorded.take() {
+            times.settle = settling.elapsed();
+            times.document = handling.elapsed();
+            span.in_scope(|| times.report(&format));
         }
     }
 
@@ -269,15 +276,19 @@ impl Worker {
         }
     }
 
-    async fn process(&self, request: &WorkRequest) -> Outcome {
+    async fn process(&self, request: &WorkRequest, times: &mut StageTimes) -> Outcome {
         if request.version != WorkRequest::VERSION {
             warn!(version = request.version, "work request of an unknown version dropped");
             return Outcome::Ack;
         }
         let id = request.document_id;
         let s = &self.settings;
+        let claiming = Instant::now();
         let document = match self.store.claim(id, &s.name, s.lease, s.max_attempts).await {
-            Ok(Claim::Granted(document)) => document,
+            Ok(Claim::Granted(document)) => {
+                times.claim = claiming.elapsed();
+                document
+            }
             Ok(Claim::GaveUp) => {
                 warn!(attempts = s.max_attempts, "document given up on");
                 crate::metrics::document_failed();
@@ -296,7 +307,7 @@ impl Worker {
         // The lease is renewed while the work goes on, so that it can be short: a worker that dies is noticed
         // (and its document sent again by the reconciler) within one lease, however long documents take.
         let result = tokio::select! {
-            result = self.extract_and_record(&document) => result,
+            result = self.extract_and_record(&document, times) => result,
             () = self.keep_lease(id) => {
                 warn!("the document was taken back (our lease ran out); its work here is dropped");
                 self.emit(WorkEvent::Skipped { document_id: id });
@@ -370,8 +381,13 @@ impl Worker {
     }
 
     /// Returns the extraction error kind of the record written, or the fault that stopped the work.
-    async fn extract_and_record(&self, document: &folio_core::Document) -> Result<Option<ExtractErrorKind>, Fault> {
+    async fn extract_and_record(
+        &self,
+        document: &folio_core::Document,
+        times: &mut StageTimes,
+    ) -> Result<Option<ExtractErrorKind>, Fault> {
         // The parser reads a local file: the blob store's own when it has one, else a scratch copy.
+        let fetching = Instant::now();
         let scratch;
         let path = match self.blobs.local_path(&document.blob_key).filter(|p| p.is_file()) {
             Some(path) => path,
@@ -391,8 +407,13 @@ impl Worker {
         };
         // The document's own password, for this document only.
         let password = document.password.as_ref().or(self.sandbox.password.as_ref());
+        times.fetch = fetching.elapsed();
+        let extracting = Instant::now();
         let extraction = self.sandbox.extract_with_password(&path, &document.file_name, password).await;
+        let sandboxed = extracting.elapsed();
         let mut record = extraction.record;
+        times.extract = Duration::from_millis(record.elapsed_ms).min(sandboxed);
+        times.isolation = sandboxed.saturating_sub(times.extract);
         let error = record.error.as_ref().map(|e| e.kind);
         // The parser process died (crashed, ran out of memory or time): that may be the machine (memory
         // pressure, a killed process) as much as the file, so the document is tried again, up to its
@@ -411,8 +432,7 @@ impl Worker {
             }
         }
         let storing = std::time::Instant::now();
-        let (format, ocr_pages, extract_secs) =
-            (record.format.clone(), record.ocr_pages.len(), record.elapsed_ms as f64 / 1000.0);
+        let (format, ocr_pages) = (record.format.clone(), record.ocr_pages.len());
         // One blob per document and size, at a key fixed by both: a redelivered message overwrites them.
         for thumbnail in extraction.thumbnails {
             let key = format!("thumbnails/{}/{}", document.id, thumbnail.file_name());
@@ -430,15 +450,10 @@ impl Worker {
         let stored = StoredRecord { record, text: extraction.text, thumbnail_key };
         match self.store.complete(document.id, &self.settings.name, &stored).await {
             Ok(true) => {
-                let store_secs = storing.elapsed().as_secs_f64();
-                crate::metrics::document_recorded(
-                    &format,
-                    error.is_some(),
-                    document.bytes,
-                    ocr_pages,
-                    extract_secs,
-                    store_secs,
-                );
+                times.store = storing.elapsed();
+                crate::metrics::document_recorded(&format, error.is_some(), document.bytes, ocr_pages);
+                times.observe_work(&format);
+                times.recorded = Some(format);
                 Ok(error)
             }
             Ok(false) => {
@@ -448,6 +463,66 @@ impl Worker {
             }
             Err(e) => Err(Fault { retryable: e.is_retryable(), parser: false, message: e.to_string() }),
         }
+    }
+}
+
+/// Where one document's time went in this worker, from its message's delivery to its acknowledgement. What is
+/// not `extract` is the pipeline's own cost: the database (`claim`, the record in `store`), the blob store
+/// (`fetch`, the thumbnails in `store`), the queue (`settle`) and the parser process's start and hand-back
+/// (`isolation`).
+#[derive(Debug, Default)]
+struct StageTimes {
+    /// Claiming the document in the database.
+    claim: Duration,
+    /// Making the original a local file for the parser (a copy from the blob store where it has no path).
+    fetch: Duration,
+    /// The parser's own time on the document (the record's `elapsed_ms`).
+    extract: Duration,
+    /// The rest of the parser process's wall time: starting it, its scratch folder, its answer coming back.
+    isolation: Duration,
+    /// Writing the thumbnails and the record.
+    store: Duration,
+    /// Acknowledging the message.
+    settle: Duration,
+    /// The whole, from delivery to acknowledgement.
+    document: Duration,
+    /// The record's format, once this worker's record was written.
+    recorded: Option<String>,
+}
+
+impl StageTimes {
+    /// The stage histograms of the work up to the record (observed with the record, so that `/metrics`
+    /// agrees with the records as soon as they are written).
+    fn observe_work(&self, format: &str) {
+        crate::metrics::document_timed(
+            format,
+            &[
+                ("claim", self.claim),
+                ("fetch", self.fetch),
+                ("extract", self.extract),
+                ("isolation", self.isolation),
+                ("store", self.store),
+            ],
+        );
+    }
+
+    /// Once the message is acknowledged: the `settle` and `document` histograms, and one log event (target
+    /// `folio::timing`) with every stage.
+    fn report(&self, format: &str) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        info!(
+            target: "folio::timing",
+            format,
+            document_ms = ms(self.document),
+            claim_ms = ms(self.claim),
+            fetch_ms = ms(self.fetch),
+            extract_ms = ms(self.extract),
+            isolation_ms = ms(self.isolation),
+            store_ms = ms(self.store),
+            settle_ms = ms(self.settle),
+            "document handled"
+        );
+        crate::metrics::document_timed(format, &[("settle", self.settle), ("document", self.document)]);
     }
 }
 
