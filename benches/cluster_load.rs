@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo bench -p folio --bench cluster_load -- [--documents 2000] [--workers 2] [--concurrency 2] [--rate 0]
+//!     [--thumbnail-sizes 256,1024]
 //! ```
 //!
 //! The documents are the example catalogue's files (examples/ccm-2012: two PDFs, two DOCX, a PNG graphic
@@ -10,8 +11,15 @@
 //! burst: throughput); `--rate R` uploads R documents a second, in batches of a tenth of a second (latency
 //! below saturation). Printed: documents per second from the first upload to the last record, and the time
 //! from upload to record (the document's row to its record's, both by PostgreSQL's clock): median, 90th and
-//! 99th percentile; and the median extraction time in the parser. Needs RabbitMQ and PostgreSQL as the
-//! tests do (`scripts/test` starts them).
+//! 99th percentile; the median extraction time in the parser; from the workers' `folio::timing` log events,
+//! the time a document spends in a worker and the share of it outside the parser's own work (database, blob
+//! store, queue, the parser process's start); and each worker process's resident memory as the run goes on
+//! (sampled every second, the largest in each tenth of the documents) with its peak, and the largest parser
+//! process. Needs RabbitMQ and PostgreSQL as the tests do (`scripts/test` starts them).
+
+#[path = "support/timing.rs"]
+#[allow(dead_code)]
+mod timing;
 
 #[path = "../tests/support/cluster.rs"]
 #[allow(dead_code)]
@@ -32,10 +40,11 @@ struct Args {
     workers: usize,
     concurrency: usize,
     rate: f64,
+    thumbnail_sizes: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { documents: 2000, workers: 2, concurrency: 2, rate: 0.0 };
+    let mut a = Args { documents: 2000, workers: 2, concurrency: 2, rate: 0.0, thumbnail_sizes: "256,1024".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -44,6 +53,7 @@ fn args() -> Args {
             "--workers" => a.workers = value().parse().expect("--workers N"),
             "--concurrency" => a.concurrency = value().parse().expect("--concurrency N"),
             "--rate" => a.rate = value().parse().expect("--rate DOCS_PER_SECOND"),
+            "--thumbnail-sizes" => a.thumbnail_sizes = value(),
             // cargo bench passes --bench.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
@@ -52,12 +62,20 @@ fn args() -> Args {
     a
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+use timing::percentile;
+
+/// A process's resident memory now and at its peak (KiB), from /proc.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +85,14 @@ async fn main() {
         "[worker]\nconcurrency = {}\n[reconciler]\nevery_secs = 5\n[coordinator]\nevery_secs = 5\n",
         a.concurrency
     );
-    let (cluster, queue) = Cluster::create(&settings).await;
+    let (mut cluster, queue) = Cluster::create(&settings).await;
+    for (k, v) in [
+        ("FOLIO_LOG", "folio=info"),
+        ("FOLIO_LOG_FORMAT", "json"),
+        ("FOLIO_THUMBNAIL_SIZES", a.thumbnail_sizes.as_str()),
+    ] {
+        cluster.env.push((k.into(), v.into()));
+    }
     let store = open_store(&cluster.db_url()).await.unwrap();
     store.migrate().await.unwrap();
     let blobs = open_blobs(&cluster.blob_url()).unwrap();
@@ -162,15 +187,29 @@ async fn main() {
         }
     }
     let uploaded = started.elapsed();
+    let worker_pids: Vec<u32> =
+        processes.iter().filter(|(n, _)| n.starts_with("worker")).map(|(_, c)| c.id()).collect();
+    // (documents finished, resident KiB of each worker), about once a second.
+    let mut samples: Vec<(u64, Vec<u64>)> = Vec::new();
+    let mut sampled = Instant::now() - Duration::from_secs(1);
     loop {
         let finished: u64 = store.progress(catalogue_id).await.unwrap().iter().map(|p| p.finished).sum();
+        if sampled.elapsed() >= Duration::from_secs(1) {
+            samples.push((finished, worker_pids.iter().map(|&p| memory_kib(p).0).collect()));
+            sampled = Instant::now();
+        }
         if finished as usize >= a.documents {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(3600), "not finished in an hour:\n{}", cluster.logs(&[]));
+        assert!(
+            started.elapsed() < Duration::from_secs(4 * 3600),
+            "not finished in four hours:\n{}",
+            cluster.logs(&[])
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = started.elapsed();
+    let peaks: Vec<u64> = worker_pids.iter().map(|&p| memory_kib(p).1).collect();
 
     let mut conn = PgConnection::connect(&cluster.db_url()).await.unwrap();
     let rows: Vec<(f64, f64)> = sqlx::query_as(
@@ -182,6 +221,14 @@ async fn main() {
     .unwrap();
     let failed: i64 =
         sqlx::query_scalar("SELECT count(*) FROM documents WHERE state = 'failed'").fetch_one(&mut conn).await.unwrap();
+    let largest_parser: Option<(f64, String)> = sqlx::query_as(
+        "SELECT (r.record->>'peak_memory_kib')::float8 / 1024, d.file_name FROM records r
+         JOIN documents d ON d.id = r.document_id WHERE r.record ? 'peak_memory_kib'
+         ORDER BY (r.record->>'peak_memory_kib')::float8 DESC NULLS LAST LIMIT 1",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap();
     let _ = conn.close().await;
     let mut latency: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let mut extraction: Vec<f64> = rows.iter().map(|r| r.1).collect();
@@ -213,6 +260,29 @@ async fn main() {
         percentile(&extraction, 50.0),
         percentile(&extraction, 99.0)
     );
+    let worker_names: Vec<&str> = names.iter().filter(|n| n.starts_with("worker")).map(String::as_str).collect();
+    let stages: Vec<timing::Stages> = worker_names.iter().flat_map(|n| timing::parse(&cluster.log(n))).collect();
+    println!("{}", timing::summarise(&stages).lines());
+    // Each worker's resident memory, the largest sample in each tenth of the run's documents.
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!("worker resident MiB     by tenth of the documents recorded (largest sample in each):");
+    for (w, name) in worker_names.iter().enumerate() {
+        let tenths: Vec<String> = (1..=10u64)
+            .map(|t| {
+                let (from, to) = ((t - 1) * a.documents as u64 / 10, t * a.documents as u64 / 10);
+                samples
+                    .iter()
+                    .filter(|(done, _)| *done > from && *done <= to)
+                    .map(|(_, rss)| rss[w])
+                    .max()
+                    .map_or("-".into(), |k| format!("{:.0}", mib(k)))
+            })
+            .collect();
+        println!("  {name:<20}  {}   peak {:.0} MiB", tenths.join(" "), mib(peaks[w]));
+    }
+    if let Some((parser_mib, file)) = largest_parser {
+        println!("largest parser process  {parser_mib:.0} MiB ({file})");
+    }
 
     for (name, child) in &mut processes {
         let status = stop(child);

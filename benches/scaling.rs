@@ -15,8 +15,16 @@
 //! checking, typesetting the book); the processing time, from the first document's row to the last record
 //! (both by the database's clock); documents a second over that time; the speed-up over one worker and the
 //! efficiency (speed-up / workers); and how busy the parsers kept the workers (the sum of the extraction times
-//! over workers x processing time: what is left is queue, database and blob store, and waiting). `--folio`
-//! runs another build of the binary (another machine's copy, say); `--csv` also writes the rows as CSV.
+//! over workers x processing time: what is left is queue, database and blob store, and waiting); the time
+//! from upload to record (the document's row to its record's: in this burst, mostly the wait in line), median
+//! and 99th percentile; and, from the workers' `folio::timing` log events, the median share of a document's
+//! time in a worker spent outside the parser's own work (database, blob store, queue and the parser process's
+//! start). `--folio` runs another build of the binary (another machine's copy, say); `--csv` also writes the
+//! rows as CSV.
+
+#[path = "support/timing.rs"]
+#[allow(dead_code)]
+mod timing;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
@@ -102,6 +110,10 @@ struct Row_ {
     records: i64,
     unreadable: i64,
     parser_s: f64,
+    latency_p50_s: f64,
+    latency_p99_s: f64,
+    outside: f64,
+    pipeline: f64,
 }
 
 fn seconds_between(from: &str, to: &str) -> f64 {
@@ -110,7 +122,16 @@ fn seconds_between(from: &str, to: &str) -> f64 {
     (to - from).num_milliseconds() as f64 / 1000.0
 }
 
-async fn measure(data: &Path) -> (f64, i64, i64, f64) {
+struct Measured {
+    processing_s: f64,
+    records: i64,
+    unreadable: i64,
+    parser_s: f64,
+    /// Upload to record, each document, sorted (seconds).
+    latencies: Vec<f64>,
+}
+
+async fn measure(data: &Path) -> Measured {
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", data.join("folio.db").display()))
         .unwrap()
         .read_only(true);
@@ -135,7 +156,21 @@ async fn measure(data: &Path) -> (f64, i64, i64, f64) {
             unreadable += 1;
         }
     }
-    (seconds_between(&first, &last), records, unreadable, parser_ms as f64 / 1000.0)
+    let mut latencies = Vec::new();
+    for r in sqlx::query("SELECT d.created_at, r.created_at FROM records r JOIN documents d ON d.id = r.document_id")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+    {
+        latencies.push(seconds_between(&r.get::<String, _>(0), &r.get::<String, _>(1)));
+    }
+    Measured {
+        processing_s: seconds_between(&first, &last),
+        records,
+        unreadable,
+        parser_s: parser_ms as f64 / 1000.0,
+        latencies: timing::sorted(latencies),
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -154,8 +189,19 @@ async fn main() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("documents {}  cores {cores}  folio {}", a.documents, a.folio.display());
     println!(
-        "{:>7} {:>5} {:>8} {:>12} {:>8} {:>8} {:>10} {:>11}",
-        "workers", "round", "wall s", "processing s", "docs/s", "speed-up", "efficiency", "parser busy"
+        "{:>7} {:>5} {:>8} {:>12} {:>8} {:>8} {:>10} {:>11} {:>13} {:>13} {:>8} {:>8}",
+        "workers",
+        "round",
+        "wall s",
+        "processing s",
+        "docs/s",
+        "speed-up",
+        "efficiency",
+        "parser busy",
+        "up->rec p50 s",
+        "up->rec p99 s",
+        "outside",
+        "pipeline"
     );
     let mut rows: Vec<Row_> = Vec::new();
     for round in 1..=a.rounds {
@@ -164,6 +210,8 @@ async fn main() {
             let out = work.join(format!("bundle-{workers}-{round}"));
             let _ = std::fs::remove_dir_all(&data);
             let _ = std::fs::remove_dir_all(&out);
+            let log_path = work.join(format!("timing-{workers}-{round}.jsonl"));
+            let log = std::fs::File::create(&log_path).unwrap();
             let started = Instant::now();
             let status = Command::new(&a.folio)
                 .args(["--libreoffice", "off", "--data-dir"])
@@ -173,23 +221,43 @@ async fn main() {
                 .arg("--out")
                 .arg(&out)
                 .args(["--workers", &workers.to_string(), "--quiet"])
-                .env("FOLIO_LOG", "warn")
+                .env("FOLIO_LOG", "folio=warn,folio::timing=info")
+                .env("FOLIO_LOG_FORMAT", "json")
                 .stdout(std::process::Stdio::null())
+                .stderr(log)
                 .status()
                 .expect("running folio");
             let wall_s = started.elapsed().as_secs_f64();
             assert!(status.success(), "folio process with {workers} workers: {status}");
-            let (processing_s, records, unreadable, parser_s) = measure(&data).await;
-            let row = Row_ { workers, round, wall_s, processing_s, records, unreadable, parser_s };
+            let Measured { processing_s, records, unreadable, parser_s, latencies } = measure(&data).await;
+            let stages = timing::summarise(&timing::parse(&std::fs::read_to_string(&log_path).unwrap_or_default()));
+            let row = Row_ {
+                workers,
+                round,
+                wall_s,
+                processing_s,
+                records,
+                unreadable,
+                parser_s,
+                latency_p50_s: timing::percentile(&latencies, 50.0),
+                latency_p99_s: timing::percentile(&latencies, 99.0),
+                outside: stages.outside_median,
+                pipeline: stages.pipeline_median,
+            };
             let rate = records as f64 / processing_s;
             let one = rows.iter().find(|r| r.workers == 1 && r.round == round);
             let speedup = one.map(|o| rate / (o.records as f64 / o.processing_s));
             println!(
-                "{workers:>7} {round:>5} {wall_s:>8.1} {processing_s:>12.1} {rate:>8.2} {:>8} {:>10} {:>10.0}%   ({records} records, {unreadable} unreadable)",
+                "{workers:>7} {round:>5} {wall_s:>8.1} {processing_s:>12.1} {rate:>8.2} {:>8} {:>10} {:>10.0}% {:>13.2} {:>13.2} {:>7.1}% {:>7.1}%   ({records} records, {unreadable} unreadable)",
                 speedup.map_or("-".into(), |s| format!("{s:.2}")),
                 speedup.map_or("-".into(), |s| format!("{:.2}", s / workers as f64)),
                 100.0 * parser_s / (workers as f64 * processing_s),
+                row.latency_p50_s,
+                row.latency_p99_s,
+                100.0 * row.outside,
+                100.0 * row.pipeline,
             );
+            println!("{}", stages.lines());
             rows.push(row);
             // Written after every run, so that what was measured survives a run cut short.
             if let Some(csv) = &a.csv {
@@ -202,11 +270,23 @@ async fn main() {
 }
 
 fn write_csv(path: &Path, rows: &[Row_]) {
-    let mut text = String::from("workers,round,wall_s,processing_s,records,unreadable,parser_s\n");
+    let mut text = String::from(
+        "workers,round,wall_s,processing_s,records,unreadable,parser_s,latency_p50_s,latency_p99_s,outside,pipeline\n",
+    );
     for r in rows {
         text.push_str(&format!(
-            "{},{},{:.3},{:.3},{},{},{:.3}\n",
-            r.workers, r.round, r.wall_s, r.processing_s, r.records, r.unreadable, r.parser_s
+            "{},{},{:.3},{:.3},{},{},{:.3},{:.3},{:.3},{:.4},{:.4}\n",
+            r.workers,
+            r.round,
+            r.wall_s,
+            r.processing_s,
+            r.records,
+            r.unreadable,
+            r.parser_s,
+            r.latency_p50_s,
+            r.latency_p99_s,
+            r.outside,
+            r.pipeline
         ));
     }
     std::fs::write(path, text).unwrap();
