@@ -2,7 +2,7 @@
 """Folio beside the tools people would pick instead, on the same files, in one run.
 
     benches/compare.py [--corpus ../shared/corpus] [--folio target/release/folio] [--rounds 5]
-                       [--only text,render,thumbs,ocr,lang,docs] [--work DIR]
+                       [--only text,render,thumbs,ocr,ocr-truth,lang,docs] [--work DIR]
 
 Set-up (Debian; none of these tools' code enters the repository):
 
@@ -25,6 +25,9 @@ every process it started (wait4's ru_maxrss).
   against `vipsthumbnail --size 256` and ImageMagick's `convert -thumbnail 256x256`.
 - ocr: the corpus's images of text (kind `ocr`): pages a second, Folio (which picks the language itself and
   may OCR twice) against `tesseract FILE - -l eng`, and how far their words agree (word-F1).
+- ocr-truth: 12 pages of the corpus's English text PDFs made into images (300 dpi clean; 200 dpi, turned
+  1.5 degrees and noisy), whose transcription is pdftotext's reading of the same page: pages a second and
+  word-F1 (and the share of the transcription's words found) of Folio and `tesseract FILE - -l eng`.
 - lang: accuracy and time on the language samples (lang_dev.jsonl), `folio eval-language` against lingua
   (high-accuracy mode, the languages of the samples), both in one process each.
 - docs: every readable PDF and DOCX of the corpus, whole documents a second, peak memory and files failed,
@@ -244,6 +247,72 @@ def bench_ocr(a, entries):
           f"their words agree (word-F1, mean over files): {statistics.mean(f1):.3f}")
 
 
+# Pages of English text PDFs made into images of text, with the text known: the page as pdftotext reads it is
+# the transcription. Each page twice: "clean" (300 dpi greyscale, as a good scanner gives) and "scanned"
+# (200 dpi, turned 1.5 degrees, Gaussian noise, as an office copier or a phone gives).
+TRUTH_PAGES = [
+    ("pypdf__pdflatex-4-pages.pdf", 2), ("pypdf__google-doc-document.pdf", 1), ("tika__testPDF.pdf", 1),
+    ("pdfjs__pdfjs_wikipedia.pdf", 1), ("pdfjs__tracemonkey.pdf", 1), ("pdfjs__tracemonkey.pdf", 5),
+    ("tika__testPDF_childAttachments.pdf", 3), ("pdfjs__freeculture.pdf", 20), ("pdfjs__freeculture.pdf", 100),
+    ("tl-base__source2e.pdf", 30), ("tl-base__source2e.pdf", 400), ("pdfjs__pdkids.pdf", 10),
+]
+
+
+def truth_pages(a):
+    """Makes the images and their transcriptions once (kept in --work): [(variant, image, transcription)]."""
+    work = Path(a.work) / "ocr-truth"
+    work.mkdir(exist_ok=True)
+    made = []
+    for name, page in TRUTH_PAGES:
+        pdf = a.corpus / "dev" / "pdf" / name
+        stem = f"{Path(name).stem}-p{page}"
+        truth = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True,
+                               text=True, check=True).stdout
+        clean = work / f"{stem}-clean.png"
+        if not clean.exists():
+            subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "300", "-gray", "-png",
+                            "-singlefile", str(pdf), str(clean.with_suffix(""))], check=True)
+        scanned = work / f"{stem}-scanned.png"
+        if not scanned.exists():
+            subprocess.run([CONVERT, str(clean), "-resize", "66.7%", "-background", "white", "-rotate", "1.5",
+                            "-seed", "7", "-attenuate", "0.6", "+noise", "Gaussian", "-colorspace", "Gray",
+                            str(scanned)], check=True)
+        made += [("clean", clean, truth), ("scanned", scanned, truth)]
+    return made
+
+
+def word_recall(candidate, reference):
+    a, b = words(candidate), words(reference)
+    return sum((a & b).values()) / max(1, sum(b.values()))
+
+
+def bench_ocr_truth(a):
+    pages = truth_pages(a)
+    rows, ratios = [], []
+    for variant in ["clean", "scanned"]:
+        chosen = [(f, t) for v, f, t in pages if v == variant]
+        files = [f for f, _ in chosen]
+        r = alternate(a.rounds, {
+            "folio": lambda: run(folio_extract(a.folio, files, text=True)),
+            "tesseract": lambda: run_each([["tesseract", str(f), "-", "-l", "eng"] for f in files]),
+        })
+        outputs = {
+            "folio": [rec.get("text") or "" for rec in records(r["folio"][2])],
+            "tesseract": [o.decode(errors="replace") for o in r["tesseract"][2]],
+        }
+        f1 = {k: statistics.mean(word_f1(o, t) for o, (_, t) in zip(v, chosen)) for k, v in outputs.items()}
+        recall = {k: statistics.mean(word_recall(o, t) for o, (_, t) in zip(v, chosen)) for k, v in outputs.items()}
+        pps = {k: len(files) / v[0] for k, v in r.items()}
+        for k, v in r.items():
+            rows.append([variant, k, f"{v[0]:.2f}", f"{pps[k]:.2f}", f"{f1[k]:.3f}", f"{recall[k]:.3f}", f"{v[1]:.0f}"])
+        ratios.append(f"{variant}: Folio / tesseract, pages a second {pps['folio'] / pps['tesseract']:.2f}, "
+                      f"word-F1 {f1['folio'] / f1['tesseract']:.3f}")
+    table(f"OCR against transcriptions: {len(TRUTH_PAGES)} pages of English text PDFs as images "
+          "(the transcription is pdftotext's reading of the page)",
+          ["pages", "tool", "median s", "pages/s", "word-F1", "words found", "peak MiB"], rows)
+    print("\n" + "; ".join(ratios))
+
+
 LINGUA = """
 import json, sys, time
 from lingua import IsoCode639_1, LanguageDetectorBuilder
@@ -251,38 +320,58 @@ samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 codes = sorted({s["lang"] for s in samples})
 languages = [getattr(IsoCode639_1, c.upper()) for c in codes]
 detector = LanguageDetectorBuilder.from_iso_codes_639_1(*languages).with_preloaded_language_models().build()
-start = time.perf_counter()
-correct = 0
+kinds = {}
 for s in samples:
+    start = time.perf_counter()
     got = detector.detect_language_of(s["text"])
-    correct += got is not None and got.iso_code_639_1.name.lower() == s["lang"]
-print(json.dumps({"samples": len(samples), "correct": correct, "seconds": time.perf_counter() - start}))
+    took = time.perf_counter() - start
+    k = kinds.setdefault(s.get("kind", "all"), {"samples": 0, "correct": 0, "seconds": 0.0})
+    k["samples"] += 1
+    k["correct"] += got is not None and got.iso_code_639_1.name.lower() == s["lang"]
+    k["seconds"] += took
+print(json.dumps({"samples": len(samples), "correct": sum(k["correct"] for k in kinds.values()),
+                  "seconds": sum(k["seconds"] for k in kinds.values()), "kinds": kinds}))
 """
+
+
+def folio_language(out):
+    """`folio eval-language`'s answer: {kind: (correct, samples, µs a sample)} and the whole (correct, samples, ms)."""
+    kinds = {m.group(1): (int(m.group(2)), int(m.group(3)), float(m.group(4)))
+             for m in re.finditer(r"^  (\S+)\s+(\d+)/(\d+) \([0-9.]+%\), ([0-9.]+) µs a sample", out, re.M)}
+    correct = re.search(r"correct\s+(\d+)/(\d+)", out)
+    spent = re.search(r"time\s+([0-9.]+) ms in all", out)
+    return kinds, (int(correct.group(1)), int(correct.group(2)), float(spent.group(1)))
 
 
 def bench_lang(a):
     samples = a.corpus / "lang_dev.jsonl"
-    out = subprocess.run([a.folio, "eval-language", str(samples)], capture_output=True, text=True, check=True).stdout
-    correct = re.search(r"correct\s+(\d+)/(\d+)", out)
-    spent = re.search(r"time\s+([0-9.]+) ms in all", out)
-    folio_times = [float(spent.group(1)) / 1000]
-    lingua_runs = []
-    for _ in range(a.rounds):
-        lingua_runs.append(json.loads(subprocess.run([sys.executable, "-c", LINGUA, str(samples)], capture_output=True,
-                                                     text=True, check=True).stdout))
-        again = subprocess.run([a.folio, "eval-language", str(samples)], capture_output=True, text=True, check=True).stdout
-        folio_times.append(float(re.search(r"time\s+([0-9.]+) ms in all", again).group(1)) / 1000)
-    n = int(correct.group(2))
-    folio_s = statistics.median(folio_times)
-    lingua_s = statistics.median(r["seconds"] for r in lingua_runs)
-    lingua_correct = lingua_runs[-1]["correct"]
-    table(f"Language: {n} samples (lang_dev.jsonl; detection time only, models loaded)",
-          ["tool", "correct", "accuracy", "median ms in all", "µs a sample"],
-          [["folio (whatlang + lexicon)", correct.group(1), f"{int(correct.group(1)) / n:.1%}", f"{1000 * folio_s:.1f}",
-            f"{1e6 * folio_s / n:.0f}"],
-           ["lingua (high accuracy)", lingua_correct, f"{lingua_correct / n:.1%}", f"{1000 * lingua_s:.1f}",
-            f"{1e6 * lingua_s / n:.0f}"]])
-    print(f"\nFolio / lingua: accuracy {int(correct.group(1)) / lingua_correct:.3f}, speed {lingua_s / folio_s:.1f}x")
+    folio_runs, lingua_runs = [], []
+    for r in range(a.rounds):
+        sides = [("folio", lambda: folio_language(subprocess.run([a.folio, "eval-language", str(samples)],
+                                                                  capture_output=True, text=True, check=True).stdout)),
+                 ("lingua", lambda: json.loads(subprocess.run([sys.executable, "-c", LINGUA, str(samples)],
+                                                              capture_output=True, text=True, check=True).stdout))]
+        for name, side in (sides if r % 2 == 0 else sides[::-1]):
+            (folio_runs if name == "folio" else lingua_runs).append(side())
+    rows = []
+    kinds = sorted(folio_runs[0][0])
+    for kind in kinds + ["all"]:
+        if kind == "all":
+            ok, n, _ = folio_runs[0][1]
+            f_us = statistics.median(r[1][2] * 1000 / n for r in folio_runs)
+            l_ok = lingua_runs[0]["correct"]
+            l_us = statistics.median(r["seconds"] * 1e6 / r["samples"] for r in lingua_runs)
+        else:
+            ok, n, _ = folio_runs[0][0][kind]
+            f_us = statistics.median(r[0][kind][2] for r in folio_runs)
+            lk = lingua_runs[0]["kinds"][kind]
+            l_ok = lk["correct"]
+            l_us = statistics.median(r["kinds"][kind]["seconds"] * 1e6 / r["kinds"][kind]["samples"] for r in lingua_runs)
+        rows.append([kind, n, f"{ok / n:.1%}", f"{f_us:.0f}", f"{l_ok / n:.1%}", f"{l_us:.0f}",
+                     f"{ok / max(l_ok, 1):.3f}", f"{l_us / f_us:.1f}x"])
+    table("Language: lang_dev.jsonl by kind of sample (detection time only, models loaded; medians of the rounds)",
+          ["kind", "samples", "Folio correct", "Folio µs a sample", "lingua correct", "lingua µs a sample",
+           "accuracy Folio / lingua", "speed Folio / lingua"], rows)
 
 
 EXTRACTOUS = """
@@ -327,7 +416,7 @@ def main():
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     p.add_argument("--folio", default="target/release/folio")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="text,render,thumbs,ocr,lang,docs")
+    p.add_argument("--only", default="text,render,thumbs,ocr,ocr-truth,lang,docs")
     p.add_argument("--work", default=None, help="scratch folder (the 24 MP photos are kept there)")
     a = p.parse_args()
     a.work = a.work or tempfile.mkdtemp(prefix="folio-compare-")
@@ -346,6 +435,8 @@ def main():
         bench_thumbs(a, entries)
     if "ocr" in only:
         bench_ocr(a, entries)
+    if "ocr-truth" in only:
+        bench_ocr_truth(a)
     if "lang" in only:
         bench_lang(a)
     if "docs" in only:
