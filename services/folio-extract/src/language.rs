@@ -17,10 +17,10 @@ const SAMPLE_CHARS: usize = 20_000;
 /// Detect the language of `text`.
 ///
 /// Returns the ISO 639-1 code where one exists (else ISO 639-3) and a confidence (0 to 1); `("und", 0.0)`
-/// when there is too little text or nothing can tell. whatlang answers first; on Latin script its answer
-/// is checked against the text's function words ([`crate::lexicon`]), which overrule it when they clearly
-/// name another language (whatlang reads short English as Catalan, and does not know Swahili). Always
-/// `Some`; the `Option` leaves room for callers that distinguish "not attempted".
+/// when there is too little text or nothing can tell. On Latin script the text's function words
+/// ([`crate::lexicon`]) answer first when they clearly name a language (whatlang reads short English as
+/// Catalan, and does not know Swahili); otherwise whatlang answers. Always `Some`; the `Option` leaves room
+/// for callers that distinguish "not attempted".
 pub fn detect(text: &str) -> Option<(String, f64)> {
     Some(detect_prose(&prose_only(sample(text))))
 }
@@ -43,15 +43,17 @@ fn detect_prose(prose: &str) -> (String, f64) {
             None => undetermined(),
         };
     }
-    let Some(info) = whatlang::detect(prose) else { return undetermined() };
-    if info.script() == whatlang::Script::Latin {
+    // On Latin script, function words that clearly name a language decide: they overrule whatlang where it
+    // disagrees (short English read as Catalan, Swahili it does not know), and where it would agree it is not
+    // asked, which saves its fixed cost (about 60 µs a call, comparing the text with every Latin-script
+    // language's trigrams) on most prose in the listed languages.
+    if whatlang::detect_script(prose) == Some(whatlang::Script::Latin) {
         if let Some((code, share)) = crate::lexicon::dominant(prose) {
-            if code != iso639_1(info.lang()) {
-                // Half the tokens being function words is as sure as prose gets.
-                return (code.to_string(), (0.5 + share).min(1.0));
-            }
+            // Half the tokens being function words is as sure as prose gets.
+            return (code.to_string(), (0.5 + share).min(1.0));
         }
     }
+    let Some(info) = whatlang::detect(prose) else { return undetermined() };
     (iso639_1(info.lang()).to_string(), info.confidence())
 }
 

@@ -418,6 +418,19 @@ pub(crate) fn short_text(text: &str) -> Option<&'static str> {
     named
 }
 
+/// Each function word with the languages whose list holds it (bit `i` for `LISTS[i]`): one lookup a token,
+/// where a search of every list cost most of a paragraph's detection time.
+static INDEX: std::sync::LazyLock<std::collections::HashMap<&'static str, u32>> = std::sync::LazyLock::new(|| {
+    assert!(LISTS.len() <= 32, "the index holds a bit a language");
+    let mut index = std::collections::HashMap::new();
+    for (i, (_, words)) in LISTS.iter().enumerate() {
+        for word in *words {
+            *index.entry(*word).or_insert(0u32) |= 1 << i;
+        }
+    }
+    index
+});
+
 /// Tokens needed before the function words count: on fewer, one coincidence would decide.
 const MIN_TOKENS: usize = 4;
 /// Function words needed to name a language.
@@ -443,10 +456,15 @@ pub(crate) fn dominant(text: &str) -> Option<(&'static str, f64)> {
     if tokens.len() < MIN_TOKENS {
         return None;
     }
-    let mut hits: Vec<(&'static str, usize)> = LISTS
-        .iter()
-        .map(|(lang, words)| (*lang, tokens.iter().filter(|t| words.contains(&t.as_str())).count()))
-        .collect();
+    let mut counts = [0usize; 32];
+    for token in &tokens {
+        if let Some(&languages) = INDEX.get(token.as_str()) {
+            for (i, count) in counts.iter_mut().enumerate().take(LISTS.len()) {
+                *count += usize::from(languages & (1 << i) != 0);
+            }
+        }
+    }
+    let mut hits: Vec<(&'static str, usize)> = LISTS.iter().zip(counts).map(|((lang, _), n)| (*lang, n)).collect();
     hits.sort_by_key(|h| std::cmp::Reverse(h.1));
     let (best, best_hits) = hits[0];
     let runner_up = hits.get(1).map_or(0, |h| h.1);
