@@ -156,15 +156,32 @@ pub(crate) fn page_size(doc: &PdfDocument, index: u32) -> Option<(f64, f64)> {
     Some((f64::from(page.width().value), f64::from(page.height().value)))
 }
 
-/// Render page `index` (0-based) at `width` × `height` pixels (the caller keeps the aspect ratio and
-/// bounds the size), on white, with annotations and form data as a reader shows them.
-pub(crate) fn render(doc: &PdfDocument, index: u32, width: u32, height: u32) -> Result<DynamicImage, ExtractError> {
-    let failed = |why: String| {
+/// The error of a page that could not be rendered.
+fn render_failure(index: u32) -> impl Fn(String) -> ExtractError {
+    move |why| {
         ExtractError::new(ExtractErrorKind::Corrupt, format!("PDFium could not render page {}: {why}", index + 1))
-    };
+    }
+}
+
+/// Page `index` (0-based) and the pixel size to render it at, as PDFium takes it.
+fn page_to_render<'a>(
+    doc: &'a PdfDocument,
+    index: u32,
+    width: u32,
+    height: u32,
+) -> Result<(PdfPage<'a>, i32, i32), ExtractError> {
+    let failed = render_failure(index);
     let number = u16::try_from(index).map_err(|_| failed("page number out of range".into()))?;
     let page = doc.pages().get(number).map_err(|e| failed(e.to_string()))?;
     let (w, h) = (i32::try_from(width.max(1)).unwrap_or(i32::MAX), i32::try_from(height.max(1)).unwrap_or(i32::MAX));
+    Ok((page, w, h))
+}
+
+/// Render page `index` (0-based) at `width` × `height` pixels (the caller keeps the aspect ratio and
+/// bounds the size), on white, with annotations and form data as a reader shows them.
+pub(crate) fn render(doc: &PdfDocument, index: u32, width: u32, height: u32) -> Result<DynamicImage, ExtractError> {
+    let failed = render_failure(index);
+    let (page, w, h) = page_to_render(doc, index, width, height)?;
     let config = PdfRenderConfig::new().set_fixed_size(w, h);
     let bitmap = page.render_with_config(&config).map_err(|e| failed(e.to_string()))?;
     let (bw, bh) = (u32::try_from(bitmap.width()).unwrap_or(0), u32::try_from(bitmap.height()).unwrap_or(0));
@@ -179,12 +196,8 @@ pub(crate) fn render(doc: &PdfDocument, index: u32, width: u32, height: u32) -> 
 /// the 40-megapixel OCR bound holds 160 MiB of colour and 40 MiB of grey at the most, where [`render`]
 /// held PDFium's bitmap and its RGBA copy at once, and the OCR then a copy of that.
 pub(crate) fn render_gray(doc: &PdfDocument, index: u32, width: u32, height: u32) -> Result<GrayImage, ExtractError> {
-    let failed = |why: String| {
-        ExtractError::new(ExtractErrorKind::Corrupt, format!("PDFium could not render page {}: {why}", index + 1))
-    };
-    let number = u16::try_from(index).map_err(|_| failed("page number out of range".into()))?;
-    let page = doc.pages().get(number).map_err(|e| failed(e.to_string()))?;
-    let (w, h) = (i32::try_from(width.max(1)).unwrap_or(i32::MAX), i32::try_from(height.max(1)).unwrap_or(i32::MAX));
+    let failed = render_failure(index);
+    let (page, w, h) = page_to_render(doc, index, width, height)?;
     let bytes = 4 * usize::try_from(w).unwrap_or(0) * usize::try_from(h).unwrap_or(0);
     let mut bgra = vec![0u8; bytes];
     {
