@@ -57,6 +57,27 @@ pub struct Cluster {
     pub env: Vec<(String, String)>,
     /// The blob store, when not the `file://` folder of the test.
     pub blob_url: Option<String>,
+    /// The processes started, killed when the cluster is dropped if still running (a test that fails
+    /// before stopping them must not leave them working on).
+    started: std::sync::Mutex<Vec<u32>>,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let config = self.config().display().to_string();
+        let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|p| p.into_inner()));
+        for pid in started {
+            // Only a process still running with this cluster's settings file: a pid reaped and reused since
+            // is someone else's.
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&config) {
+                if let Ok(pid) = i32::try_from(pid) {
+                    // SAFETY: kill(2) on a process this cluster started, checked to be still ours above.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+    }
 }
 
 impl Cluster {
@@ -68,6 +89,7 @@ impl Cluster {
             queue_name: format!("folio.test.{}", Uuid::new_v4().simple()),
             env: Vec::new(),
             blob_url: None,
+            started: std::sync::Mutex::new(Vec::new()),
         };
         std::fs::write(cluster.config(), settings).unwrap();
         admin(&format!("CREATE DATABASE {}", cluster.database)).await;
@@ -131,7 +153,9 @@ impl Cluster {
         for (k, v) in &self.env {
             command.env(k, v);
         }
-        command.spawn().expect("the folio binary runs")
+        let child = command.spawn().expect("the folio binary runs");
+        self.started.lock().unwrap_or_else(|p| p.into_inner()).push(child.id());
+        child
     }
 
     pub fn log(&self, name: &str) -> String {
