@@ -351,11 +351,7 @@ fn load_without_links(bytes: &[u8]) -> lopdf::Result<Document> {
 /// stored on its own and the returned copy of one stored in an object stream; a stream is never stored in an
 /// object stream (ISO 32000-1, 7.5.7), so for a stream the returned value is unused and is not copied.
 fn keep_unless_link(id: lopdf::ObjectId, object: &mut Object) -> Option<(lopdf::ObjectId, Object)> {
-    let dict = match &*object {
-        Object::Dictionary(d) => Some(d),
-        _ => None,
-    };
-    if let Some(d) = dict {
+    if let Object::Dictionary(d) = &*object {
         let link = d.get(b"Subtype").and_then(Object::as_name).is_ok_and(|s| s == b"Link");
         // A named destination's value: `<< /D [page /XYZ ...] >>` and nothing else (ISO 32000-1, 12.3.2.3).
         let destination = d.len() == 1 && d.get(b"D").is_ok_and(|v| v.as_array().is_ok());

@@ -431,7 +431,7 @@ impl Worker {
                 info!(format = %record.format, pages = ?record.pages, language = ?record.language, ms = record.elapsed_ms, "extracted")
             }
         }
-        let storing = std::time::Instant::now();
+        let storing = Instant::now();
         let (format, ocr_pages) = (record.format.clone(), record.ocr_pages.len());
         // One blob per document and size, at a key fixed by both: a redelivered message overwrites them.
         for thumbnail in extraction.thumbnails {
