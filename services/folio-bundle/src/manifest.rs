@@ -362,6 +362,7 @@ mod tests {
             created: None,
             modified: None,
             producer: None,
+            text_cut_from_bytes: None,
         };
         let failed = Record::failed(
             "laos/broken.pdf",

@@ -348,6 +348,8 @@ pub enum FindingCode {
     Duplicate,
     /// A text that overlaps much with another contribution's.
     NearDuplicate,
+    /// A document's text was longer than the limit on text kept per document, and was cut.
+    TextCut,
 }
 
 impl FindingCode {
@@ -369,6 +371,7 @@ impl FindingCode {
             Self::Excluded => "excluded",
             Self::Duplicate => "duplicate",
             Self::NearDuplicate => "near_duplicate",
+            Self::TextCut => "text_cut",
         }
     }
 
@@ -381,7 +384,7 @@ impl FindingCode {
         matches!(self, Self::UnlistedFile | Self::MissingFile | Self::UnknownChapter | Self::MalformedRow)
     }
 
-    pub const ALL: [FindingCode; 16] = [
+    pub const ALL: [FindingCode; 17] = [
         Self::Language,
         Self::TooLong,
         Self::Unattributed,
@@ -398,6 +401,7 @@ impl FindingCode {
         Self::Excluded,
         Self::Duplicate,
         Self::NearDuplicate,
+        Self::TextCut,
     ];
 }
 
@@ -529,6 +533,17 @@ impl Password {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// What is kept of it once its document is finished: SHA-256 over the document's id and the password,
+    /// enough to tell whether a later intake gives another password, salted by the id so that two documents
+    /// with one password do not show it.
+    pub fn digest(&self, document_id: uuid::Uuid) -> String {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(document_id.as_bytes());
+        hash.update(self.0.as_bytes());
+        hex::encode(hash.finalize())
     }
 }
 

@@ -24,15 +24,70 @@ pub struct Candidate<'a> {
     pub label: String,
     /// Its documents' SHA-256s.
     pub sha256: Vec<&'a str>,
-    /// Its documents' text, joined.
-    pub text: String,
+    /// The MinHash signature of its documents' texts together ([`combined_signature`]); `None` for too
+    /// little text to compare.
+    pub signature: Option<Vec<u64>>,
 }
 
-/// A MinHash signature of a text's shingles; `None` for a text too short to compare.
-pub fn signature(text: &str) -> Option<Vec<u64>> {
-    let words: Vec<String> =
-        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
-    if words.len() < MIN_WORDS {
+impl Candidate<'_> {
+    /// The signature of one text, for callers that hold the text itself.
+    pub fn text_signature(text: &str) -> Option<Vec<u64>> {
+        signature(text)
+    }
+}
+
+/// What the checks need of a document's text, computed once when its record is written and kept beside
+/// it, so that nothing that runs per request or per sweep reads the text again: its SHA-256 (the build's
+/// input stamp), its word count and the MinHash signature of its shingles (near duplicates).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TextDigest {
+    pub sha256: String,
+    /// Words, as the shingles count them.
+    pub words: u64,
+    /// `None` when the text has fewer words than a shingle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minhash: Option<Vec<u64>>,
+}
+
+impl TextDigest {
+    pub fn of(text: &str) -> Self {
+        use sha2::Digest;
+        let words = words(text);
+        Self {
+            sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+            words: words.len() as u64,
+            minhash: minhash(&words),
+        }
+    }
+}
+
+/// The signature of several documents' texts together, from their digests: the position-wise minimum of
+/// their signatures is the signature of the union of their shingles. `None` when they hold fewer than
+/// [`MIN_WORDS`] words together.
+pub fn combined_signature<'a>(digests: impl IntoIterator<Item = &'a TextDigest>) -> Option<Vec<u64>> {
+    let mut words = 0u64;
+    let mut combined: Option<Vec<u64>> = None;
+    for digest in digests {
+        words += digest.words;
+        if let Some(signature) = &digest.minhash {
+            combined = Some(match combined {
+                None => signature.clone(),
+                Some(mut c) => {
+                    c.iter_mut().zip(signature).for_each(|(a, b)| *a = (*a).min(*b));
+                    c
+                }
+            });
+        }
+    }
+    combined.filter(|_| words >= MIN_WORDS as u64)
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+fn minhash(words: &[String]) -> Option<Vec<u64>> {
+    if words.len() < SHINGLE_WORDS {
         return None;
     }
     let shingles: HashSet<u64> = words.windows(SHINGLE_WORDS).map(|w| fnv1a(w.join(" ").as_bytes())).collect();
@@ -41,6 +96,15 @@ pub fn signature(text: &str) -> Option<Vec<u64>> {
             .map(|i| shingles.iter().map(|s| mix(s ^ seed(i))).min().unwrap_or(u64::MAX))
             .collect(),
     )
+}
+
+/// A MinHash signature of a text's shingles; `None` for a text too short to compare.
+pub fn signature(text: &str) -> Option<Vec<u64>> {
+    let words = words(text);
+    if words.len() < MIN_WORDS {
+        return None;
+    }
+    minhash(&words)
 }
 
 /// The share of signature positions that agree: an estimate of the two texts' Jaccard similarity.
@@ -68,7 +132,7 @@ fn seed(i: u64) -> u64 {
 /// on the later contribution, naming the earlier: `duplicate` for a file sent in both, else
 /// `near_duplicate` with the estimated overlap. Warnings: an editor decides which one stays.
 pub fn check(candidates: &[Candidate<'_>]) -> Vec<Finding> {
-    let signatures: Vec<Option<Vec<u64>>> = candidates.iter().map(|c| signature(&c.text)).collect();
+    let signatures: Vec<Option<&Vec<u64>>> = candidates.iter().map(|c| c.signature.as_ref()).collect();
     let mut findings = Vec::new();
     for (j, later) in candidates.iter().enumerate() {
         for (i, earlier) in candidates.iter().enumerate().take(j) {
@@ -123,8 +187,23 @@ mod tests {
             contribution_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, title.as_bytes()),
             label: format!("“{title}”"),
             sha256: vec![sha],
-            text: text.to_string(),
+            signature: combined_signature([&TextDigest::of(text)]),
         }
+    }
+
+    #[test]
+    fn digests_of_several_documents_combine_into_the_signature_of_their_union() {
+        let half = REPORT.len() / 2;
+        let split = REPORT[..half].rfind(' ').unwrap();
+        let (first, second) = (&REPORT[..split], &REPORT[split..]);
+        let combined = combined_signature([&TextDigest::of(first), &TextDigest::of(second)]).unwrap();
+        let whole = signature(REPORT).unwrap();
+        // Only the shingles across the cut differ: nearly the same set.
+        assert!(similarity(&combined, &whole) > 0.9, "{}", similarity(&combined, &whole));
+        let digest = TextDigest::of(REPORT);
+        assert_eq!(digest.sha256.len(), 64);
+        assert_eq!(digest.words, REPORT.split_whitespace().count() as u64);
+        assert!(combined_signature([&TextDigest::of("a few words only here")]).is_none(), "under MIN_WORDS");
     }
 
     #[test]

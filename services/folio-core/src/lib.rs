@@ -9,6 +9,7 @@ pub mod domain;
 pub mod duplicates;
 pub mod intake;
 pub mod record;
+pub mod redact;
 pub mod rules;
 pub mod trace;
 pub mod upload;

@@ -230,6 +230,11 @@ pub struct Record {
     /// The software that wrote the file (PDF Info `/Producer`), which explains many extraction quirks.
     #[serde(default)]
     pub producer: Option<String>,
+    /// When the text found was longer than the limit on text kept per document (`extract.max_text_mib`):
+    /// how many bytes were found. The text kept is its first part, cut at a paragraph or character boundary;
+    /// absent when the text is whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_cut_from_bytes: Option<u64>,
 }
 
 /// One language's part of a text.
@@ -274,6 +279,7 @@ impl Record {
             keywords: None,
             created: None,
             modified: None,
+            text_cut_from_bytes: None,
             producer: None,
         }
     }

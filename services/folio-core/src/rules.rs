@@ -108,6 +108,24 @@ pub fn check(
         return findings;
     }
 
+    for e in evidence {
+        let Some(found) = e.usable_record().and_then(|r| r.text_cut_from_bytes) else { continue };
+        // Megabytes of text are thousands of pages: far past any call's limit, and not to be set into the
+        // book cut short unless an editor says so (a waiver).
+        push(
+            FindingCode::TextCut,
+            Severity::Blocking,
+            Some(&e.document.file_name),
+            format!(
+                "'{}' holds {} MiB of text, more than Folio keeps of one document (extract.max_text_mib): only \
+                 its first part was kept, so the checks saw only that part. Waive this finding to set that part \
+                 into the book.",
+                e.document.file_name,
+                found.div_ceil(1 << 20)
+            ),
+        );
+    }
+
     if contribution.kind.is_written() {
         let mut pages = 0u32;
         let mut estimated = false;
