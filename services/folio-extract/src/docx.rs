@@ -43,7 +43,8 @@ fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     let limits = &opts.limits;
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| corrupt(format!("the DOCX zip is damaged: {e}")))?;
 
-    let body = read_part(&mut zip, "word/document.xml", limits)?
+    let mut inflated = 0u64;
+    let body = read_part(&mut zip, "word/document.xml", limits, &mut inflated)?
         .ok_or_else(|| corrupt("the DOCX has no word/document.xml"))?;
     let mut paragraphs = Vec::new();
     body_text(&body, limits, &mut paragraphs)?;
@@ -61,18 +62,18 @@ fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     extra.push("word/footnotes.xml".into());
     extra.push("word/endnotes.xml".into());
     for name in &extra {
-        if let Some(xml) = read_part(&mut zip, name, limits)? {
+        if let Some(xml) = read_part(&mut zip, name, limits, &mut inflated)? {
             body_text(&xml, limits, &mut paragraphs)?;
         }
     }
     let text = paragraphs.join("\n\n");
     let words = count_words(&text);
 
-    let (title, author) = match read_part(&mut zip, "docProps/core.xml", limits)? {
+    let (title, author) = match read_part(&mut zip, "docProps/core.xml", limits, &mut inflated)? {
         Some(xml) => core_properties(&xml, limits)?,
         None => (None, None),
     };
-    let app_pages = match read_part(&mut zip, "docProps/app.xml", limits)? {
+    let app_pages = match read_part(&mut zip, "docProps/app.xml", limits, &mut inflated)? {
         Some(xml) => app_pages(&xml, limits)?,
         None => None,
     };
@@ -123,7 +124,13 @@ fn too_large(message: impl Into<String>) -> ExtractError {
 
 /// Read one zip part, or `None` when it is absent. The declared size is checked before reading and the
 /// bytes actually inflated are capped, since the declared size of a hostile zip is not to be trusted.
-pub(crate) fn read_part(zip: &mut Archive<'_>, name: &str, limits: &Limits) -> Result<Option<Vec<u8>>, ExtractError> {
+/// `inflated` counts the bytes inflated from the package so far, against `max_zip_total_bytes`.
+pub(crate) fn read_part(
+    zip: &mut Archive<'_>,
+    name: &str,
+    limits: &Limits,
+    inflated: &mut u64,
+) -> Result<Option<Vec<u8>>, ExtractError> {
     let file = match zip.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -131,6 +138,7 @@ pub(crate) fn read_part(zip: &mut Archive<'_>, name: &str, limits: &Limits) -> R
     };
     let compressed = file.compressed_size().max(1);
     let ratio_cap = compressed.saturating_mul(limits.max_zip_ratio);
+    let left = limits.max_zip_total_bytes.saturating_sub(*inflated);
     let entry_limit = |size: u64| {
         too_large(format!(
             "{name} inflates to more than {size} bytes, past the limit of {} bytes (max_zip_entry_bytes)",
@@ -143,13 +151,22 @@ pub(crate) fn read_part(zip: &mut Archive<'_>, name: &str, limits: &Limits) -> R
             limits.max_zip_ratio
         ))
     };
+    let total_limit = || {
+        too_large(format!(
+            "the parts of the DOCX inflate to more than {} bytes together (max_zip_total_bytes), at {name}",
+            limits.max_zip_total_bytes
+        ))
+    };
     if file.size() > limits.max_zip_entry_bytes {
         return Err(entry_limit(file.size()));
     }
     if file.size() > ratio_cap {
         return Err(ratio_limit());
     }
-    let cap = limits.max_zip_entry_bytes.min(ratio_cap);
+    if file.size() > left {
+        return Err(total_limit());
+    }
+    let cap = limits.max_zip_entry_bytes.min(ratio_cap).min(left);
     let mut out = Vec::with_capacity(usize::try_from(file.size().min(cap)).unwrap_or(0));
     file.take(cap.saturating_add(1))
         .read_to_end(&mut out)
@@ -161,6 +178,10 @@ pub(crate) fn read_part(zip: &mut Archive<'_>, name: &str, limits: &Limits) -> R
     if got > ratio_cap {
         return Err(ratio_limit());
     }
+    if got > left {
+        return Err(total_limit());
+    }
+    *inflated += got;
     Ok(Some(out))
 }
 

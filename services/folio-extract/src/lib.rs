@@ -277,7 +277,10 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
     let mut text = String::new();
     let mut thumbnails = Vec::new();
     match outcome {
-        Ok((found, made)) => {
+        Ok((mut found, made)) => {
+            if let Some(found_bytes) = cut_text(&mut found.text, opts.limits.max_text_bytes) {
+                record.text_cut_from_bytes = Some(found_bytes);
+            }
             record.error = found.degraded;
             record.pages = found.pages;
             record.pages_source = found.pages_source;
@@ -321,6 +324,25 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
     }
     record.elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     Extraction { record, text, thumbnails }
+}
+
+/// Cuts `text` to at most `limit` bytes: at the last paragraph break in the last 64 KiB before the limit
+/// when there is one, else at the last character boundary. Returns the length it had when it was cut.
+pub fn cut_text(text: &mut String, limit: u64) -> Option<u64> {
+    let found = text.len() as u64;
+    if found <= limit {
+        return None;
+    }
+    let mut end = usize::try_from(limit).unwrap_or(usize::MAX).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let window = end.saturating_sub(64 * 1024);
+    if let Some(at) = text[..end].rfind("\n\n").filter(|at| *at >= window && *at > 0) {
+        end = at;
+    }
+    text.truncate(end);
+    Some(found)
 }
 
 /// Extract a file from disk. A file larger than `max_file_bytes` is refused from its metadata, without
@@ -510,6 +532,49 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("Password(<hidden>)"), "{shown}");
         assert_eq!(opts.password.as_ref().map(Password::as_str), Some("s3cret-pw"));
+    }
+
+    #[test]
+    fn text_past_the_limit_is_cut_at_a_paragraph_or_a_character() {
+        let mut whole = "short".to_string();
+        assert_eq!(cut_text(&mut whole, 100), None);
+        assert_eq!(whole, "short");
+        let mut text = format!("{}\n\n{}", "a".repeat(40), "é".repeat(40));
+        let found = text.len() as u64;
+        assert_eq!(cut_text(&mut text, 60), Some(found));
+        assert_eq!(text, "a".repeat(40), "cut at the paragraph break before the limit");
+        let mut one = "é".repeat(50);
+        assert_eq!(cut_text(&mut one, 11), Some(100));
+        assert_eq!(one, "é".repeat(5), "never inside a character");
+    }
+
+    #[test]
+    fn a_docx_with_more_text_than_the_limit_is_kept_cut_and_says_so() {
+        let paragraph = format!("<w:p><w:r><w:t>{}</w:t></w:r></w:p>", "word ".repeat(200));
+        let body = format!(
+            "<?xml version=\"1.0\"?><w:document xmlns:w=\"w\"><w:body>{}</w:body></w:document>",
+            paragraph.repeat(2000)
+        );
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("[Content_Types].xml", options).unwrap();
+        std::io::Write::write_all(&mut zip, b"<Types/>").unwrap();
+        zip.start_file("word/document.xml", options).unwrap();
+        std::io::Write::write_all(&mut zip, body.as_bytes()).unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let limits = Limits { max_text_bytes: 100_000, ..Limits::default() };
+        let opts = Options { limits, thumbnails: ThumbnailSpec::none(), ..Options::default() };
+        let ex = extract_bytes("big.docx", &bytes, &opts);
+        assert!(ex.record.error.is_none(), "{:?}", ex.record.error);
+        assert!(ex.text.len() <= 100_000 && ex.text.len() > 90_000, "{}", ex.text.len());
+        assert!(ex.record.text_cut_from_bytes.is_some_and(|n| n > 1_000_000), "{:?}", ex.record.text_cut_from_bytes);
+        assert!(ex.record.words < 20_000, "words are counted on the text kept: {}", ex.record.words);
+
+        let tight = Limits { max_zip_total_bytes: 1_000_000, ..Limits::default() };
+        let ex = extract_bytes("big.docx", &bytes, &Options { limits: tight, ..opts });
+        let error = ex.record.error.expect("over the package's total");
+        assert_eq!(error.kind, ExtractErrorKind::TooLarge);
+        assert!(error.message.contains("max_zip_total_bytes"), "{}", error.message);
     }
 
     #[test]

@@ -17,6 +17,12 @@ pub struct Limits {
     pub max_zip_entry_bytes: u64,
     /// Largest ratio decompressed / compressed of one zip part: the signature of a zip bomb.
     pub max_zip_ratio: u64,
+    /// Largest decompressed size of all the parts read from one zip package (DOCX) together.
+    pub max_zip_total_bytes: u64,
+    /// Most text kept of one document, in bytes of UTF-8: past it the text is cut (at a paragraph break
+    /// where one is near, else at a character boundary) and the record says how much was found
+    /// (`text_cut_from_bytes`). Words and language are counted on the text kept.
+    pub max_text_bytes: u64,
     /// Deepest XML element nesting we accept.
     pub max_xml_depth: u32,
     /// Deepest nesting of PDF objects where we walk them ourselves.
@@ -39,6 +45,12 @@ pub struct Limits {
     pub max_spin_count: u32,
 }
 
+impl Limits {
+    /// The default limit on text kept per document: 8 MiB, twice the text of the largest real book in the
+    /// development corpus (a 1,221-page PDF), far more than a contribution of at most 10 pages holds.
+    pub const DEFAULT_MAX_TEXT_BYTES: u64 = 8 * 1024 * 1024;
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -47,6 +59,8 @@ impl Default for Limits {
             max_image_pixels: 120_000_000,
             max_zip_entry_bytes: 256 * 1024 * 1024,
             max_zip_ratio: 200,
+            max_zip_total_bytes: 512 * 1024 * 1024,
+            max_text_bytes: Self::DEFAULT_MAX_TEXT_BYTES,
             max_xml_depth: 256,
             max_pdf_depth: 64,
             render_timeout: Duration::from_secs(30),
