@@ -103,34 +103,15 @@ fn default_connection_name() -> String {
     format!("folio {host}-{}", std::process::id())
 }
 
-/// The URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            if parsed.set_password(Some("***")).is_ok() {
-                parsed.to_string()
-            } else {
-                "(a URL with a password)".into()
-            }
-        }
-        Ok(_) => url.to_string(),
-        // Unparsable: it may still hold a password somewhere.
-        Err(_) => match url.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => url.to_string(),
-        },
-    }
-}
-
 /// Splits an `amqp://` URL into what lapin connects to and Folio's options (see docs/CONFIGURATION.md).
 pub fn parse_url(url: &str, prefetch: u16) -> Result<(AMQPUri, AmqpOptions), QueueError> {
-    let invalid = |reason: String| QueueError::InvalidUrl { url: redact(url), reason };
+    let invalid = |reason: String| QueueError::InvalidUrl { url: folio_core::redact::url(url), reason };
     let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
     match parsed.scheme() {
         "amqp" => {}
         "amqps" => {
             return Err(QueueError::UnsupportedUrl {
-                url: redact(url),
+                url: folio_core::redact::url(url),
                 hint: "amqps:// needs TLS, which this build of Folio leaves out; use amqp:// on a private network \
                        or through a TLS sidecar (stunnel, a service mesh)",
             })

@@ -34,6 +34,8 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
+    /// A blob's size in bytes, without reading it ([`BlobError::NotFound`] when there is none).
+    async fn size(&self, key: &str) -> Result<u64, BlobError>;
     /// Writes a blob from a local file, streamed: memory does not grow with the file's size. Readers never
     /// see half a blob, as with [`BlobStore::put`].
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), BlobError>;
@@ -44,21 +46,37 @@ pub trait BlobStore: Send + Sync {
     fn local_path(&self, key: &str) -> Option<PathBuf>;
 }
 
-/// Blobs as files under a folder; keys are relative paths.
+/// Blobs as files under a folder; keys are relative paths. A blob is written beside, in the folder
+/// [`PARTIAL_DIR`] under the root, then renamed into place, so that a half-written blob is never a blob
+/// and no key (a file named `scan.tmp-1.png` included) is mistaken for a half-written one.
 pub struct FileBlobStore {
     root: PathBuf,
 }
 
+/// Where blobs are written before they are renamed into place; no key may start with it.
+pub const PARTIAL_DIR: &str = ".partial";
+
 impl FileBlobStore {
     pub fn new(root: impl AsRef<Path>) -> Result<Self, BlobError> {
         let root = root.as_ref().to_path_buf();
-        std::fs::create_dir_all(&root).map_err(|source| BlobError::Io { key: root.display().to_string(), source })?;
+        crate::create_private_dir(&root)
+            .map_err(|source| BlobError::Io { key: root.display().to_string(), source })?;
         Ok(Self { root })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
         check_key(key)?;
+        if key.split('/').next() == Some(PARTIAL_DIR) {
+            return Err(BlobError::BadKey(key.to_string()));
+        }
         Ok(self.root.join(key))
+    }
+
+    /// A new file to write a blob into before it is renamed into place (the same file system as the root).
+    async fn partial(&self, key: &str) -> Result<PathBuf, BlobError> {
+        let dir = self.root.join(PARTIAL_DIR);
+        tokio::fs::create_dir_all(&dir).await.map_err(|source| BlobError::Io { key: key.to_string(), source })?;
+        Ok(dir.join(uuid::Uuid::new_v4().simple().to_string()))
     }
 }
 
@@ -84,7 +102,7 @@ impl BlobStore for FileBlobStore {
             tokio::fs::create_dir_all(parent).await.map_err(io)?;
         }
         // Write beside, then rename: a crash mid-write leaves the old blob or none, never half of one.
-        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = self.partial(key).await?;
         tokio::fs::write(&tmp, &bytes).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)
     }
@@ -105,13 +123,23 @@ impl BlobStore for FileBlobStore {
         tokio::fs::try_exists(&path).await.map_err(|source| BlobError::Io { key: key.to_string(), source })
     }
 
+    async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(m.len()),
+            Ok(_) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound(key.to_string())),
+            Err(source) => Err(BlobError::Io { key: key.to_string(), source }),
+        }
+    }
+
     async fn put_file(&self, key: &str, source: &Path) -> Result<(), BlobError> {
         let path = self.path(key)?;
         let io = |source| BlobError::Io { key: key.to_string(), source };
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(io)?;
         }
-        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = self.partial(key).await?;
         tokio::fs::copy(source, &tmp).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)
     }
@@ -121,6 +149,7 @@ impl BlobStore for FileBlobStore {
         let root = self.path(prefix)?;
         let io = |source| BlobError::Io { key: prefix.to_string(), source };
         let mut keys = Vec::new();
+        let partial = self.root.join(PARTIAL_DIR);
         let mut folders = vec![root.clone()];
         while let Some(folder) = folders.pop() {
             let mut entries = match tokio::fs::read_dir(&folder).await {
@@ -131,13 +160,12 @@ impl BlobStore for FileBlobStore {
             while let Some(entry) = entries.next_entry().await.map_err(io)? {
                 let path = entry.path();
                 if entry.file_type().await.map_err(io)?.is_dir() {
-                    folders.push(path);
-                } else if let Ok(relative) = path.strip_prefix(&self.root) {
-                    let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
-                    // Half-written blobs (`….tmp-…`) are not blobs.
-                    if !key.rsplit('/').next().is_some_and(|name| name.contains(".tmp-")) {
-                        keys.push(key);
+                    // Half-written blobs are not blobs.
+                    if path != partial {
+                        folders.push(path);
                     }
+                } else if let Ok(relative) = path.strip_prefix(&self.root) {
+                    keys.push(relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"));
                 }
             }
         }
@@ -169,6 +197,23 @@ mod tests {
         // No temporary files are left beside the blob.
         let names: Vec<_> = std::fs::read_dir(dir.path().join("originals/ab")).unwrap().collect();
         assert_eq!(names.len(), 1);
+        assert_eq!(store.size("originals/ab/cd").await.unwrap(), 3);
+        assert!(matches!(store.size("nope").await, Err(BlobError::NotFound(_))));
+        assert!(matches!(store.put(".partial/x", vec![]).await, Err(BlobError::BadKey(_))));
+    }
+
+    /// Any name is a blob's name: one that looks like a half-written file is listed like the others.
+    #[tokio::test]
+    async fn a_name_like_a_temporary_file_is_a_blob_like_any() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileBlobStore::new(dir.path()).unwrap();
+        store.put("bundles/c/1/originals/scan.tmp-1.png", b"png".to_vec()).await.unwrap();
+        store.put("bundles/c/1/originals/a.pdf", b"pdf".to_vec()).await.unwrap();
+        assert_eq!(
+            store.list("bundles/c/1/").await.unwrap(),
+            ["bundles/c/1/originals/a.pdf", "bundles/c/1/originals/scan.tmp-1.png"]
+        );
+        assert!(dir.path().join(PARTIAL_DIR).is_dir(), "written beside, in a folder of its own");
     }
 
     #[tokio::test]

@@ -18,13 +18,20 @@ pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use postgres::PostgresStore;
 pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, Message, QueueError, WorkQueue, WorkRequest};
 pub use repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
-    StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, RecordSummary, Store,
+    StoreError, StoredRecord,
 };
 pub use s3::S3BlobStore;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
+
+/// Creates a folder (and its parents) that only this user may enter (0700): the embedded default's data
+/// folder holds the database and every original.
+pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
 
 /// Opens the database named by a URL, bringing its schema up to date: `sqlite://PATH` (created when missing),
 /// `sqlite::memory:`, or `postgres://USER@HOST/DATABASE` (also `postgresql://`; the database must exist).
@@ -34,7 +41,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        Err(StoreError::UnsupportedUrl(folio_core::redact::url(url)))
     }
 }
 
@@ -62,7 +69,7 @@ pub async fn open_queue(url: &str, prefetch: u16) -> Result<Arc<dyn WorkQueue>, 
         Ok(Arc::new(AmqpQueue::open(url, prefetch).await?))
     } else {
         Err(QueueError::UnsupportedUrl {
-            url: amqp::redact(url),
+            url: folio_core::redact::url(url),
             hint: "use memory:// (in-process) or amqp://USER:PASSWORD@HOST:PORT/VHOST (RabbitMQ)",
         })
     }

@@ -4,8 +4,8 @@
 //! (`now()`), so that workers on machines whose clocks disagree still agree on when a lease ran out.
 
 use crate::repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
-    StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, RecordSummary, Store,
+    StoreError, StoredRecord,
 };
 use crate::rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,
@@ -15,9 +15,10 @@ use crate::rows::{
 use crate::schema;
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use folio_core::duplicates::TextDigest;
 use folio_core::{
     CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState,
-    Finding, FindingCode,
+    Finding, FindingCode, Password,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -115,14 +116,15 @@ const CONTRIBUTION_UPDATE: &str = "DO UPDATE SET chapter_key = excluded.chapter_
    author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
    modality = excluded.modality, received = excluded.received, rights = excluded.rights";
 
-/// A document read again from the intake keeps its state, unless its password changed: then a finished one
-/// is read again with the new password.
+/// A document read again from the intake keeps its state, unless its password changed (told by its digest,
+/// since a finished document's password is cleared): then a finished one is read again with the new one.
 const DOCUMENT_PASSWORD_UPDATE: &str = "DO UPDATE SET password = excluded.password,
+   password_digest = excluded.password_digest,
    state = CASE WHEN documents.state IN ('done', 'failed') THEN 'queued' ELSE documents.state END,
    attempts = CASE WHEN documents.state IN ('done', 'failed') THEN 0 ELSE documents.attempts END,
    last_error = CASE WHEN documents.state IN ('done', 'failed') THEN NULL ELSE documents.last_error END,
    updated_at = now()
- WHERE documents.password IS DISTINCT FROM excluded.password";
+ WHERE documents.password_digest IS DISTINCT FROM excluded.password_digest";
 
 impl PostgresStore {
     /// Connects to the database at `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]` (which must
@@ -219,11 +221,50 @@ impl PostgresStore {
         Ok(done.rows_affected())
     }
 
+    /// What a migration leaves to fill: the text digests of records written before digests were kept, the
+    /// password digests of documents, and the passwords of finished documents, cleared. A batch at a time,
+    /// so that memory holds a few texts at most. Safe to run from several processes at once.
+    async fn backfill(&self) -> Result<(), StoreError> {
+        loop {
+            let rows: Vec<(Uuid, String)> = sqlx::query_as(
+                "SELECT r.document_id, t.text FROM records r JOIN record_texts t ON t.document_id = r.document_id
+                 WHERE r.digest IS NULL LIMIT 20",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for (id, text) in rows {
+                sqlx::query("UPDATE records SET digest = $1::jsonb WHERE document_id = $2")
+                    .bind(storable_json(&TextDigest::of(&text))?)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        let passwords: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT id, password FROM documents WHERE password IS NOT NULL AND password_digest IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        for (id, password) in passwords {
+            sqlx::query("UPDATE documents SET password_digest = $1 WHERE id = $2")
+                .bind(Password::new(password).digest(id))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        sqlx::query("UPDATE documents SET password = NULL WHERE password IS NOT NULL AND state IN ('done', 'failed')")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Inserts a document, queued; `on_conflict` says what becomes of one already there.
     async fn insert_document(tx: &mut PgConnection, d: &Document, on_conflict: &str) -> Result<u64, StoreError> {
         let done = sqlx::query(&format!(
-            "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) {on_conflict}"
+            "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password, password_digest)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) {on_conflict}"
         ))
         .bind(d.id)
         .bind(d.contribution_id)
@@ -233,6 +274,7 @@ impl PostgresStore {
         .bind(&d.blob_key)
         .bind(DocumentState::Queued.as_str())
         .bind(d.password.as_ref().map(|p| storable(p.as_str())))
+        .bind(d.password.as_ref().map(|p| p.digest(d.id)))
         .execute(&mut *tx)
         .await?;
         Ok(done.rows_affected())
@@ -263,7 +305,7 @@ impl PostgresStore {
     /// got there first (it claimed, completed or gave up on it).
     async fn give_up(&self, document_id: Uuid, max_attempts: u32) -> Result<bool, StoreError> {
         let gave_up = sqlx::query(
-            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(),
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(), password = NULL,
                last_error = 'gave up after ' || attempts || ' attempts' || COALESCE(': ' || last_error, '')
              WHERE id = $1 AND attempts >= $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < now()))",
         )
@@ -290,7 +332,8 @@ impl Store for PostgresStore {
         let outcome = schema::migrator(schema::POSTGRES).run_direct(&mut conn).await;
         // Ending the session releases the lock whatever happened; an error closing it changes nothing.
         let _ = conn.close().await;
-        Ok(outcome?)
+        outcome?;
+        self.backfill().await
     }
 
     async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
@@ -454,10 +497,11 @@ impl Store for PostgresStore {
         let mut record = r.record.clone();
         record.text = None;
         let json = storable_json(&record)?;
+        let digest = storable_json(&r.digest)?;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL,
-               updated_at = now()
+               updated_at = now(), password = NULL
              WHERE id = $1 AND state = 'processing' AND claimed_by = $2",
         )
         .bind(document_id)
@@ -469,14 +513,22 @@ impl Store for PostgresStore {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO records (document_id, record, text, thumbnail_key) VALUES ($1, $2::jsonb, $3, $4)
-             ON CONFLICT (document_id) DO UPDATE SET record = excluded.record, text = excluded.text,
+            "INSERT INTO records (document_id, record, digest, thumbnail_key) VALUES ($1, $2::jsonb, $3::jsonb, $4)
+             ON CONFLICT (document_id) DO UPDATE SET record = excluded.record, digest = excluded.digest,
                thumbnail_key = excluded.thumbnail_key, created_at = now()",
         )
         .bind(document_id)
         .bind(&json)
-        .bind(storable(&r.text))
+        .bind(&digest)
         .bind(storable_opt(&r.thumbnail_key))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO record_texts (document_id, text) VALUES ($1, $2)
+             ON CONFLICT (document_id) DO UPDATE SET text = excluded.text",
+        )
+        .bind(document_id)
+        .bind(storable(&r.text))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -485,7 +537,8 @@ impl Store for PostgresStore {
 
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError> {
         let updated = sqlx::query(
-            "UPDATE documents SET state = $1, claimed_by = NULL, lease_until = NULL, last_error = $2, updated_at = now()
+            "UPDATE documents SET state = $1, claimed_by = NULL, lease_until = NULL, last_error = $2, updated_at = now(),
+               password = CASE WHEN $1 = 'failed' THEN NULL ELSE password END
              WHERE id = $3 AND state = 'processing' AND claimed_by = $4",
         )
         .bind(if terminal { DocumentState::Failed.as_str() } else { DocumentState::Queued.as_str() })
@@ -519,7 +572,7 @@ impl Store for PostgresStore {
         // Each statement re-checks its condition row by row, so a worker's claim racing a sweep is either
         // before it (the lease is live again: left alone) or after it (the document is queued: claimed).
         let failed: Vec<Uuid> = sqlx::query_scalar(&format!(
-            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(),
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(), password = NULL,
                last_error = 'gave up after ' || attempts || ' attempts: {STOPPED}' || COALESCE('; before that: ' || last_error, '')
              WHERE state = 'processing' AND lease_until < now() AND attempts >= $1
              RETURNING id"
@@ -562,7 +615,7 @@ impl Store for PostgresStore {
 
     async fn fail_document(&self, document_id: Uuid, error: &str) -> Result<bool, StoreError> {
         let updated = sqlx::query(
-            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(), last_error = $1
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = now(), password = NULL, last_error = $1
              WHERE id = $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < now()))",
         )
         .bind(storable(error))
@@ -583,17 +636,19 @@ impl Store for PostgresStore {
         Ok(updated.rows_affected())
     }
 
-    async fn record(&self, document_id: Uuid) -> Result<Option<StoredRecord>, StoreError> {
-        let row = sqlx::query("SELECT record::text AS record, text, thumbnail_key FROM records WHERE document_id = $1")
-            .bind(document_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn record(&self, document_id: Uuid) -> Result<Option<RecordSummary>, StoreError> {
+        let row = sqlx::query(
+            "SELECT record::text AS record, digest::text AS digest, thumbnail_key FROM records WHERE document_id = $1",
+        )
+        .bind(document_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record_from).transpose()
     }
 
-    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError> {
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, RecordSummary)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.document_id, r.record::text AS record, r.text, r.thumbnail_key FROM records r
+            "SELECT r.document_id, r.record::text AS record, r.digest::text AS digest, r.thumbnail_key FROM records r
              JOIN documents d ON d.id = r.document_id JOIN contributions c ON c.id = d.contribution_id
              WHERE c.catalogue_id = $1 ORDER BY d.seq",
         )
@@ -601,6 +656,24 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok((r.uuid("document_id")?, record_from(r)?))).collect()
+    }
+
+    async fn text(&self, document_id: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT text FROM record_texts WHERE document_id = $1")
+            .bind(document_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn texts(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT t.document_id, t.text FROM record_texts t
+             JOIN documents d ON d.id = t.document_id JOIN contributions c ON c.id = d.contribution_id
+             WHERE c.catalogue_id = $1 ORDER BY d.seq",
+        )
+        .bind(catalogue_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn replace_findings(

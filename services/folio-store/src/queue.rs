@@ -93,7 +93,8 @@ pub struct CatalogueAssembled {
     pub catalogue_id: Uuid,
     /// The build's number (1, 2, ...).
     pub build: u32,
-    /// Where the bundle is: the blob store's URL and the bundle's folder in it.
+    /// Where the bundle is: its object-storage URL (`s3://BUCKET/PREFIX/bundles/…/`, without the blob URL's
+    /// query), or its key in a local blob folder (`bundles/…/`); never a path on a server.
     pub location: String,
     /// SHA-256 of the bundle's manifest.json, hex.
     pub manifest_sha256: String,

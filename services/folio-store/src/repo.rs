@@ -6,6 +6,7 @@ use folio_core::{
     CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, Finding,
     FindingCode, Record,
 };
+use folio_core::duplicates::TextDigest;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -94,6 +95,26 @@ pub struct StoredRecord {
     pub record: Record,
     pub text: String,
     pub thumbnail_key: Option<String>,
+    /// What the checks need of the text, kept with the record ([`StoredRecord::new`] computes it).
+    pub digest: TextDigest,
+}
+
+impl StoredRecord {
+    /// A record to write, with its text's digest. The digest reads the whole text: call it off the async
+    /// runtime's threads for a long one.
+    pub fn new(record: Record, text: String, thumbnail_key: Option<String>) -> Self {
+        let digest = TextDigest::of(&text);
+        Self { record, text, thumbnail_key, digest }
+    }
+}
+
+/// A record as read back, without its text: what everything but the book needs. The text is read apart
+/// ([`Store::text`], [`Store::texts`]) by what prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordSummary {
+    pub record: Record,
+    pub thumbnail_key: Option<String>,
+    pub digest: TextDigest,
 }
 
 /// How far a chapter's documents are.
@@ -249,9 +270,15 @@ pub trait Store: Send + Sync {
     /// lease: for a single process restarting after a crash, when no other worker can be holding them.
     async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError>;
 
-    async fn record(&self, document_id: Uuid) -> Result<Option<StoredRecord>, StoreError>;
-    /// Every record of the catalogue, by document id.
-    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError>;
+    /// A document's record, without its text.
+    async fn record(&self, document_id: Uuid) -> Result<Option<RecordSummary>, StoreError>;
+    /// Every record of the catalogue, by document id, without their text.
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, RecordSummary)>, StoreError>;
+    /// A document's text (`None` when it has no record).
+    async fn text(&self, document_id: Uuid) -> Result<Option<String>, StoreError>;
+    /// The text of every document of the catalogue that has a record, by document id: for assembling the
+    /// book, once per build.
+    async fn texts(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, String)>, StoreError>;
 
     async fn replace_findings(
         &self,

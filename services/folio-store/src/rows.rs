@@ -3,7 +3,7 @@
 //! [`StoredRow`]; what the values mean (states, kinds, JSON records, counts) is decoded here, so that the
 //! engines cannot drift apart in what they accept as readable data.
 
-use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, StoreError, StoredRecord};
+use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, RecordSummary, StoreError};
 use chrono::NaiveDate;
 use folio_core::{
     Chapter, ConfirmedClassification, Contribution, Decision, Document, Finding, FindingCode, Password, Record,
@@ -84,9 +84,15 @@ pub(crate) fn document_from(row: &impl StoredRow) -> Result<Document, StoreError
 }
 
 /// A record row: `record` (the JSON without the text), `text` and `thumbnail_key`.
-pub(crate) fn record_from(row: &impl StoredRow) -> Result<StoredRecord, StoreError> {
+/// A record without its text; a digest not yet filled (between a migration and its backfill) reads as
+/// empty.
+pub(crate) fn record_from(row: &impl StoredRow) -> Result<RecordSummary, StoreError> {
     let record: Record = json(row, "record")?;
-    Ok(StoredRecord { record, text: row.text("text")?, thumbnail_key: row.opt_text("thumbnail_key")? })
+    let digest = match row.opt_text("digest")? {
+        Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(format!("digest: {e}")))?,
+        None => Default::default(),
+    };
+    Ok(RecordSummary { record, thumbnail_key: row.opt_text("thumbnail_key")?, digest })
 }
 
 pub(crate) fn catalogue_from(row: &impl StoredRow) -> Result<CatalogueRow, StoreError> {

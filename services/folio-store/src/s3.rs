@@ -111,6 +111,15 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        let path = self.path(key)?;
+        match self.store.head(&path).await {
+            Ok(meta) => Ok(meta.size as u64),
+            Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(classify(key, e)),
+        }
+    }
+
     /// Files up to [`PART_BYTES`] in one PUT; larger ones as a multipart upload of parts of that size, at
     /// most [`PARTS_IN_FLIGHT`] at once, so memory holds a few parts whatever the file's size. An upload that
     /// fails is aborted (S3 keeps no parts of it).

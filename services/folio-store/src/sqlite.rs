@@ -1,8 +1,8 @@
 //! The embedded default database: SQLite through sqlx, in WAL mode so readers never wait for the writer.
 
 use crate::repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, Store, StoreError,
-    StoredRecord,
+    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, RecordSummary, Store,
+    StoreError, StoredRecord,
 };
 use crate::rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,
@@ -12,6 +12,7 @@ use crate::rows::{
 use crate::schema;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
+use folio_core::duplicates::TextDigest;
 use folio_core::{
     CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState,
     Finding, FindingCode, Password,
@@ -74,14 +75,15 @@ const CONTRIBUTION_UPDATE: &str = "DO UPDATE SET chapter_key = excluded.chapter_
    author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
    modality = excluded.modality, received = excluded.received, rights = excluded.rights";
 
-/// A document read again from the intake keeps its state, unless its password changed: then a finished one
-/// is read again with the new password.
+/// A document read again from the intake keeps its state, unless its password changed (told by its digest,
+/// since a finished document's password is cleared): then a finished one is read again with the new one.
 const DOCUMENT_PASSWORD_UPDATE: &str = "DO UPDATE SET password = excluded.password,
+   password_digest = excluded.password_digest,
    state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,
    attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,
    last_error = CASE WHEN state IN ('done', 'failed') THEN NULL ELSE last_error END,
    updated_at = excluded.updated_at
- WHERE documents.password IS NOT excluded.password";
+ WHERE documents.password_digest IS NOT excluded.password_digest";
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `sqlite://PATH`, or an in-memory one for `sqlite::memory:`.
@@ -93,16 +95,64 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
             .synchronous(SqliteSynchronous::Normal);
-        if let Some(parent) = options.get_filename().parent() {
-            if !memory && !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        if !memory {
+            let io = |e| StoreError::Database(sqlx::Error::Io(e));
+            let file = options.get_filename();
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                crate::create_private_dir(parent).map_err(io)?;
             }
+            // Only this user may read the database (0600), whether it is made now or was made world-readable
+            // by an older version; SQLite gives its -wal and -shm files the database file's mode.
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(file).map_err(io)?;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
         }
         // An in-memory database lives in one connection.
         let pool = SqlitePoolOptions::new().max_connections(if memory { 1 } else { 8 }).connect_with(options).await?;
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// What a migration leaves to fill: the text digests of records written before digests were kept, the
+    /// password digests of documents, and the passwords of finished documents, cleared. A batch at a time,
+    /// so that memory holds a few texts at most.
+    async fn backfill(&self) -> Result<(), StoreError> {
+        loop {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT r.document_id, t.text FROM records r JOIN record_texts t ON t.document_id = r.document_id
+                 WHERE r.digest IS NULL LIMIT 20",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for (id, text) in rows {
+                let digest = serde_json::to_string(&TextDigest::of(&text)).map_err(corrupt)?;
+                sqlx::query("UPDATE records SET digest = ? WHERE document_id = ?")
+                    .bind(digest)
+                    .bind(&id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        let passwords: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, password FROM documents WHERE password IS NOT NULL AND password_digest IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        for (id, password) in passwords {
+            let digest = Password::new(password).digest(text_uuid("id", &id)?);
+            sqlx::query("UPDATE documents SET password_digest = ? WHERE id = ?")
+                .bind(digest)
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+        }
+        sqlx::query("UPDATE documents SET password = NULL WHERE password IS NOT NULL AND state IN ('done', 'failed')")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Inserts the catalogue's row or updates its settings.
@@ -139,8 +189,8 @@ impl SqliteStore {
         on_conflict: &str,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(&format!(
-            "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, password, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(id) {on_conflict}"
+            "INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, attempts, password, password_digest, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) ON CONFLICT(id) {on_conflict}"
         ))
         .bind(d.id.to_string())
         .bind(d.contribution_id.to_string())
@@ -150,6 +200,7 @@ impl SqliteStore {
         .bind(&d.blob_key)
         .bind(DocumentState::Queued.as_str())
         .bind(d.password.as_ref().map(Password::as_str))
+        .bind(d.password.as_ref().map(|p| p.digest(d.id)))
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
@@ -208,7 +259,7 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         schema::migrator(schema::SQLITE).run(&self.pool).await?;
-        Ok(())
+        self.backfill().await
     }
 
     async fn sync_intake(&self, s: &IntakeSnapshot) -> Result<(), StoreError> {
@@ -419,7 +470,7 @@ impl Store for SqliteStore {
         }
         if doc.attempts >= max_attempts {
             let gave_up = sqlx::query(
-                "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?,
+                "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?, password = NULL,
                    last_error = 'gave up after ' || attempts || ' attempts' || COALESCE(': ' || last_error, '')
                  WHERE id = ? AND (state = 'queued' OR (state = 'processing' AND lease_until < ?))",
             )
@@ -440,9 +491,11 @@ impl Store for SqliteStore {
         let mut record = r.record.clone();
         record.text = None;
         let json = serde_json::to_string(&record).map_err(corrupt)?;
+        let digest = serde_json::to_string(&r.digest).map_err(corrupt)?;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
-            "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL, updated_at = ?
+            "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL, updated_at = ?,
+               password = NULL
              WHERE id = ? AND state = 'processing' AND claimed_by = ?",
         )
         .bind(&now)
@@ -455,15 +508,23 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO records (document_id, record, text, thumbnail_key, created_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT(document_id) DO UPDATE SET record = excluded.record, text = excluded.text,
+            "INSERT INTO records (document_id, record, digest, thumbnail_key, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(document_id) DO UPDATE SET record = excluded.record, digest = excluded.digest,
                thumbnail_key = excluded.thumbnail_key, created_at = excluded.created_at",
         )
         .bind(document_id.to_string())
         .bind(&json)
-        .bind(&r.text)
+        .bind(&digest)
         .bind(&r.thumbnail_key)
         .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO record_texts (document_id, text) VALUES (?, ?)
+             ON CONFLICT(document_id) DO UPDATE SET text = excluded.text",
+        )
+        .bind(document_id.to_string())
+        .bind(&r.text)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -472,12 +533,14 @@ impl Store for SqliteStore {
 
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError> {
         let updated = sqlx::query(
-            "UPDATE documents SET state = ?, claimed_by = NULL, lease_until = NULL, last_error = ?, updated_at = ?
+            "UPDATE documents SET state = ?, claimed_by = NULL, lease_until = NULL, last_error = ?, updated_at = ?,
+               password = CASE WHEN ? THEN NULL ELSE password END
              WHERE id = ? AND state = 'processing' AND claimed_by = ?",
         )
         .bind(if terminal { "failed" } else { "queued" })
         .bind(error)
         .bind(now_text())
+        .bind(terminal)
         .bind(document_id.to_string())
         .bind(worker)
         .execute(&self.pool)
@@ -507,7 +570,7 @@ impl Store for SqliteStore {
         // the changed table, so the catalogue of each document is looked up afterwards.
         let now = now_text();
         let failed_ids: Vec<String> = sqlx::query_scalar(&format!(
-            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?,
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?, password = NULL,
                last_error = 'gave up after ' || attempts || ' attempts: {STOPPED}' || COALESCE('; before that: ' || last_error, '')
              WHERE state = 'processing' AND lease_until < ? AND attempts >= ?
              RETURNING id"
@@ -573,7 +636,7 @@ impl Store for SqliteStore {
     async fn fail_document(&self, document_id: Uuid, error: &str) -> Result<bool, StoreError> {
         let now = now_text();
         let updated = sqlx::query(
-            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?, last_error = ?
+            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = ?, password = NULL, last_error = ?
              WHERE id = ? AND (state = 'queued' OR (state = 'processing' AND lease_until < ?))",
         )
         .bind(&now)
@@ -597,17 +660,17 @@ impl Store for SqliteStore {
         Ok(updated.rows_affected())
     }
 
-    async fn record(&self, document_id: Uuid) -> Result<Option<StoredRecord>, StoreError> {
-        let row = sqlx::query("SELECT record, text, thumbnail_key FROM records WHERE document_id = ?")
+    async fn record(&self, document_id: Uuid) -> Result<Option<RecordSummary>, StoreError> {
+        let row = sqlx::query("SELECT record, digest, thumbnail_key FROM records WHERE document_id = ?")
             .bind(document_id.to_string())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(record_from).transpose()
     }
 
-    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, StoredRecord)>, StoreError> {
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, RecordSummary)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.document_id, r.record, r.text, r.thumbnail_key FROM records r
+            "SELECT r.document_id, r.record, r.digest, r.thumbnail_key FROM records r
              JOIN documents d ON d.id = r.document_id JOIN contributions c ON c.id = d.contribution_id
              WHERE c.catalogue_id = ? ORDER BY d.rowid",
         )
@@ -615,6 +678,25 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok((r.uuid("document_id")?, record_from(r)?))).collect()
+    }
+
+    async fn text(&self, document_id: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT text FROM record_texts WHERE document_id = ?")
+            .bind(document_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn texts(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT t.document_id, t.text FROM record_texts t
+             JOIN documents d ON d.id = t.document_id JOIN contributions c ON c.id = d.contribution_id
+             WHERE c.catalogue_id = ? ORDER BY d.rowid",
+        )
+        .bind(catalogue_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(id, text)| Ok((text_uuid("document_id", &id)?, text))).collect()
     }
 
     async fn replace_findings(
@@ -1029,4 +1111,57 @@ async fn replace_findings_in(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that version 7 of the schema made (texts in `records`, passwords of finished documents
+    /// kept) is brought up to date on opening: texts move to `record_texts`, digests are filled, the
+    /// finished document's password is cleared, and the waiting one's is kept with its digest.
+    #[tokio::test]
+    async fn an_older_database_has_its_texts_moved_and_finished_passwords_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true).foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        schema::migrator(&schema::SQLITE[..7]).run(&pool).await.unwrap();
+        let (cat, con, done, waiting) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let record = serde_json::to_string(&folio_core::Record::failed(
+            "a.pdf",
+            "aa".into(),
+            1,
+            folio_core::ExtractError::new(folio_core::ExtractErrorKind::Io, "x"),
+        ))
+        .unwrap();
+        let t = "2012-01-01T00:00:00.000000Z";
+        sqlx::raw_sql(&format!(
+            "INSERT INTO catalogues (id, title, settings, created_at, updated_at) VALUES ('{cat}', 'C', '{{}}', '{t}', '{t}');
+             INSERT INTO chapters (catalogue_id, key, title, position) VALUES ('{cat}', 'one', 'One', 0);
+             INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received)
+               VALUES ('{con}', '{cat}', 'one', 'Chile', 'A', 'T', 'text', 'donor', 'bilateral', '2012-01-01');
+             INSERT INTO documents (id, contribution_id, file_name, sha256, bytes, blob_key, state, password, created_at, updated_at)
+               VALUES ('{done}', '{con}', 'a.pdf', 'aa', 1, 'k', 'done', 'secret-one', '{t}', '{t}'),
+                      ('{waiting}', '{con}', 'b.pdf', 'bb', 1, 'k', 'queued', 'secret-two', '{t}', '{t}');
+             INSERT INTO records (document_id, record, text, thumbnail_key, created_at)
+               VALUES ('{done}', '{record}', 'the text of an older version', NULL, '{t}');"
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = SqliteStore::open(&url).await.unwrap();
+        assert_eq!(store.text(done).await.unwrap().as_deref(), Some("the text of an older version"));
+        let summary = store.record(done).await.unwrap().unwrap();
+        assert_eq!(summary.digest, TextDigest::of("the text of an older version"));
+        assert_eq!(store.document(done).await.unwrap().unwrap().password, None);
+        let kept = store.document(waiting).await.unwrap().unwrap().password;
+        assert_eq!(kept.as_ref().map(Password::as_str), Some("secret-two"), "a waiting document keeps it");
+        let digests: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT password_digest FROM documents ORDER BY file_name").fetch_all(&store.pool).await.unwrap();
+        assert_eq!(digests[1], Some(Password::new("secret-two").digest(waiting)));
+        assert_eq!(digests[0], Some(Password::new("secret-one").digest(done)), "told apart from a changed one later");
+    }
 }

@@ -28,7 +28,7 @@ fn how_to_start(error: impl std::fmt::Display) -> String {
         "RabbitMQ does not answer at {}: {error}\nStart it with `rabbitmq-server -detached` as root (install it with \
          `apt-get install rabbitmq-server`) and wait for `rabbitmqctl await_startup`; scripts/test does both. Or \
          point FOLIO_TEST_AMQP_URL at a broker.",
-        folio_store::amqp::redact(&broker_url())
+        folio_core::redact::url(&broker_url())
     )
 }
 

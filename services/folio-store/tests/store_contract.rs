@@ -251,7 +251,7 @@ fn stored(path: &str) -> StoredRecord {
             location: format!("thumbnails/x/{side}.png"),
         })
         .collect();
-    StoredRecord { record, text: "Hello world".into(), thumbnail_key: Some("thumbnails/x/256.png".into()) }
+    StoredRecord::new(record, "Hello world".into(), Some("thumbnails/x/256.png".into()))
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -293,10 +293,14 @@ async fn a_new_password_reopens_a_finished_document(store: Arc<dyn Store>) {
     let Claim::Granted(claimed) = store.claim(locked, "w1", MINUTE, 3).await.unwrap() else { panic!("claim refused") };
     assert_eq!(claimed.password.as_ref().map(Password::as_str), Some("first"), "the worker gets the password");
     assert!(store.complete(locked, "w1", &stored("locked.pdf")).await.unwrap());
+    let finished = store.document(locked).await.unwrap().unwrap();
+    assert_eq!(finished.password, None, "a finished document's password is cleared");
 
-    // The same password again changes nothing.
+    // The same password again changes nothing (told by its digest), and is not kept again.
     store.sync_intake(&snap).await.unwrap();
-    assert_eq!(store.document(locked).await.unwrap().unwrap().state, DocumentState::Done);
+    let again = store.document(locked).await.unwrap().unwrap();
+    assert_eq!(again.state, DocumentState::Done);
+    assert_eq!(again.password, None);
 
     // A corrected password puts the finished document back in the queue, its attempts counted afresh.
     snap.documents[0].password = Some(Password::new("second"));
@@ -328,8 +332,11 @@ async fn one_worker_wins_a_claim_and_duplicates_write_nothing(store: Arc<dyn Sto
     assert!(!store.complete(id, "w1", &stored("a.pdf")).await.unwrap());
     let records = store.records(cat).await.unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].1.text, "Hello world");
+    assert_eq!(store.text(id).await.unwrap().as_deref(), Some("Hello world"));
+    assert_eq!(store.texts(cat).await.unwrap(), [(id, "Hello world".to_string())]);
     assert_eq!(records[0].1.record.text, None, "the text is kept beside the record, not in it");
+    assert_eq!(records[0].1.digest, folio_core::duplicates::TextDigest::of("Hello world"), "its digest beside it");
+    assert_eq!(store.record(id).await.unwrap().map(|r| r.digest.words), Some(2));
     assert_eq!(records[0].1.record.pages, Some(3));
     assert_eq!(records[0].1.thumbnail_key.as_deref(), Some("thumbnails/x/256.png"));
     let sides: Vec<u32> = records[0].1.record.thumbnails.iter().map(|t| t.max_side).collect();
@@ -661,7 +668,8 @@ async fn a_duplicate_completion_changes_nothing(store: Arc<dyn Store>) {
     assert!(!store.release(a, "w1", "late", true).await.unwrap());
     assert_eq!(store.document(a).await.unwrap(), doc_before);
     assert_eq!(store.record(a).await.unwrap(), record_before);
-    assert_eq!(record_before.map(|r| r.text).as_deref(), Some("Hello world"));
+    assert!(record_before.is_some());
+    assert_eq!(store.text(a).await.unwrap().as_deref(), Some("Hello world"), "the first record's text stands");
     assert_eq!(store.claim(a, "w2", MINUTE, 3).await.unwrap(), Claim::Finished);
     assert_eq!(store.claim(Uuid::new_v4(), "w2", MINUTE, 3).await.unwrap(), Claim::Missing);
 
@@ -726,7 +734,8 @@ async fn text_with_nuls_is_stored(store: Arc<dyn Store>) {
     assert!(store.complete(docs[0].id, "w", &record).await.unwrap());
     let back = store.record(docs[0].id).await.unwrap().unwrap();
     let as_written = |s: &str| s.replace('\u{FFFD}', "\0");
-    assert_eq!(as_written(&back.text), "Hello\0world");
+    let text = store.text(docs[0].id).await.unwrap().unwrap();
+    assert_eq!(as_written(&text), "Hello\0world");
     assert_eq!(back.record.title.as_deref().map(as_written).as_deref(), Some("Ti\0tle"));
 
     assert!(matches!(store.claim(docs[1].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
