@@ -1,12 +1,22 @@
 //! Runs each extraction in a child process of the `folio` binary, so that a parser that panics, aborts,
 //! overflows its stack, loops or eats memory costs that one document its record, never the worker.
 //!
-//! The child is `folio extract-child`: it reads one file, prints its record as JSON on stdout (text
-//! included) and writes its thumbnails into a folder it is given, one file per size (`256.png`,
-//! `1024.png`), listed in the record's `thumbnails`; the parent reads back those it asked for. The parent
-//! bounds it with a wall-clock limit (killed on expiry, and killed if the parent drops it) and an
-//! address-space limit (`RLIMIT_AS`), which also bounds the tools it starts (pdftoppm, tesseract,
-//! LibreOffice).
+//! The child is `folio extract-child`: it reads one file, writes its text into a file it is given
+//! (`--text-file`), prints its record as JSON on stdout and writes its thumbnails into a folder it is given,
+//! one file per size (`256.png`, `1024.png`), listed in the record's `thumbnails`; the parent reads back
+//! those it asked for. Everything it answers is read through a bound: the record ([`MAX_RECORD_BYTES`]), the
+//! text (`max_text_bytes`), stderr (64 KiB), each thumbnail ([`MAX_THUMBNAIL_BYTES`]).
+//!
+//! What a parser that is taken over (a hostile file exploiting PDFium, LibreOffice or Tesseract) can reach
+//! is bounded too. The child starts with a cleared environment and an allowlist ([`CHILD_ENV_ALLOWLIST`]):
+//! no database URL, token or key. Its limits: wall clock (killed past it, with its whole process group, and
+//! killed if the parent drops it), address space (`RLIMIT_AS`), CPU time (`RLIMIT_CPU`), the size of any
+//! file it writes (`RLIMIT_FSIZE`), no core dumps, no new privileges (`PR_SET_NO_NEW_PRIVS`: no setuid
+//! program raises it), and no network: it runs in a network namespace of its own, which has no interface
+//! but a loopback that is down. The tools it starts (pdftoppm, tesseract, LibreOffice) inherit all of it.
+//! Where the kernel refuses a namespace (a container without `CAP_SYS_ADMIN` and without user namespaces),
+//! the child runs in the worker's network and the worker warns once; `extract.require_network_isolation`
+//! makes that an error instead (docs/SECURITY.md).
 //!
 //! A document password travels to the child in its environment ([`CHILD_PASSWORD_ENV`], set on that
 //! child's command only), never in its arguments, which every user of the machine can read with `ps`; the
@@ -23,6 +33,27 @@ use tokio::io::AsyncReadExt;
 pub const CHILD_PASSWORD_ENV: &str = "FOLIO_DOCUMENT_PASSWORD";
 /// The variable a person sets to give `folio extract` a password (see `--password-file`).
 pub const USER_PASSWORD_ENV: &str = "FOLIO_PASSWORD";
+
+/// The variables a parser process keeps from its parent's environment; every other is cleared. None of
+/// them holds a secret: where the tools are, the locale, the temporary folder (LibreOffice's profiles).
+pub const CHILD_ENV_ALLOWLIST: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "TESSDATA_PREFIX",
+    "FOLIO_PDFIUM_LIB",
+    "FOLIO_PDFTOPPM",
+    "FOLIO_TESSERACT",
+    "FOLIO_DJPEG",
+];
+
+/// The most bytes of record (JSON, without its text) read from a parser process.
+pub const MAX_RECORD_BYTES: u64 = 4 << 20;
+/// The most bytes read back of one thumbnail (a 4096 px lossless image is well under it).
+pub const MAX_THUMBNAIL_BYTES: u64 = 64 << 20;
 
 /// Take the password in the environment variable `name` out of this process's environment, so that no
 /// process it starts later inherits it; `None` when it is unset or empty. Call it before any thread
@@ -63,11 +94,21 @@ pub struct Sandbox {
     /// The password tried on every document that needs one (a protected DOCX, a PDF with a user
     /// password); `None` for none. Its `Debug` output hides it.
     pub password: Option<Password>,
+    /// Most text kept of one document, in bytes (the rest is cut, and the record says so).
+    pub max_text_bytes: u64,
+    /// CPU seconds the parser process may use (`RLIMIT_CPU`); a backstop to the wall-clock limit that
+    /// holds even if the worker dies and leaves it running.
+    pub cpu_secs: u64,
+    /// Largest file the parser process (and the tools it starts) may write (`RLIMIT_FSIZE`), in bytes.
+    pub max_write_bytes: u64,
+    /// Refuse to run a parser when the kernel does not give it a network namespace of its own.
+    pub require_network_isolation: bool,
 }
 
 impl Sandbox {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
     pub const DEFAULT_MEMORY_BYTES: u64 = 2 << 30;
+    pub const DEFAULT_MAX_WRITE_BYTES: u64 = 1 << 30;
 
     /// Children of the running executable.
     pub fn current_exe() -> std::io::Result<Self> {
@@ -83,6 +124,10 @@ impl Sandbox {
             office: None,
             office_timeout: Limits::default().office_timeout,
             password: None,
+            max_text_bytes: Limits::DEFAULT_MAX_TEXT_BYTES,
+            cpu_secs: 2 * Self::DEFAULT_TIMEOUT.as_secs(),
+            max_write_bytes: Self::DEFAULT_MAX_WRITE_BYTES,
+            require_network_isolation: false,
         }
     }
 
@@ -92,7 +137,11 @@ impl Sandbox {
 
     fn options(&self, password: Option<&Password>) -> Options {
         Options {
-            limits: Limits { office_timeout: self.office_timeout, ..Limits::default() },
+            limits: Limits {
+                office_timeout: self.office_timeout,
+                max_text_bytes: self.max_text_bytes,
+                ..Limits::default()
+            },
             thumbnails: self.thumbnails.clone(),
             office: self.office.clone(),
             keep_text: true,
@@ -153,8 +202,10 @@ impl Sandbox {
         let scratch = tempfile::tempdir()
             .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
         let thumbnail_dir = scratch.path().join("thumbnails");
+        let text_file = scratch.path().join("text");
         let mut command = tokio::process::Command::new(program);
         command.arg("extract-child").arg("--name").arg(name);
+        command.arg("--text-file").arg(&text_file).arg("--max-text-bytes").arg(self.max_text_bytes.to_string());
         let sizes = self.thumbnails.sizes_largest_first();
         if !sizes.is_empty() {
             std::fs::create_dir(&thumbnail_dir).map_err(|e| {
@@ -180,29 +231,25 @@ impl Sandbox {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
-            // pdftoppm and friends started by the child must not inherit a terminal or threads it does not need.
+            // Nothing of this process's environment but the allowlist: no database URL, token or key.
+            .env_clear();
+        for (key, value) in std::env::vars_os() {
+            if key.to_str().is_some_and(|k| CHILD_ENV_ALLOWLIST.contains(&k)) {
+                command.env(key, value);
+            }
+        }
+        command
+            // pdftoppm and friends started by the child must not inherit threads it does not need.
             .env("OMP_THREAD_LIMIT", "1")
-            .env("RUST_BACKTRACE", "0")
-            // A person's password variable stays with this process; the child gets the one it needs.
-            .env_remove(USER_PASSWORD_ENV);
-        match password {
-            Some(password) => command.env(CHILD_PASSWORD_ENV, password.as_str()),
-            None => command.env_remove(CHILD_PASSWORD_ENV),
-        };
-        let memory = self.memory_bytes;
-        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            .env("RUST_BACKTRACE", "0");
+        if let Some(password) = password {
+            command.env(CHILD_PASSWORD_ENV, password.as_str());
+        }
+        let limits = ChildLimits::new(self);
+        // SAFETY: only async-signal-safe calls (setpgid, setrlimit, unshare, open, write, close, prctl) on
+        // memory prepared before the fork; nothing else runs between fork and exec.
         unsafe {
-            command.pre_exec(move || {
-                // Its own process group, so a timeout ends the renderers it started too.
-                if libc::setpgid(0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                let limit = libc::rlimit { rlim_cur: memory as libc::rlim_t, rlim_max: memory as libc::rlim_t };
-                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            command.pre_exec(move || limits.apply());
         }
         let mut child = command.spawn().map_err(|e| {
             ExtractError::new(
@@ -211,6 +258,19 @@ impl Sandbox {
             )
         })?;
         let group = child.id().map(|pid| ProcessGroup(pid as libc::pid_t));
+        if let Some(pid) = child.id() {
+            if !own_network(pid) {
+                if self.require_network_isolation {
+                    drop(group);
+                    return Err(ExtractError::new(
+                        ExtractErrorKind::Crashed,
+                        "the parser process could not be given a network namespace of its own, and \
+                         extract.require_network_isolation is set (see docs/SECURITY.md)",
+                    ));
+                }
+                warn_once_shared_network();
+            }
+        }
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
         let run = async {
@@ -218,7 +278,8 @@ impl Sandbox {
             let mut err = Vec::new();
             let read_out = async {
                 if let Some(s) = stdout.as_mut() {
-                    let _ = s.read_to_end(&mut out).await;
+                    // One byte past the bound tells a record that is too long from one that fits.
+                    let _ = s.take(MAX_RECORD_BYTES + 1).read_to_end(&mut out).await;
                 }
             };
             let read_err = async {
@@ -228,6 +289,10 @@ impl Sandbox {
                 }
             };
             tokio::join!(read_out, read_err);
+            if out.len() as u64 > MAX_RECORD_BYTES {
+                // Stop it now: what it says past the bound is not read.
+                let _ = child.start_kill();
+            }
             let status = child.wait().await;
             (status, out, err)
         };
@@ -244,11 +309,17 @@ impl Sandbox {
         };
         // The child exited: nothing of its group may outlive the document.
         drop(group);
+        if out.len() as u64 > MAX_RECORD_BYTES {
+            return Err(ExtractError::new(
+                ExtractErrorKind::TooLarge,
+                format!("the parser process answered more than {} MiB of record", MAX_RECORD_BYTES >> 20),
+            ));
+        }
         let status = status
             .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("lost the parser process: {e}")))?;
         let stderr_text = String::from_utf8_lossy(&err);
         if !status.success() {
-            return Err(classify_exit(status, &stderr_text, self.memory_bytes));
+            return Err(classify_exit(status, &stderr_text, self));
         }
         let mut record: Record = serde_json::from_slice(&out).map_err(|e| {
             ExtractError::new(
@@ -256,7 +327,13 @@ impl Sandbox {
                 format!("the parser process answered nonsense ({e}); stderr: {}", tail(&stderr_text)),
             )
         })?;
-        let text = record.text.take().unwrap_or_default();
+        let mut text = match record.text.take() {
+            Some(inline) => inline,
+            None => read_bounded_text(&text_file, self.max_text_bytes).await?,
+        };
+        if let Some(found) = folio_extract::cut_text(&mut text, self.max_text_bytes) {
+            record.text_cut_from_bytes = Some(record.text_cut_from_bytes.unwrap_or(found).max(found));
+        }
         // The record lists the thumbnails the child wrote; read back those of the sizes and format asked
         // for, each from the file name the parent expects (never a path the child chose).
         let mut thumbnails = Vec::new();
@@ -271,16 +348,148 @@ impl Sandbox {
                 format: made.format,
                 bytes: Vec::new(),
             };
-            match tokio::fs::read(thumbnail_dir.join(thumbnail.file_name())).await {
-                Ok(bytes) => {
+            match read_bounded(&thumbnail_dir.join(thumbnail.file_name()), MAX_THUMBNAIL_BYTES).await {
+                Ok(Some(bytes)) => {
                     thumbnail.bytes = bytes;
                     thumbnails.push(thumbnail);
                 }
+                Ok(None) => tracing::warn!(size = made.max_side, "a thumbnail the parser wrote is over its bound"),
                 Err(e) => tracing::warn!(size = made.max_side, error = %e, "a thumbnail the parser listed is missing"),
             }
         }
         record.thumbnail = None;
         Ok(Extraction { record, text, thumbnails })
+    }
+}
+
+/// A file's content when it has at most `limit` bytes; `None` when it has more (only `limit + 1` are read).
+async fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let file = tokio::fs::File::open(path).await?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).await?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// The text the child wrote: at most `limit` bytes of it are read (the child cuts it already; this holds
+/// whatever the child does), cut at a character boundary. No file: no text.
+async fn read_bounded_text(path: &Path, limit: u64) -> Result<String, ExtractError> {
+    let file = match tokio::fs::File::open(path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(ExtractError::new(ExtractErrorKind::Io, format!("reading the parser's text: {e}"))),
+    };
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("reading the parser's text: {e}")))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            // Over the bound, the last character may be cut in two: keep what decodes.
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes)
+                .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("the parser's text: {e}")))
+        }
+    }
+}
+
+/// Whether process `pid` is in a network namespace other than this process's.
+fn own_network(pid: u32) -> bool {
+    match (std::fs::read_link(format!("/proc/{pid}/ns/net")), std::fs::read_link("/proc/self/ns/net")) {
+        (Ok(child), Ok(parent)) => child != parent,
+        // The child already exited (it may have, when the file was quick): it was checked on an earlier one.
+        _ => true,
+    }
+}
+
+fn warn_once_shared_network() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "parser processes share this process's network: the kernel gave them no network namespace (no \
+             CAP_SYS_ADMIN and no user namespaces here). Block their traffic around the process instead (the \
+             chart's NetworkPolicy), or set extract.require_network_isolation to refuse to parse without one; \
+             see docs/SECURITY.md"
+        )
+    });
+}
+
+/// The limits a parser process puts on itself between fork and exec, prepared before the fork (nothing may
+/// allocate after it).
+#[derive(Clone)]
+struct ChildLimits {
+    memory_bytes: u64,
+    cpu_secs: u64,
+    max_write_bytes: u64,
+    /// `/proc/self/uid_map`, `gid_map` and `setgroups` lines mapping this user to itself in a user
+    /// namespace, for the unprivileged way to a network namespace.
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+}
+
+impl ChildLimits {
+    fn new(sandbox: &Sandbox) -> Self {
+        // SAFETY: plain syscalls without arguments.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        Self {
+            memory_bytes: sandbox.memory_bytes,
+            cpu_secs: sandbox.cpu_secs.max(1),
+            max_write_bytes: sandbox.max_write_bytes,
+            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
+            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+        }
+    }
+
+    /// Runs in the child, after fork and before exec.
+    fn apply(&self) -> std::io::Result<()> {
+        let fail = || Err(std::io::Error::last_os_error());
+        // SAFETY: async-signal-safe syscalls on memory prepared before the fork.
+        unsafe {
+            // Its own process group, so a timeout ends the renderers it started too.
+            if libc::setpgid(0, 0) != 0 {
+                return fail();
+            }
+            let limit = |resource, value: u64| {
+                let limit = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
+                libc::setrlimit(resource, &limit) == 0
+            };
+            if !limit(libc::RLIMIT_AS, self.memory_bytes)
+                || !limit(libc::RLIMIT_CPU, self.cpu_secs)
+                || !limit(libc::RLIMIT_FSIZE, self.max_write_bytes)
+                || !limit(libc::RLIMIT_CORE, 0)
+            {
+                return fail();
+            }
+            // No network: a namespace of its own (as root, or with CAP_SYS_ADMIN), else inside a user
+            // namespace that maps this user to itself (unprivileged, where the kernel allows it). When both
+            // are refused the parent sees it (the namespace is the same as its own) and decides.
+            if libc::unshare(libc::CLONE_NEWNET) != 0 && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0
+            {
+                write_proc(c"/proc/self/setgroups", b"deny");
+                write_proc(c"/proc/self/uid_map", &self.uid_map);
+                write_proc(c"/proc/self/gid_map", &self.gid_map);
+            }
+            // No setuid or file-capability program run from here on gains a privilege.
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return fail();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to a file of /proc, ignoring failure (the caller checks the outcome another way).
+///
+/// # Safety
+/// Async-signal-safe: open, write and close only.
+unsafe fn write_proc(path: &std::ffi::CStr, bytes: &[u8]) {
+    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+    if fd >= 0 {
+        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        libc::close(fd);
     }
 }
 
@@ -303,7 +512,7 @@ fn tail(text: &str) -> String {
 }
 
 #[cfg(unix)]
-fn classify_exit(status: std::process::ExitStatus, stderr: &str, memory_bytes: u64) -> ExtractError {
+fn classify_exit(status: std::process::ExitStatus, stderr: &str, limits: &Sandbox) -> ExtractError {
     use std::os::unix::process::ExitStatusExt;
     let out_of_memory = stderr.contains("memory allocation of")
         || stderr.contains("out of memory")
@@ -311,8 +520,23 @@ fn classify_exit(status: std::process::ExitStatus, stderr: &str, memory_bytes: u
     if out_of_memory {
         return ExtractError::new(
             ExtractErrorKind::OutOfMemory,
-            format!("needed more than the {} MiB memory limit", memory_bytes >> 20),
+            format!("needed more than the {} MiB memory limit", limits.memory_bytes >> 20),
         );
+    }
+    match status.signal() {
+        Some(libc::SIGXCPU) => {
+            return ExtractError::new(
+                ExtractErrorKind::Timeout,
+                format!("used more than its {} s of CPU time and was stopped", limits.cpu_secs),
+            )
+        }
+        Some(libc::SIGXFSZ) => {
+            return ExtractError::new(
+                ExtractErrorKind::TooLarge,
+                format!("tried to write a file larger than {} MiB and was stopped", limits.max_write_bytes >> 20),
+            )
+        }
+        _ => {}
     }
     let why = match status.signal() {
         Some(libc::SIGSEGV) if stderr.contains("overflowed its stack") => "overflowed its stack".to_string(),
@@ -361,6 +585,10 @@ pub struct ChildRequest {
     /// Thumbnails to make, written into `thumbnail_dir` (none without one).
     pub thumbnails: ThumbnailSpec,
     pub thumbnail_dir: Option<PathBuf>,
+    /// Where to write the text; without it the text goes in the record on stdout.
+    pub text_file: Option<PathBuf>,
+    /// Most text kept, in bytes.
+    pub max_text_bytes: Option<u64>,
     /// LibreOffice, for DOCX renderings.
     pub office: Option<PathBuf>,
     pub office_timeout: Option<Duration>,
@@ -369,25 +597,31 @@ pub struct ChildRequest {
 }
 
 /// The child's side: `folio extract-child`. Writes each thumbnail as `<max_side>.<format>` into the
-/// thumbnail folder, lists them in the record's `thumbnails` under those names, and prints the record
-/// (with text) as one JSON line.
+/// thumbnail folder, lists them in the record's `thumbnails` under those names, writes the text into the
+/// text file, and prints the record as one JSON line (with the text in it when no text file was given).
 pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
     let thumbnails = if request.thumbnail_dir.is_some() { request.thumbnails } else { ThumbnailSpec::none() };
     let mut limits = Limits::default();
     if let Some(timeout) = request.office_timeout {
         limits.office_timeout = timeout;
     }
+    if let Some(max) = request.max_text_bytes {
+        limits.max_text_bytes = max;
+    }
     let options = Options {
         limits,
         thumbnails,
         office: request.office,
-        keep_text: true,
+        keep_text: false,
         password: request.password,
         ..Options::default()
     };
     let mut extraction = folio_extract::extract_path(path, &options);
     extraction.record.path = request.name;
-    extraction.record.text = Some(extraction.text);
+    match &request.text_file {
+        Some(file) => std::fs::write(file, extraction.text.as_bytes())?,
+        None => extraction.record.text = Some(std::mem::take(&mut extraction.text)),
+    }
     extraction.record.peak_memory_kib = peak_memory_kib();
     if let Some(dir) = &request.thumbnail_dir {
         for thumbnail in &extraction.thumbnails {
