@@ -14,7 +14,7 @@ use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, Re
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
 use folio_bundle::{Book, BookChapter, BookEntry, Figure};
 use folio_core::{DocumentState, Finding, ThumbnailFormat, ThumbnailRef};
-use folio_store::{BlobStore, Store, StoredRecord};
+use folio_store::{BlobStore, RecordSummary, Store};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -138,7 +138,9 @@ pub async fn write_bundle(
     let chapters = store.chapters(catalogue_id).await?;
     let contributions = store.contributions(catalogue_id).await?;
     let documents = store.documents(catalogue_id).await?;
-    let records: HashMap<Uuid, folio_store::StoredRecord> = store.records(catalogue_id).await?.into_iter().collect();
+    let records: HashMap<Uuid, folio_store::RecordSummary> = store.records(catalogue_id).await?.into_iter().collect();
+    // The book is the one thing that prints text: read once per build (each at most extract.max_text_mib).
+    let texts: HashMap<Uuid, String> = store.texts(catalogue_id).await?.into_iter().collect();
     let decisions = store.decisions(catalogue_id).await?;
     let confirmed: HashMap<Uuid, folio_core::ConfirmedClassification> =
         store.classifications(catalogue_id).await?.into_iter().map(|c| (c.contribution_id, c)).collect();
@@ -211,7 +213,7 @@ pub async fn write_bundle(
                                 Err(e) => warn!(document_id = %document.id, error = %e, "figure left out"),
                             }
                         } else {
-                            entry.paragraphs.extend(paragraphs(&stored.text));
+                            entry.paragraphs.extend(paragraphs(texts.get(&document.id).map_or("", String::as_str)));
                         }
                     }
                 }
@@ -243,7 +245,7 @@ pub async fn write_bundle(
             let text: Vec<&str> = documents
                 .iter()
                 .filter(|d| d.contribution_id == contribution.id)
-                .filter_map(|d| records.get(&d.id).map(|r| r.text.as_str()))
+                .filter_map(|d| texts.get(&d.id).map(String::as_str))
                 .collect();
             let suggestion = crate::classification::suggest(contribution, &text.join("\n\n"));
             let effective = crate::classification::effective(&suggestion, confirmed.get(&contribution.id));
@@ -445,7 +447,7 @@ struct BundledThumbnails {
 /// missing from the blob store is left out with a warning.
 async fn bundle_thumbnails(
     blobs: &dyn BlobStore,
-    stored: Option<&StoredRecord>,
+    stored: Option<&RecordSummary>,
     document: &folio_core::Document,
     used: &mut HashSet<String>,
     staging: &Path,

@@ -45,6 +45,27 @@ pub struct Built {
 /// ([`folio_store::Store::change_marker`]): a catalogue is read whole again only when its marker moved.
 pub type StampCache = HashMap<Uuid, (String, String)>;
 
+/// The stamp of a catalogue's inputs as they stand, read again only when its change marker moved since the
+/// stamp in `cache` was made.
+pub async fn current_stamp(
+    store: &dyn Store,
+    catalogue_id: Uuid,
+    cache: &tokio::sync::Mutex<StampCache>,
+) -> Result<String, folio_store::StoreError> {
+    let marker = store.change_marker(catalogue_id).await?;
+    if let Some((read_at, stamp)) = cache.lock().await.get(&catalogue_id) {
+        if *read_at == marker {
+            return Ok(stamp.clone());
+        }
+    }
+    let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+    // Kept only when nothing moved while it was read.
+    if store.change_marker(catalogue_id).await? == marker {
+        cache.lock().await.insert(catalogue_id, (marker, stamp.clone()));
+    }
+    Ok(stamp)
+}
+
 /// What asking for a build of one catalogue came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -159,12 +180,40 @@ async fn build(
         let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;
         blobs.put(&format!("{prefix}/{relative}"), bytes).await.with_context(|| format!("storing {relative}"))?;
     }
-    let location = format!("{}/{prefix}/", s.blob_url.trim_end_matches('/'));
+    let location = bundle_location(&s.blob_url, &prefix);
     if !store.finish_build(catalogue_id, number, &s.name, &location, &manifest_sha256, &contents).await? {
         anyhow::bail!("the claim on the build ran out before it was done; another coordinator has it");
     }
     info!(%location, included = summary.included, left_out = summary.left_out.len(), changed = !summary.changes.is_empty(), "assembled");
     Ok(location)
+}
+
+/// Where a bundle under `prefix` is, as events and the API show it: in object storage, its URL
+/// (`s3://BUCKET/PREFIX/bundles/…/`, without the URL's query); in a local blob folder, its key
+/// (`bundles/…/`), never a path on the server.
+pub fn bundle_location(blob_url: &str, prefix: &str) -> String {
+    let base = blob_url.split('?').next().unwrap_or_default().trim_end_matches('/');
+    if base.starts_with("s3://") {
+        format!("{base}/{prefix}/")
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// A build's location as the API and events show it: an object storage URL or a blob key as kept, and of a
+/// folder on the server (a `folio process` build) only its name.
+pub fn shown_location(location: &str) -> String {
+    if location.starts_with('/') || location.starts_with("file:") {
+        match location.find("bundles/") {
+            Some(at) => location[at..].to_string(),
+            None => std::path::Path::new(location)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    } else {
+        folio_core::redact::url(location)
+    }
 }
 
 /// The `catalogue.assembled` event of a build.
@@ -173,7 +222,7 @@ pub fn event_of(catalogue_id: Uuid, build: &folio_store::BuildRow) -> CatalogueA
         version: CatalogueAssembled::VERSION,
         catalogue_id,
         build: build.number,
-        location: build.location.clone(),
+        location: shown_location(&build.location),
         manifest_sha256: build.manifest_sha256.clone(),
         assembled_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }

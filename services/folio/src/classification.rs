@@ -16,11 +16,20 @@ pub struct Effective {
     pub confirmed_by: Option<String>,
 }
 
-/// Folio's suggestion for a contribution whose documents' text is `text`.
+/// The most text a suggestion reads: ample for a contribution of at most 10 pages (about 60 KiB of text),
+/// and a bound on what one request costs whatever a document holds.
+pub const MAX_CLASSIFIED_BYTES: usize = 1 << 20;
+
+/// Folio's suggestion for a contribution whose documents' text is `text` (its first
+/// [`MAX_CLASSIFIED_BYTES`]).
 pub fn suggest(contribution: &Contribution, text: &str) -> Classification {
+    let mut end = text.len().min(MAX_CLASSIFIED_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
     classify(&Input {
         title: &contribution.title,
-        text,
+        text: &text[..end],
         modality: Some(contribution.modality.as_str()),
         role: Some(contribution.role.as_str()),
         state: &contribution.state,

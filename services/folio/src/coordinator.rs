@@ -55,7 +55,8 @@ async fn rule_findings(
         .ok_or_else(|| StoreError::Corrupt(format!("catalogue {catalogue_id} does not exist")))?;
     let contributions = store.contributions(catalogue_id).await?;
     let documents = store.documents(catalogue_id).await?;
-    let records: HashMap<Uuid, folio_store::StoredRecord> = store.records(catalogue_id).await?.into_iter().collect();
+    // Records without their text: the near-duplicate check uses each text's digest, kept with its record.
+    let records: HashMap<Uuid, folio_store::RecordSummary> = store.records(catalogue_id).await?.into_iter().collect();
     let chapters = store.chapters(catalogue_id).await?;
     let mut findings = Vec::new();
     let mut candidates = Vec::new();
@@ -81,11 +82,7 @@ async fn rule_findings(
                     chapter.map_or(contribution.chapter_key.as_str(), |c| c.title.as_str())
                 ),
                 sha256: own.iter().map(|d| d.sha256.as_str()).collect(),
-                text: own
-                    .iter()
-                    .filter_map(|d| records.get(&d.id).map(|r| r.text.as_str()))
-                    .collect::<Vec<_>>()
-                    .join("\n\n"),
+                signature: duplicates::combined_signature(own.iter().filter_map(|d| records.get(&d.id).map(|r| &r.digest))),
             },
         ));
     }
@@ -109,7 +106,7 @@ pub fn blocked(findings: &[Finding]) -> HashMap<Uuid, Vec<&Finding>> {
 
 /// The stamp of a catalogue's inputs: SHA-256 over what its book is made from (the catalogue's title,
 /// deadline and settings, its chapters, contributions and documents, the editors' decisions, and each
-/// document's record and text).
+/// document's record and the SHA-256 of its text, kept with the record: no text is read).
 /// The same inputs give the same stamp; any change to them (a new, replaced or removed file, a reprocessed
 /// document, a chapter moved) gives another. Findings are left out: the rules' findings are made from these.
 pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String, StoreError> {
@@ -136,7 +133,7 @@ pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String
     let mut records = store.records(catalogue_id).await?;
     records.sort_by_key(|(id, _)| *id);
     for (id, r) in &records {
-        add("record", serde_json::to_vec(&(id, &r.record, &r.text, &r.thumbnail_key)))?;
+        add("record", serde_json::to_vec(&(id, &r.record, &r.digest.sha256, &r.thumbnail_key)))?;
     }
     Ok(hex::encode(hash.finalize()))
 }

@@ -36,14 +36,21 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Dependencies {
     pub async fn check(&self) -> Readiness {
+        // What failed is named; why (a driver's message, which may name hosts and users) goes to the log.
         let database = match tokio::time::timeout(CHECK_TIMEOUT, self.store.ping()).await {
             Ok(Ok(())) => "ok".to_string(),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the database does not answer");
+                "unavailable".to_string()
+            }
             Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
         };
         let queue = match tokio::time::timeout(CHECK_TIMEOUT, self.queue.depth()).await {
             Ok(Ok(_)) => "ok".to_string(),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the queue does not answer");
+                "unavailable".to_string()
+            }
             Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
         };
         let stopping = *self.stopping.borrow();
@@ -129,6 +136,7 @@ mod tests {
         queue.close();
         let closed = get(addr, "/readyz").await;
         assert!(closed.starts_with("HTTP/1.1 503"), "{closed}");
+        assert!(closed.contains(r#""queue":"unavailable""#), "named, without its error text: {closed}");
 
         // Stopping: still alive, no longer ready.
         stop.send(true).unwrap();

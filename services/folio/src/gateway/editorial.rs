@@ -1,16 +1,16 @@
 //! What editors read and do: chapters with progress, contributions with their documents, records and
 //! findings, waivers and exclusions, assemblies, builds and their bundles, thumbnails.
 
-use super::auth::{authorise, Caller, Scope};
+use super::auth::Caller;
 use super::problem::Problem;
 use super::{existing_catalogue, Gateway};
 use crate::builds::{self, Outcome};
 use crate::coordinator;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use folio_core::{Contribution, Decision, DecisionAction, Finding, FindingCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,9 +38,7 @@ pub(super) async fn chapter_progress(gateway: &Gateway, catalogue_id: Uuid) -> R
 pub(super) async fn chapters(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     Ok(Json(json!({ "chapters": chapter_progress(&gateway, id).await? })).into_response())
 }
@@ -64,9 +62,7 @@ fn decision_json(d: &Decision) -> Value {
 pub(super) async fn contributions(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let cards = cards(&gateway, &key, id, None).await?;
     Ok(Json(json!({ "contributions": cards })).into_response())
@@ -75,9 +71,7 @@ pub(super) async fn contributions(
 pub(super) async fn contribution(
     State(gateway): State<Gateway>,
     Path((key, contribution_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let mut cards = cards(&gateway, &key, id, Some(contribution_id)).await?;
     match cards.pop() {
@@ -100,11 +94,13 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
     let documents = store.documents(catalogue_id).await?;
     let findings = coordinator::current_findings(store, catalogue_id).await?;
     let decisions = store.decisions(catalogue_id).await?;
+    // Every record at once, without text.
+    let records: HashMap<Uuid, folio_store::RecordSummary> = store.records(catalogue_id).await?.into_iter().collect();
     let mut cards = Vec::with_capacity(contributions.len());
     for c in &contributions {
         let mut docs = Vec::new();
         for d in documents.iter().filter(|d| d.contribution_id == c.id) {
-            let record = store.record(d.id).await?;
+            let record = records.get(&d.id);
             docs.push(json!({
                 "id": d.id,
                 "file_name": d.file_name,
@@ -152,9 +148,7 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
 pub(super) async fn findings(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let findings = coordinator::current_findings(gateway.store.as_ref(), id).await?;
     Ok(Json(json!({ "findings": findings.iter().map(finding_json).collect::<Vec<_>>() })).into_response())
@@ -232,10 +226,9 @@ fn finding_code(code: &str) -> Result<FindingCode, Problem> {
 pub(super) async fn waive(
     State(gateway): State<Gateway>,
     Path((key, contribution_id, code)): Path<(String, Uuid, String)>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Option<Json<Reason>>,
 ) -> Result<Response, Problem> {
-    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     let code = finding_code(&code)?;
     let reason = reason_of(body)?;
     decide(&gateway, &key, contribution_id, caller, DecisionAction::Waive, Some(code), reason).await
@@ -244,9 +237,7 @@ pub(super) async fn waive(
 pub(super) async fn unwaive(
     State(gateway): State<Gateway>,
     Path((key, contribution_id, code)): Path<(String, Uuid, String)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     let code = finding_code(&code)?;
     undo(&gateway, &key, contribution_id, DecisionAction::Waive, Some(code)).await
 }
@@ -254,10 +245,9 @@ pub(super) async fn unwaive(
 pub(super) async fn exclude(
     State(gateway): State<Gateway>,
     Path((key, contribution_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Option<Json<Reason>>,
 ) -> Result<Response, Problem> {
-    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     let reason = reason_of(body)?;
     decide(&gateway, &key, contribution_id, caller, DecisionAction::Exclude, None, reason).await
 }
@@ -265,9 +255,7 @@ pub(super) async fn exclude(
 pub(super) async fn include(
     State(gateway): State<Gateway>,
     Path((key, contribution_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     undo(&gateway, &key, contribution_id, DecisionAction::Exclude, None).await
 }
 
@@ -288,8 +276,9 @@ async fn classification_json(
         .ok_or_else(|| no_contribution(key, contribution_id))?;
     let mut text = Vec::new();
     for d in store.documents(catalogue_id).await?.iter().filter(|d| d.contribution_id == contribution_id) {
-        if let Some(r) = store.record(d.id).await? {
-            text.push(r.text);
+        // One contribution's text (its documents', each at most extract.max_text_mib), for this answer.
+        if let Some(t) = store.text(d.id).await? {
+            text.push(t);
         }
     }
     let suggestion = crate::classification::suggest(&contribution, &text.join("\n\n"));
@@ -311,9 +300,7 @@ async fn classification_json(
 pub(super) async fn classification(
     State(gateway): State<Gateway>,
     Path((key, contribution_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     Ok(Json(classification_json(&gateway, &key, id, contribution_id).await?).into_response())
 }
@@ -332,11 +319,10 @@ pub(super) struct ConfirmBody {
 pub(super) async fn confirm_classification(
     State(gateway): State<Gateway>,
     Path((key, contribution_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Option<Json<ConfirmBody>>,
 ) -> Result<Response, Problem> {
     use folio_core::classify::Area;
-    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let Some(Json(body)) = body else {
         return Err(Problem::refused("send JSON: {\"areas\": [\"clearance\", ...], \"modality\": ..., \"role\": ...}"));
@@ -379,9 +365,7 @@ pub(super) async fn confirm_classification(
 pub(super) async fn withdraw_classification(
     State(gateway): State<Gateway>,
     Path((key, contribution_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     if gateway.store.remove_classification(id, contribution_id).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -395,7 +379,8 @@ pub(super) async fn withdraw_classification(
 
 fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
     json!({
-        "number": b.number, "state": b.state, "location": b.location, "manifest_sha256": b.manifest_sha256,
+        "number": b.number, "state": b.state, "location": builds::shown_location(&b.location),
+        "manifest_sha256": b.manifest_sha256,
         "bundle_url": (b.state == "done").then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
     })
 }
@@ -403,14 +388,12 @@ fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
 pub(super) async fn builds(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let rows = gateway.store.builds(id).await?;
     // Stale: the inputs moved since the latest finished build (a new or replaced contribution, a decision, a
     // classification, a record), or there is none yet.
-    let stamp = coordinator::input_stamp(gateway.store.as_ref(), id).await?;
+    let stamp = builds::current_stamp(gateway.store.as_ref(), id, &gateway.stamps).await?;
     let latest_done = rows.iter().rev().find(|b| b.state == "done");
     let stale = latest_done.is_none_or(|b| b.input_stamp.as_deref() != Some(stamp.as_str()));
     let builds: Vec<Value> = rows.iter().rev().map(|b| build_json(&key, b)).collect();
@@ -422,9 +405,8 @@ pub(super) async fn builds(
 pub(super) async fn assemble(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, Problem> {
-    let caller = authorise(&gateway.tokens, &headers, Some(Scope::Editor))?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let outcome = builds::assemble_now(
         gateway.store.as_ref(),
@@ -465,9 +447,7 @@ pub(super) async fn assemble(
 pub(super) async fn bundle(
     State(gateway): State<Gateway>,
     Path((key, number)): Path<(String, u32)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let build = gateway.store.builds(id).await?.into_iter().find(|b| b.number == number && b.state == "done");
     let Some(build) = build else {
@@ -479,7 +459,7 @@ pub(super) async fn bundle(
         // `folio process` writes its bundles to a folder of its own, not to the blob store.
         return Err(Problem::not_found(
             "Bundle not in the blob store",
-            format!("build {number} was written to {}", build.location),
+            format!("build {number} was written to {}", builds::shown_location(&build.location)),
         ));
     }
     let file = crate::bundle_zip::write(gateway.blobs.as_ref(), &prefix, &keys).await?;
@@ -501,9 +481,7 @@ pub(super) async fn bundle(
 pub(super) async fn thumbnail(
     State(gateway): State<Gateway>,
     Path((key, document_id)): Path<(String, Uuid)>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let not_found = || Problem::not_found("No thumbnail", format!("document {document_id} has no thumbnail (yet)"));
     let document = gateway.store.document(document_id).await?.ok_or_else(not_found)?;

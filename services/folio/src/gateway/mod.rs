@@ -14,10 +14,10 @@ mod routes;
 
 use crate::builds::BuildSettings;
 use crate::health::{self, Dependencies};
-use auth::{authorise, Scope, Token};
+use auth::{authorise, Token};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
@@ -51,13 +51,25 @@ pub struct Gateway {
     pub spool_dir: PathBuf,
     /// For assemblies an editor starts.
     pub builds: BuildSettings,
+    /// The stamps of the catalogues' inputs by change marker, so that `GET /builds` reads a catalogue's
+    /// records only when something changed.
+    pub stamps: Arc<tokio::sync::Mutex<crate::builds::StampCache>>,
 }
 
 /// The API (from [`routes::table`]), the web desk and the health endpoints.
+///
+/// Access is the route table's, enforced here for every route by one layer that runs before the handler
+/// and its extractors: a request without the right token is answered 401 or 403 before its path is parsed
+/// or a byte of its body is read. Each route's body limit is the table's too (small for JSON and TOML,
+/// `gateway.max_upload_mib` for uploads).
 pub fn router(gateway: Gateway, dependencies: Dependencies) -> Router {
-    let limit = gateway.limits.max_request_bytes;
+    let upload_limit = gateway.limits.max_request_bytes;
     let mut by_path: Vec<(&'static str, MethodRouter<Gateway>)> = Vec::new();
     for (route, handler) in routes::table() {
+        let guard = AccessGuard { tokens: gateway.tokens.clone(), access: route.access };
+        let handler = handler
+            .route_layer(DefaultBodyLimit::max(route.body.limit(upload_limit)))
+            .route_layer(axum::middleware::from_fn_with_state(guard, check_access));
         match by_path.iter_mut().find(|(path, _)| *path == route.path) {
             Some((_, methods)) => *methods = std::mem::take(methods).merge(handler),
             None => by_path.push((route.path, handler)),
@@ -66,9 +78,66 @@ pub fn router(gateway: Gateway, dependencies: Dependencies) -> Router {
     let api = by_path
         .into_iter()
         .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(gateway);
     api.merge(desk::router()).merge(health::router(dependencies))
+}
+
+/// What the access layer of one route checks.
+#[derive(Clone)]
+struct AccessGuard {
+    tokens: Arc<Vec<Token>>,
+    access: routes::Access,
+}
+
+/// The access layer: the caller's token against the route's access, before anything else of the request is
+/// read. The caller goes to the handler as an extension ([`auth::Caller`]).
+async fn check_access(
+    State(guard): State<AccessGuard>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let needed = match guard.access {
+        routes::Access::Open => return next.run(request).await,
+        routes::Access::Read => None,
+        routes::Access::Needs(scope) => Some(scope),
+    };
+    match authorise(&guard.tokens, request.headers(), needed) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+pub use routes::Access;
+
+/// One route of the API as the access layer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteAccess {
+    pub method: axum::http::Method,
+    /// With its parameters in braces: `/v1/catalogues/{key}`.
+    pub path: &'static str,
+    pub access: Access,
+    /// The most bytes its body may hold; `None` for an upload, bounded by `gateway.max_upload_mib`.
+    pub max_body_bytes: Option<usize>,
+}
+
+/// Every route of the API with who may call it and how large its body may be, from the route table the
+/// router is built from (for tests that walk it, and for documentation).
+pub fn route_access() -> Vec<RouteAccess> {
+    routes::table()
+        .into_iter()
+        .map(|(route, _)| RouteAccess {
+            method: route.method,
+            path: route.path,
+            access: route.access,
+            max_body_bytes: match route.body {
+                routes::Body::Upload => None,
+                body => Some(body.limit(0)),
+            },
+        })
+        .collect()
 }
 
 /// The OpenAPI 3.1 document of the API.
@@ -97,10 +166,8 @@ async fn existing_catalogue(gateway: &Gateway, key: &str) -> Result<(Uuid, folio
 async fn put_catalogue(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, Some(Scope::Admin))?;
     let id = catalogue_key(&key)?;
     let text = std::str::from_utf8(&body).map_err(|_| Problem::refused("the body is not UTF-8 text"))?;
     let config = CatalogueConfig::from_toml(text).map_err(|e| Problem::refused(format!("catalogue.toml: {e}")))?;
@@ -116,9 +183,7 @@ async fn put_catalogue(
 async fn catalogue(
     State(gateway): State<Gateway>,
     Path(key): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorise(&gateway.tokens, &headers, None)?;
     let (id, row) = existing_catalogue(&gateway, &key).await?;
     let chapters = editorial::chapter_progress(&gateway, id).await?;
     Ok(Json(json!({

@@ -1,4 +1,6 @@
-//! Errors as `application/problem+json` (RFC 9457), each with a sentence a person understands.
+//! Errors as `application/problem+json` (RFC 9457), each with a sentence a person understands. A fault of
+//! the server's own (a 500) says only that, with a correlation id; the detail (which may name a table, a
+//! path or a library's message) goes to the log line that carries the same id, never to the client.
 
 use crate::uploads::UploadError;
 use axum::http::{header, StatusCode};
@@ -13,11 +15,28 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     problems: Vec<String>,
+    correlation_id: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, title, detail: detail.into(), problems: Vec::new() }
+        Self { status, title, detail: detail.into(), problems: Vec::new(), correlation_id: None }
+    }
+
+    /// A fault of the server's own: logged with `detail` under a new correlation id, answered with the id
+    /// alone.
+    pub fn internal(title: &'static str, detail: impl std::fmt::Display) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        tracing::error!(correlation_id = %id, error = %detail, "gateway: {title}");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title,
+            detail: format!(
+                "the server failed to answer this request; the operator finds why in its log under correlation id {id}"
+            ),
+            problems: Vec::new(),
+            correlation_id: Some(id),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -33,7 +52,7 @@ impl Problem {
     }
 
     fn listing(status: StatusCode, title: &'static str, problems: Vec<String>) -> Self {
-        Self { status, title, detail: problems.join("; "), problems }
+        Self { status, title, detail: problems.join("; "), problems, correlation_id: None }
     }
 }
 
@@ -48,19 +67,22 @@ impl IntoResponse for Problem {
         if !self.problems.is_empty() {
             body["problems"] = json!(self.problems);
         }
+        if let Some(id) = &self.correlation_id {
+            body["correlation_id"] = json!(id);
+        }
         (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }
 }
 
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
-        tracing::warn!(error = %e, "gateway: database error");
         match e {
             StoreError::NotFound(what) => Problem::not_found("Not found", what),
             e if e.is_retryable() => {
+                tracing::warn!(error = %e, "gateway: database unavailable");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Database unavailable", "try again in a moment")
             }
-            e => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Database error", e.to_string()),
+            e => Problem::internal("Database error", e),
         }
     }
 }
@@ -89,19 +111,36 @@ impl From<UploadError> for Problem {
             ),
             other if other.is_retryable() => {
                 tracing::warn!(error = %other, "gateway: upload failed for now");
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Storage unavailable", format!("{other}; try again"))
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage unavailable",
+                    "the database, blob store or queue did not answer; try again in a moment",
+                )
             }
-            other => {
-                tracing::error!(error = %other, "gateway: upload failed");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Upload failed", other.to_string())
-            }
+            other => Problem::internal("Upload failed", other),
         }
     }
 }
 
 impl From<anyhow::Error> for Problem {
     fn from(e: anyhow::Error) -> Self {
-        tracing::error!(error = %format!("{e:#}"), "gateway: request failed");
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed", format!("{e:#}"))
+        Problem::internal("Failed", format!("{e:#}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_fault_answers_a_correlation_id_and_no_detail() {
+        let problem = Problem::from(anyhow::anyhow!("reading /srv/folio/blobs/x: permission denied"));
+        let response = problem.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let id = body["correlation_id"].as_str().expect("a correlation id");
+        assert!(body["detail"].as_str().unwrap().contains(id), "{body}");
+        assert!(!body.to_string().contains("/srv/folio"), "no server path: {body}");
     }
 }

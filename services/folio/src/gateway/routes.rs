@@ -9,8 +9,8 @@ use folio_core::FindingCode;
 use serde_json::{json, Map, Value};
 
 /// Who may call a route.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Access {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
     /// No token: the OpenAPI document.
     Open,
     /// A token of any scope.
@@ -26,6 +26,21 @@ pub(super) enum Body {
     Upload,
     Reason,
     Classification,
+}
+
+/// The most bytes of a JSON or TOML body (a reason, a classification, a catalogue.toml).
+pub(super) const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
+
+impl Body {
+    /// The most bytes a request to the route may carry: uploads up to `gateway.max_upload_mib`, small
+    /// documents up to [`MAX_SMALL_BODY_BYTES`], nothing for the others.
+    pub(super) fn limit(self, max_upload_bytes: usize) -> usize {
+        match self {
+            Self::Upload => max_upload_bytes,
+            Self::Toml | Self::Reason | Self::Classification => MAX_SMALL_BODY_BYTES,
+            Self::None => 0,
+        }
+    }
 }
 
 /// What a route answers with, on success.
