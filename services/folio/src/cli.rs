@@ -29,13 +29,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "FOLIO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL (sqlite://PATH or postgres://USER@HOST/DATABASE).
-    #[arg(long, global = true, env = "FOLIO_DATABASE_URL")]
+    #[arg(long, global = true, env = "FOLIO_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Blob store URL (file://PATH).
-    #[arg(long, global = true, env = "FOLIO_BLOB_URL")]
+    #[arg(long, global = true, env = "FOLIO_BLOB_URL", hide_env_values = true)]
     pub blob_url: Option<String>,
     /// Queue URL (memory:// or amqp://USER:PASSWORD@HOST:PORT/VHOST?queue=NAME).
-    #[arg(long, global = true, env = "FOLIO_QUEUE_URL")]
+    #[arg(long, global = true, env = "FOLIO_QUEUE_URL", hide_env_values = true)]
     pub queue_url: Option<String>,
     /// Thumbnail sizes, longest side in pixels, comma-separated (`256,1024`); `none` for no thumbnails.
     #[arg(long, global = true, env = "FOLIO_THUMBNAIL_SIZES")]
@@ -185,6 +185,12 @@ pub enum Command {
         office: Option<PathBuf>,
         #[arg(long)]
         office_timeout_secs: Option<u64>,
+        /// Where to write the text; without it the text is in the record on stdout.
+        #[arg(long)]
+        text_file: Option<PathBuf>,
+        /// Most text kept, in bytes.
+        #[arg(long)]
+        max_text_bytes: Option<u64>,
         /// The document's password, from FOLIO_DOCUMENT_PASSWORD (never an argument), taken out of the
         /// environment by [`Cli::take_passwords_from_env`].
         #[arg(skip)]
@@ -251,6 +257,7 @@ impl GlobalArgs {
         if let Some(addr) = &self.health_addr {
             s.health_addr = Some(addr.clone());
         }
+        s.register_secrets();
         Ok(s)
     }
 }
@@ -258,11 +265,24 @@ impl GlobalArgs {
 /// Runs a parsed command line; the process exit status is the caller's.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::ExtractChild { name, sizes, format, thumbnail_dir, office, office_timeout_secs, password, file } => {
+        Command::ExtractChild {
+            name,
+            sizes,
+            format,
+            thumbnail_dir,
+            office,
+            office_timeout_secs,
+            text_file,
+            max_text_bytes,
+            password,
+            file,
+        } => {
             let request = ChildRequest {
                 name,
                 thumbnails: ThumbnailSpec { sizes, format },
                 thumbnail_dir,
+                text_file,
+                max_text_bytes,
                 office,
                 office_timeout: office_timeout_secs.map(Duration::from_secs),
                 password,
@@ -397,12 +417,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let settings = cli.global.settings()?;
             let url = settings.database_url();
             folio_store::open_store(&url).await?.migrate().await?;
-            println!("{url}: schema up to date");
+            println!("{}: schema up to date", folio_core::redact::url(&url));
             Ok(())
         }
         Command::Config => {
             let settings = cli.global.settings()?;
-            print!("{}", toml::to_string_pretty(&settings)?);
+            print!("{}", toml::to_string_pretty(&settings.redacted())?);
             Ok(())
         }
     }

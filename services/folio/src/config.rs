@@ -141,6 +141,16 @@ pub struct ExtractSection {
     pub libreoffice: String,
     /// Wall-clock seconds one LibreOffice conversion may take.
     pub libreoffice_timeout_secs: u64,
+    /// Most text kept of one document, in MiB: past it the text is cut, the record says how much was found
+    /// (`text_cut_from_bytes`) and the rules add a blocking `text_cut` finding.
+    pub max_text_mib: u64,
+    /// CPU seconds one parser process may use (`RLIMIT_CPU`); 0 means twice `timeout_secs`.
+    pub cpu_secs: u64,
+    /// Largest file one parser process, or a tool it starts, may write (`RLIMIT_FSIZE`), in MiB.
+    pub max_write_mib: u64,
+    /// Refuse to parse when the kernel gives the parser process no network namespace of its own (instead
+    /// of a warning at the first document); see docs/SECURITY.md.
+    pub require_network_isolation: bool,
 }
 
 /// The largest thumbnail size accepted: a 4096 px page is already 50 MiB of pixels to render.
@@ -190,6 +200,10 @@ impl Default for ExtractSection {
             thumbnail_format: ThumbnailFormat::Png,
             libreoffice: "auto".into(),
             libreoffice_timeout_secs: 60,
+            max_text_mib: folio_extract::Limits::DEFAULT_MAX_TEXT_BYTES >> 20,
+            cpu_secs: 0,
+            max_write_mib: crate::sandbox::Sandbox::DEFAULT_MAX_WRITE_BYTES >> 20,
+            require_network_isolation: false,
         }
     }
 }
@@ -205,6 +219,70 @@ impl Settings {
                 toml::from_str(&text).with_context(|| format!("settings {}", path.display()))
             }
         }
+    }
+
+    /// Notes every secret these settings and the process's environment hold with
+    /// [`folio_core::redact::register`], so that no log line shows one: the passwords and query values of the
+    /// database, queue, blob store and webhook URLs, the gateway's tokens, the signing key.
+    pub fn register_secrets(&self) {
+        use folio_core::redact;
+        for url in [Some(self.database_url()), Some(self.queue_url.clone()), Some(self.blob_url()), self.bundle.webhook_url.clone()]
+            .into_iter()
+            .flatten()
+        {
+            redact::register_url(&url);
+        }
+        for name in ["FOLIO_DATABASE_URL", "FOLIO_QUEUE_URL", "FOLIO_BLOB_URL", "FOLIO_WEBHOOK_URL"] {
+            if let Ok(url) = std::env::var(name) {
+                redact::register_url(&url);
+            }
+        }
+        let secret_of = |entry: &str| entry.splitn(3, ':').nth(2).map(str::to_string);
+        for entry in &self.gateway.tokens {
+            if let Some(secret) = secret_of(entry) {
+                redact::register(&secret);
+            }
+        }
+        if let Ok(entries) = std::env::var("FOLIO_GATEWAY_TOKENS") {
+            for entry in entries.split(|c: char| c == ',' || c.is_whitespace()) {
+                if let Some(secret) = secret_of(entry) {
+                    redact::register(&secret);
+                }
+            }
+        }
+        let from_env = ["FOLIO_GATEWAY_TOKEN", "FOLIO_SIGNING_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+            .map(|name| std::env::var(name).ok());
+        for secret in from_env.into_iter().chain([self.gateway.token.clone()]).flatten() {
+            redact::register(&secret);
+        }
+        if let Some(seed) = self.bundle.signing_key_file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+            redact::register(seed.trim());
+        }
+    }
+
+    /// These settings as `folio config` prints them: every secret masked (URL passwords and query strings,
+    /// token secrets, the webhook URL's query).
+    pub fn redacted(&self) -> Self {
+        use folio_core::redact;
+        let mut shown = self.clone();
+        shown.database_url = self.database_url.as_deref().map(redact::url);
+        shown.blob_url = self.blob_url.as_deref().map(redact::url);
+        shown.queue_url = redact::url(&self.queue_url);
+        shown.bundle.webhook_url = self.bundle.webhook_url.as_deref().map(redact::url);
+        shown.gateway.token = self.gateway.token.as_ref().map(|_| redact::MASK.to_string());
+        shown.gateway.tokens = self
+            .gateway
+            .tokens
+            .iter()
+            .map(|entry| {
+                let mut parts = entry.splitn(3, ':');
+                match (parts.next(), parts.next()) {
+                    (Some(name), Some(scope)) => format!("{name}:{scope}:{}", redact::MASK),
+                    _ => redact::MASK.to_string(),
+                }
+            })
+            .collect();
+        shown
     }
 
     pub fn database_url(&self) -> String {
@@ -228,6 +306,7 @@ impl Settings {
             concurrency: self.concurrency(),
             lease: Duration::from_secs(self.worker.lease_secs),
             max_attempts: self.worker.max_attempts,
+            max_upload_file_bytes: self.gateway.max_file_mib.saturating_mul(1 << 20),
             ..crate::worker::WorkerSettings::default()
         }
     }
@@ -248,7 +327,7 @@ impl Settings {
             name: crate::worker::default_worker_name(),
             every: Duration::from_secs(self.coordinator.every_secs.max(1)),
             lease: Duration::from_secs(self.coordinator.build_lease_secs.max(1)),
-            blob_url: folio_store::amqp::redact(&self.blob_url()),
+            blob_url: folio_core::redact::url(&self.blob_url()),
             signer: self.signer()?,
             webhook: self.webhook()?,
         })
@@ -270,6 +349,7 @@ impl Settings {
         let Some(file) = &self.bundle.signing_key_file else { return Ok(None) };
         let seed = std::fs::read_to_string(file)
             .with_context(|| format!("reading the signing key {} (bundle.signing_key_file)", file.display()))?;
+        folio_core::redact::register(seed.trim());
         Ok(Some(Signer::from_hex(&seed).with_context(|| format!("the signing key {}", file.display()))?))
     }
 
@@ -281,6 +361,13 @@ impl Settings {
         sandbox.thumbnails = self.thumbnails()?;
         sandbox.office = self.office()?;
         sandbox.office_timeout = Duration::from_secs(self.extract.libreoffice_timeout_secs.max(1));
+        sandbox.max_text_bytes = self.extract.max_text_mib.max(1) << 20;
+        sandbox.cpu_secs = match self.extract.cpu_secs {
+            0 => 2 * sandbox.timeout.as_secs(),
+            secs => secs,
+        };
+        sandbox.max_write_bytes = self.extract.max_write_mib.max(16) << 20;
+        sandbox.require_network_isolation = self.extract.require_network_isolation;
         Ok(sandbox)
     }
 
@@ -342,6 +429,25 @@ mod tests {
         );
         let missing: Vec<&String> = keys.iter().filter(|k| !reference.contains(&format!("| `{k}` |"))).collect();
         assert!(missing.is_empty(), "settings missing from docs/CONFIGURATION.md: {missing:?}");
+    }
+
+    #[test]
+    fn config_output_masks_every_secret() {
+        let mut s = Settings::default();
+        s.database_url = Some("postgres://folio:db-pass-123@db:5432/folio?sslmode=require".into());
+        s.queue_url = "amqp://folio:mq-pass-456@mq:5672/%2f".into();
+        s.gateway.token = Some("admin-secret-7890".into());
+        s.gateway.tokens = vec!["portal:uploader:portal-secret-1234".into()];
+        s.bundle.webhook_url = Some("https://hooks.example/b?token=hook-secret-55".into());
+        let shown = toml::to_string_pretty(&s.redacted()).unwrap();
+        for secret in ["db-pass-123", "mq-pass-456", "admin-secret-7890", "portal-secret-1234", "hook-secret-55"] {
+            assert!(!shown.contains(secret), "{secret} in:\n{shown}");
+        }
+        assert!(shown.contains("portal:uploader:***"), "{shown}");
+        s.register_secrets();
+        let line = "connecting to postgres://folio:db-pass-123@db:5432/folio with portal-secret-1234";
+        let masked = folio_core::redact::text(line);
+        assert!(!masked.contains("db-pass-123") && !masked.contains("portal-secret-1234"), "{masked}");
     }
 
     #[test]

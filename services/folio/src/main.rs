@@ -11,10 +11,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(folio::cli::run(cli)) {
+    let outcome = runtime.block_on(folio::cli::run(cli));
+    // A blocking task still running (an assembly cut off at the end of the grace period) does not hold the
+    // process up: the runtime waits a moment for it, then the process exits.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("folio: {e:#}");
+            eprintln!("folio: {}", folio_core::redact::text(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }
     }

@@ -33,7 +33,7 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
         bail!(
             "folio worker takes work from a shared queue, and {} is this process's own: set FOLIO_QUEUE_URL (amqp://...), \
              or use `folio process`, which runs every role in one process",
-            settings.queue_url
+            folio_core::redact::url(&settings.queue_url)
         );
     }
 
@@ -51,7 +51,7 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
         settings: settings.worker_settings(),
         events: None,
     };
-    info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %settings.queue_url, "worker started");
+    info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %folio_core::redact::url(&settings.queue_url), "worker started");
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let mut running = tokio::spawn(worker.run_with_grace(stopping, Some(grace)));
     tokio::select! {
@@ -81,7 +81,7 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
             "folio coordinator works with workers in other processes through a shared queue, and {} is this \
              process's own: set FOLIO_QUEUE_URL (amqp://...), or use `folio process`, which runs every role in one \
              process",
-            settings.queue_url
+            folio_core::redact::url(&settings.queue_url)
         );
     }
     let (stop, stopping) = watch::channel(false);
@@ -163,6 +163,7 @@ async fn serve_gateway(
         queue,
         tokens: std::sync::Arc::new(tokens),
         limits,
+        stamps: Default::default(),
         spool_dir: std::env::temp_dir(),
         builds,
     };
@@ -215,7 +216,7 @@ pub async fn run_gateway(settings: &Settings) -> Result<()> {
             "folio gateway hands work to workers in other processes through a shared queue, and {} is this \
              process's own: set FOLIO_QUEUE_URL (amqp://...), or use `folio serve`, which runs every role in one \
              process",
-            settings.queue_url
+            folio_core::redact::url(&settings.queue_url)
         );
     }
     let (stop, stopping) = watch::channel(false);
@@ -223,7 +224,8 @@ pub async fn run_gateway(settings: &Settings) -> Result<()> {
     let signal = stop_signal().await?;
     info!(signal, "stopping: finishing the requests in flight");
     let _ = stop.send(true);
-    server.await.context("the gateway failed")?.context("the gateway failed")?;
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    finish_serving(server, grace).await?;
     queue.close();
     info!("gateway stopped");
     Ok(())
@@ -273,7 +275,7 @@ pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::Socke
     let signal = stop_signal().await?;
     info!(signal, grace_secs = grace.as_secs(), "stopping: no new work");
     let _ = stop.send(true);
-    server.await.context("the gateway failed")?.context("the gateway failed")?;
+    finish_serving(server, grace).await?;
     workers.await.context("the workers failed")?;
     reconciler.await.context("the reconciler failed")?;
     let abort = builds.abort_handle();
@@ -284,6 +286,21 @@ pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::Socke
     queue.close();
     info!("stopped");
     Ok(())
+}
+
+/// Waits for the HTTP server to finish the requests in flight, for `grace` at most: a request still running
+/// then (an editor's assembly, a slow upload) is cut off, so that the process ends within the grace period
+/// its orchestrator gives it.
+async fn finish_serving(server: tokio::task::JoinHandle<std::io::Result<()>>, grace: Duration) -> Result<()> {
+    let abort = server.abort_handle();
+    match tokio::time::timeout(grace, server).await {
+        Ok(finished) => finished.context("the gateway failed")?.context("the gateway failed"),
+        Err(_) => {
+            abort.abort();
+            warn!(grace_secs = grace.as_secs(), "requests still in flight at the end of the grace period were cut off");
+            Ok(())
+        }
+    }
 }
 
 /// Starts the health endpoints on `settings.health_addr`, when set; they answer until `exiting` turns true.

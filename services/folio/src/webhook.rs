@@ -22,11 +22,17 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long one attempt may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Webhook {
     url: String,
     client: reqwest::Client,
     signer: Option<Signer>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Webhook({})", folio_core::redact::url(&self.url))
+    }
 }
 
 /// Failed deliveries and when each may be tried again: `(catalogue, build) -> (failures, next attempt)`.
@@ -34,12 +40,15 @@ pub type Backoff = HashMap<(Uuid, u32), (u32, Instant)>;
 
 impl Webhook {
     pub fn new(url: &str, signer: Option<Signer>) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("bundle.webhook_url '{url}': {e}"))?;
+        let shown = folio_core::redact::url(url);
+        let parsed = url::Url::parse(url).map_err(|e| format!("bundle.webhook_url '{shown}': {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("bundle.webhook_url '{url}': an http:// or https:// URL"));
+            return Err(format!("bundle.webhook_url '{shown}': an http:// or https:// URL"));
         }
+        // A redirect is an answer, not a place to send the event (and its signature) to.
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("an HTTP client for the webhook: {e}"))?;
         Ok(Self { url: url.to_string(), client, signer })
@@ -57,7 +66,8 @@ impl Webhook {
         if let Some(signer) = &self.signer {
             request = request.header("folio-signature", format!("ed25519={}", signer.sign_bytes_hex(&body)));
         }
-        let response = request.body(body).send().await.map_err(|e| e.to_string())?;
+        // reqwest's errors name the URL, query and all: shown without it.
+        let response = request.body(body).send().await.map_err(|e| folio_core::redact::text(&e.without_url().to_string()).into_owned())?;
         if response.status().is_success() {
             Ok(())
         } else {
@@ -92,5 +102,42 @@ impl Webhook {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A webhook that answers with a redirect has not taken the event: the redirect is not followed (the
+    /// event and its signature go nowhere else), and the delivery counts as failed.
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        elsewhere.set_nonblocking(true).unwrap();
+        let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = format!("http://{}/stolen", elsewhere.local_addr().unwrap());
+        let url = format!("http://{}/hook?token=redirect-test-token", hook.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut stream, _) = hook.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let answer = format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n");
+            stream.write_all(answer.as_bytes()).unwrap();
+        });
+        let webhook = Webhook::new(&url, None).unwrap();
+        let event = CatalogueAssembled {
+            version: CatalogueAssembled::VERSION,
+            catalogue_id: Uuid::nil(),
+            build: 1,
+            location: "bundles/x/1/".into(),
+            manifest_sha256: "00".into(),
+            assembled_at: "2012-01-01T00:00:00Z".into(),
+        };
+        let error = webhook.post(&event).await.unwrap_err();
+        assert!(error.contains("307"), "{error}");
+        assert!(elsewhere.accept().is_err(), "nothing was sent where the redirect pointed");
+        assert!(!format!("{webhook:?}").contains("redirect-test-token"), "Debug hides the URL's query");
     }
 }
