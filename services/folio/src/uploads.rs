@@ -43,13 +43,37 @@ impl IncomingFile {
     async fn sniff(&self) -> Result<Format, UploadError> {
         const OLE2: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
         if self.head.starts_with(OLE2) {
-            // A password-protected DOCX is an OLE2 file; telling it from a legacy .doc reads its directory.
-            let whole = tokio::fs::read(&self.spool).await.map_err(UploadError::Spool)?;
-            return Ok(Format::sniff(&whole));
+            // A password-protected DOCX is an OLE2 file with an `EncryptionInfo` stream; a legacy .doc has
+            // none. The stream's directory entry may stand anywhere in the file, which is searched in chunks
+            // of bounded size, never read whole.
+            let needle: Vec<u8> = "EncryptionInfo".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+            let found = file_contains(&self.spool, &needle).await.map_err(UploadError::Spool)?;
+            return Ok(if found { Format::Docx } else { Format::Unknown });
         }
         let mut both = self.head.clone();
         both.extend_from_slice(&self.tail);
         Ok(Format::sniff(&both))
+    }
+}
+
+/// Whether the file holds `needle`, read 1 MiB at a time (memory holds one chunk and the needle's length).
+async fn file_contains(path: &Path, needle: &[u8]) -> std::io::Result<bool> {
+    use tokio::io::AsyncReadExt;
+    const CHUNK: usize = 1 << 20;
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut window: Vec<u8> = Vec::with_capacity(CHUNK + needle.len());
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        window.extend_from_slice(&chunk[..n]);
+        if window.windows(needle.len()).any(|w| w == needle) {
+            return Ok(true);
+        }
+        let keep = needle.len().saturating_sub(1).min(window.len());
+        window.drain(..window.len() - keep);
     }
 }
 
@@ -232,32 +256,74 @@ pub async fn accepted_of(
     Ok(Accepted { catalogue_id, contribution_id, created: false, documents })
 }
 
+/// The prefix under which a front end puts the files of an upload it publishes to the queue; a `blob_key`
+/// elsewhere (another catalogue's bundle, an original) is refused.
+pub const UPLOADS_PREFIX: &str = "incoming/";
+
 /// The files of a queued upload, with their content: decoded when inline, read from the blob store when the
-/// front end put them there.
+/// front end put them there. Their count and each blob's size are checked before anything is fetched; a blob
+/// may only be named under [`UPLOADS_PREFIX`].
 pub async fn resolve_files(
     blobs: &dyn BlobStore,
     files: &[UploadFile],
     spool_dir: &Path,
+    max_file_bytes: u64,
 ) -> Result<Vec<IncomingFile>, UploadError> {
     use base64::Engine as _;
-    let mut resolved = Vec::with_capacity(files.len());
+    if files.len() > MAX_FILES {
+        return Err(UploadError::Invalid(vec![format!(
+            "an upload carries at most {MAX_FILES} files, not {}",
+            files.len()
+        )]));
+    }
     let mut problems = Vec::new();
     for file in files {
+        let Some(key) = &file.blob_key else { continue };
+        let shown = file.name.escape_debug();
+        if !key.starts_with(UPLOADS_PREFIX) || key.split('/').any(|part| part == ".." || part == ".") {
+            problems.push(format!("'{shown}': a `blob_key` names a blob under '{UPLOADS_PREFIX}', not '{}'", key.escape_debug()));
+            continue;
+        }
+        match blobs.size(key).await {
+            Ok(size) if size > max_file_bytes => problems.push(format!(
+                "'{shown}' is {size} bytes, more than a file may be ({max_file_bytes} bytes)"
+            )),
+            Ok(_) => {}
+            Err(e) if e.is_retryable() => return Err(e.into()),
+            Err(e) => problems.push(format!("'{shown}': its blob cannot be read ({e})")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(UploadError::Invalid(problems));
+    }
+    let mut resolved = Vec::with_capacity(files.len());
+    for file in files {
         match (&file.content_base64, &file.blob_key) {
-            (Some(content), None) => match base64::engine::general_purpose::STANDARD.decode(content.trim()) {
-                Ok(bytes) if bytes.len() > folio_core::upload::MAX_INLINE_BYTES => problems.push(format!(
-                    "'{}' is {} bytes, more than a message carries inline ({} bytes): put it in the blob store and send its `blob_key`",
-                    file.name,
-                    bytes.len(),
-                    folio_core::upload::MAX_INLINE_BYTES
-                )),
-                Ok(bytes) => resolved.push(IncomingFile::from_bytes(&file.name, &bytes, spool_dir).await?),
-                Err(e) => problems.push(format!("'{}' has `content_base64` that is not base64 ({e})", file.name)),
-            },
+            (Some(content), None) => {
+                // Base64 of MAX_INLINE_BYTES is 4/3 of it; a longer string is refused before it is decoded.
+                if content.len() > folio_core::upload::MAX_INLINE_BYTES / 3 * 4 + 8 {
+                    problems.push(format!(
+                        "'{}' is more than a message carries inline ({} bytes): put it in the blob store under '{UPLOADS_PREFIX}' and send its `blob_key`",
+                        file.name,
+                        folio_core::upload::MAX_INLINE_BYTES
+                    ));
+                    continue;
+                }
+                match base64::engine::general_purpose::STANDARD.decode(content.trim()) {
+                    Ok(bytes) if bytes.len() > folio_core::upload::MAX_INLINE_BYTES => problems.push(format!(
+                        "'{}' is {} bytes, more than a message carries inline ({} bytes): put it in the blob store under '{UPLOADS_PREFIX}' and send its `blob_key`",
+                        file.name,
+                        bytes.len(),
+                        folio_core::upload::MAX_INLINE_BYTES
+                    )),
+                    Ok(bytes) => resolved.push(IncomingFile::from_bytes(&file.name, &bytes, spool_dir).await?),
+                    Err(e) => problems.push(format!("'{}' has `content_base64` that is not base64 ({e})", file.name)),
+                }
+            }
             (None, Some(key)) => match blobs.get(key).await {
                 Ok(bytes) => resolved.push(IncomingFile::from_bytes(&file.name, &bytes, spool_dir).await?),
                 Err(e) if e.is_retryable() => return Err(e.into()),
-                Err(e) => problems.push(format!("'{}': its blob '{key}' cannot be read ({e})", file.name)),
+                Err(e) => problems.push(format!("'{}': its blob cannot be read ({e})", file.name)),
             },
             _ => problems.push(format!("'{}' needs exactly one of `content_base64` and `blob_key`", file.name)),
         }
@@ -416,12 +482,55 @@ async fn take_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use folio_core::upload::UploadFile;
     use folio_store::{FileBlobStore, InProcessQueue};
 
     fn png() -> Vec<u8> {
         let mut out = std::io::Cursor::new(Vec::new());
         image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3])).write_to(&mut out, image::ImageFormat::Png).unwrap();
         out.into_inner()
+    }
+
+    /// A queued upload names blobs under the uploads prefix only; the count of files and each blob's size are
+    /// checked before anything is fetched.
+    #[tokio::test]
+    async fn a_queued_upload_reaches_only_its_own_blobs_within_the_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FileBlobStore::new(dir.path().join("blobs")).unwrap();
+        blobs.put("bundles/other/1/manifest.json", b"{}".to_vec()).await.unwrap();
+        blobs.put("incoming/front-end/photo.png", png()).await.unwrap();
+        blobs.put("incoming/front-end/huge.png", vec![0u8; 5000]).await.unwrap();
+        let file = |name: &str, key: &str| UploadFile { name: name.into(), content_base64: None, blob_key: Some(key.into()) };
+        let spool = dir.path();
+        let refused = |e: UploadError| match e {
+            UploadError::Invalid(problems) => problems.join("; "),
+            other => panic!("{other}"),
+        };
+        let e = resolve_files(&blobs, &[file("m.json", "bundles/other/1/manifest.json")], spool, 1000).await.unwrap_err();
+        assert!(refused(e).contains("under 'incoming/'"));
+        let e = resolve_files(&blobs, &[file("x", "incoming/../bundles/other/1/manifest.json")], spool, 1000).await.unwrap_err();
+        assert!(refused(e).contains("under 'incoming/'"));
+        let e = resolve_files(&blobs, &[file("huge.png", "incoming/front-end/huge.png")], spool, 1000).await.unwrap_err();
+        assert!(refused(e).contains("5000 bytes"), "the size, from the store's metadata, before fetching");
+        let many: Vec<UploadFile> = (0..=MAX_FILES).map(|i| file(&format!("{i}.png"), "incoming/front-end/photo.png")).collect();
+        let e = resolve_files(&blobs, &many, spool, 1000).await.unwrap_err();
+        assert!(refused(e).contains("at most 50 files"));
+        let ok = resolve_files(&blobs, &[file("photo.png", "incoming/front-end/photo.png")], spool, 1000).await.unwrap();
+        assert_eq!(ok.len(), 1);
+    }
+
+    /// The marker of a protected DOCX is found wherever it stands in the file, across the chunks it is read in.
+    #[tokio::test]
+    async fn a_file_is_searched_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let needle = b"EncryptionInfo";
+        let mut bytes = vec![0u8; (1 << 20) - 5];
+        bytes.extend_from_slice(needle);
+        bytes.extend_from_slice(&[1u8; 100]);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(file_contains(&path, needle).await.unwrap(), "across the first chunk's end");
+        assert!(!file_contains(&path, b"not there at all").await.unwrap());
     }
 
     /// An upload's trace context goes on every work request it makes; a file that is not what its name says

@@ -45,6 +45,8 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// Attempts before a document is marked failed.
     pub max_attempts: u32,
+    /// The largest file an upload published to the queue may name (`gateway.max_file_mib`).
+    pub max_upload_file_bytes: u64,
 }
 
 impl Default for WorkerSettings {
@@ -54,6 +56,7 @@ impl Default for WorkerSettings {
             concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             lease: Duration::from_secs(60),
             max_attempts: 3,
+            max_upload_file_bytes: 100 << 20,
         }
     }
 }
@@ -242,7 +245,13 @@ impl Worker {
         let span = tracing::info_span!("upload", upload_id = %upload.upload_id, catalogue = %upload.catalogue);
         let accepted = async {
             let files =
-                crate::uploads::resolve_files(self.blobs.as_ref(), &upload.files, &std::env::temp_dir()).await?;
+                crate::uploads::resolve_files(
+                    self.blobs.as_ref(),
+                    &upload.files,
+                    &std::env::temp_dir(),
+                    self.settings.max_upload_file_bytes,
+                )
+                .await?;
             crate::uploads::accept(
                 self.store.as_ref(),
                 self.blobs.as_ref(),
@@ -447,7 +456,11 @@ impl Worker {
         // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
         let thumbnail_key = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
         record.thumbnail = thumbnail_key.clone();
-        let stored = StoredRecord { record, text: extraction.text, thumbnail_key };
+        // The text's digest reads all of it (up to extract.max_text_mib): off the runtime's threads.
+        let text = extraction.text;
+        let stored = tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key))
+            .await
+            .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })?;
         match self.store.complete(document.id, &self.settings.name, &stored).await {
             Ok(true) => {
                 times.store = storing.elapsed();
