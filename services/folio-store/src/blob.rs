@@ -59,8 +59,7 @@ pub const PARTIAL_DIR: &str = ".partial";
 impl FileBlobStore {
     pub fn new(root: impl AsRef<Path>) -> Result<Self, BlobError> {
         let root = root.as_ref().to_path_buf();
-        crate::create_private_dir(&root)
-            .map_err(|source| BlobError::Io { key: root.display().to_string(), source })?;
+        crate::create_private_dir(&root).map_err(|source| BlobError::Io { key: root.display().to_string(), source })?;
         Ok(Self { root })
     }
 

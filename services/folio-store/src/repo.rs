@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use folio_core::duplicates::TextDigest;
 use folio_core::{
     CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, Finding,
     FindingCode, Record,
 };
-use folio_core::duplicates::TextDigest;
 use std::time::Duration;
 use uuid::Uuid;
 

@@ -15,7 +15,11 @@ pub(crate) const SQLITE: Embedded = &[
     (5, "build_webhooks", include_str!("../../../migrations/sqlite/0005_build_webhooks.sql")),
     (6, "build_contents", include_str!("../../../migrations/sqlite/0006_build_contents.sql")),
     (7, "classifications", include_str!("../../../migrations/sqlite/0007_classifications.sql")),
-    (8, "text_apart_and_passwords_cleared", include_str!("../../../migrations/sqlite/0008_text_apart_and_passwords_cleared.sql")),
+    (
+        8,
+        "text_apart_and_passwords_cleared",
+        include_str!("../../../migrations/sqlite/0008_text_apart_and_passwords_cleared.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
@@ -25,7 +29,11 @@ pub(crate) const POSTGRES: Embedded = &[
     (5, "build_webhooks", include_str!("../../../migrations/postgres/0005_build_webhooks.sql")),
     (6, "build_contents", include_str!("../../../migrations/postgres/0006_build_contents.sql")),
     (7, "classifications", include_str!("../../../migrations/postgres/0007_classifications.sql")),
-    (8, "text_apart_and_passwords_cleared", include_str!("../../../migrations/postgres/0008_text_apart_and_passwords_cleared.sql")),
+    (
+        8,
+        "text_apart_and_passwords_cleared",
+        include_str!("../../../migrations/postgres/0008_text_apart_and_passwords_cleared.sql"),
+    ),
 ];
 
 /// A migrator over embedded migrations. It keeps sqlx's locking (a no-op in SQLite, an advisory lock in

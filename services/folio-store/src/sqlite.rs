@@ -1160,7 +1160,10 @@ mod tests {
         let kept = store.document(waiting).await.unwrap().unwrap().password;
         assert_eq!(kept.as_ref().map(Password::as_str), Some("secret-two"), "a waiting document keeps it");
         let digests: Vec<Option<String>> =
-            sqlx::query_scalar("SELECT password_digest FROM documents ORDER BY file_name").fetch_all(&store.pool).await.unwrap();
+            sqlx::query_scalar("SELECT password_digest FROM documents ORDER BY file_name")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
         assert_eq!(digests[1], Some(Password::new("secret-two").digest(waiting)));
         assert_eq!(digests[0], Some(Password::new("secret-one").digest(done)), "told apart from a changed one later");
     }

@@ -206,10 +206,9 @@ pub fn shown_location(location: &str) -> String {
     if location.starts_with('/') || location.starts_with("file:") {
         match location.find("bundles/") {
             Some(at) => location[at..].to_string(),
-            None => std::path::Path::new(location)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            None => {
+                std::path::Path::new(location).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            }
         }
     } else {
         folio_core::redact::url(location)

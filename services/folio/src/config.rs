@@ -226,9 +226,14 @@ impl Settings {
     /// database, queue, blob store and webhook URLs, the gateway's tokens, the signing key.
     pub fn register_secrets(&self) {
         use folio_core::redact;
-        for url in [Some(self.database_url()), Some(self.queue_url.clone()), Some(self.blob_url()), self.bundle.webhook_url.clone()]
-            .into_iter()
-            .flatten()
+        for url in [
+            Some(self.database_url()),
+            Some(self.queue_url.clone()),
+            Some(self.blob_url()),
+            self.bundle.webhook_url.clone(),
+        ]
+        .into_iter()
+        .flatten()
         {
             redact::register_url(&url);
         }

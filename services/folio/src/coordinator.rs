@@ -82,7 +82,9 @@ async fn rule_findings(
                     chapter.map_or(contribution.chapter_key.as_str(), |c| c.title.as_str())
                 ),
                 sha256: own.iter().map(|d| d.sha256.as_str()).collect(),
-                signature: duplicates::combined_signature(own.iter().filter_map(|d| records.get(&d.id).map(|r| &r.digest))),
+                signature: duplicates::combined_signature(
+                    own.iter().filter_map(|d| records.get(&d.id).map(|r| &r.digest)),
+                ),
             },
         ));
     }

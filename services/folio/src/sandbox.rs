@@ -466,8 +466,7 @@ impl ChildLimits {
             // No network: a namespace of its own (as root, or with CAP_SYS_ADMIN), else inside a user
             // namespace that maps this user to itself (unprivileged, where the kernel allows it). When both
             // are refused the parent sees it (the namespace is the same as its own) and decides.
-            if libc::unshare(libc::CLONE_NEWNET) != 0 && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0
-            {
+            if libc::unshare(libc::CLONE_NEWNET) != 0 && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0 {
                 write_proc(c"/proc/self/setgroups", b"deny");
                 write_proc(c"/proc/self/uid_map", &self.uid_map);
                 write_proc(c"/proc/self/gid_map", &self.gid_map);

@@ -281,13 +281,16 @@ pub async fn resolve_files(
         let Some(key) = &file.blob_key else { continue };
         let shown = file.name.escape_debug();
         if !key.starts_with(UPLOADS_PREFIX) || key.split('/').any(|part| part == ".." || part == ".") {
-            problems.push(format!("'{shown}': a `blob_key` names a blob under '{UPLOADS_PREFIX}', not '{}'", key.escape_debug()));
+            problems.push(format!(
+                "'{shown}': a `blob_key` names a blob under '{UPLOADS_PREFIX}', not '{}'",
+                key.escape_debug()
+            ));
             continue;
         }
         match blobs.size(key).await {
-            Ok(size) if size > max_file_bytes => problems.push(format!(
-                "'{shown}' is {size} bytes, more than a file may be ({max_file_bytes} bytes)"
-            )),
+            Ok(size) if size > max_file_bytes => {
+                problems.push(format!("'{shown}' is {size} bytes, more than a file may be ({max_file_bytes} bytes)"))
+            }
             Ok(_) => {}
             Err(e) if e.is_retryable() => return Err(e.into()),
             Err(e) => problems.push(format!("'{shown}': its blob cannot be read ({e})")),
@@ -500,22 +503,27 @@ mod tests {
         blobs.put("bundles/other/1/manifest.json", b"{}".to_vec()).await.unwrap();
         blobs.put("incoming/front-end/photo.png", png()).await.unwrap();
         blobs.put("incoming/front-end/huge.png", vec![0u8; 5000]).await.unwrap();
-        let file = |name: &str, key: &str| UploadFile { name: name.into(), content_base64: None, blob_key: Some(key.into()) };
+        let file =
+            |name: &str, key: &str| UploadFile { name: name.into(), content_base64: None, blob_key: Some(key.into()) };
         let spool = dir.path();
-        let refused = |e: UploadError| match e {
-            UploadError::Invalid(problems) => problems.join("; "),
-            other => panic!("{other}"),
+        let refused = |outcome: Result<Vec<IncomingFile>, UploadError>| match outcome {
+            Err(UploadError::Invalid(problems)) => problems.join("; "),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted"),
         };
-        let e = resolve_files(&blobs, &[file("m.json", "bundles/other/1/manifest.json")], spool, 1000).await.unwrap_err();
-        assert!(refused(e).contains("under 'incoming/'"));
-        let e = resolve_files(&blobs, &[file("x", "incoming/../bundles/other/1/manifest.json")], spool, 1000).await.unwrap_err();
-        assert!(refused(e).contains("under 'incoming/'"));
-        let e = resolve_files(&blobs, &[file("huge.png", "incoming/front-end/huge.png")], spool, 1000).await.unwrap_err();
-        assert!(refused(e).contains("5000 bytes"), "the size, from the store's metadata, before fetching");
-        let many: Vec<UploadFile> = (0..=MAX_FILES).map(|i| file(&format!("{i}.png"), "incoming/front-end/photo.png")).collect();
-        let e = resolve_files(&blobs, &many, spool, 1000).await.unwrap_err();
-        assert!(refused(e).contains("at most 50 files"));
-        let ok = resolve_files(&blobs, &[file("photo.png", "incoming/front-end/photo.png")], spool, 1000).await.unwrap();
+        let outside =
+            refused(resolve_files(&blobs, &[file("m.json", "bundles/other/1/manifest.json")], spool, 1000).await);
+        assert!(outside.contains("under 'incoming/'"), "{outside}");
+        let climbing = [file("x", "incoming/../bundles/other/1/manifest.json")];
+        assert!(refused(resolve_files(&blobs, &climbing, spool, 1000).await).contains("under 'incoming/'"));
+        let huge =
+            refused(resolve_files(&blobs, &[file("huge.png", "incoming/front-end/huge.png")], spool, 1000).await);
+        assert!(huge.contains("5000 bytes"), "the size, from the store's metadata, before fetching: {huge}");
+        let many: Vec<UploadFile> =
+            (0..=MAX_FILES).map(|i| file(&format!("{i}.png"), "incoming/front-end/photo.png")).collect();
+        assert!(refused(resolve_files(&blobs, &many, spool, 1000).await).contains("at most 50 files"));
+        let ok =
+            resolve_files(&blobs, &[file("photo.png", "incoming/front-end/photo.png")], spool, 1000).await.unwrap();
         assert_eq!(ok.len(), 1);
     }
 

@@ -67,7 +67,11 @@ impl Webhook {
             request = request.header("folio-signature", format!("ed25519={}", signer.sign_bytes_hex(&body)));
         }
         // reqwest's errors name the URL, query and all: shown without it.
-        let response = request.body(body).send().await.map_err(|e| folio_core::redact::text(&e.without_url().to_string()).into_owned())?;
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| folio_core::redact::text(&e.without_url().to_string()).into_owned())?;
         if response.status().is_success() {
             Ok(())
         } else {

@@ -244,14 +244,13 @@ impl Worker {
     ) {
         let span = tracing::info_span!("upload", upload_id = %upload.upload_id, catalogue = %upload.catalogue);
         let accepted = async {
-            let files =
-                crate::uploads::resolve_files(
-                    self.blobs.as_ref(),
-                    &upload.files,
-                    &std::env::temp_dir(),
-                    self.settings.max_upload_file_bytes,
-                )
-                .await?;
+            let files = crate::uploads::resolve_files(
+                self.blobs.as_ref(),
+                &upload.files,
+                &std::env::temp_dir(),
+                self.settings.max_upload_file_bytes,
+            )
+            .await?;
             crate::uploads::accept(
                 self.store.as_ref(),
                 self.blobs.as_ref(),

@@ -35,10 +35,7 @@ pub(super) async fn chapter_progress(gateway: &Gateway, catalogue_id: Uuid) -> R
         .collect())
 }
 
-pub(super) async fn chapters(
-    State(gateway): State<Gateway>,
-    Path(key): Path<String>,
-) -> Result<Response, Problem> {
+pub(super) async fn chapters(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     Ok(Json(json!({ "chapters": chapter_progress(&gateway, id).await? })).into_response())
 }
@@ -145,10 +142,7 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
     Ok(cards)
 }
 
-pub(super) async fn findings(
-    State(gateway): State<Gateway>,
-    Path(key): Path<String>,
-) -> Result<Response, Problem> {
+pub(super) async fn findings(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let findings = coordinator::current_findings(gateway.store.as_ref(), id).await?;
     Ok(Json(json!({ "findings": findings.iter().map(finding_json).collect::<Vec<_>>() })).into_response())
@@ -385,10 +379,7 @@ fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
     })
 }
 
-pub(super) async fn builds(
-    State(gateway): State<Gateway>,
-    Path(key): Path<String>,
-) -> Result<Response, Problem> {
+pub(super) async fn builds(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let rows = gateway.store.builds(id).await?;
     // Stale: the inputs moved since the latest finished build (a new or replaced contribution, a decision, a

@@ -180,10 +180,7 @@ async fn put_catalogue(
     Ok((status, Json(json!({ "key": key, "id": id, "title": config.title }))).into_response())
 }
 
-async fn catalogue(
-    State(gateway): State<Gateway>,
-    Path(key): Path<String>,
-) -> Result<Response, Problem> {
+async fn catalogue(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, row) = existing_catalogue(&gateway, &key).await?;
     let chapters = editorial::chapter_progress(&gateway, id).await?;
     Ok(Json(json!({
