@@ -146,7 +146,14 @@ async fn assemble_on(cluster: Arc<Cluster>, queue: AmqpQueue) {
     };
     assert_eq!((first.version, first.catalogue_id, first.build), (1, catalogue_id, 1));
     let bundle = format!("bundles/{catalogue_id}/1");
-    assert_eq!(first.location, format!("{}/{bundle}/", cluster.blob_url()));
+    // Object storage is shown by its URL (less its query); a local blob folder by the bundle's key, never by a
+    // path on the server.
+    let blob_url = cluster.blob_url();
+    let expected = match blob_url.split_once('?') {
+        Some((base, _)) if base.starts_with("s3://") => format!("{base}/{bundle}/"),
+        _ => format!("{bundle}/"),
+    };
+    assert_eq!(first.location, expected);
     let manifest =
         blobs.get(&format!("{bundle}/manifest.json")).await.expect("the bundle's manifest in the blob store");
     assert_eq!(first.manifest_sha256, hex::encode(Sha256::digest(&manifest)));
@@ -232,16 +239,16 @@ async fn settle_dead_letters_on(queue: AmqpQueue) {
     // done: recorded. spent: tried twice, given back each time (a passing fault). fresh: never claimed (the
     // database was down whenever its request came).
     store.claim(done, "w", Duration::from_secs(60), 2).await.unwrap();
-    let record = folio_store::StoredRecord {
-        record: folio_core::Record::failed(
+    let record = folio_store::StoredRecord::new(
+        folio_core::Record::failed(
             "x",
             "aa".into(),
             1,
             folio_core::ExtractError::new(folio_core::ExtractErrorKind::Io, "x"),
         ),
-        text: String::new(),
-        thumbnail_key: None,
-    };
+        String::new(),
+        None,
+    );
     assert!(store.complete(done, "w", &record).await.unwrap());
     for _ in 0..2 {
         store.claim(spent, "w", Duration::from_secs(60), 2).await.unwrap();
@@ -280,5 +287,244 @@ async fn settle_dead_letters_on(queue: AmqpQueue) {
     while queue.dead_letter_depth().await.unwrap() > 0 {
         assert!(start.elapsed() < Duration::from_secs(15), "dead letters left");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The secrets a cluster holds: the database's and the broker's passwords (in their URLs), the gateway's
+/// tokens, the signing key and the webhook's token (in its URL's query).
+struct Secrets {
+    db_password: String,
+    mq_password: String,
+    tokens: [String; 3],
+    signing_key: String,
+    hook_token: String,
+}
+
+impl Secrets {
+    fn new() -> Self {
+        let fresh = |what: &str| format!("{what}-{}", uuid::Uuid::new_v4().simple());
+        Self {
+            db_password: fresh("dbpw"),
+            mq_password: fresh("mqpw"),
+            tokens: [fresh("uploader"), fresh("editor"), fresh("admin")],
+            signing_key: hex::encode(Sha256::digest(uuid::Uuid::new_v4().as_bytes())),
+            hook_token: fresh("hook"),
+        }
+    }
+
+    fn all(&self) -> Vec<&str> {
+        let mut all = vec![self.db_password.as_str(), self.mq_password.as_str(), &self.signing_key, &self.hook_token];
+        all.extend(self.tokens.iter().map(String::as_str));
+        all
+    }
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let ctl = std::env::var("FOLIO_TEST_RABBITMQCTL").unwrap_or_else(|_| "rabbitmqctl".into());
+    let out = std::process::Command::new(&ctl).args(args).output().unwrap_or_else(|e| {
+        panic!("running {ctl}: {e}; set FOLIO_TEST_RABBITMQCTL to rabbitmqctl's path (scripts/test installs RabbitMQ)")
+    });
+    assert!(out.status.success(), "{ctl} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A whole cluster (gateway, worker, coordinator) run with known secrets, through an upload, its
+/// processing, an assembly, its event and webhook, the API, the health endpoints and the commands an
+/// operator runs (`folio config`, `folio migrate`, `--help`): none of the secrets is in any log line,
+/// command output, API answer or event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_shows_in_any_output() {
+    let secrets = Secrets::new();
+    let (cluster, queue) = Cluster::create(SETTINGS).await;
+    // A broker user and a database role whose passwords are the secrets.
+    let user = format!("folio_secret_{}", uuid::Uuid::new_v4().simple());
+    rabbitmqctl(&["add_user", &user, &secrets.mq_password]);
+    rabbitmqctl(&["set_permissions", "-p", "/", &user, ".*", ".*", ".*"]);
+    support::cluster::admin(&format!("CREATE ROLE {user} LOGIN PASSWORD '{}'", secrets.db_password)).await;
+    support::cluster::admin(&format!("ALTER DATABASE {} OWNER TO {user}", cluster.database)).await;
+    let database = cluster.database.clone();
+    let outcome = tokio::spawn(secrets_stay_hidden(cluster, user.clone(), secrets)).await;
+    if let Err(e) = queue.delete_declared().await {
+        eprintln!("could not delete the test's queues: {e}");
+    }
+    support::cluster::admin(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+    rabbitmqctl(&["delete_user", &user]);
+    support::cluster::admin(&format!("DROP ROLE IF EXISTS {user}")).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn secrets_stay_hidden(mut cluster: Cluster, user: String, secrets: Secrets) {
+    use std::io::{Read, Write};
+    let db_url = {
+        let admin_url = cluster.db_url();
+        let (scheme, rest) = admin_url.split_once("://").unwrap();
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{user}:{}@{host}", secrets.db_password)
+    };
+    let broker = broker_url();
+    let host =
+        broker.split_once("://").unwrap().1.rsplit_once('@').map_or("127.0.0.1:5672/%2f", |(_, h)| h).to_string();
+    let queue_url = format!("amqp://{user}:{}@{host}?queue={}", secrets.mq_password, cluster.queue_name);
+    // The webhook: a listener that keeps every request it gets and answers 200.
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook?token={}", hook.local_addr().unwrap(), secrets.hook_token);
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let kept = received.clone();
+    std::thread::spawn(move || {
+        for stream in hook.incoming() {
+            let Ok(mut stream) = stream else { return };
+            stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut request = vec![0u8; 1 << 16];
+            let n = stream.read(&mut request).unwrap_or(0);
+            // The request line names the webhook's own URL, which its receiver knows: the rest (headers,
+            // the event) is what Folio says.
+            let start = request[..n].windows(2).position(|w| w == b"\r\n").map_or(n, |i| i + 2);
+            kept.lock().unwrap().extend_from_slice(&request[start..n]);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let gateway_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let health_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let [uploader, editor, admin] = &secrets.tokens;
+    cluster.env = vec![
+        ("FOLIO_GATEWAY_TOKENS".into(), format!("portal:uploader:{uploader},ana:editor:{editor}")),
+        ("FOLIO_GATEWAY_TOKEN".into(), admin.clone()),
+        ("FOLIO_SIGNING_KEY".into(), secrets.signing_key.clone()),
+        ("FOLIO_WEBHOOK_URL".into(), hook_url.clone()),
+    ];
+    let config = cluster.config();
+    std::fs::write(&config, format!("{SETTINGS}[gateway]\nlisten = \"{gateway_addr}\"\n")).unwrap();
+    let start = |role: &str, extra: &[&str]| {
+        let log = std::fs::File::create(cluster.dir.path().join(format!("{role}.log"))).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
+        command.arg("--config").arg(&config).args(extra).arg(role);
+        command
+            .env("FOLIO_DATABASE_URL", &db_url)
+            .env("FOLIO_BLOB_URL", cluster.blob_url())
+            .env("FOLIO_QUEUE_URL", &queue_url)
+            .env("FOLIO_THUMBNAIL_SIZES", "256")
+            .env("FOLIO_LIBREOFFICE", "off")
+            .envs(cluster.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        command.spawn().unwrap()
+    };
+    let mut processes = vec![
+        ("gateway", start("gateway", &[])),
+        ("worker", start("worker", &["--health-addr", &health_addr])),
+        ("coordinator", start("coordinator", &[])),
+    ];
+    let mut seen = String::new();
+    let request = |method: &str, path: &str, token: &str, content_type: &str, body: &[u8]| -> String {
+        for _ in 0..100 {
+            if let Ok(mut stream) = std::net::TcpStream::connect(&gateway_addr) {
+                stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                let head = format!(
+                    "{method} {path} HTTP/1.1\r\nHost: folio\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(body).unwrap();
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer);
+                return String::from_utf8_lossy(&answer).into_owned();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the gateway does not answer on {gateway_addr}")
+    };
+    let catalogue = "title = \"Catalogue\"\n[[chapters]]\nid = \"lebanon\"\ntitle = \"Lebanon\"\n";
+    let answer = request("PUT", "/v1/catalogues/ccm-2012", admin, "application/toml", catalogue.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    seen.push_str(&answer);
+    let photo = std::fs::read(repo().join("examples/ccm-2012/timeline-2012.png")).unwrap();
+    let boundary = "folio-secret-test";
+    let meta = r#"{"chapter": "lebanon", "state": "Spain", "author": "Ana Ruiz", "title": "Timeline", "kind": "graphic", "role": "donor", "modality": "bilateral", "received": "2012-04-01", "rights": "CC0"}"#;
+    let mut form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{meta}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"timeline.png\"\r\n\r\n").into_bytes();
+    form.extend_from_slice(&photo);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let answer = request("POST", "/v1/catalogues/ccm-2012/contributions", uploader, &content_type, &form);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    seen.push_str(&answer);
+
+    // Wait for the build and its webhook delivery.
+    let started = std::time::Instant::now();
+    loop {
+        let answer = request("GET", "/v1/catalogues/ccm-2012/builds", editor, "text/plain", b"");
+        let delivered = !received.lock().unwrap().is_empty();
+        if answer.contains("\"state\":\"done\"") && delivered {
+            seen.push_str(&answer);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no build delivered: {answer}\n{}",
+            cluster.logs(&["gateway", "worker", "coordinator"])
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for path in [
+        "/v1/catalogues/ccm-2012",
+        "/v1/catalogues/ccm-2012/contributions",
+        "/v1/catalogues/ccm-2012/findings",
+        "/v1/catalogues/ccm-2012/chapters",
+        "/v1/openapi.json",
+        "/v1/catalogues/ccm-2012/contributions/not-a-uuid",
+        "/readyz",
+        "/metrics",
+    ] {
+        seen.push_str(&request("GET", path, editor, "text/plain", b""));
+    }
+    for path in ["/readyz", "/metrics"] {
+        let mut stream = std::net::TcpStream::connect(&health_addr).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: folio\r\nConnection: close\r\n\r\n").unwrap();
+        let _ = stream.read_to_string(&mut seen);
+    }
+    // The webhook's requests: the `catalogue.assembled` event (the same JSON as on the broker) and headers.
+    seen.push_str(&String::from_utf8_lossy(&received.lock().unwrap()));
+
+    // The operator's commands, with the same environment.
+    for args in [&["config"][..], &["migrate"], &["--help"], &["worker", "--help"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("FOLIO_DATABASE_URL", &db_url)
+            .env("FOLIO_QUEUE_URL", &queue_url)
+            .envs(cluster.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "folio {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // A bad URL still names no password.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["--database-url", &format!("mysql://root:{}@db/folio", secrets.db_password), "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    seen.push_str(&String::from_utf8_lossy(&out.stderr));
+
+    for (name, child) in &mut processes {
+        let status = stop(child);
+        assert!(status.success(), "{name} exited with {status}");
+    }
+    seen.push_str(&cluster.logs(&["gateway", "worker", "coordinator"]));
+    assert!(seen.contains("catalogue.assembled") || seen.contains("assembled"), "the run got as far as a build");
+    assert!(seen.contains(&format!("{user}:***@")), "the URLs with passwords were shown, masked");
+    for secret in secrets.all() {
+        if let Some(at) = seen.find(secret) {
+            let from = seen[..at].char_indices().rev().nth(200).map_or(0, |(i, _)| i);
+            panic!("a secret shows in the output: …{}…", &seen[from..(at + secret.len()).min(seen.len())]);
+        }
     }
 }

@@ -114,7 +114,7 @@ impl Run {
     /// empty, the catalogue assembled once. Returns the documents and their records.
     /// Waits for every document, checks one record per document done and one build, stops the processes;
     /// returns the documents, the records and the processes' logs.
-    async fn check_and_stop(mut self) -> (Vec<Document>, Vec<(Uuid, StoredRecord)>, String) {
+    async fn check_and_stop(mut self) -> (Vec<Document>, Vec<(Uuid, RecordSummary)>, String) {
         self.wait_finished(self.documents.len(), Duration::from_secs(420)).await;
         eprintln!(
             "{} documents finished {:.1} s after the start",

@@ -38,7 +38,7 @@ fn worker(s: &Setup, name: &str, sandbox: Sandbox, lease: Duration) -> Worker {
         blobs: s.blobs.clone(),
         queue: s.queue.clone(),
         sandbox,
-        settings: WorkerSettings { name: name.into(), concurrency: 2, lease, max_attempts: 3 },
+        settings: WorkerSettings { name: name.into(), concurrency: 2, lease, max_attempts: 3, ..Default::default() },
         events: None,
     }
 }

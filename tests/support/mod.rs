@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod http;
 
 use chrono::NaiveDate;
 use folio_core::*;
