@@ -134,7 +134,7 @@ impl Run {
         let start = Instant::now();
         let builds = loop {
             let builds = self.store.builds(self.catalogue_id).await.unwrap();
-            if builds.iter().any(|b| b.state == "done" && b.announced) {
+            if builds.iter().any(|b| b.state == BuildState::Done && b.announced) {
                 break builds;
             }
             assert!(start.elapsed() < Duration::from_secs(300), "no build:\n{}", self.tail_logs());

@@ -14,8 +14,6 @@ pub mod report;
 pub mod signature;
 pub mod verify;
 
-mod base64;
-
 pub use docx::render_docx;
 pub use error::BundleError;
 pub use model::{Book, BookChapter, BookEntry, Figure, EMPTY_CHAPTER_NOTE};

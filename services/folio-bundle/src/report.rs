@@ -252,7 +252,7 @@ fn chapter_table(html: &mut String, number: usize, chapter: &ReportChapter) {
                     format!(
                         "<img class=\"thumb\" src=\"data:{};base64,{}\" alt=\"First page of {}\">",
                         format.mime(),
-                        crate::base64::encode(bytes),
+                        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
                         escape(&d.file_name)
                     )
                 })

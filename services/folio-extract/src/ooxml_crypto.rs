@@ -192,22 +192,25 @@ impl Hash {
         }
     }
 
-    /// The hash's input block size, for HMAC.
-    fn block_len(self) -> usize {
-        match self {
-            Hash::Sha1 | Hash::Sha256 => 64,
-            Hash::Sha384 | Hash::Sha512 => 128,
-        }
-    }
-
     /// HMAC (RFC 2104) of `message` with `key`.
     fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
-        let mut k = if key.len() > self.block_len() { self.of(&[key]) } else { key.to_vec() };
-        k.resize(self.block_len(), 0);
-        let inner_pad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-        let outer_pad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-        let inner = self.of(&[&inner_pad, message]);
-        self.of(&[&outer_pad, &inner])
+        fn run<D: Digest + hmac::digest::core_api::BlockSizeUser>(key: &[u8], message: &[u8]) -> Vec<u8> {
+            use hmac::Mac;
+            // HMAC takes a key of any length: no error can come from it.
+            match <hmac::SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(key) {
+                Ok(mut mac) => {
+                    mac.update(message);
+                    mac.finalize().into_bytes().to_vec()
+                }
+                Err(_) => Vec::new(),
+            }
+        }
+        match self {
+            Hash::Sha1 => run::<Sha1>(key, message),
+            Hash::Sha256 => run::<Sha256>(key, message),
+            Hash::Sha384 => run::<Sha384>(key, message),
+            Hash::Sha512 => run::<Sha512>(key, message),
+        }
     }
 
     /// H(salt + password), then `count` times H(iterator + previous): MS-OFFCRYPTO 2.3.4.7 and 2.3.4.11.

@@ -216,17 +216,17 @@ fn broker_error(action: &str, error: lapin::Error) -> QueueError {
 /// A pause that doubles from [`BACKOFF_FIRST`] to [`BACKOFF_MAX`], each shortened by up to a quarter at random so
 /// that workers cut off together do not come back together.
 #[derive(Debug)]
-pub struct Backoff {
+pub struct ReconnectBackoff {
     next: Duration,
 }
 
-impl Default for Backoff {
+impl Default for ReconnectBackoff {
     fn default() -> Self {
         Self { next: BACKOFF_FIRST }
     }
 }
 
-impl Backoff {
+impl ReconnectBackoff {
     pub fn reset(&mut self) {
         self.next = BACKOFF_FIRST;
     }
@@ -680,14 +680,14 @@ impl WorkQueue for AmqpQueue {
             return Err(first);
         }
         warn!(error = %first, document_id = %request.document_id, "publish failed; trying once more");
-        tokio::time::sleep(Backoff::default().next_pause()).await;
+        tokio::time::sleep(ReconnectBackoff::default().next_pause()).await;
         let link = self.shared.current().await?;
         self.shared.publish_on(&link, request, &body).await
     }
 
     async fn next(&self) -> Option<Box<dyn Delivery>> {
         let mut closed = self.shared.closed.subscribe();
-        let mut backoff = Backoff::default();
+        let mut backoff = ReconnectBackoff::default();
         loop {
             if *closed.borrow_and_update() {
                 return None;
@@ -895,7 +895,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_to_ten_seconds_with_jitter() {
-        let mut b = Backoff::default();
+        let mut b = ReconnectBackoff::default();
         let pauses: Vec<Duration> = (0..12).map(|_| b.next_pause()).collect();
         assert!(pauses[0] >= BACKOFF_FIRST * 3 / 4 && pauses[0] <= BACKOFF_FIRST, "{pauses:?}");
         assert!(pauses.iter().all(|p| *p <= BACKOFF_MAX), "{pauses:?}");

@@ -18,8 +18,8 @@ pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use postgres::PostgresStore;
 pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, Message, QueueError, WorkQueue, WorkRequest};
 pub use repo::{
-    BuildRow, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled, RecordSummary, Store,
-    StoreError, StoredRecord,
+    BuildRow, BuildState, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled,
+    RecordSummary, Store, StoreError, StoredRecord,
 };
 pub use s3::S3BlobStore;
 pub use sqlite::SqliteStore;

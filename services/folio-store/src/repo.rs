@@ -160,12 +160,41 @@ pub struct Reconciled {
     pub failed: Vec<Uuid>,
 }
 
+/// Where a build stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildState {
+    /// Claimed by a coordinator (or `folio process`), not finished.
+    Assembling,
+    /// Its bundle is written.
+    Done,
+}
+
+impl BuildState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Assembling => "assembling",
+            Self::Done => "done",
+        }
+    }
+}
+
+impl std::str::FromStr for BuildState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "assembling" => Ok(Self::Assembling),
+            "done" => Ok(Self::Done),
+            other => Err(format!("'{other}' is not a build state")),
+        }
+    }
+}
+
 /// One build of a catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildRow {
     pub number: u32,
-    /// `assembling` or `done`.
-    pub state: String,
+    pub state: BuildState,
     /// Where the bundle is (empty while assembling).
     pub location: String,
     pub manifest_sha256: String,

@@ -188,7 +188,7 @@ pub(crate) fn build_from(
 ) -> Result<BuildRow, StoreError> {
     Ok(BuildRow {
         number: u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))?,
-        state,
+        state: state.parse().map_err(|e: String| corrupt(format!("builds.state: {e}")))?,
         location,
         manifest_sha256,
         input_stamp,

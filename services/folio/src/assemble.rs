@@ -14,7 +14,7 @@ use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, Re
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
 use folio_bundle::{Book, BookChapter, BookEntry, Figure};
 use folio_core::{DocumentState, Finding, ThumbnailFormat, ThumbnailRef};
-use folio_store::{BlobStore, RecordSummary, Store};
+use folio_store::{BlobStore, BuildState, RecordSummary, Store};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -79,7 +79,9 @@ pub async fn assemble(
             break (number, false);
         }
         let latest = store.builds(catalogue_id).await?.into_iter().next_back();
-        if let Some(b) = latest.filter(|b| b.state == "done" && b.input_stamp.as_deref() == Some(stamp.as_str())) {
+        if let Some(b) =
+            latest.filter(|b| b.state == BuildState::Done && b.input_stamp.as_deref() == Some(stamp.as_str()))
+        {
             break (b.number, true);
         }
         // Another claimant assembles now, or an interrupted run's claim has not run out yet.
@@ -111,7 +113,7 @@ pub struct Numbering {
 
 /// The contents of the latest finished build before build `number` that kept them.
 pub fn previous_contents(builds: &[folio_store::BuildRow], number: u32) -> Option<(u32, BuildContents)> {
-    let before = builds.iter().rev().find(|b| b.number < number && b.state == "done")?;
+    let before = builds.iter().rev().find(|b| b.number < number && b.state == BuildState::Done)?;
     let contents = serde_json::from_str(before.contents.as_deref()?)
         .map_err(
             |e| warn!(build = before.number, error = %e, "unreadable contents of an earlier build; no change list"),

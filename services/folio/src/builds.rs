@@ -8,7 +8,7 @@
 use crate::assemble::{book_date, bundle_files, previous_contents, write_bundle, Numbering};
 use crate::coordinator;
 use anyhow::{Context, Result};
-use folio_store::{BlobStore, CatalogueAssembled, Store, WorkQueue};
+use folio_store::{BlobStore, BuildState, CatalogueAssembled, Store, WorkQueue};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,7 +147,7 @@ async fn build_if_changed(
     let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else {
         let latest = store.builds(catalogue_id).await?.into_iter().next_back();
         return Ok(match latest {
-            Some(b) if b.state == "done" && b.input_stamp.as_deref() == Some(stamp.as_str()) => {
+            Some(b) if b.state == BuildState::Done && b.input_stamp.as_deref() == Some(stamp.as_str()) => {
                 Outcome::Unchanged(b.number)
             }
             _ => Outcome::Busy,
@@ -249,7 +249,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut stamps = StampCache::new();
-    let mut backoff = crate::webhook::Backoff::new();
+    let mut backoff = crate::webhook::DeliveryRetries::new();
     loop {
         if let Err(e) = sweep(store.as_ref(), blobs.as_ref(), queue.as_ref(), &settings, &mut stamps).await {
             warn!(error = %format!("{e:#}"), "build sweep failed; trying again at the next");

@@ -36,7 +36,7 @@ impl std::fmt::Debug for Webhook {
 }
 
 /// Failed deliveries and when each may be tried again: `(catalogue, build) -> (failures, next attempt)`.
-pub type Backoff = HashMap<(Uuid, u32), (u32, Instant)>;
+pub type DeliveryRetries = HashMap<(Uuid, u32), (u32, Instant)>;
 
 impl Webhook {
     pub fn new(url: &str, signer: Option<Signer>) -> Result<Self, String> {
@@ -83,7 +83,7 @@ impl Webhook {
     pub async fn deliver_pending(
         &self,
         store: &dyn Store,
-        backoff: &mut Backoff,
+        backoff: &mut DeliveryRetries,
     ) -> Result<(), folio_store::StoreError> {
         for (catalogue_id, build) in store.undelivered_webhooks().await? {
             let key = (catalogue_id, build.number);

@@ -98,11 +98,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// and before the next one is taken, so that an outage of the database spends a message's delivery limit
 /// (five by default) over seconds rather than one second; a success clears it.
 #[derive(Default)]
-struct Backoff {
+struct FaultBackoff {
     faults: std::sync::atomic::AtomicU32,
 }
 
-impl Backoff {
+impl FaultBackoff {
     fn delay(faults: u32) -> Duration {
         match faults {
             0 => Duration::ZERO,
@@ -137,7 +137,7 @@ impl Worker {
     pub async fn run_with_grace(self, mut shutdown: watch::Receiver<bool>, grace: Option<Duration>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let (abandon, abandoned) = watch::channel(false);
-        let backoff = Arc::new(Backoff::default());
+        let backoff = Arc::new(FaultBackoff::default());
         let mut in_flight = tokio::task::JoinSet::new();
         loop {
             let pause = backoff.pause();
@@ -191,7 +191,7 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>, backoff: &Backoff) {
+    async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>, backoff: &FaultBackoff) {
         let request = match delivery.message() {
             Message::Work(request) => request.clone(),
             Message::Upload(upload) => {
@@ -240,7 +240,7 @@ impl Worker {
         &self,
         delivery: Box<dyn Delivery>,
         upload: folio_core::upload::UploadRequest,
-        backoff: &Backoff,
+        backoff: &FaultBackoff,
     ) {
         let span = tracing::info_span!("upload", upload_id = %upload.upload_id, catalogue = %upload.catalogue);
         let accepted = async {
@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_its_ceiling_and_clears() {
-        let b = Backoff::default();
+        let b = FaultBackoff::default();
         assert_eq!(b.pause(), Duration::ZERO);
         let waits: Vec<u64> = (0..8).map(|_| b.fault().as_millis() as u64).collect();
         assert_eq!(waits, [200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);

@@ -4,6 +4,7 @@
 
 use super::problem::Problem;
 use axum::http::{header, HeaderMap, StatusCode};
+use subtle::ConstantTimeEq;
 
 /// What a token may do; each scope may do what the ones before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,7 +96,7 @@ pub fn authorise(tokens: &[Token], headers: &HeaderMap, needed: Option<Scope>) -
         tokens.iter().fold(
             None,
             |found, t| {
-                if constant_time_eq(given.as_bytes(), t.secret.as_bytes()) {
+                if bool::from(given.as_bytes().ct_eq(t.secret.as_bytes())) {
                     Some(t)
                 } else {
                     found
@@ -122,10 +123,6 @@ pub fn authorise(tokens: &[Token], headers: &HeaderMap, needed: Option<Scope>) -
         )),
         _ => Ok(Caller { name: token.name.clone(), scope: token.scope }),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

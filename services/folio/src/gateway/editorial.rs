@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use folio_core::{Contribution, Decision, DecisionAction, Finding, FindingCode};
+use folio_store::BuildState;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -373,9 +374,9 @@ pub(super) async fn withdraw_classification(
 
 fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
     json!({
-        "number": b.number, "state": b.state, "location": builds::shown_location(&b.location),
+        "number": b.number, "state": b.state.as_str(), "location": builds::shown_location(&b.location),
         "manifest_sha256": b.manifest_sha256,
-        "bundle_url": (b.state == "done").then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
+        "bundle_url": (b.state == BuildState::Done).then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
     })
 }
 
@@ -385,7 +386,7 @@ pub(super) async fn builds(State(gateway): State<Gateway>, Path(key): Path<Strin
     // Stale: the inputs moved since the latest finished build (a new or replaced contribution, a decision, a
     // classification, a record), or there is none yet.
     let stamp = builds::current_stamp(gateway.store.as_ref(), id, &gateway.stamps).await?;
-    let latest_done = rows.iter().rev().find(|b| b.state == "done");
+    let latest_done = rows.iter().rev().find(|b| b.state == BuildState::Done);
     let stale = latest_done.is_none_or(|b| b.input_stamp.as_deref() != Some(stamp.as_str()));
     let builds: Vec<Value> = rows.iter().rev().map(|b| build_json(&key, b)).collect();
     Ok(Json(json!({ "builds": builds, "stale": stale })).into_response())
@@ -440,7 +441,7 @@ pub(super) async fn bundle(
     Path((key, number)): Path<(String, u32)>,
 ) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
-    let build = gateway.store.builds(id).await?.into_iter().find(|b| b.number == number && b.state == "done");
+    let build = gateway.store.builds(id).await?.into_iter().find(|b| b.number == number && b.state == BuildState::Done);
     let Some(build) = build else {
         return Err(Problem::not_found("No such build", format!("catalogue '{key}' has no finished build {number}")));
     };
