@@ -75,6 +75,12 @@ pub async fn read_folder(folder: &Path, blobs: &dyn BlobStore) -> Result<IntakeS
 pub async fn submit(store: &dyn Store, queue: &dyn WorkQueue, snapshot: IntakeSnapshot) -> Result<Ingested> {
     store.sync_intake(&snapshot).await?;
     let catalogue_id = snapshot.catalogue_id;
+    let queued = ask_for_unfinished(store, queue, catalogue_id).await?;
+    Ok(Ingested { catalogue_id, snapshot, queued })
+}
+
+/// Sends a work request for each document of the catalogue that is not finished; returns how many.
+pub async fn ask_for_unfinished(store: &dyn Store, queue: &dyn WorkQueue, catalogue_id: Uuid) -> Result<usize> {
     let mut queued = 0;
     for document in store.documents(catalogue_id).await? {
         if !document.state.is_terminal() {
@@ -82,7 +88,7 @@ pub async fn submit(store: &dyn Store, queue: &dyn WorkQueue, snapshot: IntakeSn
             queued += 1;
         }
     }
-    Ok(Ingested { catalogue_id, snapshot, queued })
+    Ok(queued)
 }
 
 /// Files of the folder, relative, `/`-separated, sorted; without the CSV, the catalogue file and hidden files.

@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line.
 
 pub mod assemble;
+pub mod backends;
 pub mod builds;
 pub mod bundle_zip;
 pub mod classification;

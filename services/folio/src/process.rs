@@ -2,12 +2,12 @@
 //! the workers, wait for every chapter to clear, check the rules, assemble the bundle.
 
 use crate::assemble::{assemble, book_date, BundleSummary};
+use crate::backends::Backends;
 use crate::config::Settings;
 use crate::coordinator;
 use crate::ingest;
-use crate::worker::{WorkEvent, Worker};
+use crate::worker::WorkEvent;
 use anyhow::{Context, Result};
-use folio_store::{open_blobs, open_queue, open_store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 use std::time::Duration;
@@ -15,23 +15,12 @@ use tokio::sync::{broadcast, watch};
 
 /// Runs the whole job. `show_progress` draws a bar on stderr (when it is a terminal).
 pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: bool) -> Result<BundleSummary> {
-    let store = open_store(&settings.database_url()).await?;
-    let blobs = open_blobs(&settings.blob_url())?;
-    // A broker hands this worker as many unacknowledged messages as it processes at once.
-    let prefetch = u16::try_from(settings.concurrency()).unwrap_or(u16::MAX);
-    let queue = open_queue(&settings.queue_url, prefetch).await?;
+    let backends = Backends::open_for_workers(settings).await?;
+    let (store, blobs, queue) = (backends.store.clone(), backends.blobs.clone(), backends.queue.clone());
 
     let snapshot = ingest::read_folder(input, blobs.as_ref()).await?;
     let catalogue_id = snapshot.catalogue_id;
-    // With the in-process queue, this process is the only one working on this catalogue: what an earlier,
-    // interrupted run held is ours to take back at once. With a shared queue other workers may hold documents
-    // right now; theirs come back only when their leases run out.
-    if queue.is_in_process() {
-        let requeued = store.requeue_processing(catalogue_id).await.context("taking back interrupted documents")?;
-        if requeued > 0 {
-            tracing::info!(requeued, "documents an interrupted run held are queued again");
-        }
-    }
+    backends.take_back_interrupted(&[catalogue_id]).await?;
     let ingested = ingest::submit(store.as_ref(), queue.as_ref(), snapshot).await?;
     let total = ingested.snapshot.documents.len() as u64;
 
@@ -51,14 +40,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
 
     let (events, mut listener) = broadcast::channel(1024);
     let (stop, stopped) = watch::channel(false);
-    let worker = Worker {
-        store: store.clone(),
-        blobs: blobs.clone(),
-        queue: queue.clone(),
-        sandbox: settings.sandbox()?,
-        settings: settings.worker_settings(),
-        events: Some(events),
-    };
+    let worker = backends.worker(settings, Some(events))?;
     let workers = tokio::spawn(worker.run(stopped.clone()));
     // The same reconciler as the cluster's: here it can only find requests lost inside this process.
     let reconciler =

@@ -3,12 +3,11 @@
 //! folder, unless URLs say otherwise). Each stops on SIGTERM or SIGINT: it stops taking work, finishes what is
 //! in flight within its grace period, and gives the rest back; its health endpoints answer until it exits.
 
+use crate::backends::Backends;
 use crate::config::Settings;
 use crate::health::{self, Dependencies};
-use crate::worker::Worker;
 use crate::{builds, reconciler};
 use anyhow::{bail, Context, Result};
-use folio_store::{open_blobs, open_queue, open_store};
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -25,17 +24,9 @@ pub async fn stop_signal() -> Result<&'static str> {
 
 /// `folio worker`: runs until a stop signal, or until the queue closes.
 pub async fn run_worker(settings: &Settings) -> Result<()> {
-    let store = open_store(&settings.database_url()).await.context("opening the database")?;
-    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
-    let prefetch = u16::try_from(settings.concurrency()).unwrap_or(u16::MAX);
-    let queue = open_queue(&settings.queue_url, prefetch).await.context("opening the queue")?;
-    if queue.is_in_process() {
-        bail!(
-            "folio worker takes work from a shared queue, and {} is this process's own: set FOLIO_QUEUE_URL (amqp://...), \
-             or use `folio process`, which runs every role in one process",
-            folio_core::redact::url(&settings.queue_url)
-        );
-    }
+    let backends = Backends::open_for_workers(settings).await?;
+    backends.require_shared_queue("worker", settings)?;
+    let (store, queue) = (backends.store.clone(), backends.queue.clone());
 
     // `stopping` ends the intake of work (and readiness); `exiting` ends the health endpoints, last.
     let (stop, stopping) = watch::channel(false);
@@ -43,14 +34,7 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
     let health = serve_health(settings, dependencies, exiting).await?;
 
-    let worker = Worker {
-        store,
-        blobs,
-        queue: queue.clone(),
-        sandbox: settings.sandbox()?,
-        settings: settings.worker_settings(),
-        events: None,
-    };
+    let worker = backends.worker(settings, None)?;
     info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %folio_core::redact::url(&settings.queue_url), "worker started");
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let mut running = tokio::spawn(worker.run_with_grace(stopping, Some(grace)));
@@ -73,17 +57,9 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
 
 /// `folio coordinator`: runs the reconciler and the builds until a stop signal.
 pub async fn run_coordinator(settings: &Settings) -> Result<()> {
-    let store = open_store(&settings.database_url()).await.context("opening the database")?;
-    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
-    let queue = open_queue(&settings.queue_url, 1).await.context("opening the queue")?;
-    if queue.is_in_process() {
-        bail!(
-            "folio coordinator works with workers in other processes through a shared queue, and {} is this \
-             process's own: set FOLIO_QUEUE_URL (amqp://...), or use `folio process`, which runs every role in one \
-             process",
-            folio_core::redact::url(&settings.queue_url)
-        );
-    }
+    let backends = Backends::open(settings, 1).await?;
+    backends.require_shared_queue("coordinator", settings)?;
+    let Backends { store, blobs, queue } = backends;
     let (stop, stopping) = watch::channel(false);
     let (exit, exiting) = watch::channel(false);
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
@@ -164,6 +140,7 @@ async fn serve_gateway(
         tokens: std::sync::Arc::new(tokens),
         limits,
         stamps: Default::default(),
+        suggestions: Default::default(),
         spool_dir: std::env::temp_dir(),
         builds,
     };
@@ -208,17 +185,9 @@ fn gateway_tokens(settings: &Settings) -> Result<Vec<crate::gateway::auth::Token
 /// `folio gateway`: the HTTP API, until a stop signal. Uploads go to the shared blob store and database, and
 /// their work requests to the shared queue.
 pub async fn run_gateway(settings: &Settings) -> Result<()> {
-    let store = open_store(&settings.database_url()).await.context("opening the database")?;
-    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
-    let queue = open_queue(&settings.queue_url, 1).await.context("opening the queue")?;
-    if queue.is_in_process() {
-        bail!(
-            "folio gateway hands work to workers in other processes through a shared queue, and {} is this \
-             process's own: set FOLIO_QUEUE_URL (amqp://...), or use `folio serve`, which runs every role in one \
-             process",
-            folio_core::redact::url(&settings.queue_url)
-        );
-    }
+    let backends = Backends::open(settings, 1).await?;
+    backends.require_shared_queue("gateway", settings)?;
+    let Backends { store, blobs, queue } = backends;
     let (stop, stopping) = watch::channel(false);
     let (_, server) = serve_gateway(settings, store, blobs, queue.clone(), stopping).await?;
     let signal = stop_signal().await?;
@@ -234,37 +203,12 @@ pub async fn run_gateway(settings: &Settings) -> Result<()> {
 /// `folio serve`: the gateway, the workers, the reconciler and the builds in one process, until a stop
 /// signal. Calls `started` with the gateway's address once it listens.
 pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
-    let store = open_store(&settings.database_url()).await.context("opening the database")?;
-    let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
-    let prefetch = u16::try_from(settings.concurrency()).unwrap_or(u16::MAX);
-    let queue = open_queue(&settings.queue_url, prefetch).await.context("opening the queue")?;
-    if queue.is_in_process() {
-        // Nobody else works from this queue: what an earlier run of this process held is ours to take back,
-        // and as the in-process queue starts empty, every document not finished is asked for again.
-        let mut asked = 0;
-        for catalogue in store.catalogue_ids().await? {
-            store.requeue_processing(catalogue).await?;
-            for document in store.documents(catalogue).await? {
-                if !document.state.is_terminal() {
-                    queue.publish(&folio_store::WorkRequest::new(catalogue, document.id)).await?;
-                    asked += 1;
-                }
-            }
-        }
-        if asked > 0 {
-            info!(documents = asked, "documents left unfinished by an earlier run are queued again");
-        }
-    }
+    let backends = Backends::open_for_workers(settings).await?;
+    backends.resume_in_process().await?;
+    let worker = backends.worker(settings, None)?;
+    let Backends { store, blobs, queue } = backends;
     let (stop, stopping) = watch::channel(false);
     let (addr, server) = serve_gateway(settings, store.clone(), blobs.clone(), queue.clone(), stopping.clone()).await?;
-    let worker = Worker {
-        store: store.clone(),
-        blobs: blobs.clone(),
-        queue: queue.clone(),
-        sandbox: settings.sandbox()?,
-        settings: settings.worker_settings(),
-        events: None,
-    };
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let workers = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
     let builds =

@@ -269,14 +269,36 @@ async fn classification_json(
         .into_iter()
         .find(|c| c.id == contribution_id)
         .ok_or_else(|| no_contribution(key, contribution_id))?;
-    let mut text = Vec::new();
-    for d in store.documents(catalogue_id).await?.iter().filter(|d| d.contribution_id == contribution_id) {
-        // One contribution's text (its documents', each at most extract.max_text_mib), for this answer.
-        if let Some(t) = store.text(d.id).await? {
-            text.push(t);
+    // The suggestion follows the contribution's metadata and its documents' texts: it is made again only
+    // when one of them changed (told by the texts' digests, kept with the records), else taken from the cache.
+    let documents: Vec<Uuid> = store
+        .documents(catalogue_id)
+        .await?
+        .into_iter()
+        .filter(|d| d.contribution_id == contribution_id)
+        .map(|d| d.id)
+        .collect();
+    let mut inputs = serde_json::to_string(&contribution).unwrap_or_default();
+    for id in &documents {
+        if let Some(record) = store.record(*id).await? {
+            inputs.push_str(&record.digest.sha256);
         }
     }
-    let suggestion = crate::classification::suggest(&contribution, &text.join("\n\n"));
+    let cached = gateway.suggestions.lock().await.get(&contribution_id).filter(|(seen, _)| *seen == inputs).cloned();
+    let suggestion = match cached {
+        Some((_, suggestion)) => suggestion,
+        None => {
+            let mut text = Vec::new();
+            for id in &documents {
+                if let Some(t) = store.text(*id).await? {
+                    text.push(t);
+                }
+            }
+            let suggestion = crate::classification::suggest(&contribution, &text.join("\n\n"));
+            gateway.suggestions.lock().await.insert(contribution_id, (inputs, suggestion.clone()));
+            suggestion
+        }
+    };
     let confirmed =
         store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
     let effective = crate::classification::effective(&suggestion, confirmed.as_ref());

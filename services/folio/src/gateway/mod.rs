@@ -54,7 +54,13 @@ pub struct Gateway {
     /// The stamps of the catalogues' inputs by change marker, so that `GET /builds` reads a catalogue's
     /// records only when something changed.
     pub stamps: Arc<tokio::sync::Mutex<crate::builds::StampCache>>,
+    /// Each contribution's suggested classification, with what it was made from (the contribution's
+    /// metadata and its texts' SHA-256s): a text is read again only when it changed.
+    pub suggestions: Arc<tokio::sync::Mutex<SuggestionCache>>,
 }
+
+/// Suggested classifications by contribution id: `(inputs, suggestion)`.
+pub type SuggestionCache = std::collections::HashMap<Uuid, (String, folio_core::classify::Classification)>;
 
 /// The API (from [`routes::table`]), the web desk and the health endpoints.
 ///
