@@ -49,16 +49,16 @@ fn real_sandbox() -> Sandbox {
 
 /// Runs two workers until every document is finished (or 60 s pass), then stops them.
 async fn run_until_cleared(s: &Setup, sandbox: Sandbox, lease: Duration) {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let a = tokio::spawn(worker(s, "worker-a", sandbox.clone(), lease).run(stopped.clone()));
-    let b = tokio::spawn(worker(s, "worker-b", sandbox, lease).run(stopped));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let a = tokio::spawn(worker(s, "worker-a", sandbox.clone(), lease).run(stop.clone()));
+    let b = tokio::spawn(worker(s, "worker-b", sandbox, lease).run(stop.clone()));
     let cleared = tokio::time::timeout(
         Duration::from_secs(60),
         folio::coordinator::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
     )
     .await;
     s.queue.close();
-    let _ = stop.send(true);
+    stop.cancel();
     a.await.unwrap();
     b.await.unwrap();
     cleared.expect("documents did not clear within 60 s").unwrap();

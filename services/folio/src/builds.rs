@@ -12,7 +12,7 @@ use folio_store::{BlobStore, BuildState, CatalogueAssembled, Store, WorkQueue};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
@@ -240,13 +240,13 @@ async fn announce(store: &dyn Store, queue: &dyn WorkQueue) -> Result<()> {
     Ok(())
 }
 
-/// Sweeps every `settings.every` until `stop` turns true; errors are logged and the next sweep tries again.
+/// Sweeps every `settings.every` until `stop` is cancelled; errors are logged and the next sweep tries again.
 pub async fn run(
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     queue: Arc<dyn WorkQueue>,
     settings: BuildSettings,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut stamps = StampCache::new();
     let mut backoff = crate::webhook::DeliveryRetries::new();
@@ -261,7 +261,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(settings.every) => {}
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.cancelled() => return,
         }
     }
 }

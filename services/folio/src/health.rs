@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// What readiness checks.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct Dependencies {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn WorkQueue>,
     /// Turns true when the process is shutting down: it is then not ready, whatever its dependencies say.
-    pub stopping: watch::Receiver<bool>,
+    pub stopping: CancellationToken,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Dependencies {
             }
             Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
         };
-        let stopping = *self.stopping.borrow();
+        let stopping = self.stopping.is_cancelled();
         Readiness { ready: !stopping && database == "ok" && queue == "ok", database, queue }
     }
 }
@@ -88,17 +88,9 @@ async fn ready(State(dependencies): State<Dependencies>) -> (StatusCode, Json<Re
     (status, Json(readiness))
 }
 
-/// Serves the endpoints on `listener` until `stop` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    dependencies: Dependencies,
-    mut stop: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(dependencies))
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
+/// Serves the endpoints on `listener` until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, dependencies: Dependencies, stop: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, router(dependencies)).with_graceful_shutdown(stop.cancelled_owned()).await
 }
 
 #[cfg(test)]
@@ -120,12 +112,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = folio_store::open_store(&format!("sqlite://{}", dir.path().join("f.db").display())).await.unwrap();
         let queue: Arc<dyn WorkQueue> = Arc::new(folio_store::InProcessQueue::new());
-        let (stop, stopping) = watch::channel(false);
-        let (exit, exiting) = watch::channel(false);
+        let (stopping, exiting) = (CancellationToken::new(), CancellationToken::new());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let dependencies = Dependencies { store, queue: queue.clone(), stopping };
-        let server = tokio::spawn(serve(listener, dependencies, exiting));
+        let dependencies = Dependencies { store, queue: queue.clone(), stopping: stopping.clone() };
+        let server = tokio::spawn(serve(listener, dependencies, exiting.clone()));
 
         assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
         let ready = get(addr, "/readyz").await;
@@ -139,10 +130,10 @@ mod tests {
         assert!(closed.contains(r#""queue":"unavailable""#), "named, without its error text: {closed}");
 
         // Stopping: still alive, no longer ready.
-        stop.send(true).unwrap();
+        stopping.cancel();
         assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
-        exit.send(true).unwrap();
+        exiting.cancel();
         server.await.unwrap().unwrap();
     }
 }

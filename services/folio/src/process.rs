@@ -11,7 +11,8 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 /// Runs the whole job. `show_progress` draws a bar on stderr (when it is a terminal).
 pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: bool) -> Result<BundleSummary> {
@@ -39,12 +40,16 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     bar.enable_steady_tick(Duration::from_millis(120));
 
     let (events, mut listener) = broadcast::channel(1024);
-    let (stop, stopped) = watch::channel(false);
+    let stop = CancellationToken::new();
     let worker = backends.worker(settings, Some(events))?;
-    let workers = tokio::spawn(worker.run(stopped.clone()));
+    let workers = tokio::spawn(worker.run(stop.clone()));
     // The same reconciler as the cluster's: here it can only find requests lost inside this process.
-    let reconciler =
-        tokio::spawn(crate::reconciler::run(store.clone(), queue.clone(), settings.reconciler_settings(), stopped));
+    let reconciler = tokio::spawn(crate::reconciler::run(
+        store.clone(),
+        queue.clone(),
+        settings.reconciler_settings(),
+        stop.clone(),
+    ));
 
     // Follow the workers for the bar; the database decides when the chapters are clear.
     let follow_bar = bar.clone();
@@ -76,7 +81,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     let cleared =
         coordinator::wait_until_cleared(store.as_ref(), catalogue_id, Duration::from_millis(100), |_| {}).await;
     queue.close();
-    let _ = stop.send(true);
+    stop.cancel();
     workers.await.context("the workers stopped unexpectedly")?;
     reconciler.await.context("the reconciler stopped unexpectedly")?;
     follower.abort();

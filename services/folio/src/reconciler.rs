@@ -10,7 +10,7 @@
 
 use folio_store::{Delivery, Message, QueueError, Store, StoreError, WorkQueue, WorkRequest};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 #[derive(Debug, Clone)]
@@ -132,17 +132,17 @@ async fn settle_dead_letter(
     Ok(outcome)
 }
 
-/// Sweeps every `settings.every` until `stop` turns true. Errors are logged and the next sweep tries again.
+/// Sweeps every `settings.every` until `stop` is cancelled. Errors are logged and the next sweep tries again.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     queue: std::sync::Arc<dyn WorkQueue>,
     settings: ReconcilerSettings,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(settings.every) => {}
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.cancelled() => return,
         }
         match sweep(store.as_ref(), queue.as_ref(), &settings).await {
             Ok(swept) if swept != Swept::default() => info!(?swept, "reconciler sweep"),

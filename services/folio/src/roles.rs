@@ -9,7 +9,7 @@ use crate::health::{self, Dependencies};
 use crate::{builds, reconciler};
 use anyhow::{bail, Context, Result};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// Resolves on the first SIGTERM (how Kubernetes stops a pod) or SIGINT (Ctrl-C).
@@ -29,19 +29,18 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
     let (store, queue) = (backends.store.clone(), backends.queue.clone());
 
     // `stopping` ends the intake of work (and readiness); `exiting` ends the health endpoints, last.
-    let (stop, stopping) = watch::channel(false);
-    let (exit, exiting) = watch::channel(false);
+    let (stopping, exiting) = (CancellationToken::new(), CancellationToken::new());
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
-    let health = serve_health(settings, dependencies, exiting).await?;
+    let health = serve_health(settings, dependencies, exiting.clone()).await?;
 
     let worker = backends.worker(settings, None)?;
     info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %folio_core::redact::url(&settings.queue_url), "worker started");
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    let mut running = tokio::spawn(worker.run_with_grace(stopping, Some(grace)));
+    let mut running = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
     tokio::select! {
         signal = stop_signal() => {
             info!(signal = signal?, grace_secs = grace.as_secs(), "stopping: no new work");
-            let _ = stop.send(true);
+            stopping.cancel();
             (&mut running).await.context("the worker loop failed")?;
         }
         finished = &mut running => {
@@ -49,7 +48,7 @@ pub async fn run_worker(settings: &Settings) -> Result<()> {
             warn!("the queue closed; the worker stops");
         }
     }
-    let _ = exit.send(true);
+    exiting.cancel();
     end_health(health).await;
     info!("worker stopped");
     Ok(())
@@ -60,10 +59,9 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
     let backends = Backends::open(settings, 1).await?;
     backends.require_shared_queue("coordinator", settings)?;
     let Backends { store, blobs, queue } = backends;
-    let (stop, stopping) = watch::channel(false);
-    let (exit, exiting) = watch::channel(false);
+    let (stopping, exiting) = (CancellationToken::new(), CancellationToken::new());
     let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
-    let health = serve_health(settings, dependencies, exiting).await?;
+    let health = serve_health(settings, dependencies, exiting.clone()).await?;
     let reconciler = settings.reconciler_settings();
     info!(
         every_secs = reconciler.every.as_secs(),
@@ -72,11 +70,11 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
     );
     let builds =
         tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
-    let mut running = tokio::spawn(reconciler::run(store, queue.clone(), reconciler, stopping));
+    let mut running = tokio::spawn(reconciler::run(store, queue.clone(), reconciler, stopping.clone()));
     tokio::select! {
         signal = stop_signal() => {
             info!(signal = signal?, "stopping");
-            let _ = stop.send(true);
+            stopping.cancel();
             (&mut running).await.context("the reconciler failed")?;
         }
         finished = &mut running => finished.context("the reconciler failed")?,
@@ -90,20 +88,20 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
         warn!("a build was still being assembled at the end of the grace period; it will be assembled again");
     }
     queue.close();
-    let _ = exit.send(true);
+    exiting.cancel();
     end_health(health).await;
     info!("coordinator stopped");
     Ok(())
 }
 
-/// The gateway's HTTP service on `gateway.listen`, until `stop` turns true (then it finishes the requests
+/// The gateway's HTTP service on `gateway.listen`, until `stopping` is cancelled (then it finishes the requests
 /// in flight).
 async fn serve_gateway(
     settings: &Settings,
     store: std::sync::Arc<dyn folio_store::Store>,
     blobs: std::sync::Arc<dyn folio_store::BlobStore>,
     queue: std::sync::Arc<dyn folio_store::WorkQueue>,
-    stopping: watch::Receiver<bool>,
+    stopping: CancellationToken,
 ) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let addr = &settings.gateway.listen;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -145,14 +143,10 @@ async fn serve_gateway(
         builds,
     };
     let app = crate::gateway::router(gateway, dependencies);
-    let mut stop = stopping;
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server =
+        tokio::spawn(
+            async move { axum::serve(listener, app).with_graceful_shutdown(stopping.cancelled_owned()).await },
+        );
     info!(addr = %local, "gateway: HTTP API on /v1, health on /livez and /readyz");
     Ok((local, server))
 }
@@ -188,11 +182,11 @@ pub async fn run_gateway(settings: &Settings) -> Result<()> {
     let backends = Backends::open(settings, 1).await?;
     backends.require_shared_queue("gateway", settings)?;
     let Backends { store, blobs, queue } = backends;
-    let (stop, stopping) = watch::channel(false);
-    let (_, server) = serve_gateway(settings, store, blobs, queue.clone(), stopping).await?;
+    let stopping = CancellationToken::new();
+    let (_, server) = serve_gateway(settings, store, blobs, queue.clone(), stopping.clone()).await?;
     let signal = stop_signal().await?;
     info!(signal, "stopping: finishing the requests in flight");
-    let _ = stop.send(true);
+    stopping.cancel();
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     finish_serving(server, grace).await?;
     queue.close();
@@ -207,18 +201,19 @@ pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::Socke
     backends.resume_in_process().await?;
     let worker = backends.worker(settings, None)?;
     let Backends { store, blobs, queue } = backends;
-    let (stop, stopping) = watch::channel(false);
+    let stopping = CancellationToken::new();
     let (addr, server) = serve_gateway(settings, store.clone(), blobs.clone(), queue.clone(), stopping.clone()).await?;
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let workers = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
     let builds =
         tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
-    let reconciler = tokio::spawn(reconciler::run(store, queue.clone(), settings.reconciler_settings(), stopping));
+    let reconciler =
+        tokio::spawn(reconciler::run(store, queue.clone(), settings.reconciler_settings(), stopping.clone()));
     info!(addr = %addr, "serving: gateway, workers, reconciler and builds in one process");
     started(addr);
     let signal = stop_signal().await?;
     info!(signal, grace_secs = grace.as_secs(), "stopping: no new work");
-    let _ = stop.send(true);
+    stopping.cancel();
     finish_serving(server, grace).await?;
     workers.await.context("the workers failed")?;
     reconciler.await.context("the reconciler failed")?;
@@ -247,11 +242,11 @@ async fn finish_serving(server: tokio::task::JoinHandle<std::io::Result<()>>, gr
     }
 }
 
-/// Starts the health endpoints on `settings.health_addr`, when set; they answer until `exiting` turns true.
+/// Starts the health endpoints on `settings.health_addr`, when set; they answer until `exiting` is cancelled.
 async fn serve_health(
     settings: &Settings,
     dependencies: Dependencies,
-    exiting: watch::Receiver<bool>,
+    exiting: CancellationToken,
 ) -> Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
     let Some(addr) = &settings.health_addr else { return Ok(None) };
     let listener = tokio::net::TcpListener::bind(addr)

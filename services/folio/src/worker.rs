@@ -6,7 +6,8 @@ use folio_core::ExtractErrorKind;
 use folio_store::{BlobStore, Claim, Delivery, Message, Store, StoreError, StoredRecord, WorkQueue, WorkRequest};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, watch, Semaphore};
+use tokio::sync::{broadcast, Semaphore};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
@@ -127,16 +128,16 @@ impl FaultBackoff {
 
 impl Worker {
     /// Runs until the queue closes or `shutdown` turns true; then waits for the documents in flight.
-    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: CancellationToken) {
         self.run_with_grace(shutdown, None).await;
     }
 
     /// As [`Worker::run`], but once `shutdown` turns true the documents in flight have `grace` to finish; those
     /// still running then are abandoned: their parsers are killed, their claims released and their messages
     /// given back to the queue, for another worker to take at once.
-    pub async fn run_with_grace(self, mut shutdown: watch::Receiver<bool>, grace: Option<Duration>) {
+    pub async fn run_with_grace(self, shutdown: CancellationToken, grace: Option<Duration>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
-        let (abandon, abandoned) = watch::channel(false);
+        let abandon = CancellationToken::new();
         let backoff = Arc::new(FaultBackoff::default());
         let mut in_flight = tokio::task::JoinSet::new();
         loop {
@@ -144,19 +145,19 @@ impl Worker {
             if !pause.is_zero() {
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
-                    _ = shutdown.changed() => break,
+                    () = shutdown.cancelled() => break,
                 }
             }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                _ = shutdown.changed() => break,
+                () = shutdown.cancelled() => break,
             };
             let delivery = tokio::select! {
                 d = self.queue.next() => match d { Some(d) => d, None => break },
-                _ = shutdown.changed() => break,
+                () = shutdown.cancelled() => break,
             };
             let worker = self.clone();
-            let abandoned = abandoned.clone();
+            let abandoned = abandon.clone();
             let backoff = backoff.clone();
             in_flight.spawn(async move {
                 worker.handle(delivery, abandoned, &backoff).await;
@@ -178,7 +179,7 @@ impl Worker {
             Some(grace) => {
                 if tokio::time::timeout(grace, drain).await.is_err() {
                     warn!(in_flight = in_flight.len(), "grace period over; giving the rest back to the queue");
-                    let _ = abandon.send(true);
+                    abandon.cancel();
                     while in_flight.join_next().await.is_some() {}
                 }
             }
@@ -191,7 +192,7 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, delivery: Box<dyn Delivery>, mut abandoned: watch::Receiver<bool>, backoff: &FaultBackoff) {
+    async fn handle(&self, delivery: Box<dyn Delivery>, abandoned: CancellationToken, backoff: &FaultBackoff) {
         let request = match delivery.message() {
             Message::Work(request) => request.clone(),
             Message::Upload(upload) => {
@@ -205,7 +206,7 @@ impl Worker {
         let outcome = tokio::select! {
             outcome = self.process(&request, &mut times).instrument(span.clone()) => outcome,
             // Dropping `process` kills the parser (its child is killed on drop, with its process group).
-            _ = until_true(&mut abandoned) => self.abandon(&request).instrument(span.clone()).await,
+            () = abandoned.cancelled() => self.abandon(&request).instrument(span.clone()).await,
         };
         let settling = Instant::now();
         let settled = match outcome {
@@ -535,13 +536,6 @@ impl StageTimes {
             "document handled"
         );
         crate::metrics::document_timed(format, &[("settle", self.settle), ("document", self.document)]);
-    }
-}
-
-/// Resolves once `flag` turns true; never when its sender is gone without doing so.
-async fn until_true(flag: &mut watch::Receiver<bool>) {
-    if flag.wait_for(|v| *v).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 
