@@ -57,6 +57,8 @@ engines!(
     an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it,
     decisions_are_kept_replaced_taken_back_and_move_the_marker,
     an_idempotency_key_keeps_its_first_use,
+    classifications_are_kept_replaced_withdrawn_and_move_the_marker,
+    the_schema_is_brought_up_to_date_again_and_the_database_answers,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -925,4 +927,56 @@ async fn an_idempotency_key_keeps_its_first_use(store: Arc<dyn Store>) {
     store.remember_upload_key(cat, "k-1", "sha-b", second).await.unwrap();
     assert_eq!(store.upload_key(cat, "k-1").await.unwrap(), Some(("sha-a".to_string(), first)));
     assert_eq!(store.upload_key(Uuid::new_v4(), "k-1").await.unwrap(), None, "keys are per catalogue");
+}
+
+async fn classifications_are_kept_replaced_withdrawn_and_move_the_marker(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.put_catalogue(cat, &config(&[("lebanon", "Clearance")]), "gateway").await.unwrap();
+    let c = contribution(cat, "lebanon", "Report");
+    store.add_contribution(cat, &c, &[document(&c, "x.pdf", "aa")]).await.unwrap();
+    assert!(store.classifications(cat).await.unwrap().is_empty());
+    let before = store.change_marker(cat).await.unwrap();
+    let confirmed = ConfirmedClassification {
+        contribution_id: c.id,
+        areas: vec!["clearance".into(), "victim_assistance".into()],
+        modality: Some("bilateral".into()),
+        role: Some("donor".into()),
+        decided_by: "ana".into(),
+        decided_at: "2012-05-01T10:00:00.000Z".into(),
+    };
+    store.put_classification(cat, &confirmed).await.unwrap();
+    assert_ne!(store.change_marker(cat).await.unwrap(), before, "a confirmation changes the next build");
+    assert_eq!(store.classifications(cat).await.unwrap(), [confirmed.clone()]);
+    // A second confirmation replaces the first.
+    let changed = ConfirmedClassification { areas: vec!["clearance".into()], role: None, ..confirmed.clone() };
+    store.put_classification(cat, &changed).await.unwrap();
+    assert_eq!(store.classifications(cat).await.unwrap(), [changed]);
+    // A contribution of another catalogue, or none: not found.
+    let stranger = ConfirmedClassification { contribution_id: Uuid::new_v4(), ..confirmed };
+    assert!(matches!(store.put_classification(cat, &stranger).await, Err(StoreError::NotFound(_))));
+    assert!(store.remove_classification(cat, c.id).await.unwrap());
+    assert!(!store.remove_classification(cat, c.id).await.unwrap(), "gone already");
+    assert!(store.classifications(cat).await.unwrap().is_empty());
+}
+
+/// Migrating again (every process does at start) changes nothing, and the database answers a ping.
+async fn the_schema_is_brought_up_to_date_again_and_the_database_answers(store: Arc<dyn Store>) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
+
+/// Every method of the `Store` trait is called by some check above, so each runs on both engines: a method
+/// added to the trait without a check fails here.
+#[test]
+fn every_store_method_is_checked_on_both_engines() {
+    let repo = include_str!("../src/repo.rs");
+    let start = repo.find("pub trait Store").expect("the Store trait");
+    let body = &repo[start..];
+    let body = &body[..body.find("\n}\n").expect("the trait's end")];
+    let methods: Vec<&str> = body.split("async fn ").skip(1).filter_map(|rest| rest.split('(').next()).collect();
+    assert!(methods.len() >= 40, "{methods:?}");
+    let checks = include_str!("store_contract.rs");
+    let unchecked: Vec<&&str> = methods.iter().filter(|m| !checks.contains(&format!(".{m}("))).collect();
+    assert!(unchecked.is_empty(), "Store methods no contract check calls: {unchecked:?}");
 }
