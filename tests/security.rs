@@ -32,8 +32,11 @@ fn concrete(path: &str) -> String {
         .replace("{number}", "1")
 }
 
+/// An `Authorization` header.
+type Header = (&'static str, &'static str);
+
 /// The token that is just enough for `access`, and one of a narrower scope (none for uploads, the narrowest).
-fn tokens_for(access: Access) -> (Option<(&'static str, &'static str)>, Option<(&'static str, &'static str)>) {
+fn tokens_for(access: Access) -> (Option<Header>, Option<Header>) {
     match access {
         Access::Open => (None, None),
         Access::Read | Access::Needs(Scope::Uploader) => (Some(AUTH), None),

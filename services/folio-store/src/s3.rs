@@ -114,7 +114,7 @@ impl BlobStore for S3BlobStore {
     async fn size(&self, key: &str) -> Result<u64, BlobError> {
         let path = self.path(key)?;
         match self.store.head(&path).await {
-            Ok(meta) => Ok(meta.size as u64),
+            Ok(meta) => Ok(meta.size),
             Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
             Err(e) => Err(classify(key, e)),
         }

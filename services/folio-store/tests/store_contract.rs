@@ -946,7 +946,7 @@ async fn classifications_are_kept_replaced_withdrawn_and_move_the_marker(store: 
     };
     store.put_classification(cat, &confirmed).await.unwrap();
     assert_ne!(store.change_marker(cat).await.unwrap(), before, "a confirmation changes the next build");
-    assert_eq!(store.classifications(cat).await.unwrap(), [confirmed.clone()]);
+    assert_eq!(store.classifications(cat).await.unwrap(), std::slice::from_ref(&confirmed));
     // A second confirmation replaces the first.
     let changed = ConfirmedClassification { areas: vec!["clearance".into()], role: None, ..confirmed.clone() };
     store.put_classification(cat, &changed).await.unwrap();

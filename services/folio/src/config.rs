@@ -438,12 +438,20 @@ mod tests {
 
     #[test]
     fn config_output_masks_every_secret() {
-        let mut s = Settings::default();
-        s.database_url = Some("postgres://folio:db-pass-123@db:5432/folio?sslmode=require".into());
-        s.queue_url = "amqp://folio:mq-pass-456@mq:5672/%2f".into();
-        s.gateway.token = Some("admin-secret-7890".into());
-        s.gateway.tokens = vec!["portal:uploader:portal-secret-1234".into()];
-        s.bundle.webhook_url = Some("https://hooks.example/b?token=hook-secret-55".into());
+        let s = Settings {
+            database_url: Some("postgres://folio:db-pass-123@db:5432/folio?sslmode=require".into()),
+            queue_url: "amqp://folio:mq-pass-456@mq:5672/%2f".into(),
+            gateway: GatewaySection {
+                token: Some("admin-secret-7890".into()),
+                tokens: vec!["portal:uploader:portal-secret-1234".into()],
+                ..GatewaySection::default()
+            },
+            bundle: BundleSection {
+                webhook_url: Some("https://hooks.example/b?token=hook-secret-55".into()),
+                ..BundleSection::default()
+            },
+            ..Settings::default()
+        };
         let shown = toml::to_string_pretty(&s.redacted()).unwrap();
         for secret in ["db-pass-123", "mq-pass-456", "admin-secret-7890", "portal-secret-1234", "hook-secret-55"] {
             assert!(!shown.contains(secret), "{secret} in:\n{shown}");
