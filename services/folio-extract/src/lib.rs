@@ -34,7 +34,7 @@ mod thumbnail;
 pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
 pub use office_render::find_office;
-pub use sniff::Format;
+pub use sniff::{encryption_info_marker, Format};
 
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};
 use image::DynamicImage;

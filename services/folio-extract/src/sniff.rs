@@ -88,8 +88,13 @@ pub(crate) fn is_ole2(bytes: &[u8]) -> bool {
 /// An OLE2 container with an `EncryptionInfo` stream is an OOXML file encrypted with a password
 /// (MS-OFFCRYPTO). Directory entry names are UTF-16LE.
 pub(crate) fn is_encrypted_ooxml(bytes: &[u8]) -> bool {
-    let needle: Vec<u8> = "EncryptionInfo".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    is_ole2(bytes) && find(bytes, &needle).is_some()
+    is_ole2(bytes) && find(bytes, &encryption_info_marker()).is_some()
+}
+
+/// The bytes that mark a password-protected OOXML file inside an OLE2 container: the directory entry name
+/// `EncryptionInfo` in UTF-16LE. For callers that search a file in pieces rather than hold it whole.
+pub fn encryption_info_marker() -> Vec<u8> {
+    "EncryptionInfo".encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }
 
 /// Position of `needle` in `haystack` (naive search; inputs are bounded by `max_file_bytes`).

@@ -46,8 +46,8 @@ impl IncomingFile {
             // A password-protected DOCX is an OLE2 file with an `EncryptionInfo` stream; a legacy .doc has
             // none. The stream's directory entry may stand anywhere in the file, which is searched in chunks
             // of bounded size, never read whole.
-            let needle: Vec<u8> = "EncryptionInfo".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-            let found = file_contains(&self.spool, &needle).await.map_err(UploadError::Spool)?;
+            let marker = folio_extract::encryption_info_marker();
+            let found = file_contains(&self.spool, &marker).await.map_err(UploadError::Spool)?;
             return Ok(if found { Format::Docx } else { Format::Unknown });
         }
         let mut both = self.head.clone();
