@@ -4,7 +4,7 @@
 //! `catalogue.assembled`; a change to the catalogue makes exactly one more build. Needs RabbitMQ and
 //! PostgreSQL (see tests/support/cluster.rs); `scripts/test` starts both.
 
-use folio_store::amqp::AmqpQueue;
+use folio_store::queue::amqp::AmqpQueue;
 use folio_store::*;
 use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};

@@ -12,7 +12,7 @@
 //! restarts (see tests/support/cluster.rs); `scripts/test` starts both. docs/RELIABILITY.md reports them.
 
 use folio_core::*;
-use folio_store::amqp::AmqpQueue;
+use folio_store::queue::amqp::AmqpQueue;
 use folio_store::*;
 use sqlx::{Connection, PgConnection};
 use std::process::{Child, Command};

@@ -6,7 +6,7 @@
 
 use folio_core::upload::catalogue_id_for_key;
 use folio_core::*;
-use folio_store::amqp::AmqpQueue;
+use folio_store::queue::amqp::AmqpQueue;
 use folio_store::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};

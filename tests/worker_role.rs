@@ -4,7 +4,7 @@
 //! it the test fails and says how to start it.
 
 use folio_core::*;
-use folio_store::amqp::AmqpQueue;
+use folio_store::queue::amqp::AmqpQueue;
 use folio_store::*;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

@@ -6,7 +6,7 @@
 //! (`FOLIO_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, a user that may create
 //! databases); without them a test fails and says how to start them. `scripts/test` starts both.
 
-use folio_store::amqp::AmqpQueue;
+use folio_store::queue::amqp::AmqpQueue;
 use sqlx::{Connection, Executor, PgConnection};
 use std::io::Read;
 use std::path::PathBuf;

@@ -3,26 +3,21 @@
 //! local folder and an in-process queue; the cluster engines (PostgreSQL for records, RabbitMQ for work) implement
 //! the same traits.
 
-pub mod amqp;
 pub mod blob;
-pub mod postgres;
 pub mod queue;
 pub mod repo;
-mod rows;
-pub mod s3;
-mod schema;
-pub mod sqlite;
+pub mod sql;
 
-pub use amqp::{AmqpOptions, AmqpQueue};
+pub use blob::s3::S3BlobStore;
 pub use blob::{BlobError, BlobStore, FileBlobStore};
-pub use postgres::PostgresStore;
+pub use queue::amqp::{AmqpOptions, AmqpQueue};
 pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, Message, QueueError, WorkQueue, WorkRequest};
 pub use repo::{
-    BuildRow, BuildState, CatalogueRow, ChapterProgress, Claim, FindingSource, IntakeSnapshot, Reconciled,
-    RecordSummary, Store, StoreError, StoredRecord,
+    BuildRow, BuildState, Builds, CatalogueRow, Catalogues, ChapterProgress, Claim, Editorial, FindingSource,
+    IntakeSnapshot, Leases, Reconciled, RecordSummary, Records, Store, StoreError, StoredRecord, UploadKeys,
 };
-pub use s3::S3BlobStore;
-pub use sqlite::SqliteStore;
+pub use sql::postgres::PostgresStore;
+pub use sql::sqlite::SqliteStore;
 
 use std::sync::Arc;
 

@@ -224,13 +224,11 @@ impl FindingSource {
     }
 }
 
+/// Catalogues and their intake: what a catalogue holds (chapters, contributions, documents), how it is filled
+/// (from a folder, or one upload at a time), what the intake and the rules found, and how far it is. The
+/// gateway, `folio process` and the coordinator use it.
 #[async_trait]
-pub trait Store: Send + Sync {
-    /// Brings the schema up to date.
-    async fn migrate(&self) -> Result<(), StoreError>;
-    /// A round trip to the database, for readiness checks.
-    async fn ping(&self) -> Result<(), StoreError>;
-
+pub trait Catalogues: Send + Sync {
     async fn sync_intake(&self, snapshot: &IntakeSnapshot) -> Result<(), StoreError>;
 
     /// Creates a catalogue or updates its settings (title, deadline, rules) and chapters (titles and order,
@@ -251,13 +249,59 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn catalogue(&self, id: Uuid) -> Result<Option<CatalogueRow>, StoreError>;
+
     /// In book order.
     async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError>;
+
     /// In intake order within each chapter.
     async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError>;
+
     async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError>;
+
     async fn document(&self, id: Uuid) -> Result<Option<Document>, StoreError>;
 
+    async fn replace_findings(
+        &self,
+        catalogue_id: Uuid,
+        source: FindingSource,
+        findings: &[Finding],
+    ) -> Result<(), StoreError>;
+
+    async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError>;
+
+    /// In book order.
+    async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError>;
+
+    /// Every catalogue's id.
+    async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError>;
+
+    /// A marker that changes whenever anything a build of the catalogue is made from may have changed: its
+    /// intake written again, a document's state, a record. Cheap: it reads no text, so the coordinator reads
+    /// the catalogue whole only when the marker moved.
+    async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError>;
+}
+
+/// Records as workers wrote them: read without their text by everything but the book, and their text apart.
+#[async_trait]
+pub trait Records: Send + Sync {
+    /// A document's record, without its text.
+    async fn record(&self, document_id: Uuid) -> Result<Option<RecordSummary>, StoreError>;
+
+    /// Every record of the catalogue, by document id, without their text.
+    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, RecordSummary)>, StoreError>;
+
+    /// A document's text (`None` when it has no record).
+    async fn text(&self, document_id: Uuid) -> Result<Option<String>, StoreError>;
+
+    /// The text of every document of the catalogue that has a record, by document id: for assembling the
+    /// book, once per build.
+    async fn texts(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, String)>, StoreError>;
+}
+
+/// Documents' leases: how workers take, renew and give back documents, and how the reconciler takes back
+/// what stopped workers held.
+#[async_trait]
+pub trait Leases: Send + Sync {
     /// Takes a document for processing: a conditional change of state that at most one worker wins. A lease
     /// that ran out (its worker died) can be taken over. `max_attempts` bounds how often a document is tried.
     async fn claim(
@@ -267,9 +311,11 @@ pub trait Store: Send + Sync {
         lease: Duration,
         max_attempts: u32,
     ) -> Result<Claim, StoreError>;
+
     /// Writes the record and marks the document done, if `worker` still holds it. `false` when it does not
     /// (its lease ran out and another worker took over): nothing is written.
     async fn complete(&self, document_id: Uuid, worker: &str, record: &StoredRecord) -> Result<bool, StoreError>;
+
     /// Gives a held document back: to the queue (`terminal == false`) or as failed with `error`.
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError>;
 
@@ -299,35 +345,15 @@ pub trait Store: Send + Sync {
     /// lease: for a single process restarting after a crash, when no other worker can be holding them.
     async fn requeue_processing(&self, catalogue_id: Uuid) -> Result<u64, StoreError>;
 
-    /// A document's record, without its text.
-    async fn record(&self, document_id: Uuid) -> Result<Option<RecordSummary>, StoreError>;
-    /// Every record of the catalogue, by document id, without their text.
-    async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, RecordSummary)>, StoreError>;
-    /// A document's text (`None` when it has no record).
-    async fn text(&self, document_id: Uuid) -> Result<Option<String>, StoreError>;
-    /// The text of every document of the catalogue that has a record, by document id: for assembling the
-    /// book, once per build.
-    async fn texts(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, String)>, StoreError>;
+    /// Seconds the oldest queued document (of every catalogue) has waited since it was queued or last
+    /// touched; `None` when none waits. For the `folio_oldest_waiting_seconds` metric.
+    async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError>;
+}
 
-    async fn replace_findings(
-        &self,
-        catalogue_id: Uuid,
-        source: FindingSource,
-        findings: &[Finding],
-    ) -> Result<(), StoreError>;
-    async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError>;
-
-    /// In book order.
-    async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError>;
-
-    /// Every catalogue's id.
-    async fn catalogue_ids(&self) -> Result<Vec<Uuid>, StoreError>;
-
-    /// A marker that changes whenever anything a build of the catalogue is made from may have changed: its
-    /// intake written again, a document's state, a record. Cheap: it reads no text, so the coordinator reads
-    /// the catalogue whole only when the marker moved.
-    async fn change_marker(&self, catalogue_id: Uuid) -> Result<String, StoreError>;
-
+/// Builds and their outbox: claims on assembling a catalogue, the builds made, and which were announced and
+/// delivered to the webhook.
+#[async_trait]
+pub trait Builds: Send + Sync {
     /// Takes the right to assemble the catalogue from inputs with this `stamp`: the number of the build to
     /// make, or `None` when the latest build was made from the same stamp, or another coordinator holds a live
     /// claim on one. A claim whose lease ran out (its coordinator died) is taken over, keeping its number.
@@ -365,7 +391,11 @@ pub trait Store: Send + Sync {
 
     /// Notes that a build's webhook delivery was answered 2xx.
     async fn mark_webhook_delivered(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError>;
+}
 
+/// Editors' decisions (waivers, exclusions) and confirmed classifications.
+#[async_trait]
+pub trait Editorial: Send + Sync {
     /// Records an editor's decision, replacing an earlier one on the same contribution, action and finding
     /// code, and marks the catalogue changed (its next build applies it). [`StoreError::NotFound`] when the
     /// contribution is not in the catalogue.
@@ -396,11 +426,11 @@ pub trait Store: Send + Sync {
 
     /// The catalogue's confirmed classifications, in the order they were first made.
     async fn classifications(&self, catalogue_id: Uuid) -> Result<Vec<ConfirmedClassification>, StoreError>;
+}
 
-    /// Seconds the oldest queued document (of every catalogue) has waited since it was queued or last
-    /// touched; `None` when none waits. For the `folio_oldest_waiting_seconds` metric.
-    async fn oldest_queued_secs(&self) -> Result<Option<f64>, StoreError>;
-
+/// Uploads' `Idempotency-Key`s.
+#[async_trait]
+pub trait UploadKeys: Send + Sync {
     /// What an upload's `Idempotency-Key` was first used for: `(request checksum, contribution id)`.
     async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError>;
 
@@ -412,6 +442,17 @@ pub trait Store: Send + Sync {
         request_sha256: &str,
         contribution_id: Uuid,
     ) -> Result<(), StoreError>;
+}
+
+/// The whole database of records, as an engine implements it: each capability above, and the schema. A role
+/// is handed the capabilities it uses (`Arc<dyn Leases>` for a worker, say); start-up opens a `Store`.
+#[async_trait]
+pub trait Store: Catalogues + Records + Leases + Builds + Editorial + UploadKeys {
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// A round trip to the database, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

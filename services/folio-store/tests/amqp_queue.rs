@@ -4,7 +4,7 @@
 //! `rabbitmqctl` (`FOLIO_TEST_RABBITMQCTL`, default `rabbitmqctl` on PATH; it needs the broker's Erlang cookie,
 //! so run the tests as the user that started the broker, or as root).
 
-use folio_store::amqp::MESSAGE_TYPE;
+use folio_store::queue::amqp::MESSAGE_TYPE;
 use folio_store::{AmqpQueue, Delivery, QueueError, WorkQueue, WorkRequest};
 use futures_util::future::join_all;
 use lapin::options::{

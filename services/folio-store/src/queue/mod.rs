@@ -1,6 +1,8 @@
 //! The work queue. A message is a request for work on one document, never the work's result: the database
 //! says what is done, so a message delivered twice, or lost and sent again, changes nothing.
 
+pub mod amqp;
+
 use async_trait::async_trait;
 use folio_core::upload::UploadRequest;
 use serde::{Deserialize, Serialize};
@@ -338,7 +340,7 @@ mod tests {
     /// docs/asyncapi.yaml names the messages' fields and types as the code writes them.
     #[test]
     fn the_asyncapi_document_matches_the_messages() {
-        let doc = include_str!("../../../docs/asyncapi.yaml");
+        let doc = include_str!("../../../../docs/asyncapi.yaml");
         let keys = |value: serde_json::Value| -> Vec<String> {
             value.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
         };
@@ -390,10 +392,10 @@ mod tests {
             written.sort();
             assert_eq!(documented, written, "{name}: the fields in docs/asyncapi.yaml");
         }
-        assert!(doc.contains(&format!("messageType: {}", crate::amqp::MESSAGE_TYPE)));
+        assert!(doc.contains(&format!("messageType: {}", crate::queue::amqp::MESSAGE_TYPE)));
         assert!(doc.contains(&format!("messageType: {}", CatalogueAssembled::ROUTING_KEY)));
         assert!(doc.contains(&format!("messageType: {}", UploadRequest::MESSAGE_TYPE)));
-        assert!(doc.contains("x-delivery-limit: 5") && crate::amqp::DEFAULT_DELIVERY_LIMIT == 5);
+        assert!(doc.contains("x-delivery-limit: 5") && crate::queue::amqp::DEFAULT_DELIVERY_LIMIT == 5);
     }
 
     #[tokio::test]

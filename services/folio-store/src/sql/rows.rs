@@ -4,24 +4,78 @@
 //! engines cannot drift apart in what they accept as readable data.
 
 use crate::repo::{BuildRow, CatalogueRow, ChapterProgress, RecordSummary, StoreError};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use folio_core::{
     Chapter, ConfirmedClassification, Contribution, Decision, Document, Finding, FindingCode, Password, Record,
 };
 use serde::de::DeserializeOwned;
+use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::str::FromStr;
 use uuid::Uuid;
 
-/// How an engine reads one column of a row. Every method fails with [`StoreError`] rather than panicking:
-/// what the database holds is input like any other.
-pub(crate) trait StoredRow {
-    fn text(&self, column: &str) -> Result<String, StoreError>;
+/// What each engine keeps in column types of its own (SQLite keeps them all as text): identifiers, dates,
+/// times and JSON.
+pub(crate) trait EngineRow {
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError>;
+    fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, StoreError>;
+    /// A time (SQLite: RFC 3339 text; PostgreSQL: `timestamptz`).
+    fn opt_time(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// A JSON column, decoded (SQLite: text; PostgreSQL: `jsonb`).
+    fn opt_json<T: DeserializeOwned>(&self, column: &str) -> Result<Option<T>, StoreError>
+    where
+        Self: Sized;
+}
+
+/// How a row is read, column by column. Every method fails with [`StoreError`] rather than panicking: what
+/// the database holds is input like any other.
+pub(crate) trait StoredRow: EngineRow + Sized {
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, column: &str) -> Result<i64, StoreError>;
-    fn uuid(&self, column: &str) -> Result<Uuid, StoreError>;
-    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError>;
-    fn date(&self, column: &str) -> Result<NaiveDate, StoreError>;
-    fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, StoreError>;
+    fn bool(&self, column: &str) -> Result<bool, StoreError>;
+
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        required(column, self.opt_text(column)?)
+    }
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        required(column, self.opt_uuid(column)?)
+    }
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
+        required(column, self.opt_date(column)?)
+    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> Result<T, StoreError> {
+        required(column, self.opt_json(column)?)
+    }
+    /// A time as text, to the millisecond, as Folio writes times (`2012-05-01T10:00:00.000Z`).
+    fn opt_time_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.opt_time(column)?.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)))
+    }
+    fn time_text(&self, column: &str) -> Result<String, StoreError> {
+        required(column, self.opt_time_text(column)?)
+    }
+}
+
+/// Text, numbers and truth values, which every engine stores alike.
+impl<R> StoredRow for R
+where
+    R: Row + EngineRow,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn bool(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+fn required<T>(column: &str, value: Option<T>) -> Result<T, StoreError> {
+    value.ok_or_else(|| corrupt(format!("{column} is empty")))
 }
 
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -34,11 +88,6 @@ where
     T::Err: std::fmt::Display,
 {
     row.text(column)?.parse().map_err(|e: T::Err| corrupt(format!("{column}: {e}")))
-}
-
-/// A column holding JSON as text (PostgreSQL's `jsonb` is selected as `column::text`).
-pub(crate) fn json<T: DeserializeOwned>(row: &impl StoredRow, column: &str) -> Result<T, StoreError> {
-    serde_json::from_str(&row.text(column)?).map_err(|e| corrupt(format!("{column}: {e}")))
 }
 
 /// A count or size, which the schema keeps non-negative.
@@ -55,6 +104,12 @@ pub(crate) fn small(row: &impl StoredRow, column: &str) -> Result<u32, StoreErro
 
 pub(crate) fn text_date(column: &str, text: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| corrupt(format!("{column} '{text}': {e}")))
+}
+
+pub(crate) fn text_time(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(format!("{column} '{text}': {e}")))
 }
 
 pub(crate) fn text_uuid(column: &str, text: &str) -> Result<Uuid, StoreError> {
@@ -83,15 +138,11 @@ pub(crate) fn document_from(row: &impl StoredRow) -> Result<Document, StoreError
     })
 }
 
-/// A record row: `record` (the JSON without the text), `text` and `thumbnail_key`.
-/// A record without its text; a digest not yet filled (between a migration and its backfill) reads as
-/// empty.
+/// A record row (`record`, the JSON without the text; `digest`; `thumbnail_key`) as a record without its
+/// text; a digest not yet filled (between a migration and its backfill) reads as empty.
 pub(crate) fn record_from(row: &impl StoredRow) -> Result<RecordSummary, StoreError> {
-    let record: Record = json(row, "record")?;
-    let digest = match row.opt_text("digest")? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(format!("digest: {e}")))?,
-        None => Default::default(),
-    };
+    let record: Record = row.json("record")?;
+    let digest = row.opt_json("digest")?.unwrap_or_default();
     Ok(RecordSummary { record, thumbnail_key: row.opt_text("thumbnail_key")?, digest })
 }
 
@@ -100,7 +151,7 @@ pub(crate) fn catalogue_from(row: &impl StoredRow) -> Result<CatalogueRow, Store
         id: row.uuid("id")?,
         title: row.text("title")?,
         deadline: row.opt_date("deadline")?,
-        config: json(row, "settings")?,
+        config: row.json("settings")?,
         source: row.opt_text("source")?,
     })
 }
@@ -147,7 +198,7 @@ pub(crate) fn decision_from(row: &impl StoredRow) -> Result<Decision, StoreError
         },
         reason: row.text("reason")?,
         decided_by: row.text("decided_by")?,
-        decided_at: row.text("decided_at")?,
+        decided_at: row.time_text("decided_at")?,
     })
 }
 
@@ -159,7 +210,7 @@ pub(crate) fn classification_from(row: &impl StoredRow) -> Result<ConfirmedClass
         modality: row.opt_text("modality")?,
         role: row.opt_text("role")?,
         decided_by: row.text("decided_by")?,
-        decided_at: row.text("decided_at")?,
+        decided_at: row.time_text("decided_at")?,
     })
 }
 
@@ -178,22 +229,24 @@ pub(crate) fn progress_from(row: &impl StoredRow) -> Result<ChapterProgress, Sto
 pub(crate) const STOPPED: &str =
     "the worker ' || claimed_by || ' stopped while it held the document (its lease ran out)";
 
-/// A `builds` row as both engines select it: number, state, location, manifest SHA-256, input stamp, announced.
-pub(crate) type BuildTuple = (i64, String, String, String, Option<String>, bool, Option<String>);
-/// A finished build with its catalogue's id (`Uuid` on PostgreSQL, its text on SQLite) and without its contents.
-pub(crate) type CatalogueBuildTuple<Id> = (Id, i64, String, String, String, Option<String>, bool);
+/// The columns [`build_from`] reads.
+pub(crate) const BUILD_COLUMNS: &str =
+    "number, state, location, manifest_sha256, input_stamp, announced_at IS NOT NULL AS announced";
 
-pub(crate) fn build_from(
-    (number, state, location, manifest_sha256, input_stamp, announced, contents): BuildTuple,
-) -> Result<BuildRow, StoreError> {
+/// A `builds` row of [`BUILD_COLUMNS`], with `contents` when the query selects it.
+pub(crate) fn build_from(row: &impl StoredRow, with_contents: bool) -> Result<BuildRow, StoreError> {
+    let number = row.int("number")?;
     Ok(BuildRow {
         number: u32::try_from(number).map_err(|_| corrupt(format!("build number {number}")))?,
-        state: state.parse().map_err(|e: String| corrupt(format!("builds.state: {e}")))?,
-        location,
-        manifest_sha256,
-        input_stamp,
-        announced,
-        contents,
+        state: word(row, "state")?,
+        location: row.text("location")?,
+        manifest_sha256: row.text("manifest_sha256")?,
+        input_stamp: row.opt_text("input_stamp")?,
+        announced: row.bool("announced")?,
+        contents: match with_contents {
+            true => row.opt_json::<serde_json::Value>("contents")?.map(|c| c.to_string()),
+            false => None,
+        },
     })
 }
 

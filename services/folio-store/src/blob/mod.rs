@@ -1,5 +1,7 @@
 //! The blob store: originals, thumbnails and bundles, by key.
 
+pub mod s3;
+
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,179 @@
+//! The cluster's database: PostgreSQL through sqlx, shared by every Folio process. It runs the same SQL as
+//! SQLite (see [`super`]); what differs is kept here: native column types, the database's clock (`now()`),
+//! the row lock a build claim takes, and migrating on a connection of its own.
+
+use super::rows::{corrupt, EngineRow};
+use super::{schema, Arg, Conn, Dialect, Engine, SqlStore};
+use crate::repo::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{ConnectOptions, Connection, PgPool, Pool, Postgres, Row};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Connections a process keeps open: as many as the SQLite store, each held for one operation at a time.
+const POOL_SIZE: u32 = 8;
+
+/// The database of records in PostgreSQL.
+pub type PostgresStore = SqlStore<PostgresEngine>;
+
+pub struct PostgresEngine {
+    pool: PgPool,
+    /// Kept for the migrator, which runs on a connection of its own (see [`Engine::apply_migrations`]).
+    options: PgConnectOptions,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]` (which must
+    /// exist) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("folio");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        super::opened(PostgresEngine { pool, options }).await
+    }
+}
+
+fn fragment(name: &str, argument: &str) -> String {
+    match name {
+        "now" => "now()".into(),
+        "later" => format!("(now() + {argument} * interval '1 microsecond')"),
+        "earlier" => format!("(now() - {argument} * interval '1 microsecond')"),
+        "seq" => "seq".into(),
+        // Keys compare byte by byte, as in SQLite, whatever the database's collation.
+        "bytewise" => "COLLATE \"C\"".into(),
+        other => format!("@{other}"),
+    }
+}
+
+/// PostgreSQL's `text` and `jsonb` cannot hold U+0000, which SQLite keeps. Text that came out of a file (a
+/// PDF title can carry NULs) has them replaced with U+FFFD, so that the write succeeds instead of failing the
+/// document for good.
+fn storable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn replace_nuls(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(replace_nuls),
+        Value::Object(map) if map.keys().any(|k| k.contains('\0')) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    replace_nuls(&mut v);
+                    (storable(&k).into_owned(), v)
+                })
+                .collect();
+        }
+        Value::Object(map) => map.values_mut().for_each(replace_nuls),
+        _ => {}
+    }
+}
+
+type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+impl Dialect for Postgres {
+    fn fragment(name: &str, argument: &str) -> String {
+        fragment(name, argument)
+    }
+
+    /// Text without NULs, JSON as `jsonb`.
+    fn bind<'q>(query: PgQuery<'q>, arg: &'q Arg<'_>) -> Result<PgQuery<'q>, StoreError> {
+        Ok(match arg {
+            Arg::Id(id) => query.bind(*id),
+            Arg::OptId(id) => query.bind(*id),
+            Arg::Text(text) => query.bind(storable(text)),
+            Arg::OptText(text) => query.bind(text.map(storable)),
+            Arg::Int(n) => query.bind(*n),
+            Arg::Date(date) => query.bind(*date),
+            Arg::Time(time) => query.bind(*time),
+            Arg::Json(json) => query.bind(jsonb(json)?),
+        })
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+/// JSON text as a `jsonb` value, NULs in its strings replaced as by [`storable`].
+fn jsonb(json: &str) -> Result<Json<Value>, StoreError> {
+    let mut value: Value = serde_json::from_str(json).map_err(corrupt)?;
+    replace_nuls(&mut value);
+    Ok(Json(value))
+}
+
+#[async_trait]
+impl Engine for PostgresEngine {
+    type Db = Postgres;
+    type Conn = Conn<Postgres>;
+
+    fn pool(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    /// One claim at a time per catalogue: the catalogue's row is the lock, so that two builds finishing at
+    /// once take numbers one after the other instead of both reading the same highest number.
+    async fn begin_build_claim(&self, catalogue_id: Uuid) -> Result<Conn<Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT 1 FROM catalogues WHERE id = $1 FOR UPDATE").bind(catalogue_id).execute(&mut *tx).await?;
+        Ok(Conn::Transaction(tx))
+    }
+
+    /// Runs on a connection of its own, closed afterwards: sqlx's migrator holds a session-level advisory lock
+    /// (so that processes starting at once apply each migration once) and does not release it when a
+    /// migration fails, which would leave it held on a pooled connection.
+    async fn apply_migrations(&self) -> Result<(), StoreError> {
+        let mut conn = self.options.connect().await?;
+        let outcome = schema::migrator(schema::POSTGRES).run_direct(&mut conn).await;
+        // Ending the session releases the lock whatever happened; an error closing it changes nothing.
+        let _ = conn.close().await;
+        Ok(outcome?)
+    }
+}
+
+impl EngineRow for PgRow {
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_time(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_json<T: DeserializeOwned>(&self, column: &str) -> Result<Option<T>, StoreError> {
+        let value: Option<Json<T>> = self.try_get(column)?;
+        Ok(value.map(|Json(v)| v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nuls_become_replacement_characters_in_text_and_json() {
+        assert_eq!(storable("a\0b"), "a\u{FFFD}b");
+        assert!(matches!(storable("plain"), Cow::Borrowed(_)));
+        let Json(back) = jsonb(&serde_json::json!({"t\0": ["x\0", {"y": "z\0"}], "n": 1}).to_string()).unwrap();
+        assert!(!back.to_string().contains("\\u0000"), "{back}");
+        assert_eq!(back["t\u{FFFD}"][1]["y"], "z\u{FFFD}");
+        assert_eq!(back["n"], 1);
+    }
+}
