@@ -133,10 +133,10 @@ async fn assemble_on(cluster: Arc<Cluster>, queue: AmqpQueue) {
     let store = open_store(&cluster.db_url()).await.unwrap();
     store.migrate().await.unwrap();
     let blobs = open_blobs(&cluster.blob_url()).unwrap();
-    let snapshot = folio::ingest::read_folder(&input, blobs.as_ref()).await.unwrap();
+    let snapshot = folio::intake::folder::read_folder(&input, blobs.as_ref()).await.unwrap();
     let catalogue_id = snapshot.catalogue_id;
     let documents = snapshot.documents.len();
-    folio::ingest::submit(store.as_ref(), &queue, snapshot).await.unwrap();
+    folio::intake::folder::submit(store.as_ref(), &queue, snapshot).await.unwrap();
 
     let mut processes: Vec<_> =
         PROCESSES.iter().map(|name| (*name, cluster.start(name.split('-').next().unwrap(), name))).collect();
@@ -175,8 +175,8 @@ async fn assemble_on(cluster: Arc<Cluster>, queue: AmqpQueue) {
         csv.lines().filter(|l| !l.starts_with("timeline-2012.png")).map(|l| format!("{l}\n")).collect();
     std::fs::write(input.join("contributions.csv"), withdrawn).unwrap();
     std::fs::remove_file(input.join("timeline-2012.png")).unwrap();
-    let snapshot = folio::ingest::read_folder(&input, blobs.as_ref()).await.unwrap();
-    folio::ingest::submit(store.as_ref(), &queue, snapshot).await.unwrap();
+    let snapshot = folio::intake::folder::read_folder(&input, blobs.as_ref()).await.unwrap();
+    folio::intake::folder::submit(store.as_ref(), &queue, snapshot).await.unwrap();
     let Some(second) = next_event(&mut events, 120).await else {
         panic!("no second event:\n{}", cluster.logs(&PROCESSES))
     };
@@ -228,7 +228,7 @@ async fn the_reconciler_settles_dead_letters_by_the_database() {
 }
 
 async fn settle_dead_letters_on(queue: AmqpQueue) {
-    use folio::reconciler::{sweep, ReconcilerSettings};
+    use folio::worker::reconciler::{sweep, ReconcilerSettings};
     use folio_core::DocumentState;
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&format!("sqlite://{}", dir.path().join("folio.db").display())).await.unwrap();

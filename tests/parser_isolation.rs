@@ -3,7 +3,7 @@
 //! on 127.0.0.1, while this process holds every secret a Folio process may hold in its environment. One test
 //! in a binary of its own: it sets this process's environment, which no other thread may read meanwhile.
 
-use folio::sandbox::Sandbox;
+use folio::worker::sandbox::Sandbox;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;

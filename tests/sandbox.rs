@@ -2,7 +2,7 @@
 //! parsers here are small shell scripts standing in for `folio extract-child`; the well-behaved one is the
 //! real binary.
 
-use folio::sandbox::Sandbox;
+use folio::worker::sandbox::Sandbox;
 use folio_core::{ExtractErrorKind, PagesSource};
 use folio_extract::{ThumbnailFormat, ThumbnailSpec};
 use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,7 @@
 //! holding documents (each ends with exactly one record per document), and a parser that crashes on every
 //! document (each fails after its attempts).
 
-use folio::sandbox::Sandbox;
+use folio::worker::sandbox::Sandbox;
 use folio::worker::{Worker, WorkerSettings};
 use folio_core::*;
 use folio_store::*;
@@ -54,7 +54,7 @@ async fn run_until_cleared(s: &Setup, sandbox: Sandbox, lease: Duration) {
     let b = tokio::spawn(worker(s, "worker-b", sandbox, lease).run(stop.clone()));
     let cleared = tokio::time::timeout(
         Duration::from_secs(60),
-        folio::coordinator::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
+        folio::build::inputs::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
     )
     .await;
     s.queue.close();

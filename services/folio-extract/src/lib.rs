@@ -6,34 +6,18 @@
 //! record. (Stack overflows and aborts cannot be caught in-process; the caller runs extraction in a child
 //! process for those.)
 
-mod cfb;
-mod child;
-mod deskew;
-mod djpeg;
-mod docx;
-mod jpeg;
 pub mod language;
-mod lexicon;
 mod limits;
 mod ocr;
-mod ocr_tsv;
-mod office_render;
-mod ooxml_crypto;
+mod office;
 mod pdf;
-mod pdf_info;
-mod pdf_ocr;
-mod pdf_repair;
-mod pdf_text;
-mod pdfium;
 mod raster;
-mod render;
 mod sniff;
-mod tesseract;
-mod thumbnail;
+mod tools;
 
 pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
-pub use office_render::find_office;
+pub use office::render::find_office;
 pub use sniff::{encryption_info_marker, Format};
 
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};
@@ -185,12 +169,12 @@ pub(crate) struct Extracted {
     pub title: Option<String>,
     pub author: Option<String>,
     /// Subject, keywords, dates, producer (PDF metadata; empty for other formats).
-    pub info: pdf_info::DocInfo,
+    pub info: pdf::info::DocInfo,
     pub ocr: OcrStatus,
     /// What OCR contributed (empty when it did not run).
     pub ocr_found: OcrFound,
     pub dimensions: Option<(u32, u32)>,
-    /// The image thumbnails are made from (see [`thumbnail::make_all`]), with its orientation applied:
+    /// The image thumbnails are made from (see [`raster::thumbnail::make_all`]), with its orientation applied:
     /// the image itself, or the first page rendered with its longest side at the largest thumbnail size.
     /// `None` when no thumbnail was asked for or none could be rendered.
     pub preview: Option<DynamicImage>,
@@ -246,7 +230,7 @@ impl OcrFound {
 /// Whether the PDFium library could be loaded (see `scripts/setup`); without it PDFs are read with lopdf
 /// and rendered with pdftoppm. Loads it on first use.
 pub fn pdfium_available() -> bool {
-    pdfium::available()
+    pdf::pdfium::available()
 }
 
 /// Extract a file given as bytes; `name` is recorded as its path. Never panics.
@@ -267,7 +251,7 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
             }
             let mut found = extract_format(format, bytes, opts)?;
             let thumbnails = match found.preview.take() {
-                Some(preview) => thumbnail::make_all(&preview, &opts.thumbnails),
+                Some(preview) => raster::thumbnail::make_all(&preview, &opts.thumbnails),
                 None => Vec::new(),
             };
             Ok((found, thumbnails))
@@ -389,7 +373,7 @@ pub fn display_image(bytes: &[u8], max_side: u32, limits: &Limits) -> Result<(Ve
     }
     guarded(|| {
         let img = raster::decode(bytes, limits, true)?;
-        thumbnail::png_fit(&img, max_side)
+        raster::thumbnail::png_fit(&img, max_side)
     })
 }
 
@@ -427,7 +411,7 @@ pub mod fuzzing {
 
     /// The DOCX path (zip, quick-xml walkers), whatever the bytes sniff as.
     pub fn docx(bytes: &[u8]) {
-        finish(docx::extract(bytes, &options()));
+        finish(office::docx::extract(bytes, &options()));
     }
 
     /// The image path. Bytes that sniff as an image go through [`raster::extract`] as in production (GIF
@@ -460,7 +444,7 @@ pub mod fuzzing {
 fn extract_format(format: Format, bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     match format {
         Format::Pdf => pdf::extract(bytes, opts),
-        Format::Docx => docx::extract(bytes, opts),
+        Format::Docx => office::docx::extract(bytes, opts),
         Format::Jpeg | Format::Png | Format::Tiff | Format::Webp | Format::Gif => raster::extract(bytes, format, opts),
         Format::Unknown => Err(unsupported(bytes)),
     }

@@ -202,7 +202,7 @@ impl Default for ExtractSection {
             libreoffice_timeout_secs: 60,
             max_text_mib: folio_extract::Limits::DEFAULT_MAX_TEXT_BYTES >> 20,
             cpu_secs: 0,
-            max_write_mib: crate::sandbox::Sandbox::DEFAULT_MAX_WRITE_BYTES >> 20,
+            max_write_mib: crate::worker::sandbox::Sandbox::DEFAULT_MAX_WRITE_BYTES >> 20,
             require_network_isolation: false,
         }
     }
@@ -317,8 +317,8 @@ impl Settings {
     }
 
     /// The reconciler's settings from these (attempts are the workers').
-    pub fn reconciler_settings(&self) -> crate::reconciler::ReconcilerSettings {
-        crate::reconciler::ReconcilerSettings {
+    pub fn reconciler_settings(&self) -> crate::worker::reconciler::ReconcilerSettings {
+        crate::worker::reconciler::ReconcilerSettings {
             every: Duration::from_secs(self.reconciler.every_secs.max(1)),
             resend_after: Duration::from_secs(self.reconciler.resend_after_secs),
             max_attempts: self.worker.max_attempts,
@@ -327,8 +327,8 @@ impl Settings {
     }
 
     /// The coordinator's build settings from these (its name is this host and process).
-    pub fn build_settings(&self) -> Result<crate::builds::BuildSettings> {
-        Ok(crate::builds::BuildSettings {
+    pub fn build_settings(&self) -> Result<crate::build::sweep::BuildSettings> {
+        Ok(crate::build::sweep::BuildSettings {
             name: crate::worker::default_worker_name(),
             every: Duration::from_secs(self.coordinator.every_secs.max(1)),
             lease: Duration::from_secs(self.coordinator.build_lease_secs.max(1)),
@@ -339,9 +339,9 @@ impl Settings {
     }
 
     /// The webhook builds are announced to: FOLIO_WEBHOOK_URL, else `bundle.webhook_url`.
-    pub fn webhook(&self) -> Result<Option<crate::webhook::Webhook>> {
+    pub fn webhook(&self) -> Result<Option<crate::build::webhook::Webhook>> {
         let url = std::env::var("FOLIO_WEBHOOK_URL").ok().filter(|u| !u.is_empty()).or(self.bundle.webhook_url.clone());
-        url.map(|u| crate::webhook::Webhook::new(&u, self.signer()?).map_err(anyhow::Error::msg)).transpose()
+        url.map(|u| crate::build::webhook::Webhook::new(&u, self.signer()?).map_err(anyhow::Error::msg)).transpose()
     }
 
     /// The key bundles are signed with: FOLIO_SIGNING_KEY (the seed), else `bundle.signing_key_file`; none
@@ -358,9 +358,9 @@ impl Settings {
         Ok(Some(Signer::from_hex(&seed).with_context(|| format!("the signing key {}", file.display()))?))
     }
 
-    pub fn sandbox(&self) -> Result<crate::sandbox::Sandbox> {
-        let mut sandbox =
-            crate::sandbox::Sandbox::current_exe().context("finding the folio executable for parser processes")?;
+    pub fn sandbox(&self) -> Result<crate::worker::sandbox::Sandbox> {
+        let mut sandbox = crate::worker::sandbox::Sandbox::current_exe()
+            .context("finding the folio executable for parser processes")?;
         sandbox.timeout = Duration::from_secs(self.extract.timeout_secs.max(1));
         sandbox.memory_bytes = self.extract.memory_mib.max(64) << 20;
         sandbox.thumbnails = self.thumbnails()?;

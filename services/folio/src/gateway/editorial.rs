@@ -4,8 +4,8 @@
 use super::auth::Caller;
 use super::problem::Problem;
 use super::{existing_catalogue, Gateway};
-use crate::builds::{self, Outcome};
-use crate::coordinator;
+use crate::build::inputs;
+use crate::build::sweep::{self, Outcome};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -90,7 +90,7 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
     let position: HashMap<&str, u32> = chapters.iter().map(|c| (c.key.as_str(), c.position)).collect();
     contributions.sort_by_key(|c| position.get(c.chapter_key.as_str()).copied().unwrap_or(u32::MAX));
     let documents = store.documents(catalogue_id).await?;
-    let findings = coordinator::current_findings(store, catalogue_id).await?;
+    let findings = inputs::current_findings(store, catalogue_id).await?;
     let decisions = store.decisions(catalogue_id).await?;
     // Every record at once, without text.
     let records: HashMap<Uuid, folio_store::RecordSummary> = store.records(catalogue_id).await?.into_iter().collect();
@@ -145,7 +145,7 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
 
 pub(super) async fn findings(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
-    let findings = coordinator::current_findings(gateway.store.as_ref(), id).await?;
+    let findings = inputs::current_findings(gateway.store.as_ref(), id).await?;
     Ok(Json(json!({ "findings": findings.iter().map(finding_json).collect::<Vec<_>>() })).into_response())
 }
 
@@ -294,14 +294,14 @@ async fn classification_json(
                     text.push(t);
                 }
             }
-            let suggestion = crate::classification::suggest(&contribution, &text.join("\n\n"));
+            let suggestion = crate::build::classification::suggest(&contribution, &text.join("\n\n"));
             gateway.suggestions.lock().await.insert(contribution_id, (inputs, suggestion.clone()));
             suggestion
         }
     };
     let confirmed =
         store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
-    let effective = crate::classification::effective(&suggestion, confirmed.as_ref());
+    let effective = crate::build::classification::effective(&suggestion, confirmed.as_ref());
     Ok(json!({
         "suggestion": suggestion,
         "confirmed": confirmed,
@@ -396,7 +396,7 @@ pub(super) async fn withdraw_classification(
 
 fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
     json!({
-        "number": b.number, "state": b.state.as_str(), "location": builds::shown_location(&b.location),
+        "number": b.number, "state": b.state.as_str(), "location": sweep::shown_location(&b.location),
         "manifest_sha256": b.manifest_sha256,
         "bundle_url": (b.state == BuildState::Done).then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
     })
@@ -407,7 +407,7 @@ pub(super) async fn builds(State(gateway): State<Gateway>, Path(key): Path<Strin
     let rows = gateway.store.builds(id).await?;
     // Stale: the inputs moved since the latest finished build (a new or replaced contribution, a decision, a
     // classification, a record), or there is none yet.
-    let stamp = builds::current_stamp(gateway.store.as_ref(), id, &gateway.stamps).await?;
+    let stamp = sweep::current_stamp(gateway.store.as_ref(), id, &gateway.stamps).await?;
     let latest_done = rows.iter().rev().find(|b| b.state == BuildState::Done);
     let stale = latest_done.is_none_or(|b| b.input_stamp.as_deref() != Some(stamp.as_str()));
     let builds: Vec<Value> = rows.iter().rev().map(|b| build_json(&key, b)).collect();
@@ -422,7 +422,7 @@ pub(super) async fn assemble(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
-    let outcome = builds::assemble_now(
+    let outcome = sweep::assemble_now(
         gateway.store.as_ref(),
         gateway.blobs.as_ref(),
         gateway.queue.as_ref(),
@@ -473,12 +473,12 @@ pub(super) async fn bundle(
         // `folio process` writes its bundles to a folder of its own, not to the blob store.
         return Err(Problem::not_found(
             "Bundle not in the blob store",
-            format!("build {number} was written to {}", builds::shown_location(&build.location)),
+            format!("build {number} was written to {}", sweep::shown_location(&build.location)),
         ));
     }
-    let file = crate::bundle_zip::write(gateway.blobs.as_ref(), &prefix, &keys).await?;
+    let file = crate::build::zip::write(gateway.blobs.as_ref(), &prefix, &keys).await?;
     let length = file.metadata().await.map_err(anyhow::Error::from)?.len();
-    let body = Body::from_stream(crate::bundle_zip::chunks(file));
+    let body = Body::from_stream(crate::build::zip::chunks(file));
     let name = format!("{key}-build-{number}.zip");
     Ok((
         [

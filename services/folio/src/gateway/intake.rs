@@ -5,7 +5,7 @@
 
 use super::problem::Problem;
 use super::{catalogue_key, Gateway};
-use crate::uploads::{self, IncomingFile, Spooler, UploadError};
+use crate::intake::uploads::{self, IncomingFile, Spooler, UploadError};
 use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

@@ -12,8 +12,8 @@ mod intake;
 pub mod problem;
 mod routes;
 
-use crate::builds::BuildSettings;
-use crate::health::{self, Dependencies};
+use crate::build::sweep::BuildSettings;
+use crate::roles::health::{self, Dependencies};
 use auth::{authorise, Token};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -53,7 +53,7 @@ pub struct Gateway {
     pub builds: BuildSettings,
     /// The stamps of the catalogues' inputs by change marker, so that `GET /builds` reads a catalogue's
     /// records only when something changed.
-    pub stamps: Arc<tokio::sync::Mutex<crate::builds::StampCache>>,
+    pub stamps: Arc<tokio::sync::Mutex<crate::build::sweep::StampCache>>,
     /// Each contribution's suggested classification, with what it was made from (the contribution's
     /// metadata and its texts' SHA-256s): a text is read again only when it changed.
     pub suggestions: Arc<tokio::sync::Mutex<SuggestionCache>>,

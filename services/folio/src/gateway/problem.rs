@@ -2,7 +2,7 @@
 //! the server's own (a 500) says only that, with a correlation id; the detail (which may name a table, a
 //! path or a library's message) goes to the log line that carries the same id, never to the client.
 
-use crate::uploads::UploadError;
+use crate::intake::uploads::UploadError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use folio_store::StoreError;

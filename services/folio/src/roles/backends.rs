@@ -90,7 +90,8 @@ impl Backends {
         self.take_back_interrupted(&catalogues).await?;
         let mut asked = 0;
         for catalogue in catalogues {
-            asked += crate::ingest::ask_for_unfinished(self.store.as_ref(), self.queue.as_ref(), catalogue).await?;
+            asked +=
+                crate::intake::folder::ask_for_unfinished(self.store.as_ref(), self.queue.as_ref(), catalogue).await?;
         }
         if asked > 0 {
             tracing::info!(documents = asked, "documents left unfinished by an earlier run are queued again");

@@ -1,11 +1,11 @@
 //! `folio process DIR --out OUT`: every role in one process, on the embedded default: read the folder, run
 //! the workers, wait for every chapter to clear, check the rules, assemble the bundle.
 
-use crate::assemble::{assemble, book_date, BundleSummary};
-use crate::backends::Backends;
+use crate::build::assemble::{assemble, book_date, BundleSummary};
+use crate::build::inputs;
 use crate::config::Settings;
-use crate::coordinator;
-use crate::ingest;
+use crate::intake::folder;
+use crate::roles::backends::Backends;
 use crate::worker::WorkEvent;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,10 +19,10 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     let backends = Backends::open_for_workers(settings).await?;
     let (store, blobs, queue) = (backends.store.clone(), backends.blobs.clone(), backends.queue.clone());
 
-    let snapshot = ingest::read_folder(input, blobs.as_ref()).await?;
+    let snapshot = folder::read_folder(input, blobs.as_ref()).await?;
     let catalogue_id = snapshot.catalogue_id;
     backends.take_back_interrupted(&[catalogue_id]).await?;
-    let ingested = ingest::submit(store.as_ref(), queue.as_ref(), snapshot).await?;
+    let ingested = folder::submit(store.as_ref(), queue.as_ref(), snapshot).await?;
     let total = ingested.snapshot.documents.len() as u64;
 
     let bar = if show_progress {
@@ -44,7 +44,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     let worker = backends.worker(settings, Some(events))?;
     let workers = tokio::spawn(worker.run(stop.clone()));
     // The same reconciler as the cluster's: here it can only find requests lost inside this process.
-    let reconciler = tokio::spawn(crate::reconciler::run(
+    let reconciler = tokio::spawn(crate::worker::reconciler::run(
         store.clone(),
         queue.clone(),
         settings.reconciler_settings(),
@@ -78,8 +78,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
         }
     });
 
-    let cleared =
-        coordinator::wait_until_cleared(store.as_ref(), catalogue_id, Duration::from_millis(100), |_| {}).await;
+    let cleared = inputs::wait_until_cleared(store.as_ref(), catalogue_id, Duration::from_millis(100), |_| {}).await;
     queue.close();
     stop.cancel();
     workers.await.context("the workers stopped unexpectedly")?;
@@ -88,7 +87,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     cleared?;
 
     bar.set_prefix("checking");
-    let findings = coordinator::evaluate(store.as_ref(), catalogue_id).await?;
+    let findings = inputs::evaluate(store.as_ref(), catalogue_id).await?;
     bar.set_prefix("assembling");
     bar.set_message("typesetting the book");
     let signer = settings.signer()?;

@@ -74,7 +74,7 @@ fn to_pdf(office: &Path, docx: &[u8], opts: &Options) -> Result<Vec<u8>, String>
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let (status, _) = crate::child::run(&mut cmd, "LibreOffice", opts.limits.office_timeout)?;
+    let (status, _) = crate::tools::run(&mut cmd, "LibreOffice", opts.limits.office_timeout)?;
     drop(profile);
     let pdf = out.join("document.pdf");
     // soffice exits 0 when it could not convert, too: what counts is the PDF it wrote.

@@ -1,7 +1,7 @@
 //! `folio extract`: one record per file, as JSON lines (`--json`) or a line of text, each file in its own
 //! parser process. The exit status is 0 when every file got its line, unreadable files included.
 
-use crate::sandbox::Sandbox;
+use crate::worker::sandbox::Sandbox;
 use anyhow::Result;
 use folio_core::Record;
 use futures_util::stream::{self, StreamExt};

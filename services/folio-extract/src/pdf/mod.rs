@@ -1,21 +1,27 @@
 //! PDF: page count, Info metadata, the text layer, and the first page rendered for thumbnails. Also the
 //! page count and first page of the PDF LibreOffice makes of a DOCX ([`rendering`]).
 //!
-//! With PDFium installed (see [`crate::pdfium`]) the text, metadata, page count and renderings come from
+//! With PDFium installed (see [`crate::pdf::pdfium`]) the text, metadata, page count and renderings come from
 //! it: it reads every producer's fonts (CID, no ToUnicode, CJK, right-to-left) in reading order. lopdf
 //! still loads the file beside it for the structural checks (a lying page count) and to tell which pages
 //! draw images (OCR candidates). Without PDFium, or when it cannot open a file that lopdf (after xref
-//! repair) can, everything comes from lopdf and our text walker ([`crate::pdf_text`]).
+//! repair) can, everything comes from lopdf and our text walker ([`crate::pdf::text`]).
 //!
 //! lopdf parses recursively and can be driven deep by hostile files; the lead runs extraction in a child
 //! process for that reason. This module adds no recursion of its own.
 
-use crate::pdf_info::{clean, iso_date, DocInfo};
-use crate::pdfium::{self, OpenError};
-use crate::{language::count_words, render, Extracted, Options, Password};
+pub(crate) mod info;
+pub(crate) mod ocr;
+pub(crate) mod pdfium;
+pub(crate) mod repair;
+pub(crate) mod text;
+
+use crate::{language::count_words, tools::pdftoppm, Extracted, Options, Password};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
 use image::DynamicImage;
+use info::{clean, iso_date, DocInfo};
 use lopdf::{Document, Object};
+use pdfium::OpenError;
 use pdfium_render::prelude::{PdfDocument, PdfDocumentMetadataTagType as Tag, Pdfium};
 use std::collections::BTreeMap;
 
@@ -127,7 +133,7 @@ fn pdfium_first_page(doc: &PdfDocument, px: u32) -> Option<DynamicImage> {
 
 /// Page 1 rendered by pdftoppm, longest side `px`.
 fn pdftoppm_first_page(bytes: &[u8], px: u32, opts: &Options) -> Option<DynamicImage> {
-    let png = render::pdf_first_page_png(bytes, px, opts.limits.render_timeout)?;
+    let png = pdftoppm::pdf_first_page_png(bytes, px, opts.limits.render_timeout)?;
     match image::load_from_memory_with_format(&png, image::ImageFormat::Png) {
         Ok(img) => Some(img),
         Err(e) => {
@@ -203,7 +209,7 @@ fn finish_text(
     let with_images: Vec<(u32, String)> = match doc {
         Some(doc) => page_texts
             .iter()
-            .filter(|(n, _)| pages.get(n).is_some_and(|id| crate::pdf_ocr::draws_image(doc, *id)))
+            .filter(|(n, _)| pages.get(n).is_some_and(|id| crate::pdf::ocr::draws_image(doc, *id)))
             .cloned()
             .collect(),
         None => Vec::new(),
@@ -211,7 +217,7 @@ fn finish_text(
     let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
     let mut ocr_found = Default::default();
     if let Some(doc) = doc.filter(|_| !wanted.is_empty() && opts.ocr && crate::ocr::available()) {
-        let results = crate::pdf_ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, pdfium_doc);
+        let results = crate::pdf::ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, pdfium_doc);
         if !results.is_empty() {
             ocr = OcrStatus::Applied;
         }
@@ -296,7 +302,7 @@ pub(crate) fn pages_to_ocr(page_texts: &[(u32, String)], cap: u32) -> Vec<u32> {
 /// count is kept beside the `encrypted` error when the tree can be walked.
 fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractError) -> Extracted {
     let found = match doc.map_or(0, |d| d.get_pages().len()) {
-        0 => crate::pdf_repair::count_page_objects(bytes),
+        0 => crate::pdf::repair::count_page_objects(bytes),
         n => n,
     };
     let pages = u32::try_from(found).ok().filter(|n| *n > 0 && *n <= opts.limits.max_pages);
@@ -318,14 +324,14 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
 }
 
 /// Load with lopdf; when the cross-reference data is broken, retry once with a rebuilt xref table
-/// (see [`crate::pdf_repair`]). The original error is reported when the retry fails too.
+/// (see [`crate::pdf::repair`]). The original error is reported when the retry fails too.
 /// Returns the document and whether it was repaired.
 fn load(bytes: &[u8]) -> Result<(Document, bool), ExtractError> {
     match load_without_links(bytes) {
         Ok(doc) => Ok((doc, false)),
         Err(e @ lopdf::Error::Decryption(_)) => Err(load_error(e)),
         Err(e) => {
-            let repaired = crate::pdf_repair::rebuild_xref(bytes).and_then(|fixed| load_without_links(&fixed).ok());
+            let repaired = crate::pdf::repair::rebuild_xref(bytes).and_then(|fixed| load_without_links(&fixed).ok());
             match repaired {
                 Some(doc) => {
                     tracing::warn!("PDF cross-reference table rebuilt after: {e}");
@@ -400,12 +406,12 @@ fn load_error(e: lopdf::Error) -> ExtractError {
     ExtractError::new(ExtractErrorKind::Corrupt, format!("the PDF could not be parsed: {msg}"))
 }
 
-/// Text of one page, with its line and paragraph breaks (see [`crate::pdf_text`]). When our walker
+/// Text of one page, with its line and paragraph breaks (see [`crate::pdf::text`]). When our walker
 /// fails or finds nothing, lopdf's own extraction is tried (it is more lenient about some content).
 /// Errors are per page (and per text chunk): a page that cannot be read contributes no text, and never
 /// fails the whole document.
 fn page_text(doc: &Document, number: u32, page_id: lopdf::ObjectId, max_depth: u32) -> String {
-    match crate::pdf_text::page_text(doc, page_id, max_depth) {
+    match crate::pdf::text::page_text(doc, page_id, max_depth) {
         Ok(text) if !text.is_empty() => return text,
         Ok(_) => {}
         Err(e) => tracing::warn!("page {number}: text layout failed, using lopdf's extraction: {e}"),

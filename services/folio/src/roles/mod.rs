@@ -3,11 +3,15 @@
 //! folder, unless URLs say otherwise). Each stops on SIGTERM or SIGINT: it stops taking work, finishes what is
 //! in flight within its grace period, and gives the rest back; its health endpoints answer until it exits.
 
-use crate::backends::Backends;
+pub mod backends;
+pub mod health;
+pub mod process;
+
 use crate::config::Settings;
-use crate::health::{self, Dependencies};
-use crate::{builds, reconciler};
+use crate::{build::sweep, worker::reconciler};
 use anyhow::{bail, Context, Result};
+use backends::Backends;
+use health::Dependencies;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -69,7 +73,7 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
         "coordinator started"
     );
     let builds =
-        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
+        tokio::spawn(sweep::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
     let mut running = tokio::spawn(reconciler::run(store, queue.clone(), reconciler, stopping.clone()));
     tokio::select! {
         signal = stop_signal() => {
@@ -113,7 +117,7 @@ async fn serve_gateway(
     let limits = crate::gateway::UploadLimits {
         max_request_bytes: usize::try_from(mib(gateway_settings.max_upload_mib)).unwrap_or(usize::MAX),
         max_file_bytes: mib(gateway_settings.max_file_mib),
-        max_files: gateway_settings.max_files.clamp(1, crate::uploads::MAX_FILES),
+        max_files: gateway_settings.max_files.clamp(1, crate::intake::uploads::MAX_FILES),
     };
     let tokens = gateway_tokens(settings)?;
     if tokens.is_empty() && !local.ip().is_loopback() {
@@ -206,7 +210,7 @@ pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::Socke
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let workers = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
     let builds =
-        tokio::spawn(builds::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
+        tokio::spawn(sweep::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
     let reconciler =
         tokio::spawn(reconciler::run(store, queue.clone(), settings.reconciler_settings(), stopping.clone()));
     info!(addr = %addr, "serving: gateway, workers, reconciler and builds in one process");

@@ -1,6 +1,6 @@
 //! DOCX: text, metadata and page count from the OOXML package, with zip + quick-xml; the first page and,
 //! when `docProps/app.xml` has no page count, the page count from LibreOffice's rendering when it is
-//! available ([`crate::office_render`]).
+//! available ([`crate::office::render`]).
 //!
 //! docx-rs is deliberately not used: its reader panics on damaged input. Every zip part is read through
 //! [`read_part`], which enforces the size and compression-ratio limits (zip bombs), and every XML part is
@@ -24,7 +24,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
     }
     // Sniffing only sends OLE2 here when it holds an EncryptionInfo stream: a password-protected OOXML
     // file. Its decrypted package is read as any DOCX (and is what LibreOffice renders).
-    let package = crate::ooxml_crypto::decrypt(bytes, opts.password.as_ref(), &opts.limits)?;
+    let package = crate::office::crypto::decrypt(bytes, opts.password.as_ref(), &opts.limits)?;
     if !package.starts_with(b"PK\x03\x04") {
         return Err(corrupt("the decrypted package of the protected Word document is not a zip: the file is damaged"));
     }
@@ -82,7 +82,7 @@ fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     let preview_px = opts.thumbnails.largest();
     let rendered = match &opts.office {
         Some(office) if preview_px.is_some() || app_pages.is_none() => {
-            crate::office_render::render(office, bytes, preview_px, opts)
+            crate::office::render::render(office, bytes, preview_px, opts)
         }
         _ => None,
     };

@@ -3,7 +3,7 @@
 //! recognised (see [`crate::ocr`]). A page that cannot
 //! be rendered or recognised keeps its text layer; it never fails the document.
 
-use crate::{ocr, render, Limits};
+use crate::{ocr, tools::pdftoppm, Limits};
 use lopdf::{Document, Object, ObjectId};
 use pdfium_render::prelude::PdfDocument;
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ pub(crate) fn ocr_pages(
     for &number in wanted {
         let size = pages.get(&number).and_then(|id| media_box(doc, *id)).unwrap_or(DEFAULT_PAGE_PT);
         let dpi = dpi_within(size, limits.max_ocr_pixels);
-        let page = render::pdf_page_png_for_ocr(&input, number, dpi, dir.path(), limits.render_timeout)
+        let page = pdftoppm::pdf_page_png_for_ocr(&input, number, dpi, dir.path(), limits.render_timeout)
             .and_then(|png| crate::raster::decode(&png, limits, false).map_err(|e| e.to_string()))
             .and_then(|img| ocr::recognise(&img, limits));
         match page {
@@ -59,10 +59,10 @@ fn ocr_pages_pdfium(doc: &PdfDocument, wanted: &[u32], limits: &Limits) -> Vec<(
     let mut results = Vec::new();
     for &number in wanted {
         let index = number.saturating_sub(1);
-        let size = crate::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
+        let size = crate::pdf::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
         let dpi = f64::from(dpi_within(size, limits.max_ocr_pixels));
         let (w, h) = (px_at(size.0, dpi), px_at(size.1, dpi));
-        let page = crate::pdfium::render_gray(doc, index, w, h)
+        let page = crate::pdf::pdfium::render_gray(doc, index, w, h)
             .map_err(|e| e.to_string())
             .and_then(|img| ocr::recognise(&image::DynamicImage::ImageLuma8(img), limits));
         match page {

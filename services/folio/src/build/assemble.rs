@@ -2,7 +2,7 @@
 //! the report, the originals and the thumbnails (`thumbnails/<max_side>/<file name>.<format>`, one folder
 //! per size).
 
-use crate::coordinator::{blocked, paragraphs};
+use crate::build::inputs::{blocked, paragraphs};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use folio_bundle::changes::{BuildChanges, BuildContents, ContributionContents};
@@ -72,7 +72,7 @@ pub async fn assemble(
     date: NaiveDate,
     signer: Option<&Signer>,
 ) -> Result<BundleSummary> {
-    let stamp = crate::coordinator::input_stamp(store, catalogue_id).await?;
+    let stamp = crate::build::inputs::input_stamp(store, catalogue_id).await?;
     let waited_since = std::time::Instant::now();
     let (number, unchanged) = loop {
         if let Some(number) = store.claim_build(catalogue_id, &stamp, PROCESS_CLAIMANT, PROCESS_LEASE).await? {
@@ -249,8 +249,8 @@ pub async fn write_bundle(
                 .filter(|d| d.contribution_id == contribution.id)
                 .filter_map(|d| texts.get(&d.id).map(String::as_str))
                 .collect();
-            let suggestion = crate::classification::suggest(contribution, &text.join("\n\n"));
-            let effective = crate::classification::effective(&suggestion, confirmed.get(&contribution.id));
+            let suggestion = crate::build::classification::suggest(contribution, &text.join("\n\n"));
+            let effective = crate::build::classification::effective(&suggestion, confirmed.get(&contribution.id));
             entry.areas = effective.areas.iter().map(|a| a.label().to_string()).collect();
             manifest_contribution.classification = Some(ManifestClassification {
                 areas: effective.areas.iter().map(|a| a.as_str().to_string()).collect(),

@@ -1,5 +1,5 @@
 //! Arithmetic-coded JPEGs, decoded with libjpeg-turbo's `djpeg` run as a child process (see
-//! [`crate::child`]). The `image` crate's JPEG decoder reads only Huffman-coded files; arithmetic coding
+//! [`crate::tools`]). The `image` crate's JPEG decoder reads only Huffman-coded files; arithmetic coding
 //! (SOF9–SOF11) is rare but legal, and libjpeg-turbo reads it. `djpeg` writes a PPM (colour) or PGM (grey)
 //! file, which the `image` crate reads back under the same limits as any image.
 
@@ -33,7 +33,7 @@ fn decode_with(
     let mut cmd = Command::new(program);
     cmd.arg("-pnm").arg("-outfile").arg(&output).arg(&input);
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    let (status, _) = match crate::child::run(&mut cmd, "djpeg", timeout) {
+    let (status, _) = match crate::tools::run(&mut cmd, "djpeg", timeout) {
         Ok(done) => done,
         Err(why) if why.starts_with("cannot run") => {
             return Err(ExtractError::new(
@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn a_missing_djpeg_says_what_to_install() {
         let program = std::ffi::OsStr::new("/nonexistent/djpeg");
-        let jpeg = include_bytes!("../tests/fixtures/arithmetic.jpg");
+        let jpeg = include_bytes!("../../tests/fixtures/arithmetic.jpg");
         let e = decode_with(program, jpeg, image::Limits::default(), Duration::from_secs(5)).unwrap_err();
         assert_eq!(e.kind, ExtractErrorKind::UnsupportedFormat);
         assert!(e.message.contains("install libjpeg-turbo-progs"), "{}", e.message);

@@ -1,7 +1,10 @@
 //! The worker role: takes work requests from the queue, claims the document in the database, extracts it in
 //! the sandbox, writes the record, and only then acknowledges the message.
 
-use crate::sandbox::Sandbox;
+pub mod reconciler;
+pub mod sandbox;
+
+use crate::worker::sandbox::Sandbox;
 use folio_core::ExtractErrorKind;
 use folio_store::{BlobStore, Claim, Delivery, Message, Store, StoreError, StoredRecord, WorkQueue, WorkRequest};
 use std::sync::Arc;
@@ -245,14 +248,14 @@ impl Worker {
     ) {
         let span = tracing::info_span!("upload", upload_id = %upload.upload_id, catalogue = %upload.catalogue);
         let accepted = async {
-            let files = crate::uploads::resolve_files(
+            let files = crate::intake::uploads::resolve_files(
                 self.blobs.as_ref(),
                 &upload.files,
                 &std::env::temp_dir(),
                 self.settings.max_upload_file_bytes,
             )
             .await?;
-            crate::uploads::accept(
+            crate::intake::uploads::accept(
                 self.store.as_ref(),
                 self.blobs.as_ref(),
                 self.queue.as_ref(),

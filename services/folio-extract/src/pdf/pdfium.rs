@@ -147,7 +147,7 @@ pub(crate) fn tidy(raw: &str) -> String {
             c => Some(c),
         })
         .collect();
-    crate::pdf_text::tidy(&cleaned)
+    crate::pdf::text::tidy(&cleaned)
 }
 
 /// Width and height in points of page `index` (0-based), as displayed (after its /Rotate).

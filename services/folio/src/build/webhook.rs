@@ -90,7 +90,7 @@ impl Webhook {
             if backoff.get(&key).is_some_and(|(_, next)| Instant::now() < *next) {
                 continue;
             }
-            let event = crate::builds::event_of(catalogue_id, &build);
+            let event = crate::build::sweep::event_of(catalogue_id, &build);
             match self.post(&event).await {
                 Ok(()) => {
                     store.mark_webhook_delivered(catalogue_id, build.number).await?;

@@ -1,5 +1,9 @@
 //! Images (JPEG, PNG, TIFF, WebP, GIF) with the `image` crate (arithmetic-coded JPEGs with djpeg, see
-//! [`crate::djpeg`]): dimensions after EXIF orientation, frame counts, the image thumbnails are made from. (Named `raster` so it does not shadow the `image` crate.)
+//! [`crate::raster::djpeg`]): dimensions after EXIF orientation, frame counts, the image thumbnails are made from. (Named `raster` so it does not shadow the `image` crate.)
+
+pub(crate) mod djpeg;
+pub(crate) mod jpeg;
+pub(crate) mod thumbnail;
 
 use crate::{sniff::Format, Extracted, Limits, OcrFound, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
@@ -69,7 +73,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits, djpeg: bool) -> Result<Dynam
     if reader.format().is_none() {
         return Err(ExtractError::new(ExtractErrorKind::UnsupportedFormat, "not an image format Folio reads"));
     }
-    if reader.format() == Some(image::ImageFormat::Jpeg) && crate::jpeg::is_truncated(bytes) {
+    if reader.format() == Some(image::ImageFormat::Jpeg) && crate::raster::jpeg::is_truncated(bytes) {
         return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the JPEG is truncated"));
     }
     let mut reader = reader;
@@ -79,7 +83,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits, djpeg: bool) -> Result<Dynam
     il.max_image_height = Some(side);
     il.max_alloc = Some(limits.max_image_pixels.saturating_mul(BYTES_PER_PIXEL));
     if djpeg && reader.format() == Some(image::ImageFormat::Jpeg) {
-        let header = crate::jpeg::header(bytes);
+        let header = crate::raster::jpeg::header(bytes);
         if header.arithmetic {
             return decode_arithmetic(bytes, &header, il, limits);
         }
@@ -97,11 +101,11 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits, djpeg: bool) -> Result<Dynam
     Ok(img)
 }
 
-/// An arithmetic-coded JPEG, which the `image` crate does not decode: by djpeg (see [`crate::djpeg`]),
+/// An arithmetic-coded JPEG, which the `image` crate does not decode: by djpeg (see [`crate::raster::djpeg`]),
 /// after the pixel limit is checked on the frame header, with the Exif orientation applied.
 fn decode_arithmetic(
     bytes: &[u8],
-    header: &crate::jpeg::Header,
+    header: &crate::raster::jpeg::Header,
     il: image::Limits,
     limits: &Limits,
 ) -> Result<DynamicImage, ExtractError> {
@@ -110,7 +114,7 @@ fn decode_arithmetic(
             return Err(pixel_limit(w, h, limits));
         }
     }
-    let mut img = crate::djpeg::decode(bytes, il, limits.render_timeout)?;
+    let mut img = crate::raster::djpeg::decode(bytes, il, limits.render_timeout)?;
     let orientation = header.exif.and_then(image::metadata::Orientation::from_exif_chunk);
     img.apply_orientation(orientation.unwrap_or(image::metadata::Orientation::NoTransforms));
     Ok(img)

@@ -1,13 +1,15 @@
 //! Language identification and word counting. whatlang is statistical: on a few words it guesses
 //! wildly, so below a minimum amount of text we answer `und` (undetermined) rather than a guess.
 
+pub(crate) mod lexicon;
+
 use whatlang::Lang;
 
 /// Fewer letters than this and the language is `und`.
 const MIN_LETTERS: usize = 20;
 /// Fewer words than this and the language is `und`.
 const MIN_WORDS: u64 = 3;
-/// The confidence given to a language named by [`crate::lexicon::short_text`]: sure of the words, but they
+/// The confidence given to a language named by [`crate::language::lexicon::short_text`]: sure of the words, but they
 /// are few.
 const SHORT_TEXT_CONFIDENCE: f64 = 0.6;
 /// Only the beginning of long texts is examined: detection is linear in the text, and a book's first
@@ -18,7 +20,7 @@ const SAMPLE_CHARS: usize = 20_000;
 ///
 /// Returns the ISO 639-1 code where one exists (else ISO 639-3) and a confidence (0 to 1); `("und", 0.0)`
 /// when there is too little text or nothing can tell. On Latin script the text's function words
-/// ([`crate::lexicon`]) answer first when they clearly name a language (whatlang reads short English as
+/// ([`crate::language::lexicon`]) answer first when they clearly name a language (whatlang reads short English as
 /// Catalan, and does not know Swahili); otherwise whatlang answers. Always `Some`; the `Option` leaves room
 /// for callers that distinguish "not attempted".
 pub fn detect(text: &str) -> Option<(String, f64)> {
@@ -38,7 +40,7 @@ fn detect_prose(prose: &str) -> (String, f64) {
     let undetermined = || ("und".to_string(), 0.0);
     if !enough_text(prose) {
         // Too little for statistics; a few words that are all frequent words of one language still tell.
-        return match crate::lexicon::short_text(prose) {
+        return match crate::language::lexicon::short_text(prose) {
             Some(code) => (code.to_string(), SHORT_TEXT_CONFIDENCE),
             None => undetermined(),
         };
@@ -48,7 +50,7 @@ fn detect_prose(prose: &str) -> (String, f64) {
     // asked, which saves its fixed cost (about 60 µs a call, comparing the text with every Latin-script
     // language's trigrams) on most prose in the listed languages.
     if whatlang::detect_script(prose) == Some(whatlang::Script::Latin) {
-        if let Some((code, share)) = crate::lexicon::dominant(prose) {
+        if let Some((code, share)) = crate::language::lexicon::dominant(prose) {
             // Half the tokens being function words is as sure as prose gets.
             return (code.to_string(), (0.5 + share).min(1.0));
         }

@@ -1,7 +1,7 @@
 //! `folio eval MANIFEST`: extraction against a corpus whose manifest says what each file should yield
 //! (`../shared/corpus/dev/manifest.jsonl` is one). Prints the agreement figures and every disagreement.
 
-use crate::sandbox::Sandbox;
+use crate::worker::sandbox::Sandbox;
 use anyhow::{Context, Result};
 use folio_core::{ExtractErrorKind, Record};
 use futures_util::stream::{self, StreamExt};

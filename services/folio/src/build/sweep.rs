@@ -1,12 +1,12 @@
 //! The coordinator's builds in cluster mode: it follows every catalogue in the database and, once each of its
 //! chapters has cleared processing, assembles the catalogue, exactly once per change of its inputs (their
-//! stamp, [`coordinator::input_stamp`]), even with several coordinators (a claim in the database decides
+//! stamp, [`inputs::input_stamp`]), even with several coordinators (a claim in the database decides
 //! which one). The bundle goes to the blob store under `bundles/<catalogue id>/<build>/`; the build is then
 //! announced with a `catalogue.assembled` event, at least once: a build done but not yet confirmed is
 //! announced again by the next sweep.
 
-use crate::assemble::{book_date, bundle_files, previous_contents, write_bundle, Numbering};
-use crate::coordinator;
+use crate::build::assemble::{book_date, bundle_files, previous_contents, write_bundle, Numbering};
+use crate::build::inputs;
 use anyhow::{Context, Result};
 use folio_store::{BlobStore, BuildState, CatalogueAssembled, Store, WorkQueue};
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ pub struct BuildSettings {
     /// Bundles are signed with this key, when set.
     pub signer: Option<folio_bundle::signature::Signer>,
     /// Where each build is announced over HTTP too, when set.
-    pub webhook: Option<crate::webhook::Webhook>,
+    pub webhook: Option<crate::build::webhook::Webhook>,
 }
 
 /// One build made by a sweep.
@@ -58,7 +58,7 @@ pub async fn current_stamp(
             return Ok(stamp.clone());
         }
     }
-    let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+    let stamp = inputs::input_stamp(store, catalogue_id).await?;
     // Kept only when nothing moved while it was read.
     if store.change_marker(catalogue_id).await? == marker {
         cache.lock().await.insert(catalogue_id, (marker, stamp.clone()));
@@ -136,7 +136,7 @@ async fn build_if_changed(
         _ => {
             // The stamp is read in several queries; an intake committing between them would give a mixed
             // stamp. A catalogue whose marker moved meanwhile is left for the next sweep.
-            let stamp = coordinator::input_stamp(store, catalogue_id).await?;
+            let stamp = inputs::input_stamp(store, catalogue_id).await?;
             if store.change_marker(catalogue_id).await? != marker {
                 return Ok(Outcome::Busy);
             }
@@ -168,7 +168,7 @@ async fn build(
     s: &BuildSettings,
 ) -> Result<String> {
     info!("assembling");
-    let findings = coordinator::evaluate(store, catalogue_id).await?;
+    let findings = inputs::evaluate(store, catalogue_id).await?;
     let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
     let out = scratch.path().join("bundle");
     let previous = previous_contents(&store.builds(catalogue_id).await?, number);
@@ -249,7 +249,7 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let mut stamps = StampCache::new();
-    let mut backoff = crate::webhook::DeliveryRetries::new();
+    let mut backoff = crate::build::webhook::DeliveryRetries::new();
     loop {
         if let Err(e) = sweep(store.as_ref(), blobs.as_ref(), queue.as_ref(), &settings, &mut stamps).await {
             warn!(error = %format!("{e:#}"), "build sweep failed; trying again at the next");

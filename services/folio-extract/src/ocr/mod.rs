@@ -1,13 +1,16 @@
-//! Optical character recognition of one page image with Tesseract (see [`crate::tesseract`]).
+//! Optical character recognition of one page image with Tesseract (see [`crate::tools::tesseract`]).
 //!
 //! The language is chosen, not assumed: OSD names the script (and the rotation, which we apply), the
 //! script picks a first pack, and when the recognised text reads as a language with its own installed pack
 //! (Spanish, French, ...) the page is recognised again with that pack and the more confident result kept.
-//! A page scanned askew is turned level first (see [`crate::deskew`]).
+//! A page scanned askew is turned level first (see [`crate::ocr::deskew`]).
 //! A picture without text must stay a picture: results with low confidence are dropped, so the garbage
 //! Tesseract reads into photos never reaches the record.
 
-use crate::{deskew, language, tesseract, Limits};
+pub(crate) mod deskew;
+pub(crate) mod tsv;
+
+use crate::{language, tools::tesseract, Limits};
 use image::DynamicImage;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -171,7 +174,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
     })
 }
 
-/// `page` turned level when it is skewed by more than [`deskew::MIN_SKEW`] (see [`crate::deskew`]).
+/// `page` turned level when it is skewed by more than [`deskew::MIN_SKEW`] (see [`crate::ocr::deskew`]).
 fn level(page: image::GrayImage) -> image::GrayImage {
     match deskew::estimate(&page) {
         Some(skew) if skew.abs() > deskew::MIN_SKEW => {
@@ -182,12 +185,12 @@ fn level(page: image::GrayImage) -> image::GrayImage {
     }
 }
 
-fn run(png: &Path, pack: &str, work: &Path, timeout: Duration) -> Result<crate::ocr_tsv::TsvText, String> {
-    Ok(crate::ocr_tsv::parse(&tesseract::recognise_tsv(png, pack, work, timeout)?))
+fn run(png: &Path, pack: &str, work: &Path, timeout: Duration) -> Result<crate::ocr::tsv::TsvText, String> {
+    Ok(crate::ocr::tsv::parse(&tesseract::recognise_tsv(png, pack, work, timeout)?))
 }
 
 /// Whether a result reads as text rather than a photo's texture (see the thresholds above).
-fn is_text(t: &crate::ocr_tsv::TsvText) -> bool {
+fn is_text(t: &crate::ocr::tsv::TsvText) -> bool {
     t.mean_confidence() >= MIN_MEAN_CONFIDENCE && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS
 }
 

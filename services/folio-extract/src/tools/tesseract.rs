@@ -45,7 +45,7 @@ pub(crate) fn has_language(lang: &str) -> bool {
 fn list_languages() -> Result<Vec<String>, String> {
     let mut cmd = command();
     cmd.arg("--list-langs").stdout(Stdio::piped());
-    let (status, stdout) = crate::child::run(&mut cmd, "tesseract", Duration::from_secs(10))?;
+    let (status, stdout) = crate::tools::run(&mut cmd, "tesseract", Duration::from_secs(10))?;
     if !status.success() {
         return Err(format!("tesseract --list-langs exited with {status}"));
     }
@@ -86,7 +86,7 @@ pub(crate) fn osd(png: &Path, work: &Path, timeout: Duration) -> Result<Osd, Str
     let base = work.join("osd");
     let mut cmd = command();
     cmd.arg(png).arg(&base).args(["--psm", "0", "-l", "osd"]).stdout(Stdio::null());
-    let (status, _) = crate::child::run(&mut cmd, "tesseract", timeout)?;
+    let (status, _) = crate::tools::run(&mut cmd, "tesseract", timeout)?;
     if !status.success() {
         return Err(format!("tesseract OSD exited with {status}"));
     }
@@ -112,12 +112,12 @@ fn parse_osd(text: &str) -> Option<Osd> {
 }
 
 /// Recognise the image `png` with the packs `langs` (e.g. `spa` or `chi_sim+eng`), page segmentation 3
-/// (automatic); returns tesseract's TSV (see [`crate::ocr_tsv`]).
+/// (automatic); returns tesseract's TSV (see [`crate::ocr::tsv`]).
 pub(crate) fn recognise_tsv(png: &Path, langs: &str, work: &Path, timeout: Duration) -> Result<String, String> {
     let base = work.join("ocr");
     let mut cmd = command();
     cmd.arg(png).arg(&base).args(["-l", langs, "--psm", "3", "tsv"]).stdout(Stdio::null());
-    let (status, _) = crate::child::run(&mut cmd, "tesseract", timeout)?;
+    let (status, _) = crate::tools::run(&mut cmd, "tesseract", timeout)?;
     if !status.success() {
         return Err(format!("tesseract exited with {status}"));
     }

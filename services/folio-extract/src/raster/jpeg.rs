@@ -36,7 +36,7 @@ pub(crate) fn is_truncated(bytes: &[u8]) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Header<'a> {
     /// The frame is arithmetic-coded (SOF9, SOF10 or SOF11: sequential, progressive or lossless), which the
-    /// `image` crate's decoder does not read; [`crate::djpeg`] does.
+    /// `image` crate's decoder does not read; [`crate::raster::djpeg`] does.
     pub arithmetic: bool,
     /// Width and height from the frame header.
     pub dimensions: Option<(u32, u32)>,

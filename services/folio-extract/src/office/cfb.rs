@@ -1,6 +1,6 @@
 //! Reads streams out of a Compound File Binary container (MS-CFB, "OLE2"): the container of a
 //! password-protected OOXML file, whose `EncryptionInfo` and `EncryptedPackage` streams
-//! [`crate::ooxml_crypto`] needs. Read-only, and only what that takes: the FAT and mini FAT chains and the
+//! [`crate::office::crypto`] needs. Read-only, and only what that takes: the FAT and mini FAT chains and the
 //! streams directly under the root storage.
 //!
 //! Every sector number, chain and size comes from the file, so each is checked: a sector past the end of

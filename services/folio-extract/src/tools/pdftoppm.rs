@@ -1,5 +1,5 @@
 //! Rendering PDF pages with poppler's `pdftoppm`, run as a child process under a wall-clock limit (see
-//! [`crate::child`]). A rendering failure never fails the extraction: the record simply has no thumbnail,
+//! [`crate::tools`]). A rendering failure never fails the extraction: the record simply has no thumbnail,
 //! or the page is not OCRed.
 
 use std::path::Path;
@@ -54,7 +54,7 @@ fn render_page(input: &Path, page: u32, args: &[String], work: &Path, timeout: D
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let (status, _) = crate::child::run(&mut cmd, "pdftoppm", timeout)?;
+    let (status, _) = crate::tools::run(&mut cmd, "pdftoppm", timeout)?;
     if !status.success() {
         return Err(format!("pdftoppm exited with {status}"));
     }

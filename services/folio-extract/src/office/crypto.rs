@@ -1,5 +1,5 @@
 //! Password-protected OOXML (MS-OFFCRYPTO): the DOCX package encrypted inside a Compound File container
-//! ([`crate::cfb`]) as its `EncryptedPackage` stream, the key material in its `EncryptionInfo` stream.
+//! ([`crate::office::cfb`]) as its `EncryptedPackage` stream, the key material in its `EncryptionInfo` stream.
 //! Given the password, [`decrypt`] checks it against the file's verifier and returns the plain package,
 //! which the DOCX reader then reads like any other.
 //!
@@ -15,7 +15,7 @@
 //! The password is never logged and never put in an error. Every number in `EncryptionInfo` is the
 //! file's: sizes are checked, and the hash iteration count is bounded by `max_spin_count`.
 
-use crate::cfb::Compound;
+use crate::office::cfb::Compound;
 use crate::{Limits, Password};
 use aes::{Aes128, Aes192, Aes256};
 use base64::Engine;
@@ -606,7 +606,7 @@ mod tests {
 
     #[test]
     fn a_changed_agile_package_fails_its_integrity_check() {
-        let file = include_bytes!("../tests/fixtures/agile-protected.docx");
+        let file = include_bytes!("../../tests/fixtures/agile-protected.docx");
         let password = Password::new("folio-agile");
         let limits = Limits::default();
         let plain = decrypt(file, Some(&password), &limits).expect("the fixture opens with its password");

@@ -1,10 +1,13 @@
 //! The command line: `folio ROLE ...`.
 
+pub mod eval;
+pub mod extract;
+
 use crate::config::Settings;
-use crate::extract_cmd::{self, ExtractArgs};
-use crate::sandbox::{self, ChildRequest};
+use crate::worker::sandbox::{self, ChildRequest};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use extract::ExtractArgs;
 use folio_extract::{Password, ThumbnailFormat, ThumbnailSpec};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -287,7 +290,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 office_timeout: office_timeout_secs.map(Duration::from_secs),
                 password,
             };
-            crate::sandbox::child_main(&file, request)?;
+            crate::worker::sandbox::child_main(&file, request)?;
             Ok(())
         }
         Command::Process { dir, out, workers, quiet } => {
@@ -297,8 +300,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 settings.worker.concurrency = w;
             }
             let show = !quiet && std::io::stderr().is_terminal();
-            let summary = crate::process::run(&settings, &dir, &out, show).await?;
-            print!("{}", crate::process::describe(&summary));
+            let summary = crate::roles::process::run(&settings, &dir, &out, show).await?;
+            print!("{}", crate::roles::process::describe(&summary));
             Ok(())
         }
         Command::Extract { json, text, thumbnails, jobs, in_process, password_file, env_password, files } => {
@@ -307,20 +310,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut sandbox = settings.sandbox()?;
             sandbox.password = extract_password(password_file.as_deref(), env_password)?;
             if in_process {
-                sandbox.isolation = crate::sandbox::Isolation::InProcess;
+                sandbox.isolation = crate::worker::sandbox::Isolation::InProcess;
             }
             if thumbnails.is_none() {
                 sandbox.thumbnails = ThumbnailSpec::none();
             }
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
-            extract_cmd::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
+            extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
         }
         Command::Eval { manifest, jobs, against_pdftotext } => {
             crate::telemetry::init("folio=error");
             let settings = cli.global.settings()?;
             let mut sandbox = settings.sandbox()?;
             sandbox.thumbnails = ThumbnailSpec::none();
-            let report = crate::eval_cmd::run(
+            let report = crate::cli::eval::run(
                 sandbox,
                 &manifest,
                 jobs.unwrap_or_else(|| settings.concurrency()),
@@ -331,7 +334,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::EvalLanguage { samples } => {
-            print!("{}", crate::eval_cmd::run_language(&samples)?);
+            print!("{}", crate::cli::eval::run_language(&samples)?);
             Ok(())
         }
         Command::Worker { concurrency } => {

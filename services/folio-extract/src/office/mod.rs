@@ -1,0 +1,7 @@
+//! Office documents: DOCX (its text, its encryption, the OLE2 container a protected one comes in) and their
+//! renderings through LibreOffice.
+
+pub(crate) mod cfb;
+pub(crate) mod crypto;
+pub(crate) mod docx;
+pub(crate) mod render;
