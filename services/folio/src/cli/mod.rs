@@ -343,7 +343,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(c) = concurrency {
                 settings.worker.concurrency = c;
             }
-            crate::roles::run_worker(&settings).await
+            crate::roles::run(&settings, crate::roles::Role::Worker, |_| {}).await
         }
         Command::Gateway { listen } => {
             crate::telemetry::init("folio=info");
@@ -351,7 +351,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(l) = listen {
                 settings.gateway.listen = l;
             }
-            crate::roles::run_gateway(&settings).await
+            crate::roles::run(&settings, crate::roles::Role::Gateway, |_| {}).await
         }
         Command::Serve { listen, concurrency } => {
             crate::telemetry::init("folio=info");
@@ -362,7 +362,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(c) = concurrency {
                 settings.worker.concurrency = c;
             }
-            crate::roles::run_serve(&settings, |addr| println!("folio: serving on http://{addr}")).await
+            let started = |addr| println!("folio: serving on http://{addr}");
+            crate::roles::run(&settings, crate::roles::Role::Serve, started).await
         }
         Command::Verify { bundle, public_key, require_signature } => {
             let trusted = match public_key {
@@ -413,7 +414,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Coordinator => {
             crate::telemetry::init("folio=info");
-            crate::roles::run_coordinator(&cli.global.settings()?).await
+            crate::roles::run(&cli.global.settings()?, crate::roles::Role::Coordinator, |_| {}).await
         }
         Command::Migrate => {
             crate::telemetry::init("folio=info");

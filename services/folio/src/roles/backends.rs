@@ -61,6 +61,15 @@ impl Backends {
         })
     }
 
+    /// What the readiness check asks: the database and the queue, and whether the process is stopping.
+    pub fn dependencies(&self, shutdown: &super::Shutdown) -> crate::roles::health::Dependencies {
+        crate::roles::health::Dependencies {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            stopping: shutdown.stopping.clone(),
+        }
+    }
+
     /// After an earlier run of this process was interrupted: with the in-process queue nobody else works
     /// on these catalogues, so the documents that run held are queued again at once (with a shared queue,
     /// other workers may hold documents right now: theirs come back when their leases run out, by the

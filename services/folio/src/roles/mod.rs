@@ -14,6 +14,7 @@ use backends::Backends;
 use health::Dependencies;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 /// Resolves on the first SIGTERM (how Kubernetes stops a pod) or SIGINT (Ctrl-C).
@@ -26,75 +27,145 @@ pub async fn stop_signal() -> Result<&'static str> {
     }
 }
 
-/// `folio worker`: runs until a stop signal, or until the queue closes.
-pub async fn run_worker(settings: &Settings) -> Result<()> {
-    let backends = Backends::open_for_workers(settings).await?;
-    backends.require_shared_queue("worker", settings)?;
-    let (store, queue) = (backends.store.clone(), backends.queue.clone());
-
-    // `stopping` ends the intake of work (and readiness); `exiting` ends the health endpoints, last.
-    let (stopping, exiting) = (CancellationToken::new(), CancellationToken::new());
-    let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
-    let health = serve_health(settings, dependencies, exiting.clone()).await?;
-
-    let worker = backends.worker(settings, None)?;
-    info!(name = %worker.settings.name, concurrency = worker.settings.concurrency, queue = %folio_core::redact::url(&settings.queue_url), "worker started");
-    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    let mut running = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
-    tokio::select! {
-        signal = stop_signal() => {
-            info!(signal = signal?, grace_secs = grace.as_secs(), "stopping: no new work");
-            stopping.cancel();
-            (&mut running).await.context("the worker loop failed")?;
-        }
-        finished = &mut running => {
-            finished.context("the worker loop failed")?;
-            warn!("the queue closed; the worker stops");
-        }
-    }
-    exiting.cancel();
-    end_health(health).await;
-    info!("worker stopped");
-    Ok(())
+/// The roles a process runs: one of the cluster's, or all of them (`folio serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `folio gateway`: the HTTP API. Uploads go to the shared blob store and database, and their work requests
+    /// to the shared queue.
+    Gateway,
+    /// `folio worker`: takes work requests from the queue and writes records, until a stop signal or until the
+    /// queue closes.
+    Worker,
+    /// `folio coordinator`: the reconciler and the builds.
+    Coordinator,
+    /// `folio serve`: the gateway, the workers, the reconciler and the builds in one process.
+    Serve,
 }
 
-/// `folio coordinator`: runs the reconciler and the builds until a stop signal.
-pub async fn run_coordinator(settings: &Settings) -> Result<()> {
-    let backends = Backends::open(settings, 1).await?;
-    backends.require_shared_queue("coordinator", settings)?;
-    let Backends { store, blobs, queue } = backends;
-    let (stopping, exiting) = (CancellationToken::new(), CancellationToken::new());
-    let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
-    let health = serve_health(settings, dependencies, exiting.clone()).await?;
-    let reconciler = settings.reconciler_settings();
-    info!(
-        every_secs = reconciler.every.as_secs(),
-        resend_after_secs = reconciler.resend_after.as_secs(),
-        "coordinator started"
-    );
-    let builds =
-        tokio::spawn(sweep::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
-    let mut running = tokio::spawn(reconciler::run(store, queue.clone(), reconciler, stopping.clone()));
-    tokio::select! {
-        signal = stop_signal() => {
-            info!(signal = signal?, "stopping");
-            stopping.cancel();
-            (&mut running).await.context("the reconciler failed")?;
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::Worker => "worker",
+            Self::Coordinator => "coordinator",
+            Self::Serve => "serve",
         }
-        finished = &mut running => finished.context("the reconciler failed")?,
     }
-    // A build in progress gets the grace period to finish; past it, it is given up: its claim runs out and
-    // a coordinator assembles it again.
-    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    let abort = builds.abort_handle();
-    if tokio::time::timeout(grace, builds).await.is_err() {
-        abort.abort();
-        warn!("a build was still being assembled at the end of the grace period; it will be assembled again");
+    fn serves_http(self) -> bool {
+        matches!(self, Self::Gateway | Self::Serve)
     }
-    queue.close();
-    exiting.cancel();
+    fn works(self) -> bool {
+        matches!(self, Self::Worker | Self::Serve)
+    }
+    fn coordinates(self) -> bool {
+        matches!(self, Self::Coordinator | Self::Serve)
+    }
+}
+
+/// How a process stops, passed down as one value (as mini-redis passes its shutdown): `stopping` ends the intake
+/// of work in every loop that watches it, and every task a role starts is spawned on `tasks`, so that stopping
+/// waits for them. `exiting` ends the health endpoints, last.
+#[derive(Clone)]
+pub struct Shutdown {
+    pub stopping: CancellationToken,
+    pub exiting: CancellationToken,
+    pub tasks: TaskTracker,
+    /// How long work in flight has to finish once `stopping` is cancelled (`worker.shutdown_grace_secs`).
+    pub grace: Duration,
+}
+
+impl Shutdown {
+    pub fn new(grace: Duration) -> Self {
+        Self { stopping: CancellationToken::new(), exiting: CancellationToken::new(), tasks: TaskTracker::new(), grace }
+    }
+
+    /// Cancels `stopping` and waits for the tasks. The workers bound themselves (what is in flight past the
+    /// grace period is given back to the queue); a build still being assembled past it is given up (its claim
+    /// runs out and a coordinator assembles it again), so that the process ends within the time its
+    /// orchestrator gives it.
+    pub async fn stop(&self) {
+        self.stopping.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(self.grace + GIVE_BACK_TIME, self.tasks.wait()).await.is_err() {
+            warn!(
+                grace_secs = self.grace.as_secs(),
+                "work still running at the end of the grace period was given up; it will be done again"
+            );
+        }
+    }
+}
+
+/// What a worker gets beyond the grace period to give back the documents it abandons (release their claims,
+/// return their messages to the queue).
+const GIVE_BACK_TIME: Duration = Duration::from_secs(10);
+
+/// Runs `role` until a stop signal (or, for a worker, until the queue closes): the one start-up of every
+/// long-running role. Calls `started` with the gateway's address once it listens.
+pub async fn run(settings: &Settings, role: Role, started: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
+    let backends =
+        if role.works() { Backends::open_for_workers(settings).await? } else { Backends::open(settings, 1).await? };
+    if role == Role::Serve {
+        backends.resume_in_process().await?;
+    } else {
+        backends.require_shared_queue(role.name(), settings)?;
+    }
+    let shutdown = Shutdown::new(Duration::from_secs(settings.worker.shutdown_grace_secs));
+    // The gateway answers /livez and /readyz on its own port; the other roles on `health_addr`, when set.
+    let health = match role.serves_http() {
+        true => None,
+        false => serve_health(settings, backends.dependencies(&shutdown), shutdown.exiting.clone()).await?,
+    };
+    let server = match role.serves_http() {
+        true => {
+            let (addr, server) = serve_gateway(settings, &backends, &shutdown).await?;
+            started(addr);
+            Some(server)
+        }
+        false => None,
+    };
+    let workers = match role.works() {
+        true => {
+            let worker = backends.worker(settings, None)?;
+            let (name, concurrency) = (worker.settings.name.clone(), worker.settings.concurrency);
+            info!(%name, concurrency, queue = %folio_core::redact::url(&settings.queue_url), "workers started");
+            Some(shutdown.tasks.spawn(worker.run_with_grace(shutdown.stopping.clone(), Some(shutdown.grace))))
+        }
+        false => None,
+    };
+    if role.coordinates() {
+        let Backends { store, blobs, queue } = backends.clone();
+        let reconciler = settings.reconciler_settings();
+        info!(
+            every_secs = reconciler.every.as_secs(),
+            resend_after_secs = reconciler.resend_after.as_secs(),
+            "reconciler and builds started"
+        );
+        let builds = settings.build_settings()?;
+        shutdown.tasks.spawn(sweep::run(store.clone(), blobs, queue.clone(), builds, shutdown.stopping.clone()));
+        shutdown.tasks.spawn(reconciler::run(store, queue, reconciler, shutdown.stopping.clone()));
+    }
+    info!(role = role.name(), "started");
+    let queue_closed = async {
+        match workers {
+            Some(workers) => {
+                let _ = workers.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        signal = stop_signal() => info!(signal = signal?, grace_secs = shutdown.grace.as_secs(), "stopping: no new work"),
+        () = queue_closed => warn!("the queue closed; stopping"),
+    }
+    shutdown.stopping.cancel();
+    if let Some(server) = server {
+        finish_serving(server, shutdown.grace).await?;
+    }
+    shutdown.stop().await;
+    backends.queue.close();
+    shutdown.exiting.cancel();
     end_health(health).await;
-    info!("coordinator stopped");
+    info!(role = role.name(), "stopped");
     Ok(())
 }
 
@@ -102,10 +173,8 @@ pub async fn run_coordinator(settings: &Settings) -> Result<()> {
 /// in flight).
 async fn serve_gateway(
     settings: &Settings,
-    store: std::sync::Arc<dyn folio_store::Store>,
-    blobs: std::sync::Arc<dyn folio_store::BlobStore>,
-    queue: std::sync::Arc<dyn folio_store::WorkQueue>,
-    stopping: CancellationToken,
+    backends: &Backends,
+    shutdown: &Shutdown,
 ) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let addr = &settings.gateway.listen;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -132,7 +201,9 @@ async fn serve_gateway(
              {local} may read, upload and decide"
         );
     }
-    let dependencies = Dependencies { store: store.clone(), queue: queue.clone(), stopping: stopping.clone() };
+    let dependencies = backends.dependencies(shutdown);
+    let Backends { store, blobs, queue } = backends.clone();
+    let stopping = shutdown.stopping.clone();
     let mut builds = settings.build_settings()?;
     builds.name = format!("{}-gateway", builds.name);
     let gateway = crate::gateway::Gateway {
@@ -178,57 +249,6 @@ fn gateway_tokens(settings: &Settings) -> Result<Vec<crate::gateway::auth::Token
         );
     }
     Ok(tokens)
-}
-
-/// `folio gateway`: the HTTP API, until a stop signal. Uploads go to the shared blob store and database, and
-/// their work requests to the shared queue.
-pub async fn run_gateway(settings: &Settings) -> Result<()> {
-    let backends = Backends::open(settings, 1).await?;
-    backends.require_shared_queue("gateway", settings)?;
-    let Backends { store, blobs, queue } = backends;
-    let stopping = CancellationToken::new();
-    let (_, server) = serve_gateway(settings, store, blobs, queue.clone(), stopping.clone()).await?;
-    let signal = stop_signal().await?;
-    info!(signal, "stopping: finishing the requests in flight");
-    stopping.cancel();
-    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    finish_serving(server, grace).await?;
-    queue.close();
-    info!("gateway stopped");
-    Ok(())
-}
-
-/// `folio serve`: the gateway, the workers, the reconciler and the builds in one process, until a stop
-/// signal. Calls `started` with the gateway's address once it listens.
-pub async fn run_serve(settings: &Settings, started: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
-    let backends = Backends::open_for_workers(settings).await?;
-    backends.resume_in_process().await?;
-    let worker = backends.worker(settings, None)?;
-    let Backends { store, blobs, queue } = backends;
-    let stopping = CancellationToken::new();
-    let (addr, server) = serve_gateway(settings, store.clone(), blobs.clone(), queue.clone(), stopping.clone()).await?;
-    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    let workers = tokio::spawn(worker.run_with_grace(stopping.clone(), Some(grace)));
-    let builds =
-        tokio::spawn(sweep::run(store.clone(), blobs, queue.clone(), settings.build_settings()?, stopping.clone()));
-    let reconciler =
-        tokio::spawn(reconciler::run(store, queue.clone(), settings.reconciler_settings(), stopping.clone()));
-    info!(addr = %addr, "serving: gateway, workers, reconciler and builds in one process");
-    started(addr);
-    let signal = stop_signal().await?;
-    info!(signal, grace_secs = grace.as_secs(), "stopping: no new work");
-    stopping.cancel();
-    finish_serving(server, grace).await?;
-    workers.await.context("the workers failed")?;
-    reconciler.await.context("the reconciler failed")?;
-    let abort = builds.abort_handle();
-    if tokio::time::timeout(grace, builds).await.is_err() {
-        abort.abort();
-        warn!("a build was still being assembled at the end of the grace period; it will be assembled again");
-    }
-    queue.close();
-    info!("stopped");
-    Ok(())
 }
 
 /// Waits for the HTTP server to finish the requests in flight, for `grace` at most: a request still running

@@ -7,12 +7,11 @@ use crate::config::Settings;
 use crate::intake::folder;
 use crate::roles::backends::Backends;
 use crate::worker::WorkEvent;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 
 /// Runs the whole job. `show_progress` draws a bar on stderr (when it is a terminal).
 pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: bool) -> Result<BundleSummary> {
@@ -40,15 +39,16 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     bar.enable_steady_tick(Duration::from_millis(120));
 
     let (events, mut listener) = broadcast::channel(1024);
-    let stop = CancellationToken::new();
+    let shutdown = super::Shutdown::new(Duration::from_secs(settings.worker.shutdown_grace_secs));
     let worker = backends.worker(settings, Some(events))?;
-    let workers = tokio::spawn(worker.run(stop.clone()));
+    shutdown.tasks.spawn(worker.run(shutdown.stopping.clone()));
     // The same reconciler as the cluster's: here it can only find requests lost inside this process.
-    let reconciler = tokio::spawn(crate::worker::reconciler::run(
+    let reconciler = settings.reconciler_settings();
+    shutdown.tasks.spawn(crate::worker::reconciler::run(
         store.clone(),
         queue.clone(),
-        settings.reconciler_settings(),
-        stop.clone(),
+        reconciler,
+        shutdown.stopping.clone(),
     ));
 
     // Follow the workers for the bar; the database decides when the chapters are clear.
@@ -80,9 +80,7 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
 
     let cleared = inputs::wait_until_cleared(store.as_ref(), catalogue_id, Duration::from_millis(100), |_| {}).await;
     queue.close();
-    stop.cancel();
-    workers.await.context("the workers stopped unexpectedly")?;
-    reconciler.await.context("the reconciler stopped unexpectedly")?;
+    shutdown.stop().await;
     follower.abort();
     cleared?;
 
