@@ -22,36 +22,77 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Settings every role shares; each overrides the settings file.
-#[derive(Args, Debug, Clone)]
-pub struct GlobalArgs {
+/// The settings file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
     /// Settings file (TOML); see docs/CONFIGURATION.md.
-    #[arg(long, global = true, env = "FOLIO_CONFIG")]
+    #[arg(long, env = "FOLIO_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// Where the records, the files and the work requests are.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Backends")]
+pub struct BackendArgs {
     /// Folder of the embedded database and blobs.
-    #[arg(long, global = true, env = "FOLIO_DATA_DIR")]
+    #[arg(long, env = "FOLIO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL (sqlite://PATH or postgres://USER@HOST/DATABASE).
-    #[arg(long, global = true, env = "FOLIO_DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "FOLIO_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Blob store URL (file://PATH).
-    #[arg(long, global = true, env = "FOLIO_BLOB_URL", hide_env_values = true)]
+    /// Blob store URL (file://PATH or s3://BUCKET/PREFIX).
+    #[arg(long, env = "FOLIO_BLOB_URL", hide_env_values = true)]
     pub blob_url: Option<String>,
     /// Queue URL (memory:// or amqp://USER:PASSWORD@HOST:PORT/VHOST?queue=NAME).
-    #[arg(long, global = true, env = "FOLIO_QUEUE_URL", hide_env_values = true)]
+    #[arg(long, env = "FOLIO_QUEUE_URL", hide_env_values = true)]
     pub queue_url: Option<String>,
+}
+
+/// What extraction makes besides the record.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Extraction")]
+pub struct ExtractionArgs {
     /// Thumbnail sizes, longest side in pixels, comma-separated (`256,1024`); `none` for no thumbnails.
-    #[arg(long, global = true, env = "FOLIO_THUMBNAIL_SIZES")]
+    #[arg(long, env = "FOLIO_THUMBNAIL_SIZES")]
     pub thumbnail_sizes: Option<String>,
     /// Thumbnail format: png or webp.
-    #[arg(long, global = true, env = "FOLIO_THUMBNAIL_FORMAT")]
+    #[arg(long, env = "FOLIO_THUMBNAIL_FORMAT")]
     pub thumbnail_format: Option<String>,
     /// LibreOffice for DOCX renderings: auto (soffice on PATH), off, or the path of soffice.
-    #[arg(long, global = true, env = "FOLIO_LIBREOFFICE")]
+    #[arg(long, env = "FOLIO_LIBREOFFICE")]
     pub libreoffice: Option<String>,
-    /// Address of the health endpoints (/livez, /readyz) of the cluster roles, such as 0.0.0.0:8081.
-    #[arg(long, global = true, env = "FOLIO_HEALTH_ADDR")]
+}
+
+/// The health endpoints of the cluster roles.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HealthArgs {
+    /// Address of the health endpoints (/livez, /readyz), such as 0.0.0.0:8081.
+    #[arg(long, env = "FOLIO_HEALTH_ADDR")]
     pub health_addr: Option<String>,
+}
+
+/// Settings flags given before the subcommand (`folio --data-dir D process ...`): every group, for every
+/// subcommand that reads it. After the subcommand, each takes only the groups it uses, and shows only those
+/// in its help.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub backends: BackendArgs,
+    #[command(flatten)]
+    pub extraction: ExtractionArgs,
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// The settings groups a subcommand takes after its name, each `None` where it takes none.
+#[derive(Default)]
+struct Given<'a> {
+    config: Option<&'a ConfigArgs>,
+    backends: Option<&'a BackendArgs>,
+    extraction: Option<&'a ExtractionArgs>,
+    health: Option<&'a HealthArgs>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,6 +110,12 @@ pub enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+        #[command(flatten)]
+        extraction: ExtractionArgs,
     },
     /// Extracts files and prints one record per file.
     Extract {
@@ -99,6 +146,10 @@ pub enum Command {
         env_password: Option<Password>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        extraction: ExtractionArgs,
     },
     /// Extracts every file of a corpus manifest (JSON lines: path, format, expected_pages,
     /// expected_language, expected_error) and prints how well the results agree.
@@ -111,18 +162,35 @@ pub enum Command {
         /// Also score the text of text PDFs against poppler's pdftotext (word-F1).
         #[arg(long)]
         against_pdftotext: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        extraction: ExtractionArgs,
     },
     /// Language detection accuracy and speed on samples: JSON lines with `text`, `lang` (the expected ISO
     /// 639-1 code) and optionally `kind`.
     EvalLanguage { samples: PathBuf },
     /// Brings the database schema up to date.
-    Migrate,
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
     /// Takes work requests from the queue and writes records, until SIGTERM or SIGINT; then finishes what is
     /// in flight within `worker.shutdown_grace_secs` and gives the rest back to the queue.
     Worker {
         /// Documents processed at once (default: one per CPU core); also the queue's prefetch.
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+        #[command(flatten)]
+        extraction: ExtractionArgs,
+        #[command(flatten)]
+        health: HealthArgs,
     },
     /// The HTTP API for front ends and editors (docs/API.md) on `gateway.listen`, until SIGTERM or SIGINT.
     /// Needs a shared queue (amqp://): its uploads are processed by `folio worker` processes.
@@ -130,6 +198,10 @@ pub enum Command {
         /// Address to listen on, such as 0.0.0.0:8080.
         #[arg(long, env = "FOLIO_GATEWAY_LISTEN")]
         listen: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
     },
     /// Every role in one process: the gateway's HTTP API, the workers, the reconciler and the builds, on the
     /// embedded default unless URLs say otherwise; until SIGTERM or SIGINT.
@@ -140,6 +212,12 @@ pub enum Command {
         /// Documents processed at once (default: one per CPU core).
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+        #[command(flatten)]
+        extraction: ExtractionArgs,
     },
     /// Checks a bundle folder against its manifest and signature: says each file changed, missing or added,
     /// and whether the signature holds. Exits 1 when anything does not match.
@@ -165,11 +243,26 @@ pub enum Command {
     /// Keeps the queue in agreement with the database until SIGTERM or SIGINT: sends again the requests of
     /// documents whose worker stopped or whose request was lost, and settles what the broker dead-lettered
     /// (see docs/RELIABILITY.md). One is enough; more are harmless.
-    Coordinator,
+    Coordinator {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+        #[command(flatten)]
+        health: HealthArgs,
+    },
     /// Prints the settings in effect, as TOML.
-    Config,
-    /// Internal: extracts one file for a parent process. (`--sizes` and `--format` are not called
-    /// `--thumbnail-sizes` and `--thumbnail-format`: those are the global settings flags.)
+    Config {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+        #[command(flatten)]
+        extraction: ExtractionArgs,
+        #[command(flatten)]
+        health: HealthArgs,
+    },
+    /// Internal: extracts one file for a parent process, with only what the parent passes.
     #[command(hide = true)]
     ExtractChild {
         #[arg(long)]
@@ -234,31 +327,37 @@ fn extract_password(file: Option<&Path>, from_env: Option<Password>) -> Result<O
 }
 
 impl GlobalArgs {
-    pub fn settings(&self) -> Result<Settings> {
-        let mut s = Settings::load(self.config.as_deref())?;
-        if let Some(d) = &self.data_dir {
-            s.data_dir = d.clone();
+    /// The settings in effect: the settings file, then the variables and flags (given after the
+    /// subcommand, else before it).
+    fn settings(&self, given: Given) -> Result<Settings> {
+        let pick =
+            |after: Option<&Option<String>>, before: &Option<String>| after.and_then(Clone::clone).or(before.clone());
+        let config = given.config.and_then(|c| c.config.clone()).or(self.config.config.clone());
+        let mut s = Settings::load(config.as_deref())?;
+        let (b, e, h) = (given.backends, given.extraction, given.health);
+        if let Some(d) = b.and_then(|b| b.data_dir.clone()).or(self.backends.data_dir.clone()) {
+            s.data_dir = d;
         }
-        if let Some(u) = &self.database_url {
-            s.database_url = Some(u.clone());
+        if let Some(u) = pick(b.map(|b| &b.database_url), &self.backends.database_url) {
+            s.database_url = Some(u);
         }
-        if let Some(u) = &self.blob_url {
-            s.blob_url = Some(u.clone());
+        if let Some(u) = pick(b.map(|b| &b.blob_url), &self.backends.blob_url) {
+            s.blob_url = Some(u);
         }
-        if let Some(u) = &self.queue_url {
-            s.queue_url = u.clone();
+        if let Some(u) = pick(b.map(|b| &b.queue_url), &self.backends.queue_url) {
+            s.queue_url = u;
         }
-        if let Some(sizes) = &self.thumbnail_sizes {
-            s.extract.thumbnail_sizes = crate::config::parse_sizes(sizes)?;
+        if let Some(sizes) = pick(e.map(|e| &e.thumbnail_sizes), &self.extraction.thumbnail_sizes) {
+            s.extract.thumbnail_sizes = crate::config::parse_sizes(&sizes)?;
         }
-        if let Some(format) = &self.thumbnail_format {
+        if let Some(format) = pick(e.map(|e| &e.thumbnail_format), &self.extraction.thumbnail_format) {
             s.extract.thumbnail_format = format.parse().map_err(anyhow::Error::msg)?;
         }
-        if let Some(office) = &self.libreoffice {
-            s.extract.libreoffice = office.clone();
+        if let Some(office) = pick(e.map(|e| &e.libreoffice), &self.extraction.libreoffice) {
+            s.extract.libreoffice = office;
         }
-        if let Some(addr) = &self.health_addr {
-            s.health_addr = Some(addr.clone());
+        if let Some(addr) = pick(h.map(|h| &h.health_addr), &self.health.health_addr) {
+            s.health_addr = Some(addr);
         }
         s.register_secrets();
         Ok(s)
@@ -293,9 +392,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::worker::sandbox::child_main(&file, request)?;
             Ok(())
         }
-        Command::Process { dir, out, workers, quiet } => {
+        Command::Process { dir, out, workers, quiet, config, backends, extraction } => {
             crate::telemetry::init("folio=warn");
-            let mut settings = cli.global.settings()?;
+            let given = Given {
+                config: Some(&config),
+                backends: Some(&backends),
+                extraction: Some(&extraction),
+                ..Given::default()
+            };
+            let mut settings = cli.global.settings(given)?;
             if let Some(w) = workers {
                 settings.worker.concurrency = w;
             }
@@ -304,9 +409,24 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::roles::process::describe(&summary));
             Ok(())
         }
-        Command::Extract { json, text, thumbnails, jobs, in_process, password_file, env_password, files } => {
+        Command::Extract {
+            json,
+            text,
+            thumbnails,
+            jobs,
+            in_process,
+            password_file,
+            env_password,
+            files,
+            config,
+            extraction,
+        } => {
             crate::telemetry::init("folio=warn");
-            let settings = cli.global.settings()?;
+            let settings = cli.global.settings(Given {
+                config: Some(&config),
+                extraction: Some(&extraction),
+                ..Given::default()
+            })?;
             let mut sandbox = settings.sandbox()?;
             sandbox.password = extract_password(password_file.as_deref(), env_password)?;
             if in_process {
@@ -318,9 +438,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
             extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
         }
-        Command::Eval { manifest, jobs, against_pdftotext } => {
+        Command::Eval { manifest, jobs, against_pdftotext, config, extraction } => {
             crate::telemetry::init("folio=error");
-            let settings = cli.global.settings()?;
+            let settings = cli.global.settings(Given {
+                config: Some(&config),
+                extraction: Some(&extraction),
+                ..Given::default()
+            })?;
             let mut sandbox = settings.sandbox()?;
             sandbox.thumbnails = ThumbnailSpec::none();
             let report = crate::cli::eval::run(
@@ -337,25 +461,38 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::cli::eval::run_language(&samples)?);
             Ok(())
         }
-        Command::Worker { concurrency } => {
+        Command::Worker { concurrency, config, backends, extraction, health } => {
             crate::telemetry::init("folio=info");
-            let mut settings = cli.global.settings()?;
+            let given = Given {
+                config: Some(&config),
+                backends: Some(&backends),
+                extraction: Some(&extraction),
+                health: Some(&health),
+            };
+            let mut settings = cli.global.settings(given)?;
             if let Some(c) = concurrency {
                 settings.worker.concurrency = c;
             }
             crate::roles::run(&settings, crate::roles::Role::Worker, |_| {}).await
         }
-        Command::Gateway { listen } => {
+        Command::Gateway { listen, config, backends } => {
             crate::telemetry::init("folio=info");
-            let mut settings = cli.global.settings()?;
+            let mut settings =
+                cli.global.settings(Given { config: Some(&config), backends: Some(&backends), ..Given::default() })?;
             if let Some(l) = listen {
                 settings.gateway.listen = l;
             }
             crate::roles::run(&settings, crate::roles::Role::Gateway, |_| {}).await
         }
-        Command::Serve { listen, concurrency } => {
+        Command::Serve { listen, concurrency, config, backends, extraction } => {
             crate::telemetry::init("folio=info");
-            let mut settings = cli.global.settings()?;
+            let given = Given {
+                config: Some(&config),
+                backends: Some(&backends),
+                extraction: Some(&extraction),
+                ..Given::default()
+            };
+            let mut settings = cli.global.settings(given)?;
             if let Some(l) = listen {
                 settings.gateway.listen = l;
             }
@@ -412,20 +549,29 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{document}");
             Ok(())
         }
-        Command::Coordinator => {
+        Command::Coordinator { config, backends, health } => {
             crate::telemetry::init("folio=info");
-            crate::roles::run(&cli.global.settings()?, crate::roles::Role::Coordinator, |_| {}).await
+            let given =
+                Given { config: Some(&config), backends: Some(&backends), health: Some(&health), ..Given::default() };
+            crate::roles::run(&cli.global.settings(given)?, crate::roles::Role::Coordinator, |_| {}).await
         }
-        Command::Migrate => {
+        Command::Migrate { config, backends } => {
             crate::telemetry::init("folio=info");
-            let settings = cli.global.settings()?;
+            let settings =
+                cli.global.settings(Given { config: Some(&config), backends: Some(&backends), ..Given::default() })?;
             let url = settings.database_url();
             folio_store::open_store(&url).await?.migrate().await?;
             println!("{}: schema up to date", folio_core::redact::url(&url));
             Ok(())
         }
-        Command::Config => {
-            let settings = cli.global.settings()?;
+        Command::Config { config, backends, extraction, health } => {
+            let given = Given {
+                config: Some(&config),
+                backends: Some(&backends),
+                extraction: Some(&extraction),
+                health: Some(&health),
+            };
+            let settings = cli.global.settings(given)?;
             print!("{}", toml::to_string_pretty(&settings.redacted())?);
             Ok(())
         }
@@ -462,7 +608,7 @@ mod tests {
             "-odd.pdf",
         ])
         .unwrap();
-        assert_eq!(cli.global.thumbnail_sizes.as_deref(), Some("none"));
+        assert_eq!(cli.global.extraction.thumbnail_sizes.as_deref(), Some("none"));
         match cli.command {
             Command::ExtractChild { sizes, format, thumbnail_dir, office, office_timeout_secs, file, .. } => {
                 assert_eq!(sizes, [1024, 256]);
@@ -473,6 +619,50 @@ mod tests {
                 assert_eq!(file, PathBuf::from("-odd.pdf"));
             }
             other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    /// Each subcommand lists only the settings it reads; they are taken after its name, or before it for
+    /// every subcommand, and a flag after the name wins.
+    #[test]
+    fn each_subcommand_shows_and_takes_only_the_flags_it_uses() {
+        let mut command = Cli::command();
+        let help = |command: &mut clap::Command, name: &str| {
+            command.find_subcommand_mut(name).unwrap().render_long_help().to_string()
+        };
+        let extract = help(&mut command, "extract");
+        for unused in ["--queue-url", "--database-url", "--blob-url", "--data-dir", "--health-addr"] {
+            assert!(!extract.contains(unused), "folio extract --help lists {unused}:\n{extract}");
+        }
+        assert!(extract.contains("--thumbnail-sizes") && extract.contains("--libreoffice"), "{extract}");
+        let gateway = help(&mut command, "gateway");
+        assert!(gateway.contains("--database-url") && !gateway.contains("--thumbnail-sizes"), "{gateway}");
+        let worker = help(&mut command, "worker");
+        assert!(worker.contains("--health-addr") && worker.contains("--queue-url"), "{worker}");
+        for (name, help) in [("verify", help(&mut command, "verify")), ("openapi", help(&mut command, "openapi"))] {
+            assert!(!help.contains("--config") && !help.contains("--queue-url"), "folio {name}: {help}");
+        }
+
+        assert!(Cli::try_parse_from(["folio", "extract", "--queue-url", "memory://", "a.pdf"]).is_err());
+        let before = Cli::try_parse_from(["folio", "--database-url", "sqlite://before.db", "worker"]).unwrap();
+        let after = Cli::try_parse_from([
+            "folio",
+            "--database-url",
+            "sqlite://before.db",
+            "worker",
+            "--database-url",
+            "sqlite://after.db",
+        ])
+        .unwrap();
+        for (cli, expected) in [(before, "sqlite://before.db"), (after, "sqlite://after.db")] {
+            let Command::Worker { config, backends, extraction, health, .. } = &cli.command else { panic!() };
+            let given = Given {
+                config: Some(config),
+                backends: Some(backends),
+                extraction: Some(extraction),
+                health: Some(health),
+            };
+            assert_eq!(cli.global.settings(given).unwrap().database_url.as_deref(), Some(expected));
         }
     }
 
