@@ -74,16 +74,38 @@ pub struct HealthArgs {
 /// Settings flags given before the subcommand (`folio --data-dir D process ...`): every group, for every
 /// subcommand that reads it. After the subcommand, each takes only the groups it uses, and shows only those
 /// in its help.
-#[derive(Args, Debug, Clone, Default)]
-pub struct GlobalArgs {
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub backends: BackendArgs,
-    #[command(flatten)]
-    pub extraction: ExtractionArgs,
-    #[command(flatten)]
-    pub health: HealthArgs,
+pub type GlobalArgs = AllSettings;
+
+/// The settings groups a subcommand takes after its name: a struct per combination, so that each lists
+/// only what it reads.
+macro_rules! settings_groups {
+    ($($(#[$doc:meta])* $name:ident { $($group:ident: $kind:ty),* })*) => {$(
+        $(#[$doc])*
+        #[derive(Args, Debug, Clone, Default)]
+        pub struct $name {
+            $(#[command(flatten)] pub $group: $kind,)*
+        }
+        impl $name {
+            fn given(&self) -> Given<'_> {
+                let mut given = Given::default();
+                $(given.$group = Some(&self.$group);)*
+                given
+            }
+        }
+    )*};
+}
+
+settings_groups! {
+    /// `worker`, `config`.
+    AllSettings { config: ConfigArgs, backends: BackendArgs, extraction: ExtractionArgs, health: HealthArgs }
+    /// `process`, `serve`.
+    ProcessSettings { config: ConfigArgs, backends: BackendArgs, extraction: ExtractionArgs }
+    /// `extract`, `eval`.
+    ExtractSettings { config: ConfigArgs, extraction: ExtractionArgs }
+    /// `coordinator`.
+    ClusterSettings { config: ConfigArgs, backends: BackendArgs, health: HealthArgs }
+    /// `gateway`, `migrate`.
+    BackendSettings { config: ConfigArgs, backends: BackendArgs }
 }
 
 /// The settings groups a subcommand takes after its name, each `None` where it takes none.
@@ -111,11 +133,7 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
-        #[command(flatten)]
-        extraction: ExtractionArgs,
+        settings: ProcessSettings,
     },
     /// Extracts files and prints one record per file.
     Extract {
@@ -147,9 +165,7 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        extraction: ExtractionArgs,
+        settings: ExtractSettings,
     },
     /// Extracts every file of a corpus manifest (JSON lines: path, format, expected_pages,
     /// expected_language, expected_error) and prints how well the results agree.
@@ -163,9 +179,7 @@ pub enum Command {
         #[arg(long)]
         against_pdftotext: bool,
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        extraction: ExtractionArgs,
+        settings: ExtractSettings,
     },
     /// Language detection accuracy and speed on samples: JSON lines with `text`, `lang` (the expected ISO
     /// 639-1 code) and optionally `kind`.
@@ -173,9 +187,7 @@ pub enum Command {
     /// Brings the database schema up to date.
     Migrate {
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
+        settings: BackendSettings,
     },
     /// Takes work requests from the queue and writes records, until SIGTERM or SIGINT; then finishes what is
     /// in flight within `worker.shutdown_grace_secs` and gives the rest back to the queue.
@@ -184,13 +196,7 @@ pub enum Command {
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
-        #[command(flatten)]
-        extraction: ExtractionArgs,
-        #[command(flatten)]
-        health: HealthArgs,
+        settings: AllSettings,
     },
     /// The HTTP API for front ends and editors (docs/API.md) on `gateway.listen`, until SIGTERM or SIGINT.
     /// Needs a shared queue (amqp://): its uploads are processed by `folio worker` processes.
@@ -199,9 +205,7 @@ pub enum Command {
         #[arg(long, env = "FOLIO_GATEWAY_LISTEN")]
         listen: Option<String>,
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
+        settings: BackendSettings,
     },
     /// Every role in one process: the gateway's HTTP API, the workers, the reconciler and the builds, on the
     /// embedded default unless URLs say otherwise; until SIGTERM or SIGINT.
@@ -213,11 +217,7 @@ pub enum Command {
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
-        #[command(flatten)]
-        extraction: ExtractionArgs,
+        settings: ProcessSettings,
     },
     /// Checks a bundle folder against its manifest and signature: says each file changed, missing or added,
     /// and whether the signature holds. Exits 1 when anything does not match.
@@ -245,22 +245,12 @@ pub enum Command {
     /// (see docs/RELIABILITY.md). One is enough; more are harmless.
     Coordinator {
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
-        #[command(flatten)]
-        health: HealthArgs,
+        settings: ClusterSettings,
     },
     /// Prints the settings in effect, as TOML.
     Config {
         #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        backends: BackendArgs,
-        #[command(flatten)]
-        extraction: ExtractionArgs,
-        #[command(flatten)]
-        health: HealthArgs,
+        settings: AllSettings,
     },
     /// Internal: extracts one file for a parent process, with only what the parent passes.
     #[command(hide = true)]
@@ -392,14 +382,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::worker::sandbox::child_main(&file, request)?;
             Ok(())
         }
-        Command::Process { dir, out, workers, quiet, config, backends, extraction } => {
+        Command::Process { dir, out, workers, quiet, settings } => {
             crate::telemetry::init("folio=warn");
-            let given = Given {
-                config: Some(&config),
-                backends: Some(&backends),
-                extraction: Some(&extraction),
-                ..Given::default()
-            };
+            let given = settings.given();
             let mut settings = cli.global.settings(given)?;
             if let Some(w) = workers {
                 settings.worker.concurrency = w;
@@ -409,24 +394,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::roles::process::describe(&summary));
             Ok(())
         }
-        Command::Extract {
-            json,
-            text,
-            thumbnails,
-            jobs,
-            in_process,
-            password_file,
-            env_password,
-            files,
-            config,
-            extraction,
-        } => {
+        Command::Extract { json, text, thumbnails, jobs, in_process, password_file, env_password, files, settings } => {
             crate::telemetry::init("folio=warn");
-            let settings = cli.global.settings(Given {
-                config: Some(&config),
-                extraction: Some(&extraction),
-                ..Given::default()
-            })?;
+            let settings = cli.global.settings(settings.given())?;
             let mut sandbox = settings.sandbox()?;
             sandbox.password = extract_password(password_file.as_deref(), env_password)?;
             if in_process {
@@ -438,13 +408,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
             extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
         }
-        Command::Eval { manifest, jobs, against_pdftotext, config, extraction } => {
+        Command::Eval { manifest, jobs, against_pdftotext, settings } => {
             crate::telemetry::init("folio=error");
-            let settings = cli.global.settings(Given {
-                config: Some(&config),
-                extraction: Some(&extraction),
-                ..Given::default()
-            })?;
+            let settings = cli.global.settings(settings.given())?;
             let mut sandbox = settings.sandbox()?;
             sandbox.thumbnails = ThumbnailSpec::none();
             let report = crate::cli::eval::run(
@@ -461,37 +427,26 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::cli::eval::run_language(&samples)?);
             Ok(())
         }
-        Command::Worker { concurrency, config, backends, extraction, health } => {
+        Command::Worker { concurrency, settings } => {
             crate::telemetry::init("folio=info");
-            let given = Given {
-                config: Some(&config),
-                backends: Some(&backends),
-                extraction: Some(&extraction),
-                health: Some(&health),
-            };
+            let given = settings.given();
             let mut settings = cli.global.settings(given)?;
             if let Some(c) = concurrency {
                 settings.worker.concurrency = c;
             }
             crate::roles::run(&settings, crate::roles::Role::Worker, |_| {}).await
         }
-        Command::Gateway { listen, config, backends } => {
+        Command::Gateway { listen, settings } => {
             crate::telemetry::init("folio=info");
-            let mut settings =
-                cli.global.settings(Given { config: Some(&config), backends: Some(&backends), ..Given::default() })?;
+            let mut settings = cli.global.settings(settings.given())?;
             if let Some(l) = listen {
                 settings.gateway.listen = l;
             }
             crate::roles::run(&settings, crate::roles::Role::Gateway, |_| {}).await
         }
-        Command::Serve { listen, concurrency, config, backends, extraction } => {
+        Command::Serve { listen, concurrency, settings } => {
             crate::telemetry::init("folio=info");
-            let given = Given {
-                config: Some(&config),
-                backends: Some(&backends),
-                extraction: Some(&extraction),
-                ..Given::default()
-            };
+            let given = settings.given();
             let mut settings = cli.global.settings(given)?;
             if let Some(l) = listen {
                 settings.gateway.listen = l;
@@ -549,28 +504,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{document}");
             Ok(())
         }
-        Command::Coordinator { config, backends, health } => {
+        Command::Coordinator { settings } => {
             crate::telemetry::init("folio=info");
-            let given =
-                Given { config: Some(&config), backends: Some(&backends), health: Some(&health), ..Given::default() };
+            let given = settings.given();
             crate::roles::run(&cli.global.settings(given)?, crate::roles::Role::Coordinator, |_| {}).await
         }
-        Command::Migrate { config, backends } => {
+        Command::Migrate { settings } => {
             crate::telemetry::init("folio=info");
-            let settings =
-                cli.global.settings(Given { config: Some(&config), backends: Some(&backends), ..Given::default() })?;
+            let settings = cli.global.settings(settings.given())?;
             let url = settings.database_url();
             folio_store::open_store(&url).await?.migrate().await?;
             println!("{}: schema up to date", folio_core::redact::url(&url));
             Ok(())
         }
-        Command::Config { config, backends, extraction, health } => {
-            let given = Given {
-                config: Some(&config),
-                backends: Some(&backends),
-                extraction: Some(&extraction),
-                health: Some(&health),
-            };
+        Command::Config { settings } => {
+            let given = settings.given();
             let settings = cli.global.settings(given)?;
             print!("{}", toml::to_string_pretty(&settings.redacted())?);
             Ok(())
@@ -655,13 +603,8 @@ mod tests {
         ])
         .unwrap();
         for (cli, expected) in [(before, "sqlite://before.db"), (after, "sqlite://after.db")] {
-            let Command::Worker { config, backends, extraction, health, .. } = &cli.command else { panic!() };
-            let given = Given {
-                config: Some(config),
-                backends: Some(backends),
-                extraction: Some(extraction),
-                health: Some(health),
-            };
+            let Command::Worker { settings, .. } = &cli.command else { panic!() };
+            let given = settings.given();
             assert_eq!(cli.global.settings(given).unwrap().database_url.as_deref(), Some(expected));
         }
     }
