@@ -303,14 +303,9 @@ pub trait Records: Send + Sync {
 #[async_trait]
 pub trait Leases: Send + Sync {
     /// Takes a document for processing: a conditional change of state that at most one worker wins. A lease
-    /// that ran out (its worker died) can be taken over. `max_attempts` bounds how often a document is tried.
-    async fn claim(
-        &self,
-        document_id: Uuid,
-        worker: &str,
-        lease: Duration,
-        max_attempts: u32,
-    ) -> Result<Claim, StoreError>;
+    /// that ran out (its worker died) can be taken over. `limit` bounds how often a document is tried (its
+    /// attempts).
+    async fn claim(&self, document: Uuid, worker: &str, lease: Duration, limit: u32) -> Result<Claim, StoreError>;
 
     /// Writes the record and marks the document done, if `worker` still holds it. `false` when it does not
     /// (its lease ran out and another worker took over): nothing is written.

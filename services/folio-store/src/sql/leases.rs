@@ -22,30 +22,24 @@ impl<E: Engine> Leases for SqlStore<E> {
     /// One conditional UPDATE: when several workers claim at once, the database lets one change the row
     /// (PostgreSQL re-checks the others' conditions against what it wrote; SQLite has one writer at a time),
     /// so the others find it held and change nothing.
-    async fn claim(
-        &self,
-        document_id: Uuid,
-        worker: &str,
-        lease: Duration,
-        max_attempts: u32,
-    ) -> Result<Claim, StoreError> {
+    async fn claim(&self, document: Uuid, worker: &str, lease: Duration, limit: u32) -> Result<Claim, StoreError> {
         let sql = format!(
             "UPDATE documents SET state = 'processing', attempts = attempts + 1, claimed_by = $1,
                lease_until = @later($2), updated_at = @now
              WHERE id = $3 AND attempts < $4 AND (state = 'queued' OR (state = 'processing' AND lease_until < @now))
              RETURNING {DOCUMENT_RETURNING}"
         );
-        let args = [Arg::Text(worker), micros(lease), Arg::Id(document_id), Arg::Int(i64::from(max_attempts))];
+        let args = [Arg::Text(worker), micros(lease), Arg::Id(document), Arg::Int(i64::from(limit))];
         if let Some(row) = self.engine.optional(&sql, &args).await? {
             return Ok(Claim::Granted(document_from(&row)?));
         }
-        let Some(doc) = self.document(document_id).await? else {
+        let Some(doc) = self.document(document).await? else {
             return Ok(Claim::Missing);
         };
         if doc.state.is_terminal() {
             return Ok(Claim::Finished);
         }
-        if doc.attempts >= max_attempts && give_up(&self.engine, document_id, max_attempts).await? {
+        if doc.attempts >= limit && give_up(&self.engine, document, limit).await? {
             return Ok(Claim::GaveUp);
         }
         Ok(Claim::Held)

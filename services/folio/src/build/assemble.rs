@@ -53,6 +53,17 @@ pub fn book_date() -> NaiveDate {
         .unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
+/// What a bundle is made from and where it goes.
+pub struct BundleJob<'a> {
+    pub catalogue_id: Uuid,
+    /// The rules' findings on the catalogue (see [`crate::build::inputs::evaluate`]).
+    pub findings: Vec<Finding>,
+    pub out: &'a Path,
+    /// The date printed in the book.
+    pub date: NaiveDate,
+    pub signer: Option<&'a Signer>,
+}
+
 /// The name `folio process` holds its build claims under.
 const PROCESS_CLAIMANT: &str = "folio process";
 /// How long a claim of `folio process` holds against other claimants (a coordinator sharing the database).
@@ -63,15 +74,8 @@ const PROCESS_LEASE: Duration = Duration::from_secs(120);
 /// write the latest build again (the same manifest, byte for byte), noting nothing. The folder is written
 /// beside and swapped in at the end, so a failed assembly leaves the previous bundle whole. `out` must be new,
 /// empty, or an earlier bundle.
-pub async fn assemble(
-    store: &dyn Store,
-    blobs: &dyn BlobStore,
-    catalogue_id: Uuid,
-    findings: Vec<Finding>,
-    out: &Path,
-    date: NaiveDate,
-    signer: Option<&Signer>,
-) -> Result<BundleSummary> {
+pub async fn assemble(store: &dyn Store, blobs: &dyn BlobStore, job: BundleJob<'_>) -> Result<BundleSummary> {
+    let (catalogue_id, out) = (job.catalogue_id, job.out);
     let stamp = crate::build::inputs::input_stamp(store, catalogue_id).await?;
     let waited_since = std::time::Instant::now();
     let (number, unchanged) = loop {
@@ -92,8 +96,7 @@ pub async fn assemble(
     };
     let previous = previous_contents(&store.builds(catalogue_id).await?, number);
     let numbering = Numbering { number, previous };
-    let (mut summary, manifest_sha256, contents) =
-        write_bundle(store, blobs, catalogue_id, findings, out, date, signer, &numbering).await?;
+    let (mut summary, manifest_sha256, contents) = write_bundle(store, blobs, job, &numbering).await?;
     summary.unchanged = unchanged;
     if !unchanged {
         let location = out.display().to_string();
@@ -124,17 +127,13 @@ pub fn previous_contents(builds: &[folio_store::BuildRow], number: u32) -> Optio
 
 /// Writes build `numbering.number` of the bundle into `out` as [`assemble`] does, without noting the build;
 /// returns the summary, the SHA-256 of manifest.json and the build's contents (JSON).
-#[allow(clippy::too_many_arguments)]
 pub async fn write_bundle(
     store: &dyn Store,
     blobs: &dyn BlobStore,
-    catalogue_id: Uuid,
-    findings: Vec<Finding>,
-    out: &Path,
-    date: NaiveDate,
-    signer: Option<&Signer>,
+    job: BundleJob<'_>,
     numbering: &Numbering,
 ) -> Result<(BundleSummary, String, String)> {
+    let BundleJob { catalogue_id, findings, out, date, signer } = job;
     check_out_folder(out)?;
     let catalogue = store.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
     let chapters = store.chapters(catalogue_id).await?;

@@ -5,7 +5,7 @@
 //! announced with a `catalogue.assembled` event, at least once: a build done but not yet confirmed is
 //! announced again by the next sweep.
 
-use crate::build::assemble::{book_date, bundle_files, previous_contents, write_bundle, Numbering};
+use crate::build::assemble::{book_date, bundle_files, previous_contents, write_bundle, BundleJob, Numbering};
 use crate::build::inputs;
 use anyhow::{Context, Result};
 use folio_store::{BlobStore, BuildState, CatalogueAssembled, Store, WorkQueue};
@@ -173,8 +173,8 @@ async fn build(
     let out = scratch.path().join("bundle");
     let previous = previous_contents(&store.builds(catalogue_id).await?, number);
     let numbering = Numbering { number, previous };
-    let (summary, manifest_sha256, contents) =
-        write_bundle(store, blobs, catalogue_id, findings, &out, book_date(), s.signer.as_ref(), &numbering).await?;
+    let job = BundleJob { catalogue_id, findings, out: &out, date: book_date(), signer: s.signer.as_ref() };
+    let (summary, manifest_sha256, contents) = write_bundle(store, blobs, job, &numbering).await?;
     let prefix = format!("bundles/{catalogue_id}/{number}");
     for (relative, path) in bundle_files(&out)? {
         let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;

@@ -348,138 +348,129 @@ pub async fn accept(
     files: Vec<IncomingFile>,
     traceparent: Option<&str>,
 ) -> Result<Accepted, UploadError> {
-    let accepted = take_in(store, blobs, queue, catalogue_key, fields, files, traceparent).await;
+    let accepted = async move {
+        if !is_catalogue_key(catalogue_key) {
+            return Err(UploadError::UnknownCatalogue(catalogue_key.chars().take(80).collect()));
+        }
+        let catalogue_id = catalogue_id_for_key(catalogue_key);
+        let Some(catalogue) = store.catalogue(catalogue_id).await? else {
+            return Err(UploadError::UnknownCatalogue(catalogue_key.to_string()));
+        };
+        let mut problems = Vec::new();
+        let contribution = match fields.to_contribution(catalogue_id) {
+            Ok(c) => Some(c),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        };
+        if let Some(c) = &contribution {
+            let chapters = store.chapters(catalogue_id).await?;
+            if !chapters.iter().any(|ch| ch.key == c.chapter_key) {
+                let keys: Vec<&str> = catalogue.config.chapters.iter().map(|ch| ch.id.as_str()).collect();
+                problems.push(format!(
+                    "chapter '{}' is not one of the catalogue's chapters ({})",
+                    c.chapter_key,
+                    keys.join(", ")
+                ));
+            }
+        }
+        if files.is_empty() {
+            problems.push("an upload needs at least one file".into());
+        }
+        if files.len() > MAX_FILES {
+            problems.push(format!("an upload carries at most {MAX_FILES} files, not {}", files.len()));
+        }
+        let mut unsupported = Vec::new();
+        let mut names = Vec::with_capacity(files.len());
+        for file in &files {
+            match clean_file_name(&file.name) {
+                Some(name) if names.contains(&name) => problems.push(format!("two files are named '{name}'")),
+                Some(name) => names.push(name),
+                None => problems.push(format!("'{}' is not a usable file name", file.name.escape_debug())),
+            }
+            if file.bytes == 0 {
+                problems.push(format!("'{}' is empty", file.name.escape_debug()));
+                continue;
+            }
+            let format = file.sniff().await?;
+            let shown = file.name.escape_debug();
+            match claimed_format(&file.name) {
+                _ if format == Format::Unknown => unsupported.push(format!(
+                    "'{shown}' is not a PDF, a Word document (DOCX) or an image (JPEG, PNG, TIFF, WebP, GIF)"
+                )),
+                Some(claimed) if claimed != format => unsupported.push(format!(
+                    "'{shown}' is {}, not {} as its name says: rename it or send the right file",
+                    described(format),
+                    described(claimed)
+                )),
+                _ => {}
+            }
+        }
+        let contribution = match contribution {
+            Some(c) if problems.is_empty() && unsupported.is_empty() => c,
+            _ if problems.is_empty() => return Err(UploadError::Unsupported(unsupported)),
+            _ => {
+                problems.extend(unsupported);
+                return Err(UploadError::Invalid(problems));
+            }
+        };
+
+        let mut documents = Vec::with_capacity(files.len());
+        for (file, name) in files.into_iter().zip(names) {
+            let sha256 = file.sha256.clone();
+            let blob_key = format!("originals/{}/{}", &sha256[..2], sha256);
+            let bytes = file.bytes;
+            if !blobs.exists(&blob_key).await? {
+                blobs.put_file(&blob_key, &file.spool).await?;
+            }
+            documents.push(Document {
+                id: Document::derive_id(contribution.id, &name, &sha256),
+                contribution_id: contribution.id,
+                file_name: name,
+                sha256,
+                bytes,
+                blob_key,
+                state: DocumentState::Queued,
+                attempts: 0,
+                last_error: None,
+                password: None,
+            });
+        }
+        let created = store.add_contribution(catalogue_id, &contribution, &documents).await?;
+        // Work is asked for after the commit; if this fails the upload is retried, or the reconciler finds the
+        // queued documents whose request never came.
+        for d in &documents {
+            let finished = store.document(d.id).await?.is_some_and(|stored| stored.state.is_terminal());
+            if !finished {
+                queue.publish(&WorkRequest::new(catalogue_id, d.id).traced(traceparent)).await?;
+            }
+        }
+        tracing::info!(
+            catalogue = catalogue_key,
+            contribution_id = %contribution.id,
+            created,
+            documents = documents.len(),
+            trace_id = traceparent.map(folio_core::trace::trace_id).unwrap_or("-"),
+            "upload accepted"
+        );
+        Ok(Accepted {
+            catalogue_id,
+            contribution_id: contribution.id,
+            created,
+            documents: documents
+                .into_iter()
+                .map(|d| AcceptedDocument { id: d.id, file_name: d.file_name, sha256: d.sha256, bytes: d.bytes })
+                .collect(),
+        })
+    }
+    .await;
     match &accepted {
         Ok(a) => crate::metrics::upload(if a.created { "created" } else { "repeated" }),
         Err(e) if !e.is_retryable() => crate::metrics::upload("refused"),
         Err(_) => {}
     }
     accepted
-}
-
-async fn take_in(
-    store: &dyn Store,
-    blobs: &dyn BlobStore,
-    queue: &dyn WorkQueue,
-    catalogue_key: &str,
-    fields: &ContributionFields,
-    files: Vec<IncomingFile>,
-    traceparent: Option<&str>,
-) -> Result<Accepted, UploadError> {
-    if !is_catalogue_key(catalogue_key) {
-        return Err(UploadError::UnknownCatalogue(catalogue_key.chars().take(80).collect()));
-    }
-    let catalogue_id = catalogue_id_for_key(catalogue_key);
-    let Some(catalogue) = store.catalogue(catalogue_id).await? else {
-        return Err(UploadError::UnknownCatalogue(catalogue_key.to_string()));
-    };
-    let mut problems = Vec::new();
-    let contribution = match fields.to_contribution(catalogue_id) {
-        Ok(c) => Some(c),
-        Err(p) => {
-            problems.extend(p);
-            None
-        }
-    };
-    if let Some(c) = &contribution {
-        let chapters = store.chapters(catalogue_id).await?;
-        if !chapters.iter().any(|ch| ch.key == c.chapter_key) {
-            let keys: Vec<&str> = catalogue.config.chapters.iter().map(|ch| ch.id.as_str()).collect();
-            problems.push(format!(
-                "chapter '{}' is not one of the catalogue's chapters ({})",
-                c.chapter_key,
-                keys.join(", ")
-            ));
-        }
-    }
-    if files.is_empty() {
-        problems.push("an upload needs at least one file".into());
-    }
-    if files.len() > MAX_FILES {
-        problems.push(format!("an upload carries at most {MAX_FILES} files, not {}", files.len()));
-    }
-    let mut unsupported = Vec::new();
-    let mut names = Vec::with_capacity(files.len());
-    for file in &files {
-        match clean_file_name(&file.name) {
-            Some(name) if names.contains(&name) => problems.push(format!("two files are named '{name}'")),
-            Some(name) => names.push(name),
-            None => problems.push(format!("'{}' is not a usable file name", file.name.escape_debug())),
-        }
-        if file.bytes == 0 {
-            problems.push(format!("'{}' is empty", file.name.escape_debug()));
-            continue;
-        }
-        let format = file.sniff().await?;
-        let shown = file.name.escape_debug();
-        match claimed_format(&file.name) {
-            _ if format == Format::Unknown => unsupported.push(format!(
-                "'{shown}' is not a PDF, a Word document (DOCX) or an image (JPEG, PNG, TIFF, WebP, GIF)"
-            )),
-            Some(claimed) if claimed != format => unsupported.push(format!(
-                "'{shown}' is {}, not {} as its name says: rename it or send the right file",
-                described(format),
-                described(claimed)
-            )),
-            _ => {}
-        }
-    }
-    let contribution = match contribution {
-        Some(c) if problems.is_empty() && unsupported.is_empty() => c,
-        _ if problems.is_empty() => return Err(UploadError::Unsupported(unsupported)),
-        _ => {
-            problems.extend(unsupported);
-            return Err(UploadError::Invalid(problems));
-        }
-    };
-
-    let mut documents = Vec::with_capacity(files.len());
-    for (file, name) in files.into_iter().zip(names) {
-        let sha256 = file.sha256.clone();
-        let blob_key = format!("originals/{}/{}", &sha256[..2], sha256);
-        let bytes = file.bytes;
-        if !blobs.exists(&blob_key).await? {
-            blobs.put_file(&blob_key, &file.spool).await?;
-        }
-        documents.push(Document {
-            id: Document::derive_id(contribution.id, &name, &sha256),
-            contribution_id: contribution.id,
-            file_name: name,
-            sha256,
-            bytes,
-            blob_key,
-            state: DocumentState::Queued,
-            attempts: 0,
-            last_error: None,
-            password: None,
-        });
-    }
-    let created = store.add_contribution(catalogue_id, &contribution, &documents).await?;
-    // Work is asked for after the commit; if this fails the upload is retried, or the reconciler finds the
-    // queued documents whose request never came.
-    for d in &documents {
-        let finished = store.document(d.id).await?.is_some_and(|stored| stored.state.is_terminal());
-        if !finished {
-            queue.publish(&WorkRequest::new(catalogue_id, d.id).traced(traceparent)).await?;
-        }
-    }
-    tracing::info!(
-        catalogue = catalogue_key,
-        contribution_id = %contribution.id,
-        created,
-        documents = documents.len(),
-        trace_id = traceparent.map(folio_core::trace::trace_id).unwrap_or("-"),
-        "upload accepted"
-    );
-    Ok(Accepted {
-        catalogue_id,
-        contribution_id: contribution.id,
-        created,
-        documents: documents
-            .into_iter()
-            .map(|d| AcceptedDocument { id: d.id, file_name: d.file_name, sha256: d.sha256, bytes: d.bytes })
-            .collect(),
-    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `folio process DIR --out OUT`: every role in one process, on the embedded default: read the folder, run
 //! the workers, wait for every chapter to clear, check the rules, assemble the bundle.
 
-use crate::build::assemble::{assemble, book_date, BundleSummary};
+use crate::build::assemble::{assemble, book_date, BundleJob, BundleSummary};
 use crate::build::inputs;
 use crate::config::Settings;
 use crate::intake::folder;
@@ -89,8 +89,8 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     bar.set_prefix("assembling");
     bar.set_message("typesetting the book");
     let signer = settings.signer()?;
-    let summary =
-        assemble(store.as_ref(), blobs.as_ref(), catalogue_id, findings, out, book_date(), signer.as_ref()).await?;
+    let job = BundleJob { catalogue_id, findings, out, date: book_date(), signer: signer.as_ref() };
+    let summary = assemble(store.as_ref(), blobs.as_ref(), job).await?;
     bar.finish_and_clear();
     Ok(summary)
 }
