@@ -49,7 +49,7 @@ fn the_runtime_stage_runs_as_a_user_with_what_the_binary_expects() {
     let uid: u32 = user[0]["USER ".len()..].split(':').next().unwrap().parse().expect("a numeric user");
     assert_ne!(uid, 0);
     // PDFium where folio-extract looks for it first.
-    let pdfium_rs = std::fs::read_to_string(repo().join("services/folio-extract/src/pdfium.rs")).unwrap();
+    let pdfium_rs = std::fs::read_to_string(repo().join("services/folio-extract/src/pdf/pdfium.rs")).unwrap();
     let installed = pdfium_rs
         .lines()
         .find_map(|l| l.trim().strip_prefix("const INSTALLED: &str = \"").and_then(|r| r.strip_suffix("\";")))

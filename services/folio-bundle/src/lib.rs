@@ -5,11 +5,13 @@
 //! deterministic: the same input gives the same bytes, so a bundle can be checked by its hashes.
 
 pub mod changes;
+pub mod classification;
 pub mod docx;
 pub mod error;
 pub mod manifest;
 pub mod model;
 pub mod pdf;
+pub mod plan;
 pub mod report;
 pub mod signature;
 pub mod verify;

@@ -1129,19 +1129,7 @@ fn excerpt(text: &str, start: usize, end: usize) -> String {
     let room = (EXCERPT_CHARS - hit_chars - 2) / 2;
 
     // Walk back `room` collapsed characters, then forward past a cut word.
-    let mut from = start;
-    let (mut taken, mut was_space) = (0, false);
-    for (i, c) in text[..start].char_indices().rev() {
-        let space = c.is_whitespace();
-        if !(space && was_space) {
-            taken += 1;
-        }
-        if taken > room {
-            break;
-        }
-        was_space = space;
-        from = i;
-    }
+    let mut from = last_within(text[..start].char_indices().rev(), room).map_or(start, |(i, _)| i);
     if from > 0 && !text[..from].ends_with(char::is_whitespace) {
         if let Some(space) = text[from..start].find(char::is_whitespace) {
             from += space;
@@ -1149,19 +1137,7 @@ fn excerpt(text: &str, start: usize, end: usize) -> String {
     }
 
     // Walk forward `room` collapsed characters, then back before a cut word.
-    let mut to = end;
-    let (mut taken, mut was_space) = (0, false);
-    for (i, c) in text[end..].char_indices() {
-        let space = c.is_whitespace();
-        if !(space && was_space) {
-            taken += 1;
-        }
-        if taken > room {
-            break;
-        }
-        was_space = space;
-        to = end + i + c.len_utf8();
-    }
+    let mut to = last_within(text[end..].char_indices(), room).map_or(end, |(i, c)| end + i + c.len_utf8());
     if to < text.len() && !text[to..].starts_with(char::is_whitespace) {
         if let Some(space) = text[end..to].rfind(char::is_whitespace) {
             to = end + space;
@@ -1177,6 +1153,23 @@ fn excerpt(text: &str, start: usize, end: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// The last of `chars` within `room` characters, each run of white space counted as one.
+fn last_within(chars: impl Iterator<Item = (usize, char)>, room: usize) -> Option<(usize, char)> {
+    let (mut taken, mut was_space, mut last) = (0, false, None);
+    for (i, c) in chars {
+        let space = c.is_whitespace();
+        if !(space && was_space) {
+            taken += 1;
+        }
+        if taken > room {
+            break;
+        }
+        was_space = space;
+        last = Some((i, c));
+    }
+    last
 }
 
 #[cfg(test)]
@@ -1214,6 +1207,12 @@ mod tests {
         c.areas.iter().map(|s| s.area).collect()
     }
 
+    fn assert_none_of<const N: usize>(c: &Classification, wrong: [Area; N]) {
+        for area in wrong {
+            assert!(!areas_of(c).contains(&area), "{area:?} in {c:#?}");
+        }
+    }
+
     fn find<'c>(c: &'c Classification, area: Area, phrase: &str) -> &'c Evidence {
         let s = c.areas.iter().find(|s| s.area == area).unwrap_or_else(|| panic!("no {area:?} in {c:?}"));
         s.evidence
@@ -1244,9 +1243,7 @@ mod tests {
         assert_eq!((e.source, e.count), (EvidenceSource::Text, 1));
         assert!(e.excerpt.contains("Mine Action Centre coordinated battle area clearance in the south"), "{e:?}");
         assert!(find(&c, Area::Clearance, "technical survey").excerpt.contains("land release"));
-        for wrong in [Area::StockpileDestruction, Area::VictimAssistance, Area::RiskEducation] {
-            assert!(!areas_of(&c).contains(&wrong), "{c:#?}");
-        }
+        assert_none_of(&c, [Area::StockpileDestruction, Area::VictimAssistance, Area::RiskEducation]);
         let m = c.modality.as_ref().expect("a modality");
         assert_eq!((m.modality.as_str(), m.role.as_deref()), ("bilateral", Some("recipient")));
         assert_eq!(m.evidence[0].source, EvidenceSource::Metadata);
@@ -1305,9 +1302,7 @@ mod tests {
         let e = find(&c, Area::StockpileDestruction, "destroyed 52,000 cluster munitions");
         assert!(e.excerpt.contains("the Armed Forces destroyed 52,000 cluster munitions containing"), "{e:?}");
         assert!(find(&c, Area::StockpileDestruction, "demilitarisation").count == 1);
-        for wrong in [Area::Clearance, Area::VictimAssistance, Area::RiskEducation] {
-            assert!(!areas_of(&c).contains(&wrong), "{c:#?}");
-        }
+        assert_none_of(&c, [Area::Clearance, Area::VictimAssistance, Area::RiskEducation]);
     }
 
     #[test]
@@ -1324,9 +1319,7 @@ mod tests {
         assert!(e.excerpt.starts_with("The mine risk education programme reached 120 schools"), "{e:?}");
         assert_eq!(find(&c, Area::RiskEducation, "schools").count, 1);
         assert_eq!(find(&c, Area::RiskEducation, "MRE").count, 1);
-        for wrong in [Area::Clearance, Area::StockpileDestruction, Area::VictimAssistance] {
-            assert!(!areas_of(&c).contains(&wrong), "{c:#?}");
-        }
+        assert_none_of(&c, [Area::Clearance, Area::StockpileDestruction, Area::VictimAssistance]);
     }
 
     #[test]

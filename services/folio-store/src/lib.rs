@@ -13,8 +13,9 @@ pub use blob::{BlobError, BlobStore, FileBlobStore};
 pub use queue::amqp::{AmqpOptions, AmqpQueue};
 pub use queue::{CatalogueAssembled, Delivery, InProcessQueue, Message, QueueError, WorkQueue, WorkRequest};
 pub use repo::{
-    BuildRow, BuildState, Builds, CatalogueRow, Catalogues, ChapterProgress, Claim, Editorial, FindingSource,
-    IntakeSnapshot, Leases, Reconciled, RecordSummary, Records, Store, StoreError, StoredRecord, UploadKeys,
+    BuildRow, BuildState, Builds, CatalogueRow, Catalogues, ChapterProgress, Claim, DecisionKey, Editorial,
+    FindingSource, FinishedBuild, IntakeSnapshot, Leases, Reconciled, RecordSummary, Records, Store, StoreError,
+    StoredRecord, UploadKey, UploadKeys,
 };
 pub use sql::postgres::PostgresStore;
 pub use sql::sqlite::SqliteStore;

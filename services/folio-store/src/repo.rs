@@ -208,6 +208,35 @@ pub struct BuildRow {
     pub contents: Option<String>,
 }
 
+/// A build made, as [`Builds::finish_build`] notes it.
+#[derive(Debug, Clone, Copy)]
+pub struct FinishedBuild<'a> {
+    pub catalogue_id: Uuid,
+    pub number: u32,
+    /// Where the bundle is.
+    pub location: &'a str,
+    pub manifest_sha256: &'a str,
+    /// What it was made of, as JSON (folio-bundle's `BuildContents`), for the next build's change list.
+    pub contents: &'a str,
+}
+
+/// Which decision: the contribution, the action and, for a waiver, the finding's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionKey {
+    pub contribution_id: Uuid,
+    pub action: DecisionAction,
+    pub code: Option<FindingCode>,
+}
+
+/// An upload's `Idempotency-Key` and what it was first used for.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadKey<'a> {
+    pub key: &'a str,
+    /// The checksum of the request (its metadata and each file's name and checksum).
+    pub request_sha256: &'a str,
+    pub contribution_id: Uuid,
+}
+
 /// Which findings a write replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingSource {
@@ -362,15 +391,7 @@ pub trait Builds: Send + Sync {
 
     /// Marks a claimed build done, with where its bundle is and what it was made of (`contents`, JSON);
     /// `false` when `coordinator` no longer holds it.
-    async fn finish_build(
-        &self,
-        catalogue_id: Uuid,
-        number: u32,
-        coordinator: &str,
-        location: &str,
-        manifest_sha256: &str,
-        contents: &str,
-    ) -> Result<bool, StoreError>;
+    async fn finish_build(&self, claimant: &str, build: &FinishedBuild<'_>) -> Result<bool, StoreError>;
 
     /// The catalogue's builds, by number.
     async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError>;
@@ -397,13 +418,7 @@ pub trait Editorial: Send + Sync {
     async fn put_decision(&self, catalogue_id: Uuid, decision: &Decision) -> Result<(), StoreError>;
 
     /// Takes a decision back (and marks the catalogue changed); `false` when there was none.
-    async fn remove_decision(
-        &self,
-        catalogue_id: Uuid,
-        contribution_id: Uuid,
-        action: DecisionAction,
-        code: Option<FindingCode>,
-    ) -> Result<bool, StoreError>;
+    async fn remove_decision(&self, catalogue_id: Uuid, key: DecisionKey) -> Result<bool, StoreError>;
 
     /// The catalogue's decisions, in the order they were first made.
     async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError>;
@@ -430,13 +445,7 @@ pub trait UploadKeys: Send + Sync {
     async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError>;
 
     /// Notes an upload's `Idempotency-Key`; a key already noted keeps its first use.
-    async fn remember_upload_key(
-        &self,
-        catalogue_id: Uuid,
-        key: &str,
-        request_sha256: &str,
-        contribution_id: Uuid,
-    ) -> Result<(), StoreError>;
+    async fn remember_upload_key(&self, catalogue_id: Uuid, first_use: &UploadKey<'_>) -> Result<(), StoreError>;
 }
 
 /// The whole database of records, as an engine implements it: each capability above, and the schema. A role

@@ -7,7 +7,10 @@
 
 use chrono::NaiveDate;
 use folio_core::*;
-use folio_store::{open_store, Claim, FindingSource, IntakeSnapshot, Store, StoreError, StoredRecord};
+use folio_store::{
+    open_store, Claim, DecisionKey, FindingSource, FinishedBuild, IntakeSnapshot, Store, StoreError, StoredRecord,
+    UploadKey,
+};
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::HashSet;
 use std::future::Future;
@@ -529,16 +532,23 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
     assert_eq!(store.claim_build(cat, "s1", "c1", MINUTE).await.unwrap(), Some(1));
     assert_eq!(store.claim_build(cat, "s1", "c2", MINUTE).await.unwrap(), None, "held by c1");
     assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), None, "one assembly at a time");
-    assert!(!store.finish_build(cat, 1, "c2", "elsewhere", "00", "{}").await.unwrap(), "only the holder finishes");
-    assert!(store.finish_build(cat, 1, "c1", "bundles/1/", "ff", r#"{"chapters":["a\u0000"]}"#).await.unwrap());
+    assert!(
+        !store.finish_build("c2", &finished(cat, 1, "elsewhere", "00", "{}")).await.unwrap(),
+        "only the holder finishes"
+    );
+    assert!(store
+        .finish_build("c1", &finished(cat, 1, "bundles/1/", "ff", r#"{"chapters":["a\u0000"]}"#))
+        .await
+        .unwrap());
     assert_eq!(store.claim_build(cat, "s1", "c2", MINUTE).await.unwrap(), None, "the same inputs: built already");
 
     // A change: build 2. Its coordinator dies; another takes the build over, with its number.
     assert_eq!(store.claim_build(cat, "s2", "c1", Duration::from_millis(1)).await.unwrap(), Some(2));
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), Some(2));
-    assert!(!store.finish_build(cat, 2, "c1", "late", "00", "{}").await.unwrap(), "the dead coordinator's late finish");
-    assert!(store.finish_build(cat, 2, "c2", "bundles/2/", "ee", r#"{"chapters":["b"]}"#).await.unwrap());
+    let late = finished(cat, 2, "late", "00", "{}");
+    assert!(!store.finish_build("c1", &late).await.unwrap(), "the dead coordinator's late finish");
+    assert!(store.finish_build("c2", &finished(cat, 2, "bundles/2/", "ee", r#"{"chapters":["b"]}"#)).await.unwrap());
 
     // Both wait to be announced; build 1 is, so only build 2 is left.
     let waiting =
@@ -905,9 +915,9 @@ async fn decisions_are_kept_replaced_taken_back_and_move_the_marker(store: Arc<d
     let stranger = decision(Uuid::new_v4(), DecisionAction::Exclude, None, "?");
     assert!(matches!(store.put_decision(cat, &stranger).await, Err(StoreError::NotFound(_))));
 
-    assert!(store.remove_decision(cat, c.id, DecisionAction::Exclude, None).await.unwrap());
-    assert!(!store.remove_decision(cat, c.id, DecisionAction::Exclude, None).await.unwrap(), "gone already");
-    assert!(!store.remove_decision(cat, c.id, DecisionAction::Waive, Some(FindingCode::TooLong)).await.unwrap());
+    assert!(store.remove_decision(cat, key(c.id, DecisionAction::Exclude, None)).await.unwrap());
+    assert!(!store.remove_decision(cat, key(c.id, DecisionAction::Exclude, None)).await.unwrap(), "gone already");
+    assert!(!store.remove_decision(cat, key(c.id, DecisionAction::Waive, Some(FindingCode::TooLong))).await.unwrap());
     assert_eq!(store.decisions(cat).await.unwrap(), [again]);
 }
 
@@ -923,8 +933,14 @@ async fn an_idempotency_key_keeps_its_first_use(store: Arc<dyn Store>) {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let age = store.oldest_queued_secs().await.unwrap().expect("a queued document");
     assert!((0.0..60.0).contains(&age), "{age}");
-    store.remember_upload_key(cat, "k-1", "sha-a", first).await.unwrap();
-    store.remember_upload_key(cat, "k-1", "sha-b", second).await.unwrap();
+    store
+        .remember_upload_key(cat, &UploadKey { key: "k-1", request_sha256: "sha-a", contribution_id: first })
+        .await
+        .unwrap();
+    store
+        .remember_upload_key(cat, &UploadKey { key: "k-1", request_sha256: "sha-b", contribution_id: second })
+        .await
+        .unwrap();
     assert_eq!(store.upload_key(cat, "k-1").await.unwrap(), Some(("sha-a".to_string(), first)));
     assert_eq!(store.upload_key(Uuid::new_v4(), "k-1").await.unwrap(), None, "keys are per catalogue");
 }
@@ -957,6 +973,20 @@ async fn classifications_are_kept_replaced_withdrawn_and_move_the_marker(store: 
     assert!(store.remove_classification(cat, c.id).await.unwrap());
     assert!(!store.remove_classification(cat, c.id).await.unwrap(), "gone already");
     assert!(store.classifications(cat).await.unwrap().is_empty());
+}
+
+fn finished<'a>(
+    catalogue_id: Uuid,
+    number: u32,
+    location: &'a str,
+    sha: &'a str,
+    contents: &'a str,
+) -> FinishedBuild<'a> {
+    FinishedBuild { catalogue_id, number, location, manifest_sha256: sha, contents }
+}
+
+fn key(contribution_id: Uuid, action: DecisionAction, code: Option<FindingCode>) -> DecisionKey {
+    DecisionKey { contribution_id, action, code }
 }
 
 /// Migrating again (every process does at start) changes nothing, and the database answers a ping.

@@ -64,26 +64,18 @@ impl<E: Engine> Builds for SqlStore<E> {
         number.map(|n| u32::try_from(n).map_err(|_| corrupt(format!("build number {n}")))).transpose()
     }
 
-    async fn finish_build(
-        &self,
-        catalogue_id: Uuid,
-        number: u32,
-        coordinator: &str,
-        location: &str,
-        manifest_sha256: &str,
-        contents: &str,
-    ) -> Result<bool, StoreError> {
+    async fn finish_build(&self, claimant: &str, build: &FinishedBuild<'_>) -> Result<bool, StoreError> {
         let updated = self.engine.run(
                 "UPDATE builds SET state = 'done', location = $1, manifest_sha256 = $2, contents = $3, claimed_by = NULL,
                    lease_until = NULL, created_at = @now
                  WHERE catalogue_id = $4 AND number = $5 AND state = 'assembling' AND claimed_by = $6",
                 &[
-                    Arg::Text(location),
-                    Arg::Text(manifest_sha256),
-                    Arg::Json(contents.to_string()),
-                    Arg::Id(catalogue_id),
-                    Arg::Int(i64::from(number)),
-                    Arg::Text(coordinator),
+                    Arg::Text(build.location),
+                    Arg::Text(build.manifest_sha256),
+                    Arg::Json(build.contents.to_string()),
+                    Arg::Id(build.catalogue_id),
+                    Arg::Int(i64::from(build.number)),
+                    Arg::Text(claimant),
                 ],
             )
             .await?;

@@ -58,17 +58,12 @@ impl<E: Engine> Editorial for SqlStore<E> {
         Ok(())
     }
 
-    async fn remove_decision(
-        &self,
-        catalogue_id: Uuid,
-        contribution_id: Uuid,
-        action: DecisionAction,
-        code: Option<FindingCode>,
-    ) -> Result<bool, StoreError> {
+    async fn remove_decision(&self, catalogue_id: Uuid, key: DecisionKey) -> Result<bool, StoreError> {
         let sql =
             "DELETE FROM decisions WHERE catalogue_id = $1 AND contribution_id = $2 AND action = $3 AND code = $4";
-        let code = code.map(|c| c.as_str()).unwrap_or("");
-        let args = [Arg::Id(catalogue_id), Arg::Id(contribution_id), Arg::Text(action.as_str()), Arg::Text(code)];
+        let code = key.code.map(|c| c.as_str()).unwrap_or("");
+        let args =
+            [Arg::Id(catalogue_id), Arg::Id(key.contribution_id), Arg::Text(key.action.as_str()), Arg::Text(code)];
         Ok(editorial_change(&self.engine, catalogue_id, None, sql, &args).await? > 0)
     }
 
@@ -126,18 +121,17 @@ impl<E: Engine> UploadKeys for SqlStore<E> {
         row.map(|row| Ok((row.text("request_sha256")?, row.uuid("contribution_id")?))).transpose()
     }
 
-    async fn remember_upload_key(
-        &self,
-        catalogue_id: Uuid,
-        key: &str,
-        request_sha256: &str,
-        contribution_id: Uuid,
-    ) -> Result<(), StoreError> {
+    async fn remember_upload_key(&self, catalogue_id: Uuid, first_use: &UploadKey<'_>) -> Result<(), StoreError> {
         self.engine
             .run(
                 "INSERT INTO upload_keys (catalogue_id, key, request_sha256, contribution_id, created_at)
                  VALUES ($1, $2, $3, $4, @now) ON CONFLICT (catalogue_id, key) DO NOTHING",
-                &[Arg::Id(catalogue_id), Arg::Text(key), Arg::Text(request_sha256), Arg::Id(contribution_id)],
+                &[
+                    Arg::Id(catalogue_id),
+                    Arg::Text(first_use.key),
+                    Arg::Text(first_use.request_sha256),
+                    Arg::Id(first_use.contribution_id),
+                ],
             )
             .await?;
         Ok(())

@@ -18,15 +18,16 @@ mod schema;
 pub mod sqlite;
 
 use crate::repo::{
-    BuildRow, Builds, CatalogueRow, Catalogues, ChapterProgress, Claim, Editorial, FindingSource, IntakeSnapshot,
-    Leases, Reconciled, RecordSummary, Records, Store, StoreError, StoredRecord, UploadKeys,
+    BuildRow, Builds, CatalogueRow, Catalogues, ChapterProgress, Claim, DecisionKey, Editorial, FindingSource,
+    FinishedBuild, IntakeSnapshot, Leases, Reconciled, RecordSummary, Records, Store, StoreError, StoredRecord,
+    UploadKey, UploadKeys,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use folio_core::duplicates::TextDigest;
 use folio_core::{
-    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState,
-    Finding, FindingCode, Password,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, Document, DocumentState, Finding,
+    Password,
 };
 use rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,

@@ -2,21 +2,17 @@
 //! the report, the originals and the thumbnails (`thumbnails/<max_side>/<file name>.<format>`, one folder
 //! per size).
 
-use crate::build::inputs::{blocked, paragraphs};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
-use folio_bundle::changes::{BuildChanges, BuildContents, ContributionContents};
-use folio_bundle::manifest::{
-    CatalogueInfo, Manifest, ManifestChapter, ManifestClassification, ManifestContribution, ManifestDocument,
-    ManifestFile, SCHEMA_VERSION,
-};
-use folio_bundle::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
+use folio_bundle::changes::{BuildChanges, BuildContents};
+use folio_bundle::manifest::ManifestFile;
+use folio_bundle::plan::{DocumentRecord, Plan, Snapshot, Source};
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
-use folio_bundle::{Book, BookChapter, BookEntry, Figure};
-use folio_core::{DocumentState, Finding, ThumbnailFormat, ThumbnailRef};
-use folio_store::{BlobStore, BuildState, RecordSummary, Store};
+use folio_bundle::Figure;
+use folio_core::Finding;
+use folio_store::{BlobStore, BuildState, FinishedBuild, Store};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tracing::warn;
@@ -58,7 +54,6 @@ pub struct BundleJob<'a> {
     pub catalogue_id: Uuid,
     /// The rules' findings on the catalogue (see [`crate::build::inputs::evaluate`]).
     pub findings: Vec<Finding>,
-    pub out: &'a Path,
     /// The date printed in the book.
     pub date: NaiveDate,
     pub signer: Option<&'a Signer>,
@@ -69,42 +64,84 @@ const PROCESS_CLAIMANT: &str = "folio process";
 /// How long a claim of `folio process` holds against other claimants (a coordinator sharing the database).
 const PROCESS_LEASE: Duration = Duration::from_secs(120);
 
-/// Assembles the bundle into `out` as a numbered build of the catalogue, through the same claim as the
-/// coordinator's builds: inputs that changed since the latest build make the next build; the same inputs
-/// write the latest build again (the same manifest, byte for byte), noting nothing. The folder is written
-/// beside and swapped in at the end, so a failed assembly leaves the previous bundle whole. `out` must be new,
-/// empty, or an earlier bundle.
-pub async fn assemble(store: &dyn Store, blobs: &dyn BlobStore, job: BundleJob<'_>) -> Result<BundleSummary> {
-    let (catalogue_id, out) = (job.catalogue_id, job.out);
-    let stamp = crate::build::inputs::input_stamp(store, catalogue_id).await?;
-    let waited_since = std::time::Instant::now();
-    let (number, unchanged) = loop {
-        if let Some(number) = store.claim_build(catalogue_id, &stamp, PROCESS_CLAIMANT, PROCESS_LEASE).await? {
-            break (number, false);
+/// What asking for the next build of a catalogue came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimed {
+    /// Build this number: the inputs changed since the latest build (or there is none).
+    New(u32),
+    /// The latest build (this number) was made from the same inputs.
+    Unchanged(u32),
+    /// Another claimant holds a live claim on the next build.
+    Busy,
+}
+
+/// Asks for the next build of the catalogue from inputs with `stamp`, for `claimant`: the one claim of
+/// `folio process`, the coordinator and the editors' route ([`folio_store::Builds::claim_build`]).
+pub async fn claim(
+    store: &dyn Store,
+    catalogue_id: Uuid,
+    stamp: &str,
+    claimant: &str,
+    lease: Duration,
+) -> Result<Claimed> {
+    if let Some(number) = store.claim_build(catalogue_id, stamp, claimant, lease).await? {
+        return Ok(Claimed::New(number));
+    }
+    let latest = store.builds(catalogue_id).await?.into_iter().next_back();
+    Ok(match latest {
+        Some(b) if b.state == BuildState::Done && b.input_stamp.as_deref() == Some(stamp) => {
+            Claimed::Unchanged(b.number)
         }
-        let latest = store.builds(catalogue_id).await?.into_iter().next_back();
-        if let Some(b) =
-            latest.filter(|b| b.state == BuildState::Done && b.input_stamp.as_deref() == Some(stamp.as_str()))
-        {
-            break (b.number, true);
-        }
-        // Another claimant assembles now, or an interrupted run's claim has not run out yet.
-        if waited_since.elapsed() > PROCESS_LEASE + Duration::from_secs(10) {
-            bail!("another process holds the claim on this catalogue's next build");
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+        _ => Claimed::Busy,
+    })
+}
+
+/// Writes build `number` into `sink` and notes it done at `location` under `claimant`'s claim: the one
+/// claim-and-build of every bundle (the sink a folder for `folio process`, a blob prefix for the
+/// coordinator). With `unchanged`, the latest build is written again (the same manifest, byte for byte) and
+/// nothing is noted.
+pub async fn build_into(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    job: BundleJob<'_>,
+    (number, unchanged): (u32, bool),
+    (claimant, sink, location): (&str, BundleSink<'_>, &str),
+) -> Result<BundleSummary> {
+    let catalogue_id = job.catalogue_id;
     let previous = previous_contents(&store.builds(catalogue_id).await?, number);
     let numbering = Numbering { number, previous };
-    let (mut summary, manifest_sha256, contents) = write_bundle(store, blobs, job, &numbering).await?;
+    let (mut summary, manifest_sha256, contents) = write_bundle(store, blobs, job, &numbering, &sink).await?;
+    sink.finish().await?;
     summary.unchanged = unchanged;
-    if !unchanged {
-        let location = out.display().to_string();
-        if !store.finish_build(catalogue_id, number, PROCESS_CLAIMANT, &location, &manifest_sha256, &contents).await? {
-            bail!("the claim on build {number} ran out before it was done; another process has it");
-        }
+    let finished =
+        FinishedBuild { catalogue_id, number, location, manifest_sha256: &manifest_sha256, contents: &contents };
+    if !unchanged && !store.finish_build(claimant, &finished).await? {
+        bail!("the claim on build {number} ran out before it was done; another claimant has it");
     }
     Ok(summary)
+}
+
+/// Assembles the bundle into `out` as a numbered build of the catalogue, through the same claim as the
+/// coordinator's builds: inputs that changed since the latest build make the next build; the same inputs
+/// write the latest build again, noting nothing. The folder is written beside and swapped in at the end, so
+/// a failed assembly leaves the previous bundle whole. `out` must be new, empty, or an earlier bundle.
+pub async fn assemble(db: &dyn Store, blobs: &dyn BlobStore, job: BundleJob<'_>, out: &Path) -> Result<BundleSummary> {
+    let catalogue_id = job.catalogue_id;
+    let stamp = crate::build::inputs::input_stamp(db, catalogue_id).await?;
+    let waited_since = std::time::Instant::now();
+    let build = loop {
+        match claim(db, catalogue_id, &stamp, PROCESS_CLAIMANT, PROCESS_LEASE).await? {
+            Claimed::New(number) => break (number, false),
+            Claimed::Unchanged(number) => break (number, true),
+            // Another claimant assembles now, or an interrupted run's claim has not run out yet.
+            Claimed::Busy if waited_since.elapsed() > PROCESS_LEASE + Duration::from_secs(10) => {
+                bail!("another process holds the claim on this catalogue's next build")
+            }
+            Claimed::Busy => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    };
+    let location = out.display().to_string();
+    build_into(db, blobs, job, build, (PROCESS_CLAIMANT, BundleSink::folder(out)?, &location)).await
 }
 
 /// The number of the build being written, and the contents of the build before it (for the change list).
@@ -125,388 +162,207 @@ pub fn previous_contents(builds: &[folio_store::BuildRow], number: u32) -> Optio
     Some((before.number, contents))
 }
 
-/// Writes build `numbering.number` of the bundle into `out` as [`assemble`] does, without noting the build;
-/// returns the summary, the SHA-256 of manifest.json and the build's contents (JSON).
+/// Where a bundle is written: a folder, written beside and swapped in whole at the end (so a failed assembly
+/// leaves the previous bundle as it was), or a prefix of the blob store (the coordinator's builds).
+pub enum BundleSink<'a> {
+    Folder { out: PathBuf, staging: PathBuf },
+    Blobs { blobs: &'a dyn BlobStore, prefix: String },
+}
+
+impl<'a> BundleSink<'a> {
+    /// A folder: `out` must be new, empty, or an earlier bundle.
+    pub fn folder(out: &Path) -> Result<Self> {
+        check_out_folder(out)?;
+        let staging = sibling(out, "partial")?;
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+        }
+        std::fs::create_dir_all(staging.join("originals"))?;
+        std::fs::create_dir_all(staging.join("thumbnails"))?;
+        Ok(Self::Folder { out: out.to_path_buf(), staging })
+    }
+
+    /// Keys `PREFIX/PATH` of the blob store.
+    pub fn blobs(blobs: &'a dyn BlobStore, prefix: String) -> Self {
+        Self::Blobs { blobs, prefix }
+    }
+
+    async fn put(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
+        match self {
+            Self::Folder { staging, .. } => write_file(&staging.join(path), &bytes),
+            Self::Blobs { blobs, prefix } => {
+                blobs.put(&format!("{prefix}/{path}"), bytes).await.with_context(|| format!("storing {path}"))
+            }
+        }
+    }
+
+    /// Where the bundle is, for people.
+    fn location(&self) -> PathBuf {
+        match self {
+            Self::Folder { out, .. } => out.clone(),
+            Self::Blobs { prefix, .. } => PathBuf::from(prefix),
+        }
+    }
+
+    /// Makes the bundle whole: a folder is swapped in for the previous one.
+    pub async fn finish(self) -> Result<()> {
+        let Self::Folder { out, staging } = self else { return Ok(()) };
+        if out.exists() {
+            let old = sibling(&out, "old")?;
+            if old.exists() {
+                std::fs::remove_dir_all(&old)?;
+            }
+            std::fs::rename(&out, &old)
+                .with_context(|| format!("moving the previous bundle {} aside", out.display()))?;
+            std::fs::rename(&staging, &out)?;
+            std::fs::remove_dir_all(&old)?;
+        } else {
+            std::fs::rename(&staging, &out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The files written so far, for the manifest.
+#[derive(Default)]
+struct Written(Vec<ManifestFile>);
+
+impl Written {
+    async fn put(&mut self, sink: &BundleSink<'_>, path: &str, bytes: Vec<u8>) -> Result<()> {
+        self.0.push(ManifestFile {
+            path: path.to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes: bytes.len() as u64,
+        });
+        sink.put(path, bytes).await
+    }
+}
+
+/// Reads what build `n.number` of the catalogue is made from, once: the catalogue, its records
+/// (without text) and texts, the editors' decisions and confirmations, and the thumbnails the records name.
+async fn read_snapshot(db: &dyn Store, blobs: &dyn BlobStore, job: BundleJob<'_>, n: &Numbering) -> Result<Snapshot> {
+    let catalogue_id = job.catalogue_id;
+    let catalogue = db.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
+    let records: HashMap<Uuid, DocumentRecord> = db
+        .records(catalogue_id)
+        .await?
+        .into_iter()
+        .map(|(id, r)| (id, DocumentRecord { record: r.record, thumbnail_key: r.thumbnail_key }))
+        .collect();
+    let mut thumbnails = HashMap::new();
+    for key in folio_bundle::plan::thumbnail_keys(&records) {
+        match blobs.get(&key).await {
+            Ok(bytes) => {
+                thumbnails.insert(key, bytes);
+            }
+            Err(e) => warn!(%key, error = %e, "thumbnail left out of the bundle"),
+        }
+    }
+    Ok(Snapshot {
+        title: catalogue.title,
+        deadline: catalogue.deadline,
+        date: job.date,
+        chapters: db.chapters(catalogue_id).await?,
+        contributions: db.contributions(catalogue_id).await?,
+        documents: db.documents(catalogue_id).await?,
+        records,
+        // The book is the one thing that prints text: read once per build (each at most extract.max_text_mib).
+        texts: db.texts(catalogue_id).await?.into_iter().collect(),
+        decisions: db.decisions(catalogue_id).await?,
+        confirmed: db.classifications(catalogue_id).await?.into_iter().map(|c| (c.contribution_id, c)).collect(),
+        findings: job.findings,
+        thumbnails,
+        number: n.number,
+        previous: n.previous.clone(),
+    })
+}
+
+/// Writes build `numbering.number` of the bundle into `sink` as [`assemble`] does, without noting the build
+/// (the caller finishes the sink); returns the summary, the SHA-256 of manifest.json and the build's contents
+/// (JSON). The bundle is planned from one read of the catalogue ([`folio_bundle::plan::plan`]); writing
+/// fetches the originals, makes the figures, typesets and lists what it wrote.
 pub async fn write_bundle(
     store: &dyn Store,
     blobs: &dyn BlobStore,
     job: BundleJob<'_>,
     numbering: &Numbering,
+    sink: &BundleSink<'_>,
 ) -> Result<(BundleSummary, String, String)> {
-    let BundleJob { catalogue_id, findings, out, date, signer } = job;
-    check_out_folder(out)?;
-    let catalogue = store.catalogue(catalogue_id).await?.context("the catalogue is not in the database")?;
-    let chapters = store.chapters(catalogue_id).await?;
-    let contributions = store.contributions(catalogue_id).await?;
-    let documents = store.documents(catalogue_id).await?;
-    let records: HashMap<Uuid, folio_store::RecordSummary> = store.records(catalogue_id).await?.into_iter().collect();
-    // The book is the one thing that prints text: read once per build (each at most extract.max_text_mib).
-    let texts: HashMap<Uuid, String> = store.texts(catalogue_id).await?.into_iter().collect();
-    let decisions = store.decisions(catalogue_id).await?;
-    let confirmed: HashMap<Uuid, folio_core::ConfirmedClassification> =
-        store.classifications(catalogue_id).await?.into_iter().map(|c| (c.contribution_id, c)).collect();
-    let blocking = blocked(&findings);
-    let mut contents =
-        BuildContents { chapters: chapters.iter().map(|c| c.key.clone()).collect(), ..Default::default() };
+    let signer = job.signer;
+    let snapshot = read_snapshot(store, blobs, job, numbering).await?;
+    let (chapters, documents) = (snapshot.chapters.len(), snapshot.documents.len());
+    let findings = snapshot.findings.clone();
+    let Plan {
+        mut book,
+        figures,
+        files,
+        mut manifest,
+        mut report,
+        contents,
+        changes,
+        left_out,
+        included,
+        failed_documents,
+    } = folio_bundle::plan::plan(snapshot)?;
 
-    let staging = sibling(out, "partial")?;
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
-    }
-    std::fs::create_dir_all(staging.join("originals"))?;
-    std::fs::create_dir_all(staging.join("thumbnails"))?;
-
-    let mut book = Book { title: catalogue.title.clone(), subtitle: None, date, chapters: Vec::new() };
-    book.subtitle = catalogue.deadline.map(|d| format!("Contributions received by {}", d.format("%-d %B %Y")));
-    let mut report_chapters = Vec::new();
-    let mut manifest_chapters = Vec::new();
-    let mut manifest_contributions = Vec::new();
-    let mut left_out = Vec::new();
-    let mut used_names = HashSet::new();
-    let mut figure_number = 0usize;
-
-    for chapter in &chapters {
-        let mut entries = Vec::new();
-        let mut report_contributions = Vec::new();
-        let mut ids = Vec::new();
-        for contribution in contributions.iter().filter(|c| c.chapter_key == chapter.key) {
-            ids.push(contribution.id);
-            let reasons = blocking.get(&contribution.id);
-            let included = reasons.is_none();
-            if let Some(reasons) = reasons {
-                left_out.push((contribution.title.clone(), reasons.iter().map(|f| f.message.clone()).collect()));
-            }
-            let mut entry = BookEntry {
-                title: contribution.title.clone(),
-                author: contribution.author.clone(),
-                state: contribution.state.clone(),
-                kind: contribution.kind,
-                paragraphs: Vec::new(),
-                figures: Vec::new(),
-                areas: Vec::new(),
-            };
-            let mut manifest_contribution = ManifestContribution::new(contribution, included);
-            let mut report_documents = Vec::new();
-            for document in documents.iter().filter(|d| d.contribution_id == contribution.id) {
-                let stored = records.get(&document.id);
-                let original = unique_name(&mut used_names, "originals", &document.file_name, document.id);
-                let bytes = blobs
-                    .get(&document.blob_key)
-                    .await
-                    .with_context(|| format!("original of {}", document.file_name))?;
-                write_file(&staging.join(&original), &bytes)?;
-                let thumbnails = bundle_thumbnails(blobs, stored, document, &mut used_names, &staging).await?;
-                let usable = document.state == DocumentState::Done && stored.is_some_and(|r| r.record.error.is_none());
-                if included && usable {
-                    if let Some(stored) = stored {
-                        if stored.record.is_image() {
-                            match folio_extract::display_image(&bytes, FIGURE_PX, &folio_extract::Limits::default()) {
-                                Ok((png, width, height)) => {
-                                    figure_number += 1;
-                                    entry.figures.push(Figure {
-                                        png,
-                                        width,
-                                        height,
-                                        caption: contribution.title.clone(),
-                                        credit: credit(contribution),
-                                    });
-                                }
-                                Err(e) => warn!(document_id = %document.id, error = %e, "figure left out"),
-                            }
-                        } else {
-                            entry.paragraphs.extend(paragraphs(texts.get(&document.id).map_or("", String::as_str)));
-                        }
-                    }
-                }
-                let mut record = stored.map(|r| r.record.clone());
-                if let Some(r) = record.as_mut() {
-                    r.thumbnail = thumbnails.smallest.clone();
-                    r.thumbnails = thumbnails.all.clone();
-                    // Measurements of one run, not facts of the document: the same inputs, the same manifest.
-                    r.elapsed_ms = 0;
-                    r.peak_memory_kib = None;
-                }
-                manifest_contribution.documents.push(ManifestDocument {
-                    id: document.id,
-                    file_name: document.file_name.clone(),
-                    sha256: document.sha256.clone(),
-                    bytes: document.bytes,
-                    state: document.state,
-                    original: original.clone(),
-                    thumbnail: thumbnails.smallest,
-                    thumbnails: thumbnails.all,
-                    record: record.clone(),
-                });
-                report_documents.push(ReportDocument {
-                    file_name: document.file_name.clone(),
-                    record,
-                    thumbnail: thumbnails.inline,
-                });
-            }
-            let text: Vec<&str> = documents
-                .iter()
-                .filter(|d| d.contribution_id == contribution.id)
-                .filter_map(|d| texts.get(&d.id).map(String::as_str))
-                .collect();
-            let suggestion = crate::build::classification::suggest(contribution, &text.join("\n\n"));
-            let effective = crate::build::classification::effective(&suggestion, confirmed.get(&contribution.id));
-            entry.areas = effective.areas.iter().map(|a| a.label().to_string()).collect();
-            manifest_contribution.classification = Some(ManifestClassification {
-                areas: effective.areas.iter().map(|a| a.as_str().to_string()).collect(),
-                modality: effective.modality.clone(),
-                role: effective.role.clone(),
-                confirmed_by: effective.confirmed_by.clone(),
-                suggestion,
-            });
-            let own_findings: Vec<Finding> =
-                findings.iter().filter(|f| f.contribution_id == Some(contribution.id)).cloned().collect();
-            manifest_contribution.findings = own_findings.clone();
-            contents.contributions.push(contribution_contents(contribution, &manifest_contribution, &decisions)?);
-            manifest_contributions.push(manifest_contribution);
-            report_contributions.push(ReportContribution {
-                title: contribution.title.clone(),
-                state: contribution.state.clone(),
-                author: contribution.author.clone(),
-                kind: contribution.kind,
-                included,
-                documents: report_documents,
-                findings: own_findings,
-            });
-            if included {
-                entries.push(entry);
+    let mut written = Written::default();
+    for (index, file) in files.into_iter().enumerate() {
+        let bytes = match file.source {
+            Source::Blob(key) => blobs.get(&key).await.with_context(|| format!("the original {}", file.path))?,
+            Source::Bytes(bytes) => bytes,
+        };
+        for slot in figures.iter().filter(|f| f.original == index) {
+            match folio_extract::display_image(&bytes, FIGURE_PX, &folio_extract::Limits::default()) {
+                Ok((png, width, height)) => book.chapters[slot.chapter].entries[slot.entry].figures.push(Figure {
+                    png,
+                    width,
+                    height,
+                    caption: slot.caption.clone(),
+                    credit: slot.credit.clone(),
+                }),
+                Err(e) => warn!(document_id = %slot.document_id, error = %e, "figure left out"),
             }
         }
-        book.chapters.push(BookChapter { title: chapter.title.clone(), entries });
-        report_chapters.push(ReportChapter { title: chapter.title.clone(), contributions: report_contributions });
-        manifest_chapters.push(ManifestChapter {
-            key: chapter.key.clone(),
-            title: chapter.title.clone(),
-            position: chapter.position,
-            contributions: ids,
-            first_page: None,
-            pages: None,
-        });
+        written.put(sink, &file.path, bytes).await?;
     }
-    tracing::debug!(figures = figure_number, "book laid out");
 
     let docx = folio_bundle::render_docx(&book).context("writing catalogue.docx")?;
-    write_file(&staging.join("catalogue.docx"), &docx)?;
-    let book_for_pdf = book.clone();
-    let (pdf, pages) = tokio::task::spawn_blocking(move || folio_bundle::pdf::typeset(&book_for_pdf))
+    written.put(sink, "catalogue.docx", docx).await?;
+    let (pdf, pages) = tokio::task::spawn_blocking(move || folio_bundle::pdf::typeset(&book))
         .await?
         .context("typesetting catalogue.pdf")?;
-    for (chapter, laid_out) in manifest_chapters.iter_mut().zip(&pages.chapters) {
+    for (chapter, laid_out) in manifest.chapters.iter_mut().zip(&pages.chapters) {
         chapter.first_page = Some(laid_out.first_page);
         chapter.pages = Some(laid_out.pages);
     }
-    write_file(&staging.join("catalogue.pdf"), &pdf)?;
+    written.put(sink, "catalogue.pdf", pdf).await?;
+    manifest.catalogue.pages = Some(pages.total);
+    report.pages = Some(pages);
+    written.put(sink, "report.html", folio_bundle::report::render_html(&report).into_bytes()).await?;
 
-    let intake_findings: Vec<Finding> = findings.iter().filter(|f| f.contribution_id.is_none()).cloned().collect();
-    let failed_documents = documents
-        .iter()
-        .filter(|d| d.state == DocumentState::Failed || records.get(&d.id).is_some_and(|r| r.record.error.is_some()))
-        .count();
-    let included = manifest_contributions.iter().filter(|c| c.included).count();
-    let changes = match &numbering.previous {
-        Some((since, before)) => BuildChanges::between(*since, before, &contents),
-        None => BuildChanges::default(),
-    };
-    let report = ReportInput {
-        title: catalogue.title.clone(),
-        generated: date,
-        build: numbering.number,
-        changes: changes.clone(),
-        pages: Some(pages.clone()),
-        totals: Totals {
-            documents_processed: documents.len(),
-            documents_failed: failed_documents,
-            contributions_included: included,
-            contributions_left_out: manifest_contributions.len() - included,
-        },
-        chapters: report_chapters,
-        intake_findings: intake_findings.clone(),
-    };
-    write_file(&staging.join("report.html"), folio_bundle::report::render_html(&report).as_bytes())?;
-
-    let manifest = Manifest {
-        schema_version: SCHEMA_VERSION,
-        catalogue: CatalogueInfo {
-            title: catalogue.title.clone(),
-            deadline: catalogue.deadline,
-            generated: date,
-            pages: Some(pages.total),
-        },
-        build: numbering.number,
-        changes: changes.clone(),
-        chapters: manifest_chapters,
-        contributions: manifest_contributions,
-        findings: intake_findings,
-        files: list_files(&staging)?,
-    };
+    let mut files = written.0;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    manifest.files = files;
     let manifest_json = serde_json::to_vec_pretty(&manifest)?;
-    write_file(&staging.join("manifest.json"), &manifest_json)?;
-    if let Some(signer) = signer {
-        let signature = serde_json::to_vec_pretty(&signer.sign(&manifest_json))?;
-        write_file(&staging.join(SIGNATURE_FILE), &signature)?;
-    }
-
-    // Swap the new bundle in.
-    if out.exists() {
-        let old = sibling(out, "old")?;
-        if old.exists() {
-            std::fs::remove_dir_all(&old)?;
-        }
-        std::fs::rename(out, &old).with_context(|| format!("moving the previous bundle {} aside", out.display()))?;
-        std::fs::rename(&staging, out)?;
-        std::fs::remove_dir_all(&old)?;
-    } else {
-        std::fs::rename(&staging, out)?;
+    let manifest_sha256 = hex::encode(Sha256::digest(&manifest_json));
+    let signature = signer.map(|s| serde_json::to_vec_pretty(&s.sign(&manifest_json))).transpose()?;
+    sink.put("manifest.json", manifest_json).await?;
+    if let Some(signature) = signature {
+        sink.put(SIGNATURE_FILE, signature).await?;
     }
     let summary = BundleSummary {
-        out: out.to_path_buf(),
+        out: sink.location(),
         build: numbering.number,
         unchanged: false,
         changes,
-        chapters: chapters.len(),
+        chapters,
         included,
         left_out,
-        documents: documents.len(),
+        documents,
         failed_documents,
         findings,
     };
-    Ok((summary, hex::encode(Sha256::digest(&manifest_json)), serde_json::to_string(&contents)?))
-}
-
-/// What a build is made of for one contribution (its manifest entry carries the files and records).
-fn contribution_contents(
-    contribution: &folio_core::Contribution,
-    entry: &ManifestContribution,
-    decisions: &[folio_core::Decision],
-) -> Result<ContributionContents> {
-    let mut files: Vec<(String, String)> =
-        entry.documents.iter().map(|d| (d.file_name.clone(), d.sha256.clone())).collect();
-    files.sort();
-    // The records without their bundle paths, which move when another file of the same name arrives.
-    let extraction: Vec<_> = entry
-        .documents
-        .iter()
-        .map(|d| {
-            let record = d.record.clone().map(|mut r| {
-                r.thumbnail = None;
-                r.thumbnails.clear();
-                r
-            });
-            (&d.sha256, d.state, record)
-        })
-        .collect();
-    let own = decisions.iter().filter(|d| d.contribution_id == contribution.id);
-    let mut waived: Vec<String> = own.clone().filter_map(|d| d.code.map(|c| c.as_str().to_string())).collect();
-    waived.sort();
-    Ok(ContributionContents {
-        id: contribution.id,
-        title: contribution.title.clone(),
-        chapter: contribution.chapter_key.clone(),
-        state: contribution.state.clone(),
-        author: contribution.author.clone(),
-        metadata: sha256_of_json(&(
-            contribution.kind,
-            contribution.role,
-            contribution.modality.as_str(),
-            contribution.received,
-            &contribution.rights,
-        ))?,
-        files,
-        extraction: sha256_of_json(&extraction)?,
-        waived,
-        excluded: own.clone().any(|d| d.action == folio_core::DecisionAction::Exclude),
-        included: entry.included,
-        classification: entry
-            .classification
-            .iter()
-            .flat_map(|c| c.areas.iter().cloned().chain(c.modality.clone()).chain(c.role.clone()))
-            .collect(),
-    })
-}
-
-fn sha256_of_json(value: &impl serde::Serialize) -> Result<String> {
-    Ok(hex::encode(Sha256::digest(serde_json::to_vec(value)?)))
-}
-
-/// A document's thumbnails as the bundle holds them.
-#[derive(Default)]
-struct BundledThumbnails {
-    /// Bundle path of the smallest.
-    smallest: Option<String>,
-    /// Every size, largest first, at its bundle path.
-    all: Vec<ThumbnailRef>,
-    /// The smallest's format and bytes, for the report.
-    inline: Option<(ThumbnailFormat, Vec<u8>)>,
-}
-
-/// Copies a document's thumbnails from the blob store into the bundle, each size in its folder under one
-/// name for the document (`thumbnails/256/report.pdf.png`, `thumbnails/1024/report.pdf.png`). A thumbnail
-/// missing from the blob store is left out with a warning.
-async fn bundle_thumbnails(
-    blobs: &dyn BlobStore,
-    stored: Option<&RecordSummary>,
-    document: &folio_core::Document,
-    used: &mut HashSet<String>,
-    staging: &Path,
-) -> Result<BundledThumbnails> {
-    let mut bundled = BundledThumbnails::default();
-    let Some(stored) = stored else { return Ok(bundled) };
-    if stored.record.thumbnails.is_empty() {
-        // A record from before there were several sizes: its one PNG, where bundles put it then.
-        let Some(key) = stored.thumbnail_key.as_deref() else { return Ok(bundled) };
-        match blobs.get(key).await {
-            Ok(png) => {
-                let path = unique_name(used, "thumbnails", &format!("{}.png", document.file_name), document.id);
-                write_file(&staging.join(&path), &png)?;
-                bundled.smallest = Some(path);
-                bundled.inline = Some((ThumbnailFormat::Png, png));
-            }
-            Err(e) => warn!(document_id = %document.id, error = %e, "thumbnail left out"),
-        }
-        return Ok(bundled);
-    }
-    let reserved = unique_name(used, "thumbnails", &document.file_name, document.id);
-    let name = reserved.strip_prefix("thumbnails/").unwrap_or(&reserved);
-    for thumbnail in &stored.record.thumbnails {
-        let bytes = match blobs.get(&thumbnail.location).await {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                warn!(document_id = %document.id, size = thumbnail.max_side, error = %e, "thumbnail left out");
-                continue;
-            }
-        };
-        let path = format!("thumbnails/{}/{name}.{}", thumbnail.max_side, thumbnail.format.as_str());
-        write_file(&staging.join(&path), &bytes)?;
-        let smaller = bundled.all.iter().all(|t| t.max_side > thumbnail.max_side);
-        if smaller {
-            bundled.smallest = Some(path.clone());
-            bundled.inline = Some((thumbnail.format, bytes));
-        }
-        bundled.all.push(ThumbnailRef { location: path, ..thumbnail.clone() });
-    }
-    Ok(bundled)
-}
-
-fn credit(c: &folio_core::Contribution) -> String {
-    match &c.rights {
-        Some(rights) => format!("{}. {rights}", c.attribution()),
-        None => c.attribution(),
-    }
-}
-
-/// A bundle-relative path under `folder` for `name`, unique within the bundle.
-fn unique_name(used: &mut HashSet<String>, folder: &str, name: &str, id: Uuid) -> String {
-    let plain = format!("{folder}/{name}");
-    if used.insert(plain.clone()) {
-        return plain;
-    }
-    let prefixed = format!("{folder}/{}-{name}", &id.simple().to_string()[..8]);
-    used.insert(prefixed.clone());
-    prefixed
+    Ok((summary, manifest_sha256, serde_json::to_string(&contents)?))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -514,44 +370,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-/// Every file under `root` except `manifest.json` and `signature.json`, sorted, with checksums.
-fn list_files(root: &Path) -> Result<Vec<ManifestFile>> {
-    let mut files = Vec::new();
-    for (relative, path) in bundle_files(root)? {
-        if relative == "manifest.json" || relative == SIGNATURE_FILE {
-            continue;
-        }
-        let bytes = std::fs::read(&path)?;
-        files.push(ManifestFile {
-            path: relative,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            bytes: bytes.len() as u64,
-        });
-    }
-    Ok(files)
-}
-
-/// Every file of a bundle folder: its path relative to `root` (forward slashes) and its full path, sorted by
-/// the relative path.
-pub(crate) fn bundle_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let relative = path.strip_prefix(root)?.to_string_lossy().replace('\\', "/");
-            files.push((relative, path));
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 fn sibling(out: &Path, suffix: &str) -> Result<PathBuf> {

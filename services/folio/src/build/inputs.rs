@@ -95,17 +95,6 @@ async fn rule_findings(
     Ok(Decision::apply(&store.decisions(catalogue_id).await?, findings))
 }
 
-/// Contributions with a blocking finding, and why, in finding order.
-pub fn blocked(findings: &[Finding]) -> HashMap<Uuid, Vec<&Finding>> {
-    let mut out: HashMap<Uuid, Vec<&Finding>> = HashMap::new();
-    for f in findings.iter().filter(|f| f.is_blocking()) {
-        if let Some(id) = f.contribution_id {
-            out.entry(id).or_default().push(f);
-        }
-    }
-    out
-}
-
 /// The stamp of a catalogue's inputs: SHA-256 over what its book is made from (the catalogue's title,
 /// deadline and settings, its chapters, contributions and documents, the editors' decisions, and each
 /// document's record and the SHA-256 of its text, kept with the record: no text is read).
@@ -138,27 +127,4 @@ pub async fn input_stamp(store: &dyn Store, catalogue_id: Uuid) -> Result<String
         add("record", serde_json::to_vec(&(id, &r.record, &r.digest.sha256, &r.thumbnail_key)))?;
     }
     Ok(hex::encode(hash.finalize()))
-}
-
-/// Turns extracted text into the book's paragraphs: blank lines separate paragraphs, line breaks inside one
-/// are joined, runs of white space become one space.
-pub fn paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .map(|block| block.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paragraphs_are_reflowed() {
-        assert_eq!(
-            paragraphs("Dear  Excellency,\n\nMuch has been\nachieved.\n\n\n  \n\nEnd"),
-            ["Dear Excellency,", "Much has been achieved.", "End"]
-        );
-        assert!(paragraphs(" \n\n ").is_empty());
-    }
 }

@@ -3,7 +3,6 @@
 //! coordinator's sweep (`sweep`) claims and builds each change once and announces it (events, `webhook`).
 
 pub mod assemble;
-pub mod classification;
 pub mod inputs;
 pub mod sweep;
 pub mod webhook;

@@ -5,10 +5,10 @@
 //! announced with a `catalogue.assembled` event, at least once: a build done but not yet confirmed is
 //! announced again by the next sweep.
 
-use crate::build::assemble::{book_date, bundle_files, previous_contents, write_bundle, BundleJob, Numbering};
+use crate::build::assemble::{book_date, build_into, claim, BundleJob, BundleSink, Claimed};
 use crate::build::inputs;
-use anyhow::{Context, Result};
-use folio_store::{BlobStore, BuildState, CatalogueAssembled, Store, WorkQueue};
+use anyhow::Result;
+use folio_store::{BlobStore, CatalogueAssembled, Store, WorkQueue};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,14 +144,10 @@ async fn build_if_changed(
             stamp
         }
     };
-    let Some(number) = store.claim_build(catalogue_id, &stamp, &s.name, s.lease).await? else {
-        let latest = store.builds(catalogue_id).await?.into_iter().next_back();
-        return Ok(match latest {
-            Some(b) if b.state == BuildState::Done && b.input_stamp.as_deref() == Some(stamp.as_str()) => {
-                Outcome::Unchanged(b.number)
-            }
-            _ => Outcome::Busy,
-        });
+    let number = match claim(store, catalogue_id, &stamp, &s.name, s.lease).await? {
+        Claimed::New(number) => number,
+        Claimed::Unchanged(number) => return Ok(Outcome::Unchanged(number)),
+        Claimed::Busy => return Ok(Outcome::Busy),
     };
     let span = tracing::info_span!("build", %catalogue_id, build = number);
     let location = build(store, blobs, catalogue_id, number, s).instrument(span).await?;
@@ -159,7 +155,8 @@ async fn build_if_changed(
     Ok(Outcome::Built(Built { catalogue_id, build: number, location }))
 }
 
-/// Assembles build `number` of the catalogue into the blob store and marks it done; returns its location.
+/// Assembles build `number` of the catalogue into the blob store, under `bundles/<catalogue>/<build>/`, and
+/// marks it done; returns its location.
 async fn build(
     store: &dyn Store,
     blobs: &dyn BlobStore,
@@ -169,21 +166,11 @@ async fn build(
 ) -> Result<String> {
     info!("assembling");
     let findings = inputs::evaluate(store, catalogue_id).await?;
-    let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
-    let out = scratch.path().join("bundle");
-    let previous = previous_contents(&store.builds(catalogue_id).await?, number);
-    let numbering = Numbering { number, previous };
-    let job = BundleJob { catalogue_id, findings, out: &out, date: book_date(), signer: s.signer.as_ref() };
-    let (summary, manifest_sha256, contents) = write_bundle(store, blobs, job, &numbering).await?;
+    let job = BundleJob { catalogue_id, findings, date: book_date(), signer: s.signer.as_ref() };
     let prefix = format!("bundles/{catalogue_id}/{number}");
-    for (relative, path) in bundle_files(&out)? {
-        let bytes = tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))?;
-        blobs.put(&format!("{prefix}/{relative}"), bytes).await.with_context(|| format!("storing {relative}"))?;
-    }
     let location = bundle_location(&s.blob_url, &prefix);
-    if !store.finish_build(catalogue_id, number, &s.name, &location, &manifest_sha256, &contents).await? {
-        anyhow::bail!("the claim on the build ran out before it was done; another coordinator has it");
-    }
+    let sink = BundleSink::blobs(blobs, prefix);
+    let summary = build_into(store, blobs, job, (number, false), (&s.name, sink, &location)).await?;
     info!(%location, included = summary.included, left_out = summary.left_out.len(), changed = !summary.changes.is_empty(), "assembled");
     Ok(location)
 }

@@ -198,7 +198,7 @@ async fn undo(
     code: Option<FindingCode>,
 ) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(gateway, key).await?;
-    if gateway.store.remove_decision(id, contribution_id, action, code).await? {
+    if gateway.store.remove_decision(id, folio_store::DecisionKey { contribution_id, action, code }).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(Problem::not_found(
@@ -294,14 +294,14 @@ async fn classification_json(
                     text.push(t);
                 }
             }
-            let suggestion = crate::build::classification::suggest(&contribution, &text.join("\n\n"));
+            let suggestion = folio_bundle::classification::suggest(&contribution, &text.join("\n\n"));
             gateway.suggestions.lock().await.insert(contribution_id, (inputs, suggestion.clone()));
             suggestion
         }
     };
     let confirmed =
         store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
-    let effective = crate::build::classification::effective(&suggestion, confirmed.as_ref());
+    let effective = folio_bundle::classification::effective(&suggestion, confirmed.as_ref());
     Ok(json!({
         "suggestion": suggestion,
         "confirmed": confirmed,

@@ -121,7 +121,12 @@ pub(super) async fn upload(
     let accepted =
         uploads::accept(store, gateway.blobs.as_ref(), queue, &key, &fields, files, Some(&traceparent)).await?;
     if let Some(idempotency_key) = &idempotency_key {
-        store.remember_upload_key(catalogue_id, idempotency_key, &checksum, accepted.contribution_id).await?;
+        let first_use = folio_store::UploadKey {
+            key: idempotency_key,
+            request_sha256: &checksum,
+            contribution_id: accepted.contribution_id,
+        };
+        store.remember_upload_key(catalogue_id, &first_use).await?;
     }
     let status = if accepted.created { StatusCode::CREATED } else { StatusCode::OK };
     let mut response = (status, Json(accepted)).into_response();

@@ -89,8 +89,8 @@ pub async fn run(settings: &Settings, input: &Path, out: &Path, show_progress: b
     bar.set_prefix("assembling");
     bar.set_message("typesetting the book");
     let signer = settings.signer()?;
-    let job = BundleJob { catalogue_id, findings, out, date: book_date(), signer: signer.as_ref() };
-    let summary = assemble(store.as_ref(), blobs.as_ref(), job).await?;
+    let job = BundleJob { catalogue_id, findings, date: book_date(), signer: signer.as_ref() };
+    let summary = assemble(store.as_ref(), blobs.as_ref(), job, out).await?;
     bar.finish_and_clear();
     Ok(summary)
 }
