@@ -163,10 +163,11 @@ pub fn previous_contents(builds: &[folio_store::BuildRow], number: u32) -> Optio
 }
 
 /// Where a bundle is written: a folder, written beside and swapped in whole at the end (so a failed assembly
-/// leaves the previous bundle as it was), or a prefix of the blob store (the coordinator's builds).
+/// leaves the previous bundle as it was), or a prefix of the blob store (the coordinator's builds), written
+/// into a scratch folder and stored at the end (so a failed assembly stores nothing).
 pub enum BundleSink<'a> {
     Folder { out: PathBuf, staging: PathBuf },
-    Blobs { blobs: &'a dyn BlobStore, prefix: String },
+    Blobs { blobs: &'a dyn BlobStore, prefix: String, scratch: tempfile::TempDir, paths: std::sync::Mutex<Vec<String>> },
 }
 
 impl<'a> BundleSink<'a> {
@@ -183,15 +184,18 @@ impl<'a> BundleSink<'a> {
     }
 
     /// Keys `PREFIX/PATH` of the blob store.
-    pub fn blobs(blobs: &'a dyn BlobStore, prefix: String) -> Self {
-        Self::Blobs { blobs, prefix }
+    pub fn blobs(blobs: &'a dyn BlobStore, prefix: String) -> Result<Self> {
+        let scratch = tempfile::tempdir().context("a scratch folder for the bundle")?;
+        Ok(Self::Blobs { blobs, prefix, scratch, paths: Default::default() })
     }
 
     async fn put(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
         match self {
             Self::Folder { staging, .. } => write_file(&staging.join(path), &bytes),
-            Self::Blobs { blobs, prefix } => {
-                blobs.put(&format!("{prefix}/{path}"), bytes).await.with_context(|| format!("storing {path}"))
+            Self::Blobs { scratch, paths, .. } => {
+                write_file(&scratch.path().join(path), &bytes)?;
+                paths.lock().map_err(|_| anyhow::anyhow!("the bundle's file list"))?.push(path.to_string());
+                Ok(())
             }
         }
     }
@@ -204,9 +208,23 @@ impl<'a> BundleSink<'a> {
         }
     }
 
-    /// Makes the bundle whole: a folder is swapped in for the previous one.
+    /// Makes the bundle whole: a folder is swapped in for the previous one; a blob-store bundle is stored,
+    /// file by file, streamed.
     pub async fn finish(self) -> Result<()> {
-        let Self::Folder { out, staging } = self else { return Ok(()) };
+        let (out, staging) = match self {
+            Self::Folder { out, staging } => (out, staging),
+            Self::Blobs { blobs, prefix, scratch, paths } => {
+                let paths = paths.into_inner().map_err(|_| anyhow::anyhow!("the bundle's file list"))?;
+                for path in paths {
+                    let key = format!("{prefix}/{path}");
+                    blobs
+                        .put_file(&key, &scratch.path().join(&path))
+                        .await
+                        .with_context(|| format!("storing {path}"))?;
+                }
+                return Ok(());
+            }
+        };
         if out.exists() {
             let old = sibling(&out, "old")?;
             if old.exists() {

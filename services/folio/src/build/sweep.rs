@@ -169,7 +169,7 @@ async fn build(
     let job = BundleJob { catalogue_id, findings, date: book_date(), signer: s.signer.as_ref() };
     let prefix = format!("bundles/{catalogue_id}/{number}");
     let location = bundle_location(&s.blob_url, &prefix);
-    let sink = BundleSink::blobs(blobs, prefix);
+    let sink = BundleSink::blobs(blobs, prefix)?;
     let summary = build_into(store, blobs, job, (number, false), (&s.name, sink, &location)).await?;
     info!(%location, included = summary.included, left_out = summary.left_out.len(), changed = !summary.changes.is_empty(), "assembled");
     Ok(location)
