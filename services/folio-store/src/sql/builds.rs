@@ -13,6 +13,18 @@ async fn done_builds_without(engine: &impl Engine, column: &'static str) -> Resu
     rows.iter().map(|row| Ok((row.uuid("catalogue_id")?, build_from(row, false)?))).collect()
 }
 
+/// Notes in `column` that a build was sent somewhere (announced, delivered to the webhook), now.
+async fn note_sent(
+    engine: &impl Engine,
+    column: &'static str,
+    catalogue_id: Uuid,
+    number: u32,
+) -> Result<(), StoreError> {
+    let sql = format!("UPDATE builds SET {column} = @now WHERE catalogue_id = $1 AND number = $2");
+    engine.run(&sql, &[Arg::Id(catalogue_id), Arg::Int(i64::from(number))]).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl<E: Engine> Builds for SqlStore<E> {
     async fn claim_build(
@@ -93,13 +105,7 @@ impl<E: Engine> Builds for SqlStore<E> {
     }
 
     async fn mark_announced(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
-        self.engine
-            .run(
-                "UPDATE builds SET announced_at = @now WHERE catalogue_id = $1 AND number = $2",
-                &[Arg::Id(catalogue_id), Arg::Int(i64::from(number))],
-            )
-            .await?;
-        Ok(())
+        note_sent(&self.engine, "announced_at", catalogue_id, number).await
     }
 
     async fn undelivered_webhooks(&self) -> Result<Vec<(Uuid, BuildRow)>, StoreError> {
@@ -107,12 +113,6 @@ impl<E: Engine> Builds for SqlStore<E> {
     }
 
     async fn mark_webhook_delivered(&self, catalogue_id: Uuid, number: u32) -> Result<(), StoreError> {
-        self.engine
-            .run(
-                "UPDATE builds SET webhook_delivered_at = @now WHERE catalogue_id = $1 AND number = $2",
-                &[Arg::Id(catalogue_id), Arg::Int(i64::from(number))],
-            )
-            .await?;
-        Ok(())
+        note_sent(&self.engine, "webhook_delivered_at", catalogue_id, number).await
     }
 }
