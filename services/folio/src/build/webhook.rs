@@ -11,7 +11,7 @@
 //!   to at most 5 minutes.
 
 use folio_bundle::signature::Signer;
-use folio_store::{CatalogueAssembled, Store};
+use folio_store::{Builds, CatalogueAssembled};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -82,7 +82,7 @@ impl Webhook {
     /// Delivers every build done and not yet delivered whose backoff has passed.
     pub async fn deliver_pending(
         &self,
-        store: &dyn Store,
+        store: &dyn Builds,
         backoff: &mut DeliveryRetries,
     ) -> Result<(), folio_store::StoreError> {
         for (catalogue_id, build) in store.undelivered_webhooks().await? {

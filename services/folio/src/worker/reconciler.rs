@@ -8,7 +8,7 @@
 //!   dropped, one that used its attempts is recorded as failed with the reason, and any other, whose
 //!   deliveries were spent on passing faults (a database outage), is sent again.
 
-use folio_store::{Delivery, Message, QueueError, Store, StoreError, WorkQueue, WorkRequest};
+use folio_store::{Catalogues, Delivery, Leases, Message, QueueError, StoreError, WorkQueue, WorkRequest};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -50,8 +50,16 @@ pub enum SweepError {
     Queue(#[from] QueueError),
 }
 
+/// The reconciler uses documents' leases and looks documents up: what it takes of the database.
+pub trait ReconcilerStore: Leases + Catalogues {}
+impl<S: Leases + Catalogues + ?Sized> ReconcilerStore for S {}
+
 /// One sweep.
-pub async fn sweep(store: &dyn Store, queue: &dyn WorkQueue, s: &ReconcilerSettings) -> Result<Swept, SweepError> {
+pub async fn sweep<S: ReconcilerStore + ?Sized>(
+    store: &S,
+    queue: &dyn WorkQueue,
+    s: &ReconcilerSettings,
+) -> Result<Swept, SweepError> {
     let mut swept = Swept::default();
     // Lost requests are looked for only when none waits: while requests wait, queued documents are simply
     // behind them. A queue that cannot tell its depth is not asked about lost requests either.
@@ -86,8 +94,8 @@ pub async fn sweep(store: &dyn Store, queue: &dyn WorkQueue, s: &ReconcilerSetti
 
 /// Handles one dead letter by what the database says of its document; acknowledges it only once that is
 /// written (an error leaves it in the dead-letter queue for the next sweep). Returns (resent, failed).
-async fn settle_dead_letter(
-    store: &dyn Store,
+async fn settle_dead_letter<S: ReconcilerStore + ?Sized>(
+    store: &S,
     queue: &dyn WorkQueue,
     dead: Box<dyn Delivery>,
     max_attempts: u32,
@@ -133,8 +141,8 @@ async fn settle_dead_letter(
 }
 
 /// Sweeps every `settings.every` until `stop` is cancelled. Errors are logged and the next sweep tries again.
-pub async fn run(
-    store: std::sync::Arc<dyn Store>,
+pub async fn run<S: ReconcilerStore + ?Sized>(
+    store: std::sync::Arc<S>,
     queue: std::sync::Arc<dyn WorkQueue>,
     settings: ReconcilerSettings,
     stop: CancellationToken,
