@@ -25,8 +25,9 @@ pub fn is_catalogue_key(key: &str) -> bool {
 }
 
 /// The contribution's metadata, as the call asks for it (the columns of `contributions.csv` but the file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ContributionMetadata")]
 pub struct ContributionFields {
     /// The chapter (cooperation project) it belongs to: a chapter key of the catalogue.
     pub chapter: String,
@@ -35,12 +36,15 @@ pub struct ContributionFields {
     pub author: String,
     pub title: String,
     /// `text`, `testimonial`, `graphic` or `photograph`.
+    #[schemars(extend("enum" = ["text", "testimonial", "graphic", "photograph"]))]
     pub kind: String,
     /// `donor`, `recipient` or `both`.
+    #[schemars(extend("enum" = ["donor", "recipient", "both"]))]
     pub role: String,
     /// `bilateral`, `regional`, `multilateral`, `south-south` or `triangular`.
     pub modality: String,
     /// The day it was received, `YYYY-MM-DD`.
+    #[schemars(extend("format" = "date"))]
     pub received: String,
     /// Who holds the rights and what they allow; absent or empty when not cleared.
     #[serde(default)]

@@ -80,20 +80,26 @@ pub(crate) struct Osd {
 /// running text score 10–20 (ocrmypdf's default threshold is 14). Our turned test page scored 16.9.
 const MIN_ORIENTATION_CONFIDENCE: f64 = 8.0;
 
+/// Runs tesseract on the image `png` with `args`, its output named `base`, and reads what it wrote there
+/// (`base.<extension>`), removing it.
+fn run_to_file(png: &Path, base: &Path, args: &[&str], extension: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    let mut cmd = command();
+    cmd.arg(png).arg(base).args(args).stdout(Stdio::null());
+    let (status, _) = crate::tools::run(&mut cmd, "tesseract", timeout)?;
+    if !status.success() {
+        return Err(format!("tesseract ({extension}) exited with {status}"));
+    }
+    let out = base.with_extension(extension);
+    let bytes = std::fs::read(&out).map_err(|e| format!("tesseract wrote no {extension}: {e}"))?;
+    let _ = std::fs::remove_file(&out);
+    Ok(bytes)
+}
+
 /// Script and orientation of the image `png` (a file) with `--psm 0 -l osd`. Fails when there is too
 /// little text to tell, which is common and not worth a warning.
 pub(crate) fn osd(png: &Path, work: &Path, timeout: Duration) -> Result<Osd, String> {
-    let base = work.join("osd");
-    let mut cmd = command();
-    cmd.arg(png).arg(&base).args(["--psm", "0", "-l", "osd"]).stdout(Stdio::null());
-    let (status, _) = crate::tools::run(&mut cmd, "tesseract", timeout)?;
-    if !status.success() {
-        return Err(format!("tesseract OSD exited with {status}"));
-    }
-    let out = base.with_extension("osd");
-    let text = std::fs::read_to_string(&out).map_err(|e| format!("tesseract wrote no OSD: {e}"))?;
-    let _ = std::fs::remove_file(&out);
-    parse_osd(&text).ok_or_else(|| "OSD output without a script".to_string())
+    let text = run_to_file(png, &work.join("osd"), &["--psm", "0", "-l", "osd"], "osd", timeout)?;
+    parse_osd(&String::from_utf8_lossy(&text)).ok_or_else(|| "OSD output without a script".to_string())
 }
 
 fn parse_osd(text: &str) -> Option<Osd> {
@@ -114,16 +120,7 @@ fn parse_osd(text: &str) -> Option<Osd> {
 /// Recognise the image `png` with the packs `langs` (e.g. `spa` or `chi_sim+eng`), page segmentation 3
 /// (automatic); returns tesseract's TSV (see [`crate::ocr::tsv`]).
 pub(crate) fn recognise_tsv(png: &Path, langs: &str, work: &Path, timeout: Duration) -> Result<String, String> {
-    let base = work.join("ocr");
-    let mut cmd = command();
-    cmd.arg(png).arg(&base).args(["-l", langs, "--psm", "3", "tsv"]).stdout(Stdio::null());
-    let (status, _) = crate::tools::run(&mut cmd, "tesseract", timeout)?;
-    if !status.success() {
-        return Err(format!("tesseract exited with {status}"));
-    }
-    let out = base.with_extension("tsv");
-    let tsv = std::fs::read(&out).map_err(|e| format!("tesseract wrote no TSV: {e}"))?;
-    let _ = std::fs::remove_file(&out);
+    let tsv = run_to_file(png, &work.join("ocr"), &["-l", langs, "--psm", "3", "tsv"], "tsv", timeout)?;
     Ok(String::from_utf8_lossy(&tsv).into_owned())
 }
 

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::problem::Problem;
-use super::{existing_catalogue, Gateway};
+use super::{answers, existing_catalogue, Gateway};
 use crate::build::inputs;
 use crate::build::sweep::{self, Outcome};
 use axum::body::Body;
@@ -11,15 +11,14 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use folio_core::{Contribution, Decision, DecisionAction, Finding, FindingCode};
+use folio_core::{Contribution, Decision, DecisionAction, FindingCode};
 use folio_store::BuildState;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The catalogue's chapters in book order, each with its documents' progress.
-pub(super) async fn chapter_progress(gateway: &Gateway, catalogue_id: Uuid) -> Result<Vec<Value>, Problem> {
+pub(super) async fn chapter_progress(gateway: &Gateway, catalogue_id: Uuid) -> Result<Vec<answers::Chapter>, Problem> {
     let contributions = gateway.store.contributions(catalogue_id).await?;
     Ok(gateway
         .store
@@ -27,32 +26,24 @@ pub(super) async fn chapter_progress(gateway: &Gateway, catalogue_id: Uuid) -> R
         .await?
         .into_iter()
         .map(|c| {
-            let count = contributions.iter().filter(|x| x.chapter_key == c.key).count();
-            json!({
-                "key": c.key, "title": c.title, "position": c.position, "contributions": count,
-                "documents": c.documents, "finished": c.finished, "failed": c.failed, "cleared": c.cleared(),
-            })
+            let contributions = contributions.iter().filter(|x| x.chapter_key == c.key).count();
+            answers::Chapter {
+                cleared: c.cleared(),
+                key: c.key,
+                title: c.title,
+                position: c.position,
+                contributions,
+                documents: c.documents,
+                finished: c.finished,
+                failed: c.failed,
+            }
         })
         .collect())
 }
 
 pub(super) async fn chapters(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
-    Ok(Json(json!({ "chapters": chapter_progress(&gateway, id).await? })).into_response())
-}
-
-fn finding_json(f: &Finding) -> Value {
-    json!({
-        "code": f.code.as_str(), "severity": f.severity.as_str(), "contribution_id": f.contribution_id,
-        "file_name": f.file_name, "message": f.message,
-    })
-}
-
-fn decision_json(d: &Decision) -> Value {
-    json!({
-        "action": d.action.as_str(), "code": d.code.map(FindingCode::as_str), "reason": d.reason,
-        "decided_by": d.decided_by, "decided_at": d.decided_at,
-    })
+    Ok(Json(answers::Chapters { chapters: chapter_progress(&gateway, id).await? }).into_response())
 }
 
 /// Every contribution in book order, each with its documents (state, record summary, thumbnail), findings and
@@ -63,7 +54,7 @@ pub(super) async fn contributions(
 ) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let cards = cards(&gateway, &key, id, None).await?;
-    Ok(Json(json!({ "contributions": cards })).into_response())
+    Ok(Json(answers::Contributions { contributions: cards }).into_response())
 }
 
 pub(super) async fn contribution(
@@ -82,7 +73,12 @@ fn no_contribution(key: &str, id: Uuid) -> Problem {
     Problem::not_found("No such contribution", format!("catalogue '{key}' has no contribution {id}"))
 }
 
-async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uuid>) -> Result<Vec<Value>, Problem> {
+async fn cards(
+    gateway: &Gateway,
+    key: &str,
+    catalogue_id: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<answers::Contribution>, Problem> {
     let store = gateway.store.as_ref();
     let chapters = store.chapters(catalogue_id).await?;
     let mut contributions: Vec<Contribution> =
@@ -99,46 +95,47 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
         let mut docs = Vec::new();
         for d in documents.iter().filter(|d| d.contribution_id == c.id) {
             let record = records.get(&d.id);
-            docs.push(json!({
-                "id": d.id,
-                "file_name": d.file_name,
-                "sha256": d.sha256,
-                "bytes": d.bytes,
-                "state": d.state.as_str(),
-                "attempts": d.attempts,
-                "last_error": d.last_error,
-                "record": record.as_ref().map(|r| json!({
-                    "format": r.record.format,
-                    "pages": r.record.pages,
-                    "language": r.record.language,
-                    "error": r.record.error,
-                    "thumbnail": r.thumbnail_key,
-                })),
-                "thumbnail_url": record.as_ref().and_then(|r| r.thumbnail_key.as_ref())
+            docs.push(answers::Document {
+                id: d.id,
+                file_name: d.file_name.clone(),
+                sha256: d.sha256.clone(),
+                bytes: d.bytes,
+                state: d.state.as_str(),
+                attempts: d.attempts,
+                last_error: d.last_error.clone(),
+                record: record.map(|r| answers::RecordSummary {
+                    format: r.record.format.clone(),
+                    pages: r.record.pages,
+                    language: r.record.language.clone(),
+                    error: r.record.error.as_ref().and_then(|e| serde_json::to_value(e).ok()),
+                    thumbnail: r.thumbnail_key.clone(),
+                }),
+                thumbnail_url: record
+                    .and_then(|r| r.thumbnail_key.as_ref())
                     .map(|_| format!("/v1/catalogues/{key}/documents/{}/thumbnail", d.id)),
-            }));
+            });
         }
-        let own: Vec<Value> = findings.iter().filter(|f| f.contribution_id == Some(c.id)).map(finding_json).collect();
-        let decided: Vec<Value> = decisions.iter().filter(|d| d.contribution_id == c.id).map(decision_json).collect();
+        let own = findings.iter().filter(|f| f.contribution_id == Some(c.id)).map(answers::Finding::from).collect();
+        let decided = decisions.iter().filter(|d| d.contribution_id == c.id).map(answers::Decision::from).collect();
         let excluded = decisions.iter().any(|d| d.contribution_id == c.id && d.action == DecisionAction::Exclude);
         let blocked = findings.iter().any(|f| f.contribution_id == Some(c.id) && f.is_blocking());
-        cards.push(json!({
-            "id": c.id,
-            "chapter": c.chapter_key,
-            "state": c.state,
-            "author": c.author,
-            "title": c.title,
-            "kind": c.kind.as_str(),
-            "role": c.role.as_str(),
-            "modality": c.modality.as_str(),
-            "received": c.received,
-            "rights": c.rights,
-            "documents": docs,
-            "findings": own,
-            "decisions": decided,
-            "excluded": excluded,
-            "in_book": !blocked,
-        }));
+        cards.push(answers::Contribution {
+            id: c.id,
+            chapter: c.chapter_key.clone(),
+            state: c.state.clone(),
+            author: c.author.clone(),
+            title: c.title.clone(),
+            kind: c.kind.as_str(),
+            role: c.role.as_str(),
+            modality: c.modality.as_str().to_string(),
+            received: c.received,
+            rights: c.rights.clone(),
+            documents: docs,
+            findings: own,
+            decisions: decided,
+            excluded,
+            in_book: !blocked,
+        });
     }
     Ok(cards)
 }
@@ -146,13 +143,14 @@ async fn cards(gateway: &Gateway, key: &str, catalogue_id: Uuid, only: Option<Uu
 pub(super) async fn findings(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, _) = existing_catalogue(&gateway, &key).await?;
     let findings = inputs::current_findings(gateway.store.as_ref(), id).await?;
-    Ok(Json(json!({ "findings": findings.iter().map(finding_json).collect::<Vec<_>>() })).into_response())
+    Ok(Json(answers::Findings { findings: findings.iter().map(answers::Finding::from).collect() }).into_response())
 }
 
 /// The body of a waiver or an exclusion.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Reason {
+    #[schemars(length(min = 1, max = 1000))]
     reason: String,
 }
 
@@ -187,7 +185,7 @@ async fn decide(
         other => other?,
     }
     tracing::info!(catalogue = key, %contribution_id, action = action.as_str(), code = code.map(FindingCode::as_str), by = %decision.decided_by, "editor's decision");
-    Ok(Json(decision_json(&decision)).into_response())
+    Ok(Json(answers::Decision::from(&decision)).into_response())
 }
 
 async fn undo(
@@ -261,7 +259,7 @@ async fn classification_json(
     key: &str,
     catalogue_id: Uuid,
     contribution_id: Uuid,
-) -> Result<Value, Problem> {
+) -> Result<answers::Classification, Problem> {
     let store = gateway.store.as_ref();
     let contribution = store
         .contributions(catalogue_id)
@@ -302,16 +300,17 @@ async fn classification_json(
     let confirmed =
         store.classifications(catalogue_id).await?.into_iter().find(|c| c.contribution_id == contribution_id);
     let effective = folio_bundle::classification::effective(&suggestion, confirmed.as_ref());
-    Ok(json!({
-        "suggestion": suggestion,
-        "confirmed": confirmed,
-        "effective": {
-            "areas": effective.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-            "modality": effective.modality,
-            "role": effective.role,
-            "confirmed_by": effective.confirmed_by,
+    let unwritable = |e| Problem::internal("The classification could not be written", e);
+    Ok(answers::Classification {
+        suggestion: serde_json::to_value(&suggestion).map_err(unwritable)?,
+        confirmed: confirmed.as_ref().map(serde_json::to_value).transpose().map_err(unwritable)?,
+        effective: answers::EffectiveClassification {
+            areas: effective.areas.iter().map(|a| a.as_str()).collect(),
+            modality: effective.modality,
+            role: effective.role,
+            confirmed_by: effective.confirmed_by,
         },
-    }))
+    })
 }
 
 pub(super) async fn classification(
@@ -323,14 +322,23 @@ pub(super) async fn classification(
 }
 
 /// The body of a confirmed classification.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ConfirmClassification")]
 pub(super) struct ConfirmBody {
+    #[schemars(schema_with = "area_names")]
     areas: Vec<String>,
     #[serde(default)]
+    #[schemars(extend("enum" = ["bilateral", "regional", "multilateral", "south-south", "triangular", null]))]
     modality: Option<String>,
     #[serde(default)]
+    #[schemars(extend("enum" = ["donor", "recipient", "both", null]))]
     role: Option<String>,
+}
+
+fn area_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let areas: Vec<&str> = folio_core::classify::Area::ALL.into_iter().map(|a| a.as_str()).collect();
+    schemars::json_schema!({"type": "array", "items": {"type": "string", "enum": areas}})
 }
 
 pub(super) async fn confirm_classification(
@@ -394,12 +402,15 @@ pub(super) async fn withdraw_classification(
     }
 }
 
-fn build_json(key: &str, b: &folio_store::BuildRow) -> Value {
-    json!({
-        "number": b.number, "state": b.state.as_str(), "location": sweep::shown_location(&b.location),
-        "manifest_sha256": b.manifest_sha256,
-        "bundle_url": (b.state == BuildState::Done).then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
-    })
+fn build_answer(key: &str, b: &folio_store::BuildRow) -> answers::Build {
+    answers::Build {
+        number: b.number,
+        state: b.state.as_str(),
+        location: sweep::shown_location(&b.location),
+        manifest_sha256: b.manifest_sha256.clone(),
+        bundle_url: (b.state == BuildState::Done)
+            .then(|| format!("/v1/catalogues/{key}/builds/{}/bundle.zip", b.number)),
+    }
 }
 
 pub(super) async fn builds(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
@@ -410,8 +421,8 @@ pub(super) async fn builds(State(gateway): State<Gateway>, Path(key): Path<Strin
     let stamp = sweep::current_stamp(gateway.store.as_ref(), id, &gateway.stamps).await?;
     let latest_done = rows.iter().rev().find(|b| b.state == BuildState::Done);
     let stale = latest_done.is_none_or(|b| b.input_stamp.as_deref() != Some(stamp.as_str()));
-    let builds: Vec<Value> = rows.iter().rev().map(|b| build_json(&key, b)).collect();
-    Ok(Json(json!({ "builds": builds, "stale": stale })).into_response())
+    let builds = rows.iter().rev().map(|b| build_answer(&key, b)).collect();
+    Ok(Json(answers::Builds { builds, stale }).into_response())
 }
 
 /// Assembles the catalogue now: 201 with the new build, 200 with the latest when nothing changed since, 409
@@ -437,11 +448,11 @@ pub(super) async fn assemble(
     match outcome {
         Outcome::Built(b) => {
             tracing::info!(catalogue = %key, build = b.build, by = %caller.name, "assembled on request");
-            let built = row(b.build).await?.map(|r| build_json(&key, &r));
+            let built = row(b.build).await?.map(|r| build_answer(&key, &r));
             Ok((StatusCode::CREATED, Json(built)).into_response())
         }
         Outcome::Unchanged(number) => {
-            let latest = row(number).await?.map(|r| build_json(&key, &r));
+            let latest = row(number).await?.map(|r| build_answer(&key, &r));
             Ok((StatusCode::OK, Json(latest)).into_response())
         }
         Outcome::NotCleared => Err(Problem::new(

@@ -5,6 +5,7 @@
 //! Errors are `application/problem+json` (RFC 9457) with a sentence a person understands ([`problem`]).
 //! Requests carry bearer tokens with scopes ([`auth`]).
 
+mod answers;
 pub mod auth;
 mod desk;
 mod editorial;
@@ -25,7 +26,6 @@ use folio_core::upload::{catalogue_id_for_key, is_catalogue_key};
 use folio_core::CatalogueConfig;
 use folio_store::{BlobStore, Store, WorkQueue};
 use problem::Problem;
-use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -183,18 +183,11 @@ async fn put_catalogue(
     let existed = gateway.store.catalogue(id).await?.is_some();
     gateway.store.put_catalogue(id, &config, &format!("gateway:{key}")).await?;
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(json!({ "key": key, "id": id, "title": config.title }))).into_response())
+    Ok((status, Json(answers::CatalogueRef { key, id, title: config.title })).into_response())
 }
 
 async fn catalogue(State(gateway): State<Gateway>, Path(key): Path<String>) -> Result<Response, Problem> {
     let (id, row) = existing_catalogue(&gateway, &key).await?;
     let chapters = editorial::chapter_progress(&gateway, id).await?;
-    Ok(Json(json!({
-        "key": key,
-        "id": id,
-        "title": row.title,
-        "deadline": row.deadline,
-        "chapters": chapters,
-    }))
-    .into_response())
+    Ok(Json(answers::Catalogue { key, id, title: row.title, deadline: row.deadline, chapters }).into_response())
 }

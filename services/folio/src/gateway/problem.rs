@@ -6,7 +6,6 @@ use crate::intake::uploads::UploadError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use folio_store::StoreError;
-use serde_json::json;
 
 /// An `application/problem+json` answer.
 #[derive(Debug)]
@@ -56,21 +55,36 @@ impl Problem {
     }
 }
 
+/// A problem as it is sent (RFC 9457).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Problem")]
+pub struct ProblemBody {
+    /// Always `about:blank`: the status and title say what happened.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// Each thing to fix, where there are several (a refused upload's fields).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// The id of a fault of the server's own in its log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if !self.problems.is_empty() {
-            body["problems"] = json!(self.problems);
-        }
-        if let Some(id) = &self.correlation_id {
-            body["correlation_id"] = json!(id);
-        }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let body = ProblemBody {
+            kind: "about:blank",
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: self.detail,
+            problems: self.problems,
+            correlation_id: self.correlation_id,
+        };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], text).into_response()
     }
 }
 

@@ -464,82 +464,12 @@ pub fn document() -> Value {
     })
 }
 
+/// The components' schemas: each answer's and request body's from its type ([`super::answers`]), and the
+/// OpenAPI document's own.
 fn schemas() -> Value {
-    let text = json!({"type": "string"});
-    let uuid = json!({"type": "string", "format": "uuid"});
-    let count = json!({"type": "integer", "minimum": 0});
-    let severities = json!({"type": "string", "enum": ["info", "warning", "blocking"]});
-    let codes: Vec<&str> = FindingCode::ALL.into_iter().map(FindingCode::as_str).collect();
-    let areas: Vec<&str> = folio_core::classify::Area::ALL.into_iter().map(|a| a.as_str()).collect();
-    json!({
-        "Problem": {"type": "object", "required": ["title", "status", "detail"], "properties": {
-            "type": text, "title": text, "status": {"type": "integer"}, "detail": text,
-            "problems": {"type": "array", "items": text}}},
-        "Reason": {"type": "object", "required": ["reason"], "additionalProperties": false,
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}},
-        "ContributionMetadata": {"type": "object", "additionalProperties": false,
-            "required": ["chapter", "state", "author", "title", "kind", "role", "modality", "received"],
-            "properties": {
-                "chapter": text, "state": text, "author": text, "title": text,
-                "kind": {"type": "string", "enum": ["text", "testimonial", "graphic", "photograph"]},
-                "role": {"type": "string", "enum": ["donor", "recipient", "both"]},
-                "modality": {"type": "string", "description": "bilateral, regional, multilateral, south-south, triangular, or the contributor's words"},
-                "received": {"type": "string", "format": "date"},
-                "rights": {"type": ["string", "null"], "description": "empty or null when not cleared"}}},
-        "Accepted": {"type": "object", "required": ["catalogue_id", "contribution_id", "created", "documents"], "properties": {
-            "catalogue_id": uuid, "contribution_id": uuid, "created": {"type": "boolean"},
-            "documents": {"type": "array", "items": {"type": "object", "properties": {
-                "id": uuid, "file_name": text, "sha256": text, "bytes": count}}}}},
-        "CatalogueRef": {"type": "object", "properties": {"key": text, "id": uuid, "title": text}},
-        "Chapter": {"type": "object", "properties": {
-            "key": text, "title": text, "position": count, "contributions": count, "documents": count,
-            "finished": count, "failed": count, "cleared": {"type": "boolean"}}},
-        "Chapters": {"type": "object", "properties": {"chapters": {"type": "array", "items": schema_ref("Chapter")}}},
-        "Catalogue": {"type": "object", "properties": {
-            "key": text, "id": uuid, "title": text, "deadline": {"type": ["string", "null"], "format": "date"},
-            "chapters": {"type": "array", "items": schema_ref("Chapter")}}},
-        "Finding": {"type": "object", "properties": {
-            "code": {"type": "string", "enum": codes}, "severity": severities,
-            "contribution_id": {"type": ["string", "null"], "format": "uuid"},
-            "file_name": {"type": ["string", "null"]}, "message": text}},
-        "Findings": {"type": "object", "properties": {"findings": {"type": "array", "items": schema_ref("Finding")}}},
-        "Decision": {"type": "object", "properties": {
-            "action": {"type": "string", "enum": ["waive", "exclude"]}, "code": {"type": ["string", "null"]},
-            "reason": text, "decided_by": text, "decided_at": {"type": "string", "format": "date-time"}}},
-        "Document": {"type": "object", "properties": {
-            "id": uuid, "file_name": text, "sha256": text, "bytes": count,
-            "state": {"type": "string", "enum": ["queued", "processing", "done", "failed"]},
-            "attempts": count, "last_error": {"type": ["string", "null"]},
-            "record": {"type": ["object", "null"], "properties": {
-                "format": text, "pages": count, "language": {"type": ["string", "null"]},
-                "error": {"type": ["object", "null"]}, "thumbnail": {"type": ["string", "null"]}}},
-            "thumbnail_url": {"type": ["string", "null"]}}},
-        "Contribution": {"type": "object", "properties": {
-            "id": uuid, "chapter": text, "state": text, "author": text, "title": text, "kind": text, "role": text,
-            "modality": text, "received": {"type": "string", "format": "date"}, "rights": {"type": ["string", "null"]},
-            "documents": {"type": "array", "items": schema_ref("Document")},
-            "findings": {"type": "array", "items": schema_ref("Finding")},
-            "decisions": {"type": "array", "items": schema_ref("Decision")},
-            "excluded": {"type": "boolean"}, "in_book": {"type": "boolean"}}},
-        "Contributions": {"type": "object", "properties": {"contributions": {"type": "array", "items": schema_ref("Contribution")}}},
-        "Build": {"type": "object", "properties": {
-            "number": count, "state": {"type": "string", "enum": ["assembling", "done"]}, "location": text,
-            "manifest_sha256": text, "bundle_url": {"type": ["string", "null"]}}},
-        "Builds": {"type": "object", "properties": {
-            "builds": {"type": "array", "items": schema_ref("Build")},
-            "stale": {"type": "boolean", "description": "whether anything changed since the latest finished build (or there is none)"}}},
-        "ConfirmClassification": {"type": "object", "required": ["areas"], "additionalProperties": false, "properties": {
-            "areas": {"type": "array", "items": {"type": "string", "enum": areas}},
-            "modality": {"type": ["string", "null"], "enum": ["bilateral", "regional", "multilateral", "south-south", "triangular", null]},
-            "role": {"type": ["string", "null"], "enum": ["donor", "recipient", "both", null]}}},
-        "Classification": {"type": "object", "properties": {
-            "suggestion": {"type": "object", "description": "areas and modality with score and evidence (phrase, source, count, excerpt)"},
-            "confirmed": {"type": ["object", "null"]},
-            "effective": {"type": "object", "properties": {
-                "areas": {"type": "array", "items": text}, "modality": {"type": ["string", "null"]},
-                "role": {"type": ["string", "null"]}, "confirmed_by": {"type": ["string", "null"]}}}}},
-        "OpenApi": {"type": "object"}
-    })
+    let mut schemas = super::answers::schemas();
+    schemas.insert("OpenApi".into(), json!({"type": "object"}));
+    Value::Object(schemas)
 }
 
 #[cfg(test)]

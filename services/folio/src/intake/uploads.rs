@@ -135,7 +135,7 @@ impl Spooler {
 }
 
 /// What an upload became.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Accepted {
     pub catalogue_id: Uuid,
     pub contribution_id: Uuid,
@@ -144,7 +144,7 @@ pub struct Accepted {
     pub documents: Vec<AcceptedDocument>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct AcceptedDocument {
     pub id: Uuid,
     /// The name it is stored under (the front end's, cleaned).
