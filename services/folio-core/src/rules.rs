@@ -275,16 +275,16 @@ mod tests {
 
     const DEADLINE: Option<NaiveDate> = NaiveDate::from_ymd_opt(2012, 4, 30);
 
+    /// The findings on one contribution of `kind` with one document and its record, under the default rules.
+    fn check_one(kind: ContributionKind, document: &Document, record: &Record) -> Vec<Finding> {
+        check(&contribution(kind), &[Evidence { document, record: Some(record) }], &RuleSettings::default(), DEADLINE)
+    }
+
     #[test]
     fn a_conforming_text_has_no_findings() {
         let d = document("a.pdf", DocumentState::Done);
         let r = record("pdf", 10, "en", 0.99);
-        let f = check(
-            &contribution(ContributionKind::Text),
-            &[Evidence { document: &d, record: Some(&r) }],
-            &RuleSettings::default(),
-            DEADLINE,
-        );
+        let f = check_one(ContributionKind::Text, &d, &r);
         assert!(f.is_empty(), "{f:?}");
     }
 
@@ -318,12 +318,7 @@ mod tests {
         let d = document("a.docx", DocumentState::Done);
         let mut r = record("docx", 12, "fr", 0.2);
         r.pages_source = Some(PagesSource::Estimate);
-        let f = check(
-            &contribution(ContributionKind::Testimonial),
-            &[Evidence { document: &d, record: Some(&r) }],
-            &RuleSettings::default(),
-            DEADLINE,
-        );
+        let f = check_one(ContributionKind::Testimonial, &d, &r);
         assert_eq!(codes(&f), [(FindingCode::Language, Severity::Warning), (FindingCode::TooLong, Severity::Warning)]);
         assert!(f[1].message.starts_with("About 12 pages"), "{}", f[1].message);
     }
@@ -334,20 +329,10 @@ mod tests {
         let mut r = record("jpeg", 1, "und", 0.0);
         r.language = None;
         r.ocr = OcrStatus::Needed;
-        let f = check(
-            &contribution(ContributionKind::Photograph),
-            &[Evidence { document: &d, record: Some(&r) }],
-            &RuleSettings::default(),
-            DEADLINE,
-        );
+        let f = check_one(ContributionKind::Photograph, &d, &r);
         assert!(f.is_empty(), "{f:?}");
         // The same scan sent as a text cannot be checked yet, and says why.
-        let f = check(
-            &contribution(ContributionKind::Text),
-            &[Evidence { document: &d, record: Some(&r) }],
-            &RuleSettings::default(),
-            DEADLINE,
-        );
+        let f = check_one(ContributionKind::Text, &d, &r);
         assert_eq!(codes(&f), [(FindingCode::NeedsOcr, Severity::Warning)]);
     }
 

@@ -53,6 +53,10 @@ fn pdf_with_info() -> Vec<u8> {
     }
     let id = doc.add_object(info);
     doc.trailer.set("Info", id);
+    saved(&mut doc)
+}
+
+fn saved(doc: &mut Document) -> Vec<u8> {
     let mut out = Vec::new();
     doc.save_to(&mut out).expect("save");
     out
@@ -93,9 +97,7 @@ fn encrypted_pdf() -> Vec<u8> {
     };
     let state = EncryptionState::try_from(version).expect("encryption state");
     doc.encrypt(&state).expect("encrypt");
-    let mut out = Vec::new();
-    doc.save_to(&mut out).expect("save");
-    out
+    saved(&mut doc)
 }
 
 #[test]

@@ -183,10 +183,16 @@ impl BlobStore for FileBlobStore {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn put_get_replace_and_refuse_escaping_keys() {
+    /// A blob store in a folder of its own, removed with the returned guard.
+    fn temp_store() -> (tempfile::TempDir, FileBlobStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = FileBlobStore::new(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn put_get_replace_and_refuse_escaping_keys() {
+        let (dir, store) = temp_store();
         store.put("originals/ab/cd", b"one".to_vec()).await.unwrap();
         store.put("originals/ab/cd", b"two".to_vec()).await.unwrap();
         assert_eq!(store.get("originals/ab/cd").await.unwrap(), b"two");
@@ -206,8 +212,7 @@ mod tests {
     /// Any name is a blob's name: one that looks like a half-written file is listed like the others.
     #[tokio::test]
     async fn a_name_like_a_temporary_file_is_a_blob_like_any() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileBlobStore::new(dir.path()).unwrap();
+        let (dir, store) = temp_store();
         store.put("bundles/c/1/originals/scan.tmp-1.png", b"png".to_vec()).await.unwrap();
         store.put("bundles/c/1/originals/a.pdf", b"pdf".to_vec()).await.unwrap();
         assert_eq!(

@@ -43,6 +43,7 @@ pub struct Catalogue {
     pub key: String,
     pub id: Uuid,
     pub title: String,
+    /// The call's deadline: later contributions are found `late`.
     pub deadline: Option<NaiveDate>,
     /// In book order.
     pub chapters: Vec<Chapter>,
@@ -105,8 +106,10 @@ impl From<&folio_core::Decision> for Decision {
 /// What extraction found of a document, in short.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecordSummary {
+    /// What the file is (`pdf`, `docx`, `jpeg`, ...), sniffed from its content.
     pub format: String,
     pub pages: Option<u32>,
+    /// ISO 639-1 code of its text's language, when one could be told.
     pub language: Option<String>,
     /// Why the document could not be read (`kind`, `message`).
     #[schemars(schema_with = "object_or_null")]
@@ -124,9 +127,13 @@ pub struct Document {
     pub bytes: u64,
     #[schemars(schema_with = "document_state")]
     pub state: &'static str,
+    /// How often a worker took it.
     pub attempts: u32,
+    /// Why the last attempt failed, when it did.
     pub last_error: Option<String>,
+    /// What extraction found; none before the document is processed.
     pub record: Option<RecordSummary>,
+    /// Where its thumbnail is served, when it has one.
     pub thumbnail_url: Option<String>,
 }
 
@@ -134,19 +141,28 @@ pub struct Document {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Contribution {
     pub id: Uuid,
+    /// The key of its chapter (cooperation project).
     pub chapter: String,
+    /// The State Party it comes from.
     pub state: String,
     pub author: String,
     pub title: String,
+    /// `text`, `testimonial`, `graphic` or `photograph`.
     pub kind: &'static str,
+    /// `donor`, `recipient` or `both`.
     pub role: &'static str,
     pub modality: String,
     pub received: NaiveDate,
+    /// Who holds the rights and what they allow; none when they are not cleared.
     pub rights: Option<String>,
     pub documents: Vec<Document>,
+    /// What the intake and the rules found of it.
     pub findings: Vec<Finding>,
+    /// The editors' waivers and exclusion.
     pub decisions: Vec<Decision>,
+    /// An editor left it out.
     pub excluded: bool,
+    /// No blocking finding keeps it out of the book.
     pub in_book: bool,
 }
 
@@ -161,8 +177,11 @@ pub struct Build {
     pub number: u32,
     #[schemars(schema_with = "build_state")]
     pub state: &'static str,
+    /// Where the bundle is: a key of the blob store, or an `s3://` URL.
     pub location: String,
+    /// SHA-256 of its manifest.json: what a signature covers.
     pub manifest_sha256: String,
+    /// Where to download it as a zip, once it is done.
     pub bundle_url: Option<String>,
 }
 
@@ -177,6 +196,7 @@ pub struct Builds {
 /// What the book uses of a contribution's classification.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EffectiveClassification {
+    /// The Convention's areas it concerns.
     pub areas: Vec<&'static str>,
     pub modality: Option<String>,
     pub role: Option<String>,
