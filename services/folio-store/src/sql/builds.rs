@@ -35,13 +35,9 @@ impl<E: Engine> Builds for SqlStore<E> {
         lease: Duration,
     ) -> Result<Option<u32>, StoreError> {
         let mut tx = self.engine.begin_build_claim(catalogue_id).await?;
-        let latest = tx
-            .fetch_optional(
-                "SELECT number, input_stamp, state, COALESCE(lease_until < @now, true) AS expired FROM builds
-                 WHERE catalogue_id = $1 ORDER BY number DESC LIMIT 1",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+        let sql = "SELECT number, input_stamp, state, COALESCE(lease_until < @now, true) AS expired FROM builds
+                 WHERE catalogue_id = $1 ORDER BY number DESC LIMIT 1";
+        let latest = tx.fetch_optional(sql, &[Arg::Id(catalogue_id)]).await?;
         let latest = match latest {
             Some(row) => {
                 Some((row.int("number")?, row.opt_text("input_stamp")?, row.text("state")?, row.bool("expired")?))
@@ -51,9 +47,10 @@ impl<E: Engine> Builds for SqlStore<E> {
         let number = match latest {
             Some((_, _, state, false)) if state == "assembling" => None,
             Some((number, _, state, true)) if state == "assembling" => {
+                let sql = "UPDATE builds SET input_stamp = $1, claimed_by = $2, lease_until = @later($3)
+                     WHERE catalogue_id = $4 AND number = $5";
                 tx.execute(
-                    "UPDATE builds SET input_stamp = $1, claimed_by = $2, lease_until = @later($3)
-                     WHERE catalogue_id = $4 AND number = $5",
+                    sql,
                     &[Arg::Text(stamp), Arg::Text(coordinator), micros(lease), Arg::Id(catalogue_id), Arg::Int(number)],
                 )
                 .await?;
@@ -62,10 +59,11 @@ impl<E: Engine> Builds for SqlStore<E> {
             Some((_, Some(done), _, _)) if done == stamp => None,
             latest => {
                 let number = latest.map_or(1, |(n, ..)| n + 1);
-                tx.execute(
-                    "INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at, input_stamp, state,
+                let sql = "INSERT INTO builds (catalogue_id, number, location, manifest_sha256, created_at, input_stamp, state,
                        claimed_by, lease_until)
-                     VALUES ($1, $2, '', '', @now, $3, 'assembling', $4, @later($5))",
+                     VALUES ($1, $2, '', '', @now, $3, 'assembling', $4, @later($5))";
+                tx.execute(
+                    sql,
                     &[Arg::Id(catalogue_id), Arg::Int(number), Arg::Text(stamp), Arg::Text(coordinator), micros(lease)],
                 )
                 .await?;
@@ -77,10 +75,14 @@ impl<E: Engine> Builds for SqlStore<E> {
     }
 
     async fn finish_build(&self, claimant: &str, build: &FinishedBuild<'_>) -> Result<bool, StoreError> {
-        let updated = self.engine.run(
-                "UPDATE builds SET state = 'done', location = $1, manifest_sha256 = $2, contents = $3, claimed_by = NULL,
+        let sql =
+            "UPDATE builds SET state = 'done', location = $1, manifest_sha256 = $2, contents = $3, claimed_by = NULL,
                    lease_until = NULL, created_at = @now
-                 WHERE catalogue_id = $4 AND number = $5 AND state = 'assembling' AND claimed_by = $6",
+                 WHERE catalogue_id = $4 AND number = $5 AND state = 'assembling' AND claimed_by = $6";
+        let updated = self
+            .engine
+            .run(
+                sql,
                 &[
                     Arg::Text(build.location),
                     Arg::Text(build.manifest_sha256),

@@ -10,11 +10,12 @@ async fn upsert_catalogue(
     source: &str,
 ) -> Result<(), StoreError> {
     let settings = serde_json::to_string(config).map_err(corrupt)?;
-    db.execute(
-        "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at)
+    let sql = "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, @now, @now)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
-           settings = excluded.settings, source = excluded.source, updated_at = excluded.updated_at",
+           settings = excluded.settings, source = excluded.source, updated_at = excluded.updated_at";
+    db.execute(
+        sql,
         &[
             Arg::Id(catalogue_id),
             Arg::Text(&config.title),
@@ -34,12 +35,9 @@ async fn upsert_chapter(
     title: &str,
     position: i64,
 ) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO chapters (catalogue_id, key, title, position) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (catalogue_id, key) DO UPDATE SET title = excluded.title, position = excluded.position",
-        &[Arg::Id(catalogue_id), Arg::Text(key), Arg::Text(title), Arg::Int(position)],
-    )
-    .await?;
+    let sql = "INSERT INTO chapters (catalogue_id, key, title, position) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (catalogue_id, key) DO UPDATE SET title = excluded.title, position = excluded.position";
+    db.execute(sql, &[Arg::Id(catalogue_id), Arg::Text(key), Arg::Text(title), Arg::Int(position)]).await?;
     Ok(())
 }
 
@@ -140,15 +138,13 @@ async fn replace_findings_in(
     source: FindingSource,
     findings: &[Finding],
 ) -> Result<(), StoreError> {
-    db.execute(
-        "DELETE FROM findings WHERE catalogue_id = $1 AND source = $2",
-        &[Arg::Id(catalogue_id), Arg::Text(source.as_str())],
-    )
-    .await?;
+    let sql = "DELETE FROM findings WHERE catalogue_id = $1 AND source = $2";
+    db.execute(sql, &[Arg::Id(catalogue_id), Arg::Text(source.as_str())]).await?;
     for f in findings {
+        let sql = "INSERT INTO findings (catalogue_id, source, contribution_id, code, severity, file_name, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)";
         db.execute(
-            "INSERT INTO findings (catalogue_id, source, contribution_id, code, severity, file_name, message)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            sql,
             &[
                 Arg::Id(catalogue_id),
                 Arg::Text(source.as_str()),
@@ -253,13 +249,9 @@ impl<E: Engine> Catalogues for SqlStore<E> {
         documents: &[Document],
     ) -> Result<bool, StoreError> {
         let mut tx = self.engine.begin().await?;
-        let chapter = tx
-            .fetch_optional(
-                "SELECT (SELECT COUNT(*) FROM chapters WHERE catalogue_id = $1 AND key = $2) AS chapters
-                 FROM catalogues WHERE id = $1",
-                &[Arg::Id(catalogue_id), Arg::Text(&c.chapter_key)],
-            )
-            .await?;
+        let sql = "SELECT (SELECT COUNT(*) FROM chapters WHERE catalogue_id = $1 AND key = $2) AS chapters
+                 FROM catalogues WHERE id = $1";
+        let chapter = tx.fetch_optional(sql, &[Arg::Id(catalogue_id), Arg::Text(&c.chapter_key)]).await?;
         match chapter.map(|row| row.int("chapters")).transpose()? {
             None => return Err(StoreError::NotFound(format!("there is no catalogue {catalogue_id}"))),
             Some(0) => return Err(StoreError::NotFound(format!("the catalogue has no chapter '{}'", c.chapter_key))),
@@ -283,24 +275,17 @@ impl<E: Engine> Catalogues for SqlStore<E> {
 
     async fn chapters(&self, catalogue_id: Uuid) -> Result<Vec<Chapter>, StoreError> {
         // Keys compare byte by byte in both engines, whatever the database's collation.
-        let rows = self
-            .engine
-            .all(
-                "SELECT key, title, position FROM chapters WHERE catalogue_id = $1 ORDER BY position, key @bytewise",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+        let sql = "SELECT key, title, position FROM chapters WHERE catalogue_id = $1 ORDER BY position, key @bytewise";
+        let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(chapter_from).collect()
     }
 
     async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError> {
-        let rows = self.engine.all(
-                "SELECT c.id, c.chapter_key, c.state, c.author, c.title, c.kind, c.role, c.modality, c.received, c.rights
+        let sql =
+            "SELECT c.id, c.chapter_key, c.state, c.author, c.title, c.kind, c.role, c.modality, c.received, c.rights
                  FROM contributions c JOIN chapters ch ON ch.catalogue_id = c.catalogue_id AND ch.key = c.chapter_key
-                 WHERE c.catalogue_id = $1 ORDER BY ch.position, c.@seq",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+                 WHERE c.catalogue_id = $1 ORDER BY ch.position, c.@seq";
+        let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(contribution_from).collect()
     }
 
@@ -331,29 +316,21 @@ impl<E: Engine> Catalogues for SqlStore<E> {
     }
 
     async fn findings(&self, catalogue_id: Uuid) -> Result<Vec<Finding>, StoreError> {
-        let rows = self
-            .engine
-            .all(
-                "SELECT contribution_id, code, severity, file_name, message FROM findings WHERE catalogue_id = $1
-                 ORDER BY CASE source WHEN 'intake' THEN 0 ELSE 1 END, id",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+        let sql = "SELECT contribution_id, code, severity, file_name, message FROM findings WHERE catalogue_id = $1
+                 ORDER BY CASE source WHEN 'intake' THEN 0 ELSE 1 END, id";
+        let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(finding_from).collect()
     }
 
     async fn progress(&self, catalogue_id: Uuid) -> Result<Vec<ChapterProgress>, StoreError> {
-        let rows = self.engine.all(
-                "SELECT ch.key, ch.title, ch.position, COUNT(d.id) AS documents,
+        let sql = "SELECT ch.key, ch.title, ch.position, COUNT(d.id) AS documents,
                         COUNT(d.id) FILTER (WHERE d.state IN ('done', 'failed')) AS finished,
                         COUNT(d.id) FILTER (WHERE d.state = 'failed') AS failed
                  FROM chapters ch
                  LEFT JOIN contributions c ON c.catalogue_id = ch.catalogue_id AND c.chapter_key = ch.key
                  LEFT JOIN documents d ON d.contribution_id = c.id
-                 WHERE ch.catalogue_id = $1 GROUP BY ch.key, ch.title, ch.position ORDER BY ch.position, ch.key @bytewise",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+                 WHERE ch.catalogue_id = $1 GROUP BY ch.key, ch.title, ch.position ORDER BY ch.position, ch.key @bytewise";
+        let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(progress_from).collect()
     }
 
@@ -367,15 +344,11 @@ impl<E: Engine> Catalogues for SqlStore<E> {
         let updated =
             db.fetch_optional("SELECT updated_at FROM catalogues WHERE id = $1", &[Arg::Id(catalogue_id)]).await?;
         let updated = updated.map(|row| row.time_text("updated_at")).transpose()?;
-        let rows = db
-            .fetch_all(
-                "SELECT d.id, d.state, d.updated_at, r.created_at
+        let sql = "SELECT d.id, d.state, d.updated_at, r.created_at
                  FROM documents d JOIN contributions c ON c.id = d.contribution_id
                  LEFT JOIN records r ON r.document_id = d.id
-                 WHERE c.catalogue_id = $1 ORDER BY d.@seq",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+                 WHERE c.catalogue_id = $1 ORDER BY d.@seq";
+        let rows = db.fetch_all(sql, &[Arg::Id(catalogue_id)]).await?;
         let documents = rows
             .iter()
             .map(|row| {
@@ -390,26 +363,16 @@ impl<E: Engine> Catalogues for SqlStore<E> {
 #[async_trait]
 impl<E: Engine> Records for SqlStore<E> {
     async fn record(&self, document_id: Uuid) -> Result<Option<RecordSummary>, StoreError> {
-        let row = self
-            .engine
-            .optional(
-                "SELECT record, digest, thumbnail_key FROM records WHERE document_id = $1",
-                &[Arg::Id(document_id)],
-            )
-            .await?;
+        let sql = "SELECT record, digest, thumbnail_key FROM records WHERE document_id = $1";
+        let row = self.engine.optional(sql, &[Arg::Id(document_id)]).await?;
         row.as_ref().map(record_from).transpose()
     }
 
     async fn records(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, RecordSummary)>, StoreError> {
-        let rows = self
-            .engine
-            .all(
-                "SELECT r.document_id, r.record, r.digest, r.thumbnail_key FROM records r
+        let sql = "SELECT r.document_id, r.record, r.digest, r.thumbnail_key FROM records r
                  JOIN documents d ON d.id = r.document_id JOIN contributions c ON c.id = d.contribution_id
-                 WHERE c.catalogue_id = $1 ORDER BY d.@seq",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+                 WHERE c.catalogue_id = $1 ORDER BY d.@seq";
+        let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(|r| Ok((r.uuid("document_id")?, record_from(r)?))).collect()
     }
 
@@ -422,15 +385,10 @@ impl<E: Engine> Records for SqlStore<E> {
     }
 
     async fn texts(&self, catalogue_id: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
-        let rows = self
-            .engine
-            .all(
-                "SELECT t.document_id, t.text FROM record_texts t
+        let sql = "SELECT t.document_id, t.text FROM record_texts t
                  JOIN documents d ON d.id = t.document_id JOIN contributions c ON c.id = d.contribution_id
-                 WHERE c.catalogue_id = $1 ORDER BY d.@seq",
-                &[Arg::Id(catalogue_id)],
-            )
-            .await?;
+                 WHERE c.catalogue_id = $1 ORDER BY d.@seq";
+        let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(|row| Ok((row.uuid("document_id")?, row.text("text")?))).collect()
     }
 }

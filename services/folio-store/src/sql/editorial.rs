@@ -15,12 +15,8 @@ async fn editorial_change(
 ) -> Result<u64, StoreError> {
     let mut tx = engine.begin().await?;
     if let Some(contribution_id) = contribution {
-        let known = tx
-            .fetch_optional(
-                "SELECT id FROM contributions WHERE id = $1 AND catalogue_id = $2",
-                &[Arg::Id(contribution_id), Arg::Id(catalogue_id)],
-            )
-            .await?;
+        let sql = "SELECT id FROM contributions WHERE id = $1 AND catalogue_id = $2";
+        let known = tx.fetch_optional(sql, &[Arg::Id(contribution_id), Arg::Id(catalogue_id)]).await?;
         if known.is_none() {
             return Err(StoreError::NotFound(format!("the catalogue has no contribution {contribution_id}")));
         }
@@ -111,21 +107,17 @@ impl<E: Engine> Editorial for SqlStore<E> {
 #[async_trait]
 impl<E: Engine> UploadKeys for SqlStore<E> {
     async fn upload_key(&self, catalogue_id: Uuid, key: &str) -> Result<Option<(String, Uuid)>, StoreError> {
-        let row = self
-            .engine
-            .optional(
-                "SELECT request_sha256, contribution_id FROM upload_keys WHERE catalogue_id = $1 AND key = $2",
-                &[Arg::Id(catalogue_id), Arg::Text(key)],
-            )
-            .await?;
+        let sql = "SELECT request_sha256, contribution_id FROM upload_keys WHERE catalogue_id = $1 AND key = $2";
+        let row = self.engine.optional(sql, &[Arg::Id(catalogue_id), Arg::Text(key)]).await?;
         row.map(|row| Ok((row.text("request_sha256")?, row.uuid("contribution_id")?))).transpose()
     }
 
     async fn remember_upload_key(&self, catalogue_id: Uuid, first_use: &UploadKey<'_>) -> Result<(), StoreError> {
+        let sql = "INSERT INTO upload_keys (catalogue_id, key, request_sha256, contribution_id, created_at)
+                 VALUES ($1, $2, $3, $4, @now) ON CONFLICT (catalogue_id, key) DO NOTHING";
         self.engine
             .run(
-                "INSERT INTO upload_keys (catalogue_id, key, request_sha256, contribution_id, created_at)
-                 VALUES ($1, $2, $3, $4, @now) ON CONFLICT (catalogue_id, key) DO NOTHING",
+                sql,
                 &[
                     Arg::Id(catalogue_id),
                     Arg::Text(first_use.key),

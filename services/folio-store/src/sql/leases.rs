@@ -5,15 +5,11 @@ use super::*;
 /// Marks a document failed when it has used its attempts and nobody holds it. `false` when another worker
 /// got there first (it claimed, completed or gave up on it).
 async fn give_up(engine: &impl Engine, document_id: Uuid, max_attempts: u32) -> Result<bool, StoreError> {
-    let gave_up = engine
-        .run(
-            "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = @now,
+    let sql = "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = @now,
                password = NULL,
                last_error = 'gave up after ' || attempts || ' attempts' || COALESCE(': ' || last_error, '')
-             WHERE id = $1 AND attempts >= $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < @now))",
-            &[Arg::Id(document_id), Arg::Int(i64::from(max_attempts))],
-        )
-        .await?;
+             WHERE id = $1 AND attempts >= $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < @now))";
+    let gave_up = engine.run(sql, &[Arg::Id(document_id), Arg::Int(i64::from(max_attempts))]).await?;
     Ok(gave_up == 1)
 }
 
@@ -51,53 +47,46 @@ impl<E: Engine> Leases for SqlStore<E> {
         let json = serde_json::to_string(&record).map_err(corrupt)?;
         let digest = serde_json::to_string(&r.digest).map_err(corrupt)?;
         let mut tx = self.engine.begin().await?;
-        let updated = tx
-            .execute(
-                "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL,
+        let sql = "UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL,
                    updated_at = @now, password = NULL
-                 WHERE id = $1 AND state = 'processing' AND claimed_by = $2",
-                &[Arg::Id(document_id), Arg::Text(worker)],
-            )
-            .await?;
+                 WHERE id = $1 AND state = 'processing' AND claimed_by = $2";
+        let updated = tx.execute(sql, &[Arg::Id(document_id), Arg::Text(worker)]).await?;
         if updated != 1 {
             // Dropped without a commit: rolled back.
             return Ok(false);
         }
-        tx.execute(
+        let sql =
             "INSERT INTO records (document_id, record, digest, thumbnail_key, created_at) VALUES ($1, $2, $3, $4, @now)
              ON CONFLICT (document_id) DO UPDATE SET record = excluded.record, digest = excluded.digest,
-               thumbnail_key = excluded.thumbnail_key, created_at = excluded.created_at",
+               thumbnail_key = excluded.thumbnail_key, created_at = excluded.created_at";
+        tx.execute(
+            sql,
             &[Arg::Id(document_id), Arg::Json(json), Arg::Json(digest), Arg::OptText(r.thumbnail_key.as_deref())],
         )
         .await?;
-        tx.execute(
-            "INSERT INTO record_texts (document_id, text) VALUES ($1, $2)
-             ON CONFLICT (document_id) DO UPDATE SET text = excluded.text",
-            &[Arg::Id(document_id), Arg::Text(&r.text)],
-        )
-        .await?;
+        let sql = "INSERT INTO record_texts (document_id, text) VALUES ($1, $2)
+             ON CONFLICT (document_id) DO UPDATE SET text = excluded.text";
+        tx.execute(sql, &[Arg::Id(document_id), Arg::Text(&r.text)]).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError> {
         let state = if terminal { DocumentState::Failed } else { DocumentState::Queued };
-        let updated = self.engine.run(
-                "UPDATE documents SET state = $1, claimed_by = NULL, lease_until = NULL, last_error = $2, updated_at = @now,
+        let sql = "UPDATE documents SET state = $1, claimed_by = NULL, lease_until = NULL, last_error = $2, updated_at = @now,
                    password = CASE WHEN $1 = 'failed' THEN NULL ELSE password END
-                 WHERE id = $3 AND state = 'processing' AND claimed_by = $4",
-                &[Arg::Text(state.as_str()), Arg::Text(error), Arg::Id(document_id), Arg::Text(worker)],
-            )
+                 WHERE id = $3 AND state = 'processing' AND claimed_by = $4";
+        let updated = self
+            .engine
+            .run(sql, &[Arg::Text(state.as_str()), Arg::Text(error), Arg::Id(document_id), Arg::Text(worker)])
             .await?;
         Ok(updated == 1)
     }
 
     async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError> {
-        let updated = self.engine.run(
-                "UPDATE documents SET lease_until = @later($1) WHERE id = $2 AND state = 'processing' AND claimed_by = $3",
-                &[micros(lease), Arg::Id(document_id), Arg::Text(worker)],
-            )
-            .await?;
+        let sql =
+            "UPDATE documents SET lease_until = @later($1) WHERE id = $2 AND state = 'processing' AND claimed_by = $3";
+        let updated = self.engine.run(sql, &[micros(lease), Arg::Id(document_id), Arg::Text(worker)]).await?;
         Ok(updated == 1)
     }
 
@@ -163,15 +152,10 @@ impl<E: Engine> Leases for SqlStore<E> {
     }
 
     async fn fail_document(&self, document_id: Uuid, error: &str) -> Result<bool, StoreError> {
-        let updated = self
-            .engine
-            .run(
-                "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = @now,
+        let sql = "UPDATE documents SET state = 'failed', claimed_by = NULL, lease_until = NULL, updated_at = @now,
                    password = NULL, last_error = $1
-                 WHERE id = $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < @now))",
-                &[Arg::Text(error), Arg::Id(document_id)],
-            )
-            .await?;
+                 WHERE id = $2 AND (state = 'queued' OR (state = 'processing' AND lease_until < @now))";
+        let updated = self.engine.run(sql, &[Arg::Text(error), Arg::Id(document_id)]).await?;
         Ok(updated == 1)
     }
 

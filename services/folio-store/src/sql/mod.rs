@@ -239,23 +239,16 @@ async fn opened<E: Engine>(engine: E) -> Result<SqlStore<E>, StoreError> {
 async fn backfill(engine: &impl Engine) -> Result<(), StoreError> {
     let mut db = engine.conn().await?;
     loop {
-        let rows = db
-            .fetch_all(
-                "SELECT r.document_id, t.text FROM records r JOIN record_texts t ON t.document_id = r.document_id
-                 WHERE r.digest IS NULL LIMIT 20",
-                &[],
-            )
-            .await?;
+        let sql = "SELECT r.document_id, t.text FROM records r JOIN record_texts t ON t.document_id = r.document_id
+                 WHERE r.digest IS NULL LIMIT 20";
+        let rows = db.fetch_all(sql, &[]).await?;
         if rows.is_empty() {
             break;
         }
         for row in rows {
             let digest = serde_json::to_string(&TextDigest::of(&row.text("text")?)).map_err(corrupt)?;
-            db.execute(
-                "UPDATE records SET digest = $1 WHERE document_id = $2",
-                &[Arg::Json(digest), Arg::Id(row.uuid("document_id")?)],
-            )
-            .await?;
+            let sql = "UPDATE records SET digest = $1 WHERE document_id = $2";
+            db.execute(sql, &[Arg::Json(digest), Arg::Id(row.uuid("document_id")?)]).await?;
         }
     }
     let passwords = db
