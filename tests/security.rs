@@ -427,3 +427,131 @@ fn sigterm_ends_the_process_within_its_grace_period() {
     assert!(started.elapsed() < Duration::from_secs(8), "ended in {:?}", started.elapsed());
     drop(stalled);
 }
+
+/// The gateway's edge settings for the tests below: short timers, a small limit on requests in flight.
+const EDGE: &str = "[gateway]\nheader_timeout_secs = 2\nbody_idle_secs = 3\nmax_in_flight = 2\n";
+
+/// Reads until the server closes the connection (or 30 s pass); returns what it sent and how long it took.
+fn until_closed(stream: &mut std::net::TcpStream) -> (String, Duration) {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the connection is still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+    (String::from_utf8_lossy(&received).into_owned(), started.elapsed())
+}
+
+/// The head of an upload that announces `length` bytes of body, and the first bytes of that body.
+fn stalled_upload(addr: &str, length: usize) -> std::net::TcpStream {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/catalogues/ccm-2012/contributions HTTP/1.1\r\nHost: folio\r\nAuthorization: Bearer uploader-secret\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n--{BOUNDARY}\r\n"
+    )
+    .unwrap();
+    stream
+}
+
+/// Slowloris: a client that sends half its headers, or half its body, and then nothing, is cut off (here after
+/// the 2 s and 3 s the test sets; 10 s and 20 s by default) instead of holding its connection for ever.
+#[test]
+fn a_client_that_stalls_in_its_headers_or_its_body_is_cut_off() {
+    let served = serve_configured(EDGE, &[]);
+    let addr = served.addr.clone();
+    assert_eq!(http(&addr, "PUT", "/v1/catalogues/ccm-2012", &[TOML, ADMIN], CATALOGUE_TOML.as_bytes()).0, 201);
+
+    let mut half_headers = std::net::TcpStream::connect(&addr).unwrap();
+    half_headers.write_all(b"GET /v1/openapi.json HTTP/1.1\r\nHost: folio\r\nX-Slow: ").unwrap();
+    let (_, took) = until_closed(&mut half_headers);
+    assert!(took < Duration::from_secs(30), "closed after {took:?}");
+
+    let mut half_body = stalled_upload(&addr, 100_000);
+    let (answer, took) = until_closed(&mut half_body);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_idle_secs"), "says which setting: {answer}");
+    assert!(took < Duration::from_secs(30), "closed after {took:?}");
+
+    // The defaults hold the same line, within 30 s.
+    let defaults = folio::config::Settings::default().gateway;
+    assert!(defaults.header_timeout_secs <= 10 && defaults.body_idle_secs <= 20, "{defaults:?}");
+}
+
+/// Past `gateway.max_in_flight` requests at once, the gateway answers 503 with `Retry-After` at once, and
+/// answers again once they end; probes are outside the limit.
+#[test]
+fn past_the_limit_of_requests_in_flight_the_gateway_answers_503_with_retry_after() {
+    let served = serve_configured(EDGE, &[]);
+    let addr = served.addr.clone();
+    assert_eq!(http(&addr, "PUT", "/v1/catalogues/ccm-2012", &[TOML, ADMIN], CATALOGUE_TOML.as_bytes()).0, 201);
+    let held: Vec<_> = (0..2).map(|_| stalled_upload(&addr, 100_000)).collect();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.write_all(b"GET /v1/openapi.json HTTP/1.1\r\nHost: folio\r\nConnection: close\r\n\r\n").unwrap();
+    let (answer, _) = until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("\r\nretry-after: 1\r\n"), "{answer}");
+    assert!(answer.contains("gateway.max_in_flight"), "{answer}");
+    assert_eq!(http(&addr, "GET", "/livez", &[], b"").0, 200, "probes still answer");
+
+    // The stalled uploads end (408 after 3 s), and with them the refusals.
+    drop(held);
+    let started = Instant::now();
+    while http(&addr, "GET", "/v1/openapi.json", &[], b"").0 != 200 {
+        assert!(started.elapsed() < Duration::from_secs(20), "still refused");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A request id, the caller's or a new one, is answered in `X-Request-Id` and in every problem, and every log
+/// line the request causes carries it: the handler's own and the access line.
+#[test]
+fn every_log_line_and_problem_of_a_request_carries_its_request_id() {
+    let served = serve_with_log("", &[]);
+    let addr = served.addr.clone();
+    assert_eq!(http(&addr, "PUT", "/v1/catalogues/ccm-2012", &[TOML, ADMIN], CATALOGUE_TOML.as_bytes()).0, 201);
+    let upload = form(&metadata("Field work", "photograph"), &[("field.png", &png(30))]);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/v1/catalogues/ccm-2012/contributions",
+        &[MULTIPART, AUTH, ("X-Request-Id", "upload-req-7")],
+        &upload,
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(&addr, "GET", "/v1/catalogues/nowhere", &[AUTH, ("X-Request-Id", "lost-req-8")], b"");
+    assert_eq!((status, json(&body)["request_id"].as_str()), (404, Some("lost-req-8")), "{body}");
+    // An id that is not plain is replaced by one of the gateway's own, answered in the header.
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(stream, "GET /v1/catalogues/nowhere HTTP/1.1\r\nHost: folio\r\nAuthorization: Bearer uploader-secret\r\nX-Request-Id: a b{{\r\nConnection: close\r\n\r\n").unwrap();
+    let (answer, _) = until_closed(&mut stream);
+    let header = answer.lines().find_map(|l| l.strip_prefix("x-request-id: ")).expect("an id answered").to_string();
+    assert!(header.len() == 32 && header.chars().all(|c| c.is_ascii_hexdigit()), "{answer}");
+    assert!(answer.contains(&format!("\"request_id\":\"{header}\"")), "{answer}");
+
+    std::thread::sleep(Duration::from_millis(300));
+    let log = served.log();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let of_request = |id: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|l| l["span"]["name"] == "request" && l["span"]["id"] == id).collect()
+    };
+    let upload_lines = of_request("upload-req-7");
+    let messages: Vec<&str> = upload_lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert!(messages.contains(&"upload accepted") && messages.contains(&"answered"), "{messages:?}\n{log}");
+    let accepted = lines.iter().filter(|l| l["message"] == "upload accepted").count();
+    assert_eq!(accepted, 1, "the handler's line is the request's: {log}");
+    assert!(of_request("lost-req-8").iter().any(|l| l["message"] == "answered" && l["status"] == 404), "{log}");
+    // Every access line belongs to a request, and no line shows a token.
+    for line in lines.iter().filter(|l| l["message"] == "answered") {
+        assert!(line["span"]["id"].as_str().is_some_and(|id| !id.is_empty()), "{line}");
+    }
+    assert!(!log.contains("uploader-secret") && !log.contains("admin-secret-1"), "{log}");
+}

@@ -86,7 +86,27 @@ pub fn serve_with(env: &[(&str, &str)]) -> Served {
 
 /// As [`serve_with`], with these settings (folio.toml).
 pub fn serve_configured(settings: &str, env: &[(&str, &str)]) -> Served {
+    serve_logging(settings, env, false)
+}
+
+/// As [`serve_configured`], its log (JSON lines) kept in the data folder for [`Served::log`].
+pub fn serve_with_log(settings: &str, env: &[(&str, &str)]) -> Served {
+    serve_logging(settings, env, true)
+}
+
+impl Served {
+    /// What the process logged so far, when started by [`serve_with_log`].
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("folio.log")).unwrap_or_default()
+    }
+}
+
+fn serve_logging(settings: &str, env: &[(&str, &str)], keep_log: bool) -> Served {
     let dir = tempfile::tempdir().unwrap();
+    let stderr = match keep_log {
+        true => Stdio::from(std::fs::File::create(dir.path().join("folio.log")).unwrap()),
+        false => Stdio::inherit(),
+    };
     let config = dir.path().join("folio.toml");
     std::fs::write(&config, settings).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
@@ -107,9 +127,10 @@ pub fn serve_configured(settings: &str, env: &[(&str, &str)]) -> Served {
         ])
         .env("FOLIO_GATEWAY_TOKEN", "admin-secret-1")
         .env("FOLIO_GATEWAY_TOKENS", "portal:uploader:uploader-secret, ana:editor:editor-secret-22")
+        .env("FOLIO_LOG_FORMAT", if keep_log { "json" } else { "text" })
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();

@@ -32,8 +32,17 @@ pub fn register(secret: &str) {
     }
 }
 
-/// Notes the secrets a URL carries: its password, its query values and, with a password or a query, the
-/// whole URL (as it would be printed).
+/// Query parameters of Folio's URLs that carry no secret (a mode, a file's path, a name, a number):
+/// registering their values would mask words such as `verify-full` wherever a log says them. The value of
+/// any other parameter is treated as a secret.
+const PLAIN_PARAMETERS: [&str; 19] = [
+    "sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "cacertfile", "certfile", "keyfile",
+    "auth_mechanism", "queue", "delivery_limit", "connection_name", "connection_timeout", "confirm_timeout",
+    "heartbeat", "frame_max", "channel_max", "region", "endpoint",
+];
+
+/// Notes the secrets a URL carries: its password, the values of its query parameters but those known to
+/// carry none ([`PLAIN_PARAMETERS`]) and, with a password or a query, the whole URL (as it would be printed).
 pub fn register_url(raw: &str) {
     match ::url::Url::parse(raw) {
         Ok(parsed) => {
@@ -43,8 +52,10 @@ pub fn register_url(raw: &str) {
                     register(&decoded);
                 }
             }
-            for (_, value) in parsed.query_pairs() {
-                register(&value);
+            for (name, value) in parsed.query_pairs() {
+                if !PLAIN_PARAMETERS.contains(&name.as_ref()) {
+                    register(&value);
+                }
             }
             if parsed.password().is_some() || parsed.query().is_some() {
                 register(raw);
@@ -124,9 +135,72 @@ pub fn url(raw: &str) -> String {
     }
 }
 
+/// The most bytes of a secret read from a file (`NAME_FILE`).
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// A secret from the environment: the variable `name` when set and not empty, else the content of the file
+/// named by `name_FILE` (less one trailing newline; at most [`MAX_SECRET_FILE_BYTES`]), as orchestrators mount
+/// secrets; `None` when neither is set. What is found is registered ([`register_url`] for a URL, else
+/// [`register`]) before it is returned, so that no log line shows it.
+pub fn env_secret(name: &str) -> Result<Option<String>, String> {
+    use std::io::Read;
+    let value = match std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        Some(value) => value,
+        None => {
+            let file_variable = format!("{name}_FILE");
+            let Some(file) = std::env::var_os(&file_variable).filter(|f| !f.is_empty()) else { return Ok(None) };
+            let shown = std::path::Path::new(&file).display().to_string();
+            let opened =
+                std::fs::File::open(&file).map_err(|e| format!("{file_variable}: cannot read {shown}: {e}"))?;
+            let mut bytes = Vec::new();
+            opened
+                .take(MAX_SECRET_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("{file_variable}: cannot read {shown}: {e}"))?;
+            if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+                return Err(format!("{file_variable}: {shown} is larger than {} KiB", MAX_SECRET_FILE_BYTES >> 10));
+            }
+            let text = String::from_utf8(bytes).map_err(|_| format!("{file_variable}: {shown} is not UTF-8 text"))?;
+            let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+            if text.is_empty() {
+                return Err(format!("{file_variable}: {shown} is empty"));
+            }
+            text.to_string()
+        }
+    };
+    if value.contains("://") {
+        register_url(&value);
+    } else {
+        register(&value);
+    }
+    Ok(Some(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_comes_from_its_variable_or_its_file_and_is_masked_from_then_on() {
+        // Names of this test's own: tests run in threads of one process.
+        let dir = std::env::temp_dir().join(format!("folio-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "file-secret-4711\n").unwrap();
+        std::env::set_var("FOLIO_TEST_SECRET_A_FILE", &file);
+        assert_eq!(env_secret("FOLIO_TEST_SECRET_A").unwrap().as_deref(), Some("file-secret-4711"));
+        assert_eq!(text("said file-secret-4711"), "said ***");
+        std::env::set_var("FOLIO_TEST_SECRET_A", "variable-secret-0815");
+        assert_eq!(env_secret("FOLIO_TEST_SECRET_A").unwrap().as_deref(), Some("variable-secret-0815"));
+        assert_eq!(env_secret("FOLIO_TEST_SECRET_NONE").unwrap(), None);
+        std::env::set_var("FOLIO_TEST_SECRET_B_FILE", dir.join("missing"));
+        let e = env_secret("FOLIO_TEST_SECRET_B").unwrap_err();
+        assert!(e.starts_with("FOLIO_TEST_SECRET_B_FILE: cannot read"), "{e}");
+        std::fs::write(&file, vec![b'x'; MAX_SECRET_FILE_BYTES as usize + 1]).unwrap();
+        std::env::set_var("FOLIO_TEST_SECRET_C_FILE", &file);
+        assert!(env_secret("FOLIO_TEST_SECRET_C").unwrap_err().contains("larger than 64 KiB"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn urls_lose_their_password_and_query() {
@@ -149,5 +223,8 @@ mod tests {
         assert!(matches!(text("nothing secret here"), Cow::Borrowed(_)));
         register("abc");
         assert_eq!(text("abc"), "abc", "too short to be worth masking everywhere");
+        // A mode or a file's path is no secret: a log may name them.
+        register_url("postgres://db/folio?sslmode=verify-full&sslrootcert=/etc/folio/ca.crt&sslpassword=pw-9876543");
+        assert_eq!(text("sslmode=verify-full, /etc/folio/ca.crt, pw-9876543"), "sslmode=verify-full, /etc/folio/ca.crt, ***");
     }
 }

@@ -16,6 +16,11 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(
+        "the TLS handshake with the database at {host} failed: {reason}; this side trusts {trusted}, and the \
+         server's certificate must be signed by it and, with sslmode=verify-full, name the URL's host"
+    )]
+    Tls { host: String, reason: String, trusted: String },
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not readable: {0}")]

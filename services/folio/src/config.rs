@@ -19,7 +19,15 @@ pub struct Settings {
     pub blob_url: Option<String>,
     /// The work queue: `memory://` (in-process) or `amqp://USER:PASSWORD@HOST:PORT/VHOST?queue=…` (RabbitMQ).
     pub queue_url: String,
-    /// Where the cluster roles answer `/livez` and `/readyz` (for example `0.0.0.0:8081`); none when unset.
+    /// Query parameters added to a `postgres://` database URL where the URL does not set them: what belongs
+    /// to the deployment rather than to the Secret that holds the URL, such as
+    /// `sslmode=verify-full&sslrootcert=/etc/folio/ca/ca.crt`.
+    pub database_url_params: Option<String>,
+    /// Likewise for an `amqp://` or `amqps://` queue URL: `queue=folio.work&cacertfile=/etc/folio/ca/ca.crt`.
+    pub queue_url_params: Option<String>,
+    /// Where probes and metrics are answered (`/livez`, `/readyz`, `/metrics`; for example `0.0.0.0:8081`):
+    /// a port of their own, kept off the public one. Unset: the gateway answers them beside its API, the
+    /// other roles not at all.
     pub health_addr: Option<String>,
     pub worker: WorkerSection,
     pub reconciler: ReconcilerSection,
@@ -59,6 +67,17 @@ pub struct GatewaySection {
     /// characters. Better given as FOLIO_GATEWAY_TOKENS (separated by commas or white space). With no token at
     /// all the API is open to whoever reaches it.
     pub tokens: Vec<String>,
+    /// Seconds a client may take to send a request's headers; then the connection is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two pieces; then the request is answered 408 and its
+    /// connection closed.
+    pub body_idle_secs: u64,
+    /// Seconds a read or a small write may take to answer (503 after that).
+    pub request_timeout_secs: u64,
+    /// Seconds an upload, an assembly or a bundle download may take to answer (503 after that).
+    pub long_request_timeout_secs: u64,
+    /// Requests answered at once, at most; one more is answered 503 with `Retry-After` at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for GatewaySection {
@@ -70,7 +89,29 @@ impl Default for GatewaySection {
             max_files: 50,
             token: None,
             tokens: Vec::new(),
+            header_timeout_secs: 10,
+            body_idle_secs: 20,
+            request_timeout_secs: 30,
+            long_request_timeout_secs: 900,
+            max_in_flight: 256,
         }
+    }
+}
+
+impl GatewaySection {
+    /// What the gateway's edge holds to ([`crate::gateway::edge`]), each at least a second (one request).
+    pub fn edge(&self) -> crate::gateway::edge::EdgeSettings {
+        let secs = |n: u64| Duration::from_secs(n.max(1));
+        crate::gateway::edge::EdgeSettings {
+            max_in_flight: self.max_in_flight.max(1),
+            body_idle: secs(self.body_idle_secs),
+            short: secs(self.request_timeout_secs),
+            long: secs(self.long_request_timeout_secs),
+        }
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
     }
 }
 
@@ -174,6 +215,8 @@ impl Default for Settings {
             database_url: None,
             blob_url: None,
             queue_url: "memory://".into(),
+            database_url_params: None,
+            queue_url_params: None,
             health_addr: None,
             worker: WorkerSection::default(),
             reconciler: ReconcilerSection::default(),
@@ -290,6 +333,21 @@ impl Settings {
         shown
     }
 
+    /// Adds `database_url_params` and `queue_url_params` to the URLs, where they do not set a parameter
+    /// themselves.
+    pub fn add_url_params(&mut self) {
+        if let (Some(url), Some(params)) = (&self.database_url, &self.database_url_params) {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                self.database_url = Some(with_params(url, params));
+            }
+        }
+        if let Some(params) = &self.queue_url_params {
+            if self.queue_url.starts_with("amqp://") || self.queue_url.starts_with("amqps://") {
+                self.queue_url = with_params(&self.queue_url, params);
+            }
+        }
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("folio.db").display()))
     }
@@ -338,17 +396,21 @@ impl Settings {
         })
     }
 
-    /// The webhook builds are announced to: FOLIO_WEBHOOK_URL, else `bundle.webhook_url`.
+    /// The webhook builds are announced to: FOLIO_WEBHOOK_URL (or the file FOLIO_WEBHOOK_URL_FILE names), else
+    /// `bundle.webhook_url`.
     pub fn webhook(&self) -> Result<Option<crate::build::webhook::Webhook>> {
-        let url = std::env::var("FOLIO_WEBHOOK_URL").ok().filter(|u| !u.is_empty()).or(self.bundle.webhook_url.clone());
+        let from_env = folio_core::redact::env_secret("FOLIO_WEBHOOK_URL").map_err(anyhow::Error::msg)?;
+        let url = from_env.or(self.bundle.webhook_url.clone());
         url.map(|u| crate::build::webhook::Webhook::new(&u, self.signer()?).map_err(anyhow::Error::msg)).transpose()
     }
 
-    /// The key bundles are signed with: FOLIO_SIGNING_KEY (the seed), else `bundle.signing_key_file`; none
+    /// The key bundles are signed with: FOLIO_SIGNING_KEY (the seed; or FOLIO_SIGNING_KEY_FILE, a file holding
+    /// it), else `bundle.signing_key_file`; none
     /// when neither is set.
     pub fn signer(&self) -> Result<Option<folio_bundle::signature::Signer>> {
         use folio_bundle::signature::Signer;
-        if let Some(seed) = std::env::var("FOLIO_SIGNING_KEY").ok().filter(|s| !s.trim().is_empty()) {
+        let from_env = folio_core::redact::env_secret("FOLIO_SIGNING_KEY").map_err(anyhow::Error::msg)?;
+        if let Some(seed) = from_env.filter(|s| !s.trim().is_empty()) {
             return Ok(Some(Signer::from_hex(&seed).context("FOLIO_SIGNING_KEY")?));
         }
         let Some(file) = &self.bundle.signing_key_file else { return Ok(None) };
@@ -405,9 +467,45 @@ impl Settings {
     }
 }
 
+/// `url` with each of `params` (`a=1&b=2`) the URL does not set already; the URL's own win.
+fn with_params(url: &str, params: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else { return url.to_string() };
+    let present: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let added: Vec<(String, String)> = url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
+        .filter(|(k, _)| !k.is_empty() && !present.iter().any(|p| p == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if added.is_empty() {
+        return url.to_string();
+    }
+    parsed.query_pairs_mut().extend_pairs(added);
+    parsed.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_params_from_the_settings_fill_in_what_the_url_does_not_say() {
+        let mut s = Settings {
+            database_url: Some("postgres://folio:pw@db.example:5432/folio?sslmode=require".into()),
+            database_url_params: Some("sslmode=verify-full&sslrootcert=/etc/folio/ca/ca.crt".into()),
+            queue_url: "amqps://folio:pw@mq.example/%2f".into(),
+            queue_url_params: Some("queue=folio.work&cacertfile=/etc/folio/ca/ca.crt".into()),
+            ..Settings::default()
+        };
+        s.add_url_params();
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some("postgres://folio:pw@db.example:5432/folio?sslmode=require&sslrootcert=%2Fetc%2Ffolio%2Fca%2Fca.crt"),
+            "the URL's own sslmode wins"
+        );
+        assert_eq!(s.queue_url, "amqps://folio:pw@mq.example/%2f?queue=folio.work&cacertfile=%2Fetc%2Ffolio%2Fca%2Fca.crt");
+        let mut embedded = Settings { database_url_params: Some("sslmode=verify-full".into()), ..Settings::default() };
+        embedded.add_url_params();
+        assert_eq!(embedded.database_url, None, "SQLite takes no TLS parameters");
+    }
 
     /// Every setting the file can hold is in docs/CONFIGURATION.md, under its dotted name.
     #[test]

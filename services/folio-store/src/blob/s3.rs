@@ -47,6 +47,18 @@ impl S3BlobStore {
             check_key(&prefix)?;
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // The keys may come from mounted files instead (AWS_ACCESS_KEY_ID_FILE and so on), as Folio's other
+        // secrets do.
+        let secret = |name: &str| folio_core::redact::env_secret(name).map_err(bad);
+        if let Some(id) = secret("AWS_ACCESS_KEY_ID")? {
+            builder = builder.with_access_key_id(id);
+        }
+        if let Some(key) = secret("AWS_SECRET_ACCESS_KEY")? {
+            builder = builder.with_secret_access_key(key);
+        }
+        if let Some(token) = secret("AWS_SESSION_TOKEN")? {
+            builder = builder.with_token(token);
+        }
         for (key, value) in parsed.query_pairs() {
             match key.as_ref() {
                 "endpoint" => {

@@ -8,8 +8,11 @@
 //! - `QUEUE.dlx`, a durable direct exchange, routing to `QUEUE.dead`, a durable quorum queue;
 //! - `QUEUE.events`, a durable topic exchange for events (`catalogue.assembled`).
 //!
-//! `amqps://` is refused: lapin's TLS features would put a TLS stack (rustls and a crypto provider, or OpenSSL)
-//! into every build of Folio, and the cluster reaches its broker on a private network or through a TLS sidecar.
+//! `amqps://` connects over TLS (rustls with the ring provider, as every other TLS connection of Folio), checking
+//! the broker's certificate against the platform's roots and, when the URL names one, a CA file of the
+//! operator's (`cacertfile=`); `certfile=` and `keyfile=` present a client certificate (PEM), which
+//! `auth_mechanism=external` makes the login (RabbitMQ's EXTERNAL mechanism). The names are those of RabbitMQ's
+//! own URI query parameters.
 
 use crate::queue::{Delivery, Message, QueueError, WorkQueue, WorkRequest};
 use async_trait::async_trait;
@@ -52,6 +55,8 @@ const HEALTH_CHECK: Duration = Duration::from_secs(5);
 const MAX_QUEUE_NAME: usize = 200;
 /// Query parameters lapin reads itself, passed through.
 const LAPIN_PARAMS: [&str; 4] = ["heartbeat", "frame_max", "channel_max", "auth_mechanism"];
+/// The most bytes of a CA bundle, a client certificate or its key read from a file named in the URL.
+const MAX_TLS_FILE_BYTES: u64 = 1 << 20;
 
 /// What the URL's query parameters set; everything else about the connection is in the URL itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +73,57 @@ pub struct AmqpOptions {
     pub connect_timeout: Duration,
     /// `confirm_timeout` (milliseconds).
     pub confirm_timeout: Duration,
+    /// For `amqps://`: the CA bundle (`cacertfile`) and client certificate (`certfile`, `keyfile`) read from
+    /// the files the URL names. Secret: never logged (its `Debug` names the files only).
+    pub tls: AmqpTls,
+}
+
+/// What an `amqps://` connection presents and trusts beyond the platform's roots.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AmqpTls {
+    /// `cacertfile`: where the CA bundle came from, and its PEM text.
+    pub ca: Option<(String, String)>,
+    /// `certfile` and `keyfile`: the client's certificate chain and private key (PEM).
+    pub client: Option<(String, Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for AmqpTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpTls")
+            .field("cacertfile", &self.ca.as_ref().map(|(file, _)| file))
+            .field("certfile", &self.client.as_ref().map(|(file, _, _)| file))
+            .finish()
+    }
+}
+
+impl AmqpTls {
+    fn config(&self) -> lapin::tcp::OwnedTLSConfig {
+        lapin::tcp::OwnedTLSConfig {
+            identity: self
+                .client
+                .as_ref()
+                .map(|(_, pem, key)| lapin::tcp::OwnedIdentity::PKCS8 { pem: pem.clone(), key: key.clone() }),
+            cert_chain: self.ca.as_ref().map(|(_, pem)| pem.clone()),
+        }
+    }
+}
+
+/// Reads a PEM file named by a URL parameter, at most [`MAX_TLS_FILE_BYTES`].
+fn read_pem(parameter: &str, file: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let opened = std::fs::File::open(file).map_err(|e| format!("{parameter}={file}: {e}"))?;
+    let mut bytes = Vec::new();
+    opened
+        .take(MAX_TLS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{parameter}={file}: {e}"))?;
+    if bytes.len() as u64 > MAX_TLS_FILE_BYTES {
+        return Err(format!("{parameter}={file}: larger than {} KiB; is it a PEM file?", MAX_TLS_FILE_BYTES >> 10));
+    }
+    if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        return Err(format!("{parameter}={file}: not a PEM file (no '-----BEGIN' line)"));
+    }
+    Ok(bytes)
 }
 
 impl AmqpOptions {
@@ -79,6 +135,7 @@ impl AmqpOptions {
             connection_name: default_connection_name(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+            tls: AmqpTls::default(),
         }
     }
 
@@ -103,22 +160,18 @@ fn default_connection_name() -> String {
     format!("folio {host}-{}", std::process::id())
 }
 
-/// Splits an `amqp://` URL into what lapin connects to and Folio's options (see docs/CONFIGURATION.md).
+/// Splits an `amqp://` or `amqps://` URL into what lapin connects to and Folio's options (see
+/// docs/CONFIGURATION.md); reads the TLS files it names.
 pub fn parse_url(url: &str, prefetch: u16) -> Result<(AMQPUri, AmqpOptions), QueueError> {
     let invalid = |reason: String| QueueError::InvalidUrl { url: folio_core::redact::url(url), reason };
     let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
-    match parsed.scheme() {
-        "amqp" => {}
-        "amqps" => {
-            return Err(QueueError::UnsupportedUrl {
-                url: folio_core::redact::url(url),
-                hint: "amqps:// needs TLS, which this build of Folio leaves out; use amqp:// on a private network \
-                       or through a TLS sidecar (stunnel, a service mesh)",
-            })
-        }
-        _ => return Err(invalid("the scheme must be amqp://".into())),
-    }
+    let tls = match parsed.scheme() {
+        "amqp" => false,
+        "amqps" => true,
+        _ => return Err(invalid("the scheme must be amqp:// or amqps://".into())),
+    };
     let mut options = AmqpOptions::new(prefetch);
+    let (mut certfile, mut keyfile) = (None, None);
     for (key, value) in parsed.query_pairs() {
         let millis = |what: &str| {
             value
@@ -157,15 +210,34 @@ pub fn parse_url(url: &str, prefetch: u16) -> Result<(AMQPUri, AmqpOptions), Que
             }
             "connection_timeout" => options.connect_timeout = millis("connection_timeout")?,
             "confirm_timeout" => options.confirm_timeout = millis("confirm_timeout")?,
+            "cacertfile" | "certfile" | "keyfile" if !tls => {
+                return Err(invalid(format!("{key}= is for amqps:// (TLS); this URL is amqp://")))
+            }
+            "cacertfile" => {
+                let pem = read_pem("cacertfile", &value).map_err(invalid)?;
+                let text = String::from_utf8(pem).map_err(|_| invalid(format!("cacertfile={value}: not text")))?;
+                options.tls.ca = Some((value.into_owned(), text));
+            }
+            "certfile" => certfile = Some(value.into_owned()),
+            "keyfile" => keyfile = Some(value.into_owned()),
             other if LAPIN_PARAMS.contains(&other) => {}
             other => {
                 return Err(invalid(format!(
                     "unknown parameter '{other}' (known: queue, delivery_limit, connection_name, \
-                     connection_timeout, confirm_timeout, {})",
+                     connection_timeout, confirm_timeout, cacertfile, certfile, keyfile, {})",
                     LAPIN_PARAMS.join(", ")
                 )))
             }
         }
+    }
+    match (certfile, keyfile) {
+        (Some(cert), Some(key)) => {
+            let pem = read_pem("certfile", &cert).map_err(invalid)?;
+            let key_pem = read_pem("keyfile", &key).map_err(invalid)?;
+            options.tls.client = Some((cert, pem, key_pem));
+        }
+        (None, None) => {}
+        _ => return Err(invalid("a client certificate needs both certfile= and keyfile=".into())),
     }
     let mut uri: AMQPUri = url.parse().map_err(invalid)?;
     // lapin takes the host from `Url::domain`, which is `None` for an IPv6 address (`[::1]`), and then
@@ -388,10 +460,12 @@ impl Shared {
     async fn open_link(&self, generation: u64) -> Result<Link, QueueError> {
         let o = &self.options;
         let properties = ConnectionProperties::default().with_connection_name(o.connection_name.clone().into());
-        let connection = Connection::connect_uri(self.uri.clone(), properties).await.map_err(|e| match e.kind() {
-            ErrorKind::ProtocolError(_) => broker_error(&format!("open a connection to {}", self.target), e),
-            _ => QueueError::Connect { target: self.target.clone(), reason: e.to_string() },
-        })?;
+        let runtime = lapin::runtime::default_runtime()
+            .map_err(|e| QueueError::Connect { target: self.target.clone(), reason: e.to_string() })?;
+        let connection =
+            Connection::connect_uri_with_config(self.uri.clone(), properties, o.tls.config(), runtime)
+                .await
+                .map_err(|e| self.connect_error(e))?;
         let channel_error = |e| broker_error("open a channel", e);
         let publish = connection.create_channel().await.map_err(channel_error)?;
         publish.confirm_select(ConfirmSelectOptions::default()).await.map_err(channel_error)?;
@@ -399,6 +473,25 @@ impl Shared {
         consume.basic_qos(o.prefetch, BasicQosOptions::default()).await.map_err(channel_error)?;
         self.declare(&publish).await?;
         Ok(Link { generation, connection, publish, consume })
+    }
+
+    /// Why a connection failed: the broker's refusal, a TLS handshake that failed (a certificate this side
+    /// does not trust, or a client certificate the broker does not), or no broker at all.
+    fn connect_error(&self, e: lapin::Error) -> QueueError {
+        if let ErrorKind::ProtocolError(_) = e.kind() {
+            return broker_error(&format!("open a connection to {}", self.target), e);
+        }
+        let reason = e.to_string();
+        let lowered = reason.to_lowercase();
+        let tls_failed = ["certificate", "tls", "handshake", "alert"].iter().any(|w| lowered.contains(w));
+        if self.uri.scheme == lapin::uri::AMQPScheme::AMQPS && tls_failed {
+            let trusted = match &self.options.tls.ca {
+                Some((file, _)) => format!("the platform's roots and the CA in cacertfile={file}"),
+                None => "the platform's roots (name the broker's CA with cacertfile=)".to_string(),
+            };
+            return QueueError::Tls { target: self.target.clone(), reason, trusted };
+        }
+        QueueError::Connect { target: self.target.clone(), reason }
     }
 
     /// Declares the exchange and both queues (idempotent when the arguments match).
@@ -886,9 +979,21 @@ mod tests {
             assert!(matches!(e, QueueError::InvalidUrl { .. }), "{bad}: {e}");
             assert!(!e.is_retryable());
         }
-        let e = parse_url("amqps://u:hunter2@h/", 1).unwrap_err();
-        assert!(matches!(e, QueueError::UnsupportedUrl { .. }) && e.to_string().contains("TLS"), "{e}");
+        let (uri, options) = parse_url("amqps://u:hunter2@h/", 1).unwrap();
+        assert_eq!((uri.scheme, uri.authority.port), (lapin::uri::AMQPScheme::AMQPS, 5671));
+        assert_eq!(options.tls, AmqpTls::default());
+        let e = parse_url("amqps://u:hunter2@h/?cacertfile=/no/such/ca.pem", 1).unwrap_err();
+        assert!(e.to_string().contains("cacertfile=/no/such/ca.pem"), "{e}");
         assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = parse_url("amqp://u:hunter2@h/?cacertfile=/etc/hostname", 1).unwrap_err();
+        assert!(e.to_string().contains("is for amqps://"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.der");
+        std::fs::write(&not_pem, [0x30, 0x82, 0x01]).unwrap();
+        let e = parse_url(&format!("amqps://h/?cacertfile={}", not_pem.display()), 1).unwrap_err();
+        assert!(e.to_string().contains("not a PEM file"), "{e}");
+        let e = parse_url(&format!("amqps://h/?certfile={}", not_pem.display()), 1).unwrap_err();
+        assert!(e.to_string().contains("needs both certfile= and keyfile="), "{e}");
         let e = parse_url("amqp://u:hunter2@h/?nope=1", 1).unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
     }

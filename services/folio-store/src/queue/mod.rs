@@ -124,6 +124,11 @@ pub enum QueueError {
          the URL's host and port are right"
     )]
     Connect { target: String, reason: String },
+    #[error(
+        "the TLS handshake with the message broker at {target} failed: {reason}; this side trusts {trusted}, \
+         and the broker's certificate must be signed by one of them and name the URL's host"
+    )]
+    Tls { target: String, reason: String, trusted: String },
     #[error("the broker refused to {action}: {reason}; {hint}")]
     Refused { action: String, reason: String, hint: &'static str },
     #[error(
@@ -161,6 +166,7 @@ impl QueueError {
             | QueueError::InvalidUrl { .. }
             | QueueError::Closed
             | QueueError::Refused { .. }
+            | QueueError::Tls { .. }
             | QueueError::Unroutable { .. } => false,
         }
     }

@@ -33,14 +33,76 @@ pub struct PostgresEngine {
 impl PostgresStore {
     /// Connects to the database at `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]` (which must
     /// exist) and brings its schema up to date.
+    ///
+    /// TLS is libpq's: `sslmode` (`disable`, `prefer` by default, `require`, `verify-ca`, `verify-full`),
+    /// `sslrootcert` (the CA bundle that signed the server's certificate; the platform's roots when absent),
+    /// and `sslcert` with `sslkey` for a client certificate. A server elsewhere than this machine without a
+    /// verified certificate is warned about: its password and data may travel in plain text or to an impostor.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("folio");
+        if let Some(warning) = tls_warning(&options) {
+            tracing::warn!(host = options.get_host(), "{warning}");
+        }
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
-            .await?;
+            .await
+            .map_err(|e| tls_error(e, &options, url))?;
         super::opened(PostgresEngine { pool, options }).await
+    }
+}
+
+/// What to say at start about a connection's TLS: nothing for a server on this machine (a loopback address
+/// or a Unix socket) or a verified certificate.
+pub fn tls_warning(options: &PgConnectOptions) -> Option<&'static str> {
+    use sqlx::postgres::PgSslMode;
+    let host = options.get_host().trim_start_matches('[').trim_end_matches(']');
+    let local = options.get_socket().is_some()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match options.get_ssl_mode() {
+        _ if local => None,
+        PgSslMode::VerifyFull => None,
+        PgSslMode::VerifyCa => Some(
+            "the database connection checks the server's CA but not its name (sslmode=verify-ca): use \
+             sslmode=verify-full",
+        ),
+        PgSslMode::Require => Some(
+            "the database connection is encrypted but does not check who answers (sslmode=require): use \
+             sslmode=verify-full&sslrootcert=CA_FILE",
+        ),
+        PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer => Some(
+            "the database is not on this machine and the connection may be plain text (sslmode is disable, \
+             allow or prefer, the default): use sslmode=verify-full&sslrootcert=CA_FILE (see \
+             docs/CONFIGURATION.md)",
+        ),
+    }
+}
+
+/// A failed TLS handshake said as such, with what this side trusts; other errors unchanged.
+fn tls_error(error: sqlx::Error, options: &PgConnectOptions, url: &str) -> StoreError {
+    // rustls's verdict comes as a TLS error or, from inside the handshake, as an I/O error.
+    let handshake = match &error {
+        sqlx::Error::Tls(reason) => Some(reason.to_string()),
+        sqlx::Error::Io(e) => {
+            let text = e.to_string();
+            let lowered = text.to_lowercase();
+            ["certificate", "handshake", "tls"].iter().any(|w| lowered.contains(w)).then_some(text)
+        }
+        _ => None,
+    };
+    match handshake {
+        Some(reason) => {
+            let trusted = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.query_pairs().find(|(k, _)| k == "sslrootcert").map(|(_, v)| v.into_owned()))
+                .map(|file| format!("the CA in sslrootcert={file}"))
+                .unwrap_or_else(|| "the platform's roots (name the server's CA with sslrootcert=)".into());
+            StoreError::Tls { host: options.get_host().to_string(), reason, trusted }
+        }
+        None => error.into(),
     }
 }
 
@@ -175,5 +237,19 @@ mod tests {
         assert!(!back.to_string().contains("\\u0000"), "{back}");
         assert_eq!(back["t\u{FFFD}"][1]["y"], "z\u{FFFD}");
         assert_eq!(back["n"], 1);
+    }
+
+    #[test]
+    fn a_database_elsewhere_without_a_verified_certificate_is_warned_about() {
+        let warning = |url: &str| tls_warning(&PgConnectOptions::from_str(url).unwrap());
+        assert_eq!(warning("postgres://u@localhost/db"), None, "this machine");
+        assert_eq!(warning("postgres://u@127.0.0.1/db?sslmode=disable"), None);
+        assert_eq!(warning("postgres://u@[::1]/db"), None);
+        assert_eq!(warning("postgres:///db?host=/var/run/postgresql"), None, "a Unix socket");
+        assert_eq!(warning("postgres://u@db.example/db?sslmode=verify-full&sslrootcert=/ca.crt"), None);
+        assert!(warning("postgres://u@db.example/db").unwrap().contains("plain text"), "prefer, the default");
+        assert!(warning("postgres://u@10.0.0.5/db?sslmode=disable").unwrap().contains("plain text"));
+        assert!(warning("postgres://u@db.example/db?sslmode=require").unwrap().contains("does not check who answers"));
+        assert!(warning("postgres://u@db.example/db?sslmode=verify-ca").unwrap().contains("not its name"));
     }
 }

@@ -102,9 +102,9 @@ settings_groups! {
     ProcessSettings { config: ConfigArgs, backends: BackendArgs, extraction: ExtractionArgs }
     /// `extract`, `eval`.
     ExtractSettings { config: ConfigArgs, extraction: ExtractionArgs }
-    /// `coordinator`.
+    /// `gateway`, `coordinator`.
     ClusterSettings { config: ConfigArgs, backends: BackendArgs, health: HealthArgs }
-    /// `gateway`, `migrate`.
+    /// `migrate`.
     BackendSettings { config: ConfigArgs, backends: BackendArgs }
 }
 
@@ -205,7 +205,7 @@ pub enum Command {
         #[arg(long, env = "FOLIO_GATEWAY_LISTEN")]
         listen: Option<String>,
         #[command(flatten)]
-        settings: BackendSettings,
+        settings: ClusterSettings,
     },
     /// Every role in one process: the gateway's HTTP API, the workers, the reconciler and the builds, on the
     /// embedded default unless URLs say otherwise; until SIGTERM or SIGINT.
@@ -328,7 +328,12 @@ impl GlobalArgs {
         if let Some(d) = b.and_then(|b| b.data_dir.clone()).or(self.backends.data_dir.clone()) {
             s.data_dir = d;
         }
+        // A URL with a password may come from a file instead (FOLIO_DATABASE_URL_FILE, FOLIO_QUEUE_URL_FILE),
+        // as an orchestrator mounts a Secret.
+        let from_file = |name: &str| folio_core::redact::env_secret(name).map_err(anyhow::Error::msg);
         if let Some(u) = pick(b.map(|b| &b.database_url), &self.backends.database_url) {
+            s.database_url = Some(u);
+        } else if let Some(u) = from_file("FOLIO_DATABASE_URL")? {
             s.database_url = Some(u);
         }
         if let Some(u) = pick(b.map(|b| &b.blob_url), &self.backends.blob_url) {
@@ -336,7 +341,10 @@ impl GlobalArgs {
         }
         if let Some(u) = pick(b.map(|b| &b.queue_url), &self.backends.queue_url) {
             s.queue_url = u;
+        } else if let Some(u) = from_file("FOLIO_QUEUE_URL")? {
+            s.queue_url = u;
         }
+        s.add_url_params();
         if let Some(sizes) = pick(e.map(|e| &e.thumbnail_sizes), &self.extraction.thumbnail_sizes) {
             s.extract.thumbnail_sizes = crate::config::parse_sizes(&sizes)?;
         }
@@ -442,7 +450,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(l) = listen {
                 settings.gateway.listen = l;
             }
-            crate::roles::run(&settings, crate::roles::Role::Gateway, |_| {}).await
+            let started = |addr| println!("folio: serving on http://{addr}");
+            crate::roles::run(&settings, crate::roles::Role::Gateway, started).await
         }
         Command::Serve { listen, concurrency, settings } => {
             crate::telemetry::init("folio=info");

@@ -8,10 +8,12 @@
 mod answers;
 pub mod auth;
 mod desk;
+pub mod edge;
 mod editorial;
 mod intake;
 pub mod problem;
 mod routes;
+pub mod server;
 
 use crate::build::sweep::BuildSettings;
 use crate::roles::health::{self, Dependencies};
@@ -57,23 +59,34 @@ pub struct Gateway {
     /// Each contribution's suggested classification, with what it was made from (the contribution's
     /// metadata and its texts' SHA-256s): a text is read again only when it changed.
     pub suggestions: Arc<tokio::sync::Mutex<SuggestionCache>>,
+    /// Request ids, the limit on requests in flight, time limits ([`edge`]).
+    pub edge: edge::EdgeSettings,
 }
 
 /// Suggested classifications by contribution id: `(inputs, suggestion)`.
 pub type SuggestionCache = std::collections::HashMap<Uuid, (String, folio_core::classify::Classification)>;
 
-/// The API (from [`routes::table`]), the web desk and the health endpoints.
+/// The API (from [`routes::table`]), the web desk and, when `health` is given, the health endpoints (the
+/// cluster serves them on a port of their own instead: `health_addr`).
 ///
 /// Access is the route table's, enforced here for every route by one layer that runs before the handler
 /// and its extractors: a request without the right token is answered 401 or 403 before its path is parsed
-/// or a byte of its body is read. Each route's body limit is the table's too (small for JSON and TOML,
-/// `gateway.max_upload_mib` for uploads).
-pub fn router(gateway: Gateway, dependencies: Dependencies) -> Router {
+/// or a byte of its body is read. Each route's body limit and time limit are the table's too (small bodies
+/// for JSON and TOML, `gateway.max_upload_mib` for uploads; long times for uploads, assembly and
+/// downloads). Around them all, the [`edge`] layers: request ids, panics caught, the limit on requests in
+/// flight and on stalled bodies (the health endpoints are outside that limit, so that probes still answer).
+pub fn router(gateway: Gateway, health: Option<Dependencies>) -> Router {
     let upload_limit = gateway.limits.max_request_bytes;
+    let settings = gateway.edge;
     let mut by_path: Vec<(&'static str, MethodRouter<Gateway>)> = Vec::new();
     for (route, handler) in routes::table() {
         let guard = AccessGuard { tokens: gateway.tokens.clone(), access: route.access };
+        let time = match route.time_limit() {
+            edge::TimeLimit::Short => settings.short,
+            edge::TimeLimit::Long => settings.long,
+        };
         let handler = handler
+            .route_layer(axum::middleware::from_fn_with_state(time, edge::limit_time))
             .route_layer(DefaultBodyLimit::max(route.body.limit(upload_limit)))
             .route_layer(axum::middleware::from_fn_with_state(guard, check_access));
         match by_path.iter_mut().find(|(path, _)| *path == route.path) {
@@ -84,8 +97,15 @@ pub fn router(gateway: Gateway, dependencies: Dependencies) -> Router {
     let api = by_path
         .into_iter()
         .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
-        .with_state(gateway);
-    api.merge(desk::router()).merge(health::router(dependencies))
+        .with_state(gateway)
+        .merge(desk::router())
+        .layer(axum::middleware::from_fn_with_state(settings.body_idle, edge::limit_body_idle))
+        .layer(axum::middleware::from_fn_with_state(edge::InFlight::new(settings.max_in_flight), edge::limit_in_flight));
+    let app = match health {
+        Some(dependencies) => api.merge(health::router(dependencies)),
+        None => api,
+    };
+    edge::around(app)
 }
 
 /// What the access layer of one route checks.

@@ -24,8 +24,9 @@ impl Problem {
 
     /// A fault of the server's own: logged with `detail` under a new correlation id, answered with the id
     /// alone.
+    /// The correlation id is the request's id, when there is one.
     pub fn internal(title: &'static str, detail: impl std::fmt::Display) -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = super::edge::current_request_id().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         tracing::error!(correlation_id = %id, error = %detail, "gateway: {title}");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,6 +72,9 @@ pub struct ProblemBody {
     /// The id of a fault of the server's own in its log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// The request's id (also answered in `X-Request-Id`), which every log line of the request carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl IntoResponse for Problem {
@@ -82,6 +86,7 @@ impl IntoResponse for Problem {
             detail: self.detail,
             problems: self.problems,
             correlation_id: self.correlation_id,
+            request_id: super::edge::current_request_id(),
         };
         let text = serde_json::to_string(&body).unwrap_or_default();
         (self.status, [(header::CONTENT_TYPE, "application/problem+json")], text).into_response()

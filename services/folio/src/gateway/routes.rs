@@ -65,6 +65,16 @@ pub(super) struct Route {
     pub refusals: &'static [(u16, &'static str)],
 }
 
+impl Route {
+    /// Uploads, assembly and bundle downloads take long (a large file, a whole catalogue); the rest short.
+    pub fn time_limit(&self) -> super::edge::TimeLimit {
+        match (self.body, self.operation) {
+            (Body::Upload, _) | (_, "assemble" | "downloadBundle") => super::edge::TimeLimit::Long,
+            _ => super::edge::TimeLimit::Short,
+        }
+    }
+}
+
 const NOT_FOUND: (u16, &str) = (404, "no such catalogue (or the thing named in the path)");
 
 /// Every route of the API, with its handler.

@@ -110,11 +110,9 @@ pub async fn run(settings: &Settings, role: Role, started: impl FnOnce(std::net:
         backends.require_shared_queue(role.name(), settings)?;
     }
     let shutdown = Shutdown::new(Duration::from_secs(settings.worker.shutdown_grace_secs));
-    // The gateway answers /livez and /readyz on its own port; the other roles on `health_addr`, when set.
-    let health = match role.serves_http() {
-        true => None,
-        false => serve_health(settings, backends.dependencies(&shutdown), shutdown.exiting.clone()).await?,
-    };
+    // Probes and metrics on `health_addr`, when set (the cluster's way: a port of their own, not exposed);
+    // otherwise the gateway answers them on its own port beside the API.
+    let health = serve_health(settings, backends.dependencies(&shutdown), shutdown.exiting.clone()).await?;
     let server = match role.serves_http() {
         true => {
             let (addr, server) = serve_gateway(settings, &backends, &shutdown).await?;
@@ -216,21 +214,25 @@ async fn serve_gateway(
         suggestions: Default::default(),
         spool_dir: std::env::temp_dir(),
         builds,
+        edge: gateway_settings.edge(),
     };
-    let app = crate::gateway::router(gateway, dependencies);
-    let server =
-        tokio::spawn(
-            async move { axum::serve(listener, app).with_graceful_shutdown(stopping.cancelled_owned()).await },
-        );
-    info!(addr = %local, "gateway: HTTP API on /v1, health on /livez and /readyz");
+    let health = settings.health_addr.is_none().then_some(dependencies);
+    let health_here = health.is_some();
+    let app = crate::gateway::router(gateway, health);
+    let server = tokio::spawn(crate::gateway::server::serve(listener, app, gateway_settings.header_timeout(), stopping));
+    match health_here {
+        true => info!(addr = %local, "gateway: HTTP API on /v1, health on /livez, /readyz and /metrics"),
+        false => info!(addr = %local, "gateway: HTTP API on /v1 (health and metrics on health_addr)"),
+    }
     Ok((local, server))
 }
 
 /// The gateway's tokens: `gateway.tokens` and FOLIO_GATEWAY_TOKENS (`NAME:SCOPE:SECRET` each), and the admin
-/// token of `gateway.token` or FOLIO_GATEWAY_TOKEN.
+/// token of `gateway.token` or FOLIO_GATEWAY_TOKEN; each variable may instead name a file (`…_FILE`), as a
+/// mounted Secret. Every token's secret is registered for redaction.
 fn gateway_tokens(settings: &Settings) -> Result<Vec<crate::gateway::auth::Token>> {
     use crate::gateway::auth::{Scope, Token};
-    let from_env = std::env::var("FOLIO_GATEWAY_TOKENS").unwrap_or_default();
+    let from_env = folio_core::redact::env_secret("FOLIO_GATEWAY_TOKENS").map_err(anyhow::Error::msg)?.unwrap_or_default();
     let entries = settings
         .gateway
         .tokens
@@ -239,10 +241,16 @@ fn gateway_tokens(settings: &Settings) -> Result<Vec<crate::gateway::auth::Token
         .chain(from_env.split(|c: char| c == ',' || c.is_whitespace()).filter(|e| !e.is_empty()));
     let mut tokens = Vec::new();
     for entry in entries {
+        if let Some(secret) = entry.splitn(3, ':').nth(2) {
+            folio_core::redact::register(secret);
+        }
         tokens.push(Token::parse(entry).map_err(|e| anyhow::anyhow!("gateway.tokens / FOLIO_GATEWAY_TOKENS: {e}"))?);
     }
-    let admin = std::env::var("FOLIO_GATEWAY_TOKEN").ok().filter(|t| !t.is_empty()).or(settings.gateway.token.clone());
+    let admin = folio_core::redact::env_secret("FOLIO_GATEWAY_TOKEN")
+        .map_err(anyhow::Error::msg)?
+        .or(settings.gateway.token.clone());
     if let Some(secret) = admin {
+        folio_core::redact::register(&secret);
         tokens.push(
             Token::new("admin", Scope::Admin, &secret)
                 .map_err(|e| anyhow::anyhow!("gateway.token / FOLIO_GATEWAY_TOKEN: {e}"))?,
