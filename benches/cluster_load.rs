@@ -284,6 +284,11 @@ async fn main() {
         println!("largest parser process  {parser_mib:.0} MiB ({file})");
     }
 
+    // The coordinator's peak: it reconciles and assembles the book (typeset in its own process).
+    if let Some((_, coordinator)) = processes.iter().find(|(n, _)| n == "coordinator") {
+        let (_, peak) = memory_kib(coordinator.id());
+        println!("coordinator peak        {:.0} MiB", mib(peak));
+    }
     for (name, child) in &mut processes {
         let status = stop(child);
         if !status.success() {

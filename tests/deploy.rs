@@ -113,6 +113,12 @@ fn the_runtime_layout_extracts_a_pdf() {
 
 /// The chart's renderings, after deploy/helm/check.sh passed on them: `(plain, with KEDA)`.
 fn rendered_chart() -> (String, String) {
+    let (plain, keda, _) = rendered_chart_all();
+    (plain, keda)
+}
+
+/// `(plain, with KEDA, with every optional secret and TLS file)`.
+fn rendered_chart_all() -> (String, String, String) {
     let out = tempfile::tempdir().unwrap();
     let output = Command::new(repo().join("deploy/helm/check.sh")).arg(out.path()).output().unwrap();
     assert!(
@@ -123,7 +129,7 @@ fn rendered_chart() -> (String, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap();
-    (read("plain.yaml"), read("keda.yaml"))
+    (read("plain.yaml"), read("keda.yaml"), read("full.yaml"))
 }
 
 /// The documents of a rendering of one kind.
@@ -175,6 +181,77 @@ fn the_chart_lints_renders_and_validates_offline_and_scales_workers_on_the_queue
     // Migrations before the roles start, as a hook.
     let job = of_kind(&plain, "Job");
     assert!(job.len() == 1 && job[0].contains("pre-install,pre-upgrade") && job[0].contains("args: [\"migrate\"]"));
+}
+
+/// Least privilege: each role mounts only the secrets it uses, as files (no secret in an environment
+/// variable); each has a NetworkPolicy; the workers, which parse hostile files, take in only probes and
+/// metrics and reach only DNS, the database, the broker and object storage; probes and metrics are on a port
+/// of their own, which the gateway's Service does not expose.
+#[test]
+fn each_role_gets_only_its_secrets_and_a_network_policy() {
+    let (_, _, full) = rendered_chart_all();
+    let workload = |kind: &str, name: &str| -> String {
+        of_kind(&full, kind)
+            .into_iter()
+            .find(|d| d.contains(&format!("name: {name}\n")))
+            .unwrap_or_else(|| panic!("no {kind} {name} in:\n{full}"))
+            .to_string()
+    };
+    let (gateway, worker, coordinator) = (
+        workload("Deployment", "folio-gateway"),
+        workload("Deployment", "folio-worker"),
+        workload("Deployment", "folio-coordinator"),
+    );
+    let migrate = workload("Job", "folio-migrate");
+    for (role, doc) in [("gateway", &gateway), ("worker", &worker), ("coordinator", &coordinator), ("migrate", &migrate)] {
+        assert!(!doc.contains("secretKeyRef"), "{role}: a secret in an environment variable:\n{doc}");
+        assert!(doc.contains("name: folio-database\n") && doc.contains("FOLIO_DATABASE_URL_FILE"), "{role}");
+    }
+    let has = |doc: &str, secret: &str| doc.contains(&format!("name: {secret}\n"));
+    for secret in ["folio-signing-key", "folio-webhook", "folio-gateway-tokens"] {
+        assert!(!has(&worker, secret), "the worker references {secret}:\n{worker}");
+        assert!(!has(&migrate, secret), "the migration references {secret}");
+    }
+    for variable in ["FOLIO_SIGNING_KEY", "FOLIO_WEBHOOK_URL", "FOLIO_GATEWAY_TOKEN"] {
+        assert!(!worker.contains(variable) && !migrate.contains(variable), "{variable}");
+    }
+    assert!(!has(&migrate, "folio-broker") && !has(&migrate, "folio-object-storage"), "migration: the database only");
+    assert!(has(&gateway, "folio-gateway-tokens") && has(&gateway, "folio-signing-key") && !has(&gateway, "folio-webhook"));
+    assert!(has(&coordinator, "folio-signing-key") && has(&coordinator, "folio-webhook"));
+    assert!(!has(&coordinator, "folio-gateway-tokens"));
+    for doc in [&gateway, &worker, &coordinator] {
+        assert!(doc.contains("value: \"0.0.0.0:8081\"") && doc.contains("port: health"), "probes on 8081:\n{doc}");
+        assert!(doc.contains("mountPath: /etc/folio-tls/ca"), "the CA bundle mounted");
+    }
+    let config = of_kind(&full, "ConfigMap").concat();
+    assert!(config.contains("sslmode=verify-full&sslrootcert=/etc/folio-tls/ca/ca.crt"), "{config}");
+    assert!(config.contains("queue=folio.work&cacertfile=/etc/folio-tls/ca/ca.crt"), "{config}");
+    let service = workload("Service", "folio-gateway");
+    assert!(service.contains("targetPort: http") && !service.contains("8081"), "{service}");
+
+    // A NetworkPolicy per role; the worker's: ingress on 8081 only, egress to its dependencies' ports only.
+    let policies = of_kind(&full, "NetworkPolicy");
+    assert_eq!(policies.len(), 4, "{policies:?}");
+    let policy = |role: &str| {
+        *policies
+            .iter()
+            .find(|p| p.contains(&format!("app.kubernetes.io/component: {role}\n      app")) || p.contains(&format!("name: folio-{role}\n")))
+            .unwrap_or_else(|| panic!("no NetworkPolicy for {role}"))
+    };
+    let ports = |doc: &str, section: &str| -> Vec<u16> {
+        let part = doc.split(&format!("\n  {section}:")).nth(1).unwrap_or("");
+        let part = part.split("\n  egress:").next().unwrap_or(part);
+        part.split("port: ").skip(1).filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).collect()
+    };
+    let worker_policy = policy("worker");
+    assert!(worker_policy.contains("policyTypes: [Ingress, Egress]"), "{worker_policy}");
+    assert_eq!(ports(worker_policy, "ingress"), vec![8081], "{worker_policy}");
+    let mut egress = ports(worker_policy, "egress");
+    egress.sort_unstable();
+    egress.dedup();
+    assert_eq!(egress, vec![53, 443, 5432, 5671, 5672], "{worker_policy}");
+    assert_eq!(ports(policy("gateway"), "ingress"), vec![8081, 8080]);
+    assert!(policy("migrate").contains("ingress: []"));
 }
 
 /// Every setting the chart writes into folio.toml is one docs/CONFIGURATION.md documents; every value of
