@@ -3,6 +3,7 @@
 //!
 //! This crate has no I/O beyond parsing the intake files it is handed; every other crate speaks its types.
 
+pub mod bounded;
 pub mod catalogue;
 pub mod classify;
 pub mod domain;

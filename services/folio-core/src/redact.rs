@@ -143,23 +143,14 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 /// secrets; `None` when neither is set. What is found is registered ([`register_url`] for a URL, else
 /// [`register`]) before it is returned, so that no log line shows it.
 pub fn env_secret(name: &str) -> Result<Option<String>, String> {
-    use std::io::Read;
     let value = match std::env::var(name).ok().filter(|v| !v.is_empty()) {
         Some(value) => value,
         None => {
             let file_variable = format!("{name}_FILE");
             let Some(file) = std::env::var_os(&file_variable).filter(|f| !f.is_empty()) else { return Ok(None) };
             let shown = std::path::Path::new(&file).display().to_string();
-            let opened =
-                std::fs::File::open(&file).map_err(|e| format!("{file_variable}: cannot read {shown}: {e}"))?;
-            let mut bytes = Vec::new();
-            opened
-                .take(MAX_SECRET_FILE_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("{file_variable}: cannot read {shown}: {e}"))?;
-            if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
-                return Err(format!("{file_variable}: {shown} is larger than {} KiB", MAX_SECRET_FILE_BYTES >> 10));
-            }
+            let bytes = crate::bounded::read_file(std::path::Path::new(&file), MAX_SECRET_FILE_BYTES)
+                .map_err(|e| format!("{file_variable}: {shown}: {e}"))?;
             let text = String::from_utf8(bytes).map_err(|_| format!("{file_variable}: {shown} is not UTF-8 text"))?;
             let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
             if text.is_empty() {
@@ -195,7 +186,7 @@ mod tests {
         assert_eq!(env_secret("FOLIO_TEST_SECRET_NONE").unwrap(), None);
         std::env::set_var("FOLIO_TEST_SECRET_B_FILE", dir.join("missing"));
         let e = env_secret("FOLIO_TEST_SECRET_B").unwrap_err();
-        assert!(e.starts_with("FOLIO_TEST_SECRET_B_FILE: cannot read"), "{e}");
+        assert!(e.starts_with("FOLIO_TEST_SECRET_B_FILE: ") && e.contains("cannot read it"), "{e}");
         std::fs::write(&file, vec![b'x'; MAX_SECRET_FILE_BYTES as usize + 1]).unwrap();
         std::env::set_var("FOLIO_TEST_SECRET_C_FILE", &file);
         assert!(env_secret("FOLIO_TEST_SECRET_C").unwrap_err().contains("larger than 64 KiB"));

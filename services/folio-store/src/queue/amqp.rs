@@ -110,16 +110,8 @@ impl AmqpTls {
 
 /// Reads a PEM file named by a URL parameter, at most [`MAX_TLS_FILE_BYTES`].
 fn read_pem(parameter: &str, file: &str) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let opened = std::fs::File::open(file).map_err(|e| format!("{parameter}={file}: {e}"))?;
-    let mut bytes = Vec::new();
-    opened
-        .take(MAX_TLS_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let bytes = folio_core::bounded::read_file(std::path::Path::new(file), MAX_TLS_FILE_BYTES)
         .map_err(|e| format!("{parameter}={file}: {e}"))?;
-    if bytes.len() as u64 > MAX_TLS_FILE_BYTES {
-        return Err(format!("{parameter}={file}: larger than {} KiB; is it a PEM file?", MAX_TLS_FILE_BYTES >> 10));
-    }
     if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         return Err(format!("{parameter}={file}: not a PEM file (no '-----BEGIN' line)"));
     }
