@@ -918,7 +918,21 @@ async fn decisions_are_kept_replaced_taken_back_and_move_the_marker(store: Arc<d
     assert!(store.remove_decision(cat, key(c.id, DecisionAction::Exclude, None)).await.unwrap());
     assert!(!store.remove_decision(cat, key(c.id, DecisionAction::Exclude, None)).await.unwrap(), "gone already");
     assert!(!store.remove_decision(cat, key(c.id, DecisionAction::Waive, Some(FindingCode::TooLong))).await.unwrap());
-    assert_eq!(store.decisions(cat).await.unwrap(), [again]);
+    assert_eq!(store.decisions(cat).await.unwrap(), [again.clone()]);
+
+    // Changes in quick succession, several within one millisecond (SQLite's clock reads milliseconds), each
+    // move the marker: a build is never skipped because two changes shared a tick.
+    let mut last = store.change_marker(cat).await.unwrap();
+    for i in 0..20 {
+        let mut next = again.clone();
+        next.reason = format!("reason {i}");
+        store.put_decision(cat, &next).await.unwrap();
+        let marker = store.change_marker(cat).await.unwrap();
+        assert_ne!(last, marker, "change {i} did not move the marker");
+        last = marker;
+    }
+    store.put_catalogue(cat, &config(&[("lebanon", "Clearance")]), "gateway").await.unwrap();
+    assert_ne!(last, store.change_marker(cat).await.unwrap(), "the catalogue's settings written again");
 }
 
 async fn an_idempotency_key_keeps_its_first_use(store: Arc<dyn Store>) {

@@ -13,7 +13,7 @@ async fn upsert_catalogue(
     let sql = "INSERT INTO catalogues (id, title, deadline, settings, source, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, @now, @now)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, deadline = excluded.deadline,
-           settings = excluded.settings, source = excluded.source, updated_at = excluded.updated_at";
+           settings = excluded.settings, source = excluded.source, updated_at = @after(catalogues.updated_at)";
     db.execute(
         sql,
         &[

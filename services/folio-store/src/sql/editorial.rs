@@ -23,7 +23,8 @@ async fn editorial_change(
     }
     let changed = tx.execute(sql, args).await?;
     if changed > 0 {
-        tx.execute("UPDATE catalogues SET updated_at = @now WHERE id = $1", &[Arg::Id(catalogue_id)]).await?;
+        let sql = "UPDATE catalogues SET updated_at = @after(updated_at) WHERE id = $1";
+        tx.execute(sql, &[Arg::Id(catalogue_id)]).await?;
     }
     tx.commit().await?;
     Ok(changed)

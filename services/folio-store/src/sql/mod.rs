@@ -1,6 +1,6 @@
 //! The database of records in SQL, written once for both engines. Each statement is one text with `$N`
 //! placeholders, which SQLite and PostgreSQL both read; the few places where their SQL differs are named
-//! fragments an engine expands (`@now`, `@later($N)`, `@earlier($N)`, `@seq`, `@bytewise`, see
+//! fragments an engine expands (`@now`, `@later($N)`, `@earlier($N)`, `@after(COLUMN)`, `@seq`, `@bytewise`, see
 //! [`expand`]), and values are bound as [`Arg`]s, which each engine encodes in its own column types (SQLite
 //! keeps ids, dates, times and JSON as text; PostgreSQL as `uuid`, `date`, `timestamptz` and `jsonb`). What an
 //! engine does its own way is in its file: opening, migrating, and the lock a build claim takes.

@@ -60,6 +60,9 @@ fn fragment(name: &str, argument: &str) -> String {
         "now" => format!("{NOW})"),
         "later" => format!("{NOW}, printf('%+.6f seconds', {argument} / 1000000.0))"),
         "earlier" => format!("{NOW}, printf('%+.6f seconds', -{argument} / 1000000.0))"),
+        // The clock reads milliseconds: two changes in one would look like one. A thousandth after the
+        // column's time when the clock has not passed it.
+        "after" => format!("max({NOW}), coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', {argument}, '+0.001 seconds'), ''))"),
         "seq" => "rowid".into(),
         "bytewise" => String::new(),
         other => format!("@{other}"),
