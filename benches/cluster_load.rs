@@ -284,10 +284,23 @@ async fn main() {
         println!("largest parser process  {parser_mib:.0} MiB ({file})");
     }
 
-    // The coordinator's peak: it reconciles and assembles the book (typeset in its own process).
+    // The coordinator's peak: it reconciles, then assembles the book of every document (typeset in its own
+    // process), which it starts at its next look once the chapter clears; waited for up to ten minutes.
     if let Some((_, coordinator)) = processes.iter().find(|(n, _)| n == "coordinator") {
+        let waiting = Instant::now();
+        let assembled = loop {
+            let builds = store.builds(catalogue_id).await.unwrap();
+            if builds.iter().any(|b| b.state == folio_store::BuildState::Done) {
+                break true;
+            }
+            if waiting.elapsed() > Duration::from_secs(600) {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
         let (_, peak) = memory_kib(coordinator.id());
-        println!("coordinator peak        {:.0} MiB", mib(peak));
+        let what = if assembled { "with the book of every document assembled" } else { "no book assembled in 10 min" };
+        println!("coordinator peak        {:.0} MiB ({what})", mib(peak));
     }
     for (name, child) in &mut processes {
         let status = stop(child);
