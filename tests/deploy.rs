@@ -203,7 +203,9 @@ fn each_role_gets_only_its_secrets_and_a_network_policy() {
         workload("Deployment", "folio-coordinator"),
     );
     let migrate = workload("Job", "folio-migrate");
-    for (role, doc) in [("gateway", &gateway), ("worker", &worker), ("coordinator", &coordinator), ("migrate", &migrate)] {
+    for (role, doc) in
+        [("gateway", &gateway), ("worker", &worker), ("coordinator", &coordinator), ("migrate", &migrate)]
+    {
         assert!(!doc.contains("secretKeyRef"), "{role}: a secret in an environment variable:\n{doc}");
         assert!(doc.contains("name: folio-database\n") && doc.contains("FOLIO_DATABASE_URL_FILE"), "{role}");
     }
@@ -216,7 +218,9 @@ fn each_role_gets_only_its_secrets_and_a_network_policy() {
         assert!(!worker.contains(variable) && !migrate.contains(variable), "{variable}");
     }
     assert!(!has(&migrate, "folio-broker") && !has(&migrate, "folio-object-storage"), "migration: the database only");
-    assert!(has(&gateway, "folio-gateway-tokens") && has(&gateway, "folio-signing-key") && !has(&gateway, "folio-webhook"));
+    assert!(
+        has(&gateway, "folio-gateway-tokens") && has(&gateway, "folio-signing-key") && !has(&gateway, "folio-webhook")
+    );
     assert!(has(&coordinator, "folio-signing-key") && has(&coordinator, "folio-webhook"));
     assert!(!has(&coordinator, "folio-gateway-tokens"));
     for doc in [&gateway, &worker, &coordinator] {
@@ -235,13 +239,19 @@ fn each_role_gets_only_its_secrets_and_a_network_policy() {
     let policy = |role: &str| {
         *policies
             .iter()
-            .find(|p| p.contains(&format!("app.kubernetes.io/component: {role}\n      app")) || p.contains(&format!("name: folio-{role}\n")))
+            .find(|p| {
+                p.contains(&format!("app.kubernetes.io/component: {role}\n      app"))
+                    || p.contains(&format!("name: folio-{role}\n"))
+            })
             .unwrap_or_else(|| panic!("no NetworkPolicy for {role}"))
     };
     let ports = |doc: &str, section: &str| -> Vec<u16> {
         let part = doc.split(&format!("\n  {section}:")).nth(1).unwrap_or("");
         let part = part.split("\n  egress:").next().unwrap_or(part);
-        part.split("port: ").skip(1).filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).collect()
+        part.split("port: ")
+            .skip(1)
+            .filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .collect()
     };
     let worker_policy = policy("worker");
     assert!(worker_policy.contains("policyTypes: [Ingress, Egress]"), "{worker_policy}");

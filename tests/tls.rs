@@ -126,7 +126,9 @@ async fn the_roles_process_documents_over_tls_to_postgres_and_rabbitmq() {
     let _running = Killed(vec![gateway, worker]);
     let logs = || {
         ["gateway", "worker"]
-            .map(|n| format!("--- {n}\n{}", std::fs::read_to_string(dir.path().join(format!("{n}.log"))).unwrap_or_default()))
+            .map(|n| {
+                format!("--- {n}\n{}", std::fs::read_to_string(dir.path().join(format!("{n}.log"))).unwrap_or_default())
+            })
             .join("\n")
     };
     let addr = line.trim().strip_prefix("folio: serving on http://").unwrap_or_else(|| panic!("{line}\n{}", logs()));

@@ -36,9 +36,25 @@ pub fn register(secret: &str) {
 /// registering their values would mask words such as `verify-full` wherever a log says them. The value of
 /// any other parameter is treated as a secret.
 const PLAIN_PARAMETERS: [&str; 19] = [
-    "sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "cacertfile", "certfile", "keyfile",
-    "auth_mechanism", "queue", "delivery_limit", "connection_name", "connection_timeout", "confirm_timeout",
-    "heartbeat", "frame_max", "channel_max", "region", "endpoint",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "cacertfile",
+    "certfile",
+    "keyfile",
+    "auth_mechanism",
+    "queue",
+    "delivery_limit",
+    "connection_name",
+    "connection_timeout",
+    "confirm_timeout",
+    "heartbeat",
+    "frame_max",
+    "channel_max",
+    "region",
+    "endpoint",
 ];
 
 /// Notes the secrets a URL carries: its password, the values of its query parameters but those known to
@@ -216,6 +232,9 @@ mod tests {
         assert_eq!(text("abc"), "abc", "too short to be worth masking everywhere");
         // A mode or a file's path is no secret: a log may name them.
         register_url("postgres://db/folio?sslmode=verify-full&sslrootcert=/etc/folio/ca.crt&sslpassword=pw-9876543");
-        assert_eq!(text("sslmode=verify-full, /etc/folio/ca.crt, pw-9876543"), "sslmode=verify-full, /etc/folio/ca.crt, ***");
+        assert_eq!(
+            text("sslmode=verify-full, /etc/folio/ca.crt, pw-9876543"),
+            "sslmode=verify-full, /etc/folio/ca.crt, ***"
+        );
     }
 }

@@ -501,7 +501,10 @@ mod tests {
             Some("postgres://folio:pw@db.example:5432/folio?sslmode=require&sslrootcert=%2Fetc%2Ffolio%2Fca%2Fca.crt"),
             "the URL's own sslmode wins"
         );
-        assert_eq!(s.queue_url, "amqps://folio:pw@mq.example/%2f?queue=folio.work&cacertfile=%2Fetc%2Ffolio%2Fca%2Fca.crt");
+        assert_eq!(
+            s.queue_url,
+            "amqps://folio:pw@mq.example/%2f?queue=folio.work&cacertfile=%2Fetc%2Ffolio%2Fca%2Fca.crt"
+        );
         let mut embedded = Settings { database_url_params: Some("sslmode=verify-full".into()), ..Settings::default() };
         embedded.add_url_params();
         assert_eq!(embedded.database_url, None, "SQLite takes no TLS parameters");

@@ -454,10 +454,9 @@ impl Shared {
         let properties = ConnectionProperties::default().with_connection_name(o.connection_name.clone().into());
         let runtime = lapin::runtime::default_runtime()
             .map_err(|e| QueueError::Connect { target: self.target.clone(), reason: e.to_string() })?;
-        let connection =
-            Connection::connect_uri_with_config(self.uri.clone(), properties, o.tls.config(), runtime)
-                .await
-                .map_err(|e| self.connect_error(e))?;
+        let connection = Connection::connect_uri_with_config(self.uri.clone(), properties, o.tls.config(), runtime)
+            .await
+            .map_err(|e| self.connect_error(e))?;
         let channel_error = |e| broker_error("open a channel", e);
         let publish = connection.create_channel().await.map_err(channel_error)?;
         publish.confirm_select(ConfirmSelectOptions::default()).await.map_err(channel_error)?;

@@ -177,7 +177,10 @@ pub async fn limit_body_idle(State(idle): State<Duration>, request: Request, nex
     let mut response = Problem::new(
         StatusCode::REQUEST_TIMEOUT,
         "The request body stalled",
-        format!("no byte of the body arrived for {} s (gateway.body_idle_secs); send the request again", idle.as_secs()),
+        format!(
+            "no byte of the body arrived for {} s (gateway.body_idle_secs); send the request again",
+            idle.as_secs()
+        ),
     )
     .into_response();
     response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
@@ -272,12 +275,15 @@ mod tests {
     #[tokio::test]
     async fn a_handler_that_panics_is_answered_500_and_the_server_goes_on() {
         let app = axum::Router::new()
-            .route("/boom", axum::routing::get(|| async {
-                if std::hint::black_box(true) {
-                    panic!("the handler's bug");
-                }
-                "unreached"
-            }))
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("the handler's bug");
+                    }
+                    "unreached"
+                }),
+            )
             .route("/fine", axum::routing::get(|| async { "fine" }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -287,7 +293,10 @@ mod tests {
         let answer = get(addr, "/boom").await;
         assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
         assert!(answer.contains("application/problem+json"), "{answer}");
-        assert!(answer.contains(r#""request_id":"req-1""#) && answer.contains(r#""correlation_id":"req-1""#), "{answer}");
+        assert!(
+            answer.contains(r#""request_id":"req-1""#) && answer.contains(r#""correlation_id":"req-1""#),
+            "{answer}"
+        );
         assert!(!answer.contains("the handler's bug"), "the panic's message stays in the log: {answer}");
         assert!(get(addr, "/fine").await.ends_with("fine"));
         stop.cancel();

@@ -100,7 +100,10 @@ pub fn router(gateway: Gateway, health: Option<Dependencies>) -> Router {
         .with_state(gateway)
         .merge(desk::router())
         .layer(axum::middleware::from_fn_with_state(settings.body_idle, edge::limit_body_idle))
-        .layer(axum::middleware::from_fn_with_state(edge::InFlight::new(settings.max_in_flight), edge::limit_in_flight));
+        .layer(axum::middleware::from_fn_with_state(
+            edge::InFlight::new(settings.max_in_flight),
+            edge::limit_in_flight,
+        ));
     let app = match health {
         Some(dependencies) => api.merge(health::router(dependencies)),
         None => api,

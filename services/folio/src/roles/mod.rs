@@ -219,7 +219,8 @@ async fn serve_gateway(
     let health = settings.health_addr.is_none().then_some(dependencies);
     let health_here = health.is_some();
     let app = crate::gateway::router(gateway, health);
-    let server = tokio::spawn(crate::gateway::server::serve(listener, app, gateway_settings.header_timeout(), stopping));
+    let server =
+        tokio::spawn(crate::gateway::server::serve(listener, app, gateway_settings.header_timeout(), stopping));
     match health_here {
         true => info!(addr = %local, "gateway: HTTP API on /v1, health on /livez, /readyz and /metrics"),
         false => info!(addr = %local, "gateway: HTTP API on /v1 (health and metrics on health_addr)"),
@@ -232,7 +233,8 @@ async fn serve_gateway(
 /// mounted Secret. Every token's secret is registered for redaction.
 fn gateway_tokens(settings: &Settings) -> Result<Vec<crate::gateway::auth::Token>> {
     use crate::gateway::auth::{Scope, Token};
-    let from_env = folio_core::redact::env_secret("FOLIO_GATEWAY_TOKENS").map_err(anyhow::Error::msg)?.unwrap_or_default();
+    let from_env =
+        folio_core::redact::env_secret("FOLIO_GATEWAY_TOKENS").map_err(anyhow::Error::msg)?.unwrap_or_default();
     let entries = settings
         .gateway
         .tokens
