@@ -180,3 +180,45 @@ fn pdf_with_scan_then_text(png: &[u8]) -> Vec<u8> {
     doc.save_to(&mut out).expect("save");
     out
 }
+
+fn tiff_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/tiff/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// TIFF as office scanners, fax machines and archives write it (tests/fixtures/tiff, made from scan-en.png:
+/// see the README there): Group 4 and Group 3 fax coding, JPEG with YCbCr colours, 12-bit grey, 4-bit grey
+/// that says white is zero, a 1-bit palette. Each is read, OCRed and found English; none is refused.
+#[test]
+fn tiffs_as_scanners_write_them_are_read_and_ocred() {
+    common::require_tesseract();
+    for name in [
+        "scan-g4.tif",
+        "scan-g3.tif",
+        "scan-ycbcr-jpeg.tif",
+        "scan-gray12.tif",
+        "scan-gray4-miniswhite.tif",
+        "scan-palette1.tif",
+    ] {
+        let ex = extract_bytes(name, &tiff_fixture(name), &opts());
+        let r = &ex.record;
+        assert_eq!(r.error, None, "{name}");
+        assert_eq!((r.format.as_str(), r.pages), ("tiff", Some(1)), "{name}");
+        assert_eq!(r.ocr, OcrStatus::Applied, "{name}");
+        assert_eq!(r.language.as_deref(), Some("en"), "{name}: {}", ex.text);
+        assert!(ex.text.contains("MEXICO") && ex.text.contains("Excellency"), "{name}: {}", ex.text);
+        assert!(r.ocr_confidence.is_some_and(|c| c > 0.85), "{name}: {:?}", r.ocr_confidence);
+    }
+}
+
+/// A TIFF of two pages is a document of two pages: both read, in order, each OCRed.
+#[test]
+fn every_page_of_a_multipage_tiff_is_read() {
+    common::require_tesseract();
+    let ex = extract_bytes("scan-2pages-g4.tif", &tiff_fixture("scan-2pages-g4.tif"), &opts());
+    let r = &ex.record;
+    assert_eq!(r.error, None);
+    assert_eq!(r.pages, Some(2));
+    assert_eq!(r.ocr_pages, [1, 2]);
+    let (english, spanish) = (ex.text.find("Dear Excellency"), ex.text.find("Gracias, señor Presidente"));
+    assert!(english.is_some() && spanish.is_some() && english < spanish, "both pages, in order: {}", ex.text);
+}

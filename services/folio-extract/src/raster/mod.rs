@@ -4,6 +4,7 @@
 pub(crate) mod djpeg;
 pub(crate) mod jpeg;
 pub(crate) mod thumbnail;
+pub(crate) mod tiff;
 
 use crate::{sniff::Format, Extracted, Limits, OcrFound, Options};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
@@ -14,6 +15,9 @@ use std::io::Cursor;
 const BYTES_PER_PIXEL: u64 = 8;
 
 pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Extracted, ExtractError> {
+    if format == Format::Tiff {
+        return extract_tiff(bytes, opts);
+    }
     let img = decode(bytes, &opts.limits, opts.djpeg)?;
     let frames = match format {
         Format::Gif => gif_frames(bytes, &opts.limits),
@@ -42,24 +46,95 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
     })
 }
 
+/// A TIFF: every page (image file directory) decoded in turn ([`tiff`]), each OCRed where it could hold text,
+/// their texts joined with a blank line; the first page is the preview. A page after the first that cannot be
+/// decoded ends the document there: what came before is kept, and the record says what stopped it.
+fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+    let mut pages = tiff::pages(bytes, &opts.limits)?;
+    let first =
+        pages.next().unwrap_or_else(|| Err(ExtractError::new(ExtractErrorKind::Corrupt, "the TIFF holds no image")))?;
+    let dimensions = Some((first.width(), first.height()));
+    let mut texts = Vec::new();
+    let mut ocr_pages = Vec::new();
+    let mut statuses = Vec::new();
+    let mut degraded = None;
+    let mut count = 0u32;
+    let mut preview = None;
+    let mut next: Option<Result<DynamicImage, ExtractError>> = Some(Ok(first));
+    while let Some(page) = next.take() {
+        let img = match page {
+            Ok(img) => img,
+            Err(e) => {
+                degraded = Some(ExtractError::new(
+                    e.kind,
+                    format!("page {} and after were left out: {}", count + 1, e.message),
+                ));
+                break;
+            }
+        };
+        count += 1;
+        let (status, page_ocr) = recognise_page(&img, &opts.limits, opts.ocr);
+        statuses.push(status);
+        if let Some(page_ocr) = page_ocr {
+            if !page_ocr.text.is_empty() {
+                texts.push(page_ocr.text.clone());
+            }
+            ocr_pages.push((count, page_ocr));
+        }
+        if count == 1 && opts.thumbnails.largest().is_some() {
+            preview = Some(img);
+        }
+        next = pages.next();
+    }
+    let text = texts.join("\n\n");
+    let ocr = if statuses.contains(&OcrStatus::Applied) {
+        OcrStatus::Applied
+    } else if statuses.contains(&OcrStatus::Needed) {
+        OcrStatus::Needed
+    } else {
+        OcrStatus::NotNeeded
+    };
+    let frames = tiff_directories(bytes, opts.limits.max_pages);
+    Ok(Extracted {
+        pages: Some(count),
+        pages_source: Some(PagesSource::Image),
+        frames: (frames > 1).then_some(frames),
+        detect_language: !text.is_empty(),
+        text,
+        title: None,
+        author: None,
+        info: Default::default(),
+        ocr,
+        ocr_found: OcrFound::from_pages(&ocr_pages),
+        dimensions,
+        preview,
+        degraded,
+    })
+}
+
 /// OCR the decoded, oriented image: `Applied` when OCR ran (whether or not text was kept), `Needed` when
 /// tesseract is missing or failed (the image may well hold text).
 fn recognise(img: &DynamicImage, limits: &Limits, enabled: bool) -> (String, OcrStatus, OcrFound) {
+    match recognise_page(img, limits, enabled) {
+        (status, Some(page)) => (page.text.clone(), status, OcrFound::from_pages(&[(1, page)])),
+        (status, None) => (String::new(), status, OcrFound::default()),
+    }
+}
+
+/// One image's OCR: its status and, when OCR ran, what it read.
+fn recognise_page(img: &DynamicImage, limits: &Limits, enabled: bool) -> (OcrStatus, Option<crate::ocr::PageOcr>) {
     if !enabled || !crate::ocr::available() {
-        return (String::new(), OcrStatus::Needed, OcrFound::default());
+        return (OcrStatus::Needed, None);
     }
     if !crate::ocr::could_hold_text(img) {
         // Too small for a line of text, or one flat colour: a picture, whatever OCR would make of it.
-        return (String::new(), OcrStatus::NotNeeded, OcrFound::default());
+        return (OcrStatus::NotNeeded, None);
     }
     match crate::ocr::recognise(img, limits) {
-        Ok(page) => {
-            let text = page.text.clone();
-            (text, OcrStatus::Applied, OcrFound::from_pages(&[(1, page)]))
-        }
+        Ok(page) => (OcrStatus::Applied, Some(page)),
         Err(why) => {
             tracing::warn!("OCR of the image failed: {why}");
-            (String::new(), OcrStatus::Needed, OcrFound::default())
+            (OcrStatus::Needed, None)
         }
     }
 }
