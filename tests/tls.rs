@@ -236,3 +236,23 @@ async fn a_client_certificate_logs_in_to_rabbitmq_with_external() {
     let bare = url.split("&certfile=").next().unwrap().to_string() + "&auth_mechanism=external";
     assert!(AmqpQueue::open(&bare, 1).await.is_err());
 }
+
+/// A client certificate, as a managed PostgreSQL may ask for one: the test server lets the user `guest` in by
+/// certificate only (`cert` in pg_hba.conf); `folio migrate` with `sslcert` and `sslkey` brings a database up
+/// to date as `guest`, and without them is refused.
+#[tokio::test]
+async fn a_client_certificate_logs_in_to_postgres() {
+    let dir = tls_dir();
+    let database = format!("folio_tls_{}", Uuid::new_v4().simple());
+    admin(&format!("CREATE DATABASE {database}")).await;
+    let (ca_file, cert, key) = (dir.join("ca.crt"), dir.join("client.crt"), dir.join("client.key"));
+    let without =
+        format!("postgres://guest@localhost:5433/{database}?sslmode=verify-full&sslrootcert={}", ca_file.display());
+    let with = format!("{without}&sslcert={}&sslkey={}", cert.display(), key.display());
+    let (status, log) = run_to_end(&["migrate", "--database-url", &with], &[]);
+    assert!(status.success(), "{log}");
+    let (status, log) = run_to_end(&["migrate", "--database-url", &without], &[]);
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("client certificate"), "says what was missing: {log}");
+    admin(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+}
