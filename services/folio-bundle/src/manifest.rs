@@ -363,6 +363,7 @@ mod tests {
             modified: None,
             producer: None,
             text_cut_from_bytes: None,
+            repaired: false,
         };
         let failed = Record::failed(
             "laos/broken.pdf",

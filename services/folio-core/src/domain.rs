@@ -350,6 +350,8 @@ pub enum FindingCode {
     NearDuplicate,
     /// A document's text was longer than the limit on text kept per document, and was cut.
     TextCut,
+    /// A document was damaged and read only after a repair.
+    Repaired,
 }
 
 impl FindingCode {
@@ -372,6 +374,7 @@ impl FindingCode {
             Self::Duplicate => "duplicate",
             Self::NearDuplicate => "near_duplicate",
             Self::TextCut => "text_cut",
+            Self::Repaired => "repaired",
         }
     }
 
@@ -384,7 +387,7 @@ impl FindingCode {
         matches!(self, Self::UnlistedFile | Self::MissingFile | Self::UnknownChapter | Self::MalformedRow)
     }
 
-    pub const ALL: [FindingCode; 17] = [
+    pub const ALL: [FindingCode; 18] = [
         Self::Language,
         Self::TooLong,
         Self::Unattributed,
@@ -402,6 +405,7 @@ impl FindingCode {
         Self::Duplicate,
         Self::NearDuplicate,
         Self::TextCut,
+        Self::Repaired,
     ];
 }
 

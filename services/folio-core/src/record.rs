@@ -235,6 +235,11 @@ pub struct Record {
     /// absent when the text is whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_cut_from_bytes: Option<u64>,
+    /// The file was damaged and read only after a repair (a PDF whose cross-reference table had to be
+    /// rebuilt, as poppler or qpdf would refuse it): what was read may be short of what the author sent.
+    /// Absent when no repair was needed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repaired: bool,
 }
 
 /// One language's part of a text.
@@ -280,6 +285,7 @@ impl Record {
             created: None,
             modified: None,
             text_cut_from_bytes: None,
+            repaired: false,
             producer: None,
         }
     }

@@ -108,6 +108,33 @@ pub fn check(
         return findings;
     }
 
+    // Read, but nothing to print and nothing to show: no word, and no image or rendered page.
+    if evidence.iter().filter_map(Evidence::usable_record).all(|r| r.words == 0 && r.dimensions.is_none()) {
+        push(
+            FindingCode::Unreadable,
+            Severity::Blocking,
+            None,
+            "No file of this contribution gave any text or a page that could be shown, so there is nothing to put \
+             in the book: the files may be damaged, or scans that OCR could not read. Ask for the files again."
+                .into(),
+        );
+        return findings;
+    }
+    for e in evidence {
+        if e.usable_record().is_some_and(|r| r.repaired) {
+            push(
+                FindingCode::Repaired,
+                Severity::Warning,
+                Some(&e.document.file_name),
+                format!(
+                    "'{}' was damaged and was read only after a repair (its cross-reference table was rebuilt): \
+                     compare what was read with the original, and ask for the file again if anything is missing.",
+                    e.document.file_name
+                ),
+            );
+        }
+    }
+
     for e in evidence {
         let Some(found) = e.usable_record().and_then(|r| r.text_cut_from_bytes) else { continue };
         // Megabytes of text are thousands of pages: far past any call's limit, and not to be set into the
@@ -266,7 +293,28 @@ mod tests {
         r.pages_source = Some(PagesSource::Counted);
         r.language = Some(lang.into());
         r.language_confidence = Some(confidence);
+        r.words = 300 * u64::from(pages);
         r
+    }
+
+    #[test]
+    fn a_contribution_with_nothing_to_print_or_show_is_blocked_and_a_repaired_file_is_named() {
+        let d = document("scan.pdf", DocumentState::Done);
+        let mut blank = record("pdf", 1, "und", 0.0);
+        blank.words = 0;
+        let f = check_one(ContributionKind::Text, &d, &blank);
+        assert_eq!(codes(&f), [(FindingCode::Unreadable, Severity::Blocking)], "{f:?}");
+        assert!(f[0].message.contains("nothing to put in the book"), "{}", f[0].message);
+        // The same file with its first page rendered: there is a page to show (and its text is to be checked).
+        blank.dimensions = Some((595, 842));
+        let f = check_one(ContributionKind::Photograph, &d, &blank);
+        assert!(f.is_empty(), "{f:?}");
+
+        let mut repaired = record("pdf", 3, "en", 0.99);
+        repaired.repaired = true;
+        let f = check_one(ContributionKind::Text, &d, &repaired);
+        assert_eq!(codes(&f), [(FindingCode::Repaired, Severity::Warning)], "{f:?}");
+        assert_eq!(f[0].file_name.as_deref(), Some("scan.pdf"));
     }
 
     fn codes(f: &[Finding]) -> Vec<(FindingCode, Severity)> {

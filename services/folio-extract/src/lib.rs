@@ -181,6 +181,8 @@ pub(crate) struct Extracted {
     /// Set for a degraded result: the file cannot be read in full (a PDF that needs a password), but what
     /// could be read (its page count) is worth keeping beside the error.
     pub degraded: Option<ExtractError>,
+    /// Read only after repairing the file (see [`folio_core::Record::repaired`]).
+    pub repaired: bool,
 }
 
 /// What OCR contributed to a file: the pages whose text it supplied, the packs it used, its confidence.
@@ -266,6 +268,7 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
                 record.text_cut_from_bytes = Some(found_bytes);
             }
             record.error = found.degraded;
+            record.repaired = found.repaired;
             record.pages = found.pages;
             record.pages_source = found.pages_source;
             record.frames = found.frames;

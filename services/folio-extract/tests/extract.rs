@@ -529,4 +529,9 @@ fn pdf_with_broken_startxref_is_repaired() {
     assert_eq!(ex.record.pages, Some(2));
     assert_eq!(ex.record.title.as_deref(), Some("Fixed"));
     assert!(ex.text.contains("Second page"));
+    assert!(ex.record.repaired, "the record says it was repaired");
+    let whole = extract_bytes("whole.pdf", &pdf_of(&["Words."], None, None), &no_thumb());
+    assert!(!whole.record.repaired);
+    let json = serde_json::to_value(&whole.record).unwrap();
+    assert!(json.get("repaired").is_none(), "absent unless repaired: {json}");
 }

@@ -111,6 +111,7 @@ fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
         dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
         preview,
         degraded: None,
+        repaired: false,
     })
 }
 

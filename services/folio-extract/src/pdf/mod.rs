@@ -65,6 +65,8 @@ fn extract_opened(
     opts: &Options,
 ) -> Result<Extracted, ExtractError> {
     let found = usize::from(doc.pages().len());
+    // Damaged: lopdf read it only with a rebuilt cross-reference table (PDFium repairs such files silently).
+    let repaired = matches!(structure, Some((_, true)));
     let truncated = match &structure {
         Some((lo, repaired)) => check_page_count(lo, lo.get_pages().len(), *repaired)?,
         None => {
@@ -90,7 +92,7 @@ fn extract_opened(
         info.modified = lopdf_doc.and_then(|lo| info_metadata(lo).2.modified);
     }
     let preview = opts.thumbnails.largest().and_then(|px| first_page(Some(doc), bytes, px, opts));
-    Ok(counted(page_count, read, (title, author, info), preview, truncated))
+    Ok(counted(page_count, read, (title, author, info), preview, truncated, repaired))
 }
 
 /// Title, author and the rest of the Info metadata as PDFium reads it (decrypted, decoded).
@@ -257,7 +259,7 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
     }
     let read = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
     let preview = opts.thumbnails.largest().and_then(|px| first_page(None, bytes, px, opts));
-    Ok(counted(page_count, read, info_metadata(&doc), preview, truncated))
+    Ok(counted(page_count, read, info_metadata(&doc), preview, truncated, repaired))
 }
 
 /// What either path (PDFium or lopdf) read of a PDF whose page tree it counted: the text (OCRed where
@@ -268,6 +270,7 @@ fn counted(
     (title, author, info): (Option<String>, Option<String>, DocInfo),
     preview: Option<DynamicImage>,
     degraded: Option<ExtractError>,
+    repaired: bool,
 ) -> Extracted {
     Extracted {
         pages: Some(page_count),
@@ -283,6 +286,7 @@ fn counted(
         dimensions: preview.as_ref().map(|p| (p.width(), p.height())),
         preview,
         degraded,
+        repaired,
     }
 }
 
@@ -320,6 +324,7 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
         dimensions: None,
         preview: None,
         degraded: Some(error),
+        repaired: false,
     }
 }
 

@@ -43,6 +43,7 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         dimensions,
         preview,
         degraded: None,
+        repaired: false,
     })
 }
 
@@ -109,6 +110,7 @@ fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError>
         dimensions,
         preview,
         degraded,
+        repaired: false,
     })
 }
 
