@@ -541,3 +541,37 @@ fn extract_prints_a_line_per_file_and_survives_bad_files() {
         assert!(line.get("text").is_none(), "text only with --text");
     }
 }
+
+/// A call received `.doc`, `.odt` and `.rtf` files as well as DOCX: each goes through `folio process` into the
+/// book, converted by LibreOffice (the fixtures are the example's call saved as each; see
+/// services/folio-extract/tests/fixtures/README.md).
+#[test]
+fn doc_odt_and_rtf_contributions_go_into_the_book() {
+    let (tmp, input, data) = example();
+    let fixtures = repo().join("services/folio-extract/tests/fixtures/legacy");
+    let mut csv = std::fs::read_to_string(input.join("contributions.csv")).unwrap();
+    for (ext, state) in [("doc", "Chile"), ("odt", "Norway"), ("rtf", "Austria")] {
+        std::fs::copy(fixtures.join(format!("call-for-contributions.{ext}")), input.join(format!("call.{ext}")))
+            .unwrap();
+        csv.push_str(&format!(
+            "call.{ext},working-group,{state},Desk of {state},The call as received in {ext},text,both,multilateral,2012-01-20,Public document; free to reproduce\n"
+        ));
+    }
+    std::fs::write(input.join("contributions.csv"), csv).unwrap();
+    let out = tmp.path().join("bundle");
+    let summary = process(&input, &out, &data);
+    assert!(summary.contains("7 documents processed"), "{summary}");
+    let m = manifest(&out);
+    let text =
+        String::from_utf8(run(Command::new("pdftotext").arg(out.join("catalogue.pdf")).arg("-")).stdout).unwrap();
+    for ext in ["doc", "odt", "rtf"] {
+        let title = format!("The call as received in {ext}");
+        let c = contribution(&m, &title);
+        let record = &c["documents"][0]["record"];
+        assert_eq!((record["format"].as_str(), record["converted_from"].as_str()), (Some(ext), Some(ext)), "{record}");
+        assert_eq!(record["language"], "en", "{record}");
+        assert!(record["error"].is_null(), "{record}");
+        assert!(text.contains(&title), "{title} is in the book");
+        assert!(out.join(format!("originals/call.{ext}")).is_file(), "the original is in the bundle");
+    }
+}

@@ -646,3 +646,31 @@ fn a_build_reaches_the_webhook_signed_and_after_a_failure() {
     let bundle = served.dir.path().join(format!("data/blobs/bundles/{catalogue_id}/1"));
     assert!(bundle.join("signature.json").is_file());
 }
+
+/// A `.doc` is taken where LibreOffice is installed (the workers convert it); where it is not, the upload is
+/// refused with 415 and a sentence saying what to install.
+#[test]
+fn a_legacy_word_file_is_taken_only_where_libreoffice_can_read_it() {
+    let doc = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../folio-extract/tests/fixtures/legacy/call-for-contributions.doc"),
+    )
+    .unwrap();
+    let upload = form(&metadata("The call, as a .doc"), &[("call.doc", &doc)]);
+    let path = "/v1/catalogues/ccm-2012/contributions";
+    let toml = ("Content-Type", "application/toml");
+
+    let served = serve_with(&[("PATH", "/nonexistent")]);
+    let addr = served.addr.as_str();
+    assert_eq!(http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml, ADMIN], CATALOGUE_TOML.as_bytes()).0, 201);
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &upload);
+    assert_eq!(status, 415, "{body}");
+    assert!(body.contains("Word 97-2003") && body.contains("libreoffice-writer-nogui"), "{body}");
+    drop(served);
+
+    let served = serve();
+    let addr = served.addr.as_str();
+    assert_eq!(http(addr, "PUT", "/v1/catalogues/ccm-2012", &[toml, ADMIN], CATALOGUE_TOML.as_bytes()).0, 201);
+    let (status, body) = http(addr, "POST", path, &[MULTIPART, AUTH], &upload);
+    assert_eq!(status, 201, "{body}");
+}

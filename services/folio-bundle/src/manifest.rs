@@ -364,6 +364,7 @@ mod tests {
             producer: None,
             text_cut_from_bytes: None,
             repaired: false,
+            converted_from: None,
         };
         let failed = Record::failed(
             "laos/broken.pdf",

@@ -240,6 +240,10 @@ pub struct Record {
     /// Absent when no repair was needed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub repaired: bool,
+    /// The format the file was converted from before it was read: `doc`, `odt` or `rtf`, read through
+    /// LibreOffice as DOCX (pages, text and thumbnails as for a DOCX). Absent for files read as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<String>,
 }
 
 /// One language's part of a text.
@@ -286,6 +290,7 @@ impl Record {
             modified: None,
             text_cut_from_bytes: None,
             repaired: false,
+            converted_from: None,
             producer: None,
         }
     }

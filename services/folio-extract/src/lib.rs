@@ -18,7 +18,7 @@ mod tools;
 pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
 pub use office::render::find_office;
-pub use sniff::{encryption_info_marker, Format};
+pub use sniff::{encryption_info_marker, word_document_marker, Format};
 
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};
 use image::DynamicImage;
@@ -183,6 +183,8 @@ pub(crate) struct Extracted {
     pub degraded: Option<ExtractError>,
     /// Read only after repairing the file (see [`folio_core::Record::repaired`]).
     pub repaired: bool,
+    /// The format it was converted from before it was read (a `.doc`, `.odt` or `.rtf` read as DOCX).
+    pub converted_from: Option<Format>,
 }
 
 /// What OCR contributed to a file: the pages whose text it supplied, the packs it used, its confidence.
@@ -269,6 +271,7 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
             }
             record.error = found.degraded;
             record.repaired = found.repaired;
+            record.converted_from = found.converted_from.map(|f| f.as_str().to_string());
             record.pages = found.pages;
             record.pages_source = found.pages_source;
             record.frames = found.frames;
@@ -449,6 +452,7 @@ fn extract_format(format: Format, bytes: &[u8], opts: &Options) -> Result<Extrac
         Format::Pdf => pdf::extract(bytes, opts),
         Format::Docx => office::docx::extract(bytes, opts),
         Format::Jpeg | Format::Png | Format::Tiff | Format::Webp | Format::Gif => raster::extract(bytes, format, opts),
+        Format::Doc | Format::Odt | Format::Rtf => office::legacy::extract(bytes, format, opts),
         Format::Unknown => Err(unsupported(bytes)),
     }
 }

@@ -11,6 +11,12 @@ pub enum Format {
     Tiff,
     Webp,
     Gif,
+    /// Word 97-2003 (an OLE2 file with a `WordDocument` stream), read through LibreOffice.
+    Doc,
+    /// OpenDocument text (`.odt`), read through LibreOffice.
+    Odt,
+    /// Rich Text Format, read through LibreOffice.
+    Rtf,
     Unknown,
 }
 
@@ -21,17 +27,32 @@ impl Format {
     ///
     /// A password-protected OOXML file is an OLE2 container holding an `EncryptionInfo` stream; it is
     /// reported as `Docx` (which is what the contributor meant to send) and the DOCX reader turns it into
-    /// an `encrypted` error. Any other OLE2 file (legacy `.doc`, `.xls`) is `Unknown`.
+    /// an `encrypted` error. An OLE2 file with a `WordDocument` stream is a legacy `.doc`; any other (`.xls`,
+    /// `.ppt`) is `Unknown`. A zip whose first entry is ODF's `mimetype` naming a text is `.odt`.
     pub fn sniff(bytes: &[u8]) -> Format {
         let head = &bytes[..bytes.len().min(1024)];
         if find(head, b"%PDF-").is_some() {
             return Format::Pdf;
         }
         if bytes.starts_with(b"PK\x03\x04") {
+            if bytes.get(30..38) == Some(b"mimetype")
+                && bytes.get(38..).is_some_and(|rest| rest.starts_with(b"application/vnd.oasis.opendocument.text"))
+            {
+                return Format::Odt;
+            }
             return if find(bytes, b"word/document.xml").is_some() { Format::Docx } else { Format::Unknown };
         }
         if bytes.starts_with(OLE2_MAGIC) {
-            return if is_encrypted_ooxml(bytes) { Format::Docx } else { Format::Unknown };
+            return if is_encrypted_ooxml(bytes) {
+                Format::Docx
+            } else if find(bytes, &word_document_marker()).is_some() {
+                Format::Doc
+            } else {
+                Format::Unknown
+            };
+        }
+        if bytes.starts_with(b"{\\rtf") {
+            return Format::Rtf;
         }
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             return Format::Jpeg;
@@ -61,6 +82,9 @@ impl Format {
             Format::Tiff => "tiff",
             Format::Webp => "webp",
             Format::Gif => "gif",
+            Format::Doc => "doc",
+            Format::Odt => "odt",
+            Format::Rtf => "rtf",
             Format::Unknown => "unknown",
         }
     }
@@ -75,8 +99,24 @@ impl Format {
             Format::Tiff => "image/tiff",
             Format::Webp => "image/webp",
             Format::Gif => "image/gif",
+            Format::Doc => "application/msword",
+            Format::Odt => "application/vnd.oasis.opendocument.text",
+            Format::Rtf => "application/rtf",
             Format::Unknown => "application/octet-stream",
         }
+    }
+}
+
+/// The bytes that mark a legacy Word document inside an OLE2 container: the directory entry name
+/// `WordDocument` in UTF-16LE.
+pub fn word_document_marker() -> Vec<u8> {
+    "WordDocument".encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+/// Whether the format is one LibreOffice converts to DOCX for Folio to read (`.doc`, `.odt`, `.rtf`).
+impl Format {
+    pub fn is_legacy_office(&self) -> bool {
+        matches!(self, Format::Doc | Format::Odt | Format::Rtf)
     }
 }
 
@@ -133,6 +173,21 @@ mod tests {
         assert_eq!(Format::sniff(b"MM\0*...."), Format::Tiff);
         assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Format::Webp);
         assert_eq!(Format::sniff(b"GIF89a.."), Format::Gif);
+        assert_eq!(Format::sniff(b"{\\rtf1\\ansi hello}"), Format::Rtf);
+        let mut odt = b"PK\x03\x04".to_vec();
+        odt.resize(30, 0);
+        odt.extend_from_slice(b"mimetypeapplication/vnd.oasis.opendocument.text");
+        assert_eq!(Format::sniff(&odt), Format::Odt);
+        let mut spreadsheet = odt.clone();
+        spreadsheet.truncate(38);
+        spreadsheet.extend_from_slice(b"application/vnd.oasis.opendocument.spreadsheet");
+        assert_eq!(Format::sniff(&spreadsheet), Format::Unknown);
+        let mut doc = OLE2_MAGIC.to_vec();
+        doc.resize(600, 0);
+        assert_eq!(Format::sniff(&doc), Format::Unknown, "an OLE2 file without a WordDocument stream (.xls)");
+        doc.extend(word_document_marker());
+        assert_eq!(Format::sniff(&doc), Format::Doc);
+        assert!(Format::Doc.is_legacy_office() && !Format::Docx.is_legacy_office());
         assert_eq!(Format::sniff(b"PK\x03\x04 other.xml"), Format::Unknown);
         assert_eq!(Format::sniff(b"PK\x03\x04 word/document.xml"), Format::Docx);
         assert_eq!(Format::sniff(b""), Format::Unknown);

@@ -229,3 +229,42 @@ fn a_protected_docx_is_rendered_from_its_decrypted_package() {
     // The first page, A4 portrait, from the rendering.
     assert_eq!(sizes(&ex), [(1024, 724, 1024), (256, 181, 256)]);
 }
+
+fn legacy_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/legacy/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// `.doc`, `.odt` and `.rtf` (the seed call for contributions saved as each, see tests/fixtures/README.md):
+/// sniffed from their content, converted by LibreOffice, read as DOCX: the same text, page count and
+/// thumbnail as the DOCX they were saved from, and the record says what they were converted from.
+#[test]
+fn legacy_word_processor_files_are_read_through_libreoffice() {
+    let office = require_soffice();
+    for (name, format) in [
+        ("call-for-contributions.doc", "doc"),
+        ("call-for-contributions.odt", "odt"),
+        ("call-for-contributions.rtf", "rtf"),
+    ] {
+        let opts = Options { office: Some(office.clone()), keep_text: true, ..options(ThumbnailFormat::Png) };
+        // A name that says nothing: the format comes from the content.
+        let ex = extract_bytes("contribution", &legacy_fixture(name), &opts);
+        let r = &ex.record;
+        assert_eq!(r.error, None, "{name}");
+        assert_eq!((r.format.as_str(), r.converted_from.as_deref()), (format, Some(format)), "{name}");
+        assert_eq!(r.pages, Some(1), "{name}");
+        assert_eq!(r.language.as_deref(), Some("en"), "{name}");
+        assert!(ex.text.contains("Dear Excellency") && r.words > 500, "{name}: {} words", r.words);
+        assert_eq!(sizes(&ex).len(), 2, "{name}: a first-page thumbnail of each size");
+    }
+}
+
+/// Without LibreOffice, a legacy file is an error that says what to install.
+#[test]
+fn without_libreoffice_a_legacy_file_says_what_to_install() {
+    let opts = Options { office: None, ..options(ThumbnailFormat::Png) };
+    let ex = extract_bytes("old.doc", &legacy_fixture("call-for-contributions.doc"), &opts);
+    let error = ex.record.error.expect("an error");
+    assert_eq!(error.kind, folio_core::ExtractErrorKind::UnsupportedFormat);
+    assert!(error.message.contains("libreoffice-writer-nogui"), "{}", error.message);
+    assert_eq!(ex.record.format, "doc");
+}

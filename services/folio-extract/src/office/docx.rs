@@ -112,6 +112,7 @@ fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
         preview,
         degraded: None,
         repaired: false,
+        converted_from: None,
     })
 }
 

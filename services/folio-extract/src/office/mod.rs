@@ -4,4 +4,5 @@
 pub(crate) mod cfb;
 pub(crate) mod crypto;
 pub(crate) mod docx;
+pub(crate) mod legacy;
 pub(crate) mod render;

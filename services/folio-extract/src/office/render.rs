@@ -58,15 +58,23 @@ pub(crate) fn render(
 
 /// Convert `docx` to PDF with LibreOffice, within `office_timeout` and `max_file_bytes`.
 fn to_pdf(office: &Path, docx: &[u8], opts: &Options) -> Result<Vec<u8>, String> {
+    convert(office, docx, "docx", "pdf", opts)
+}
+
+/// Convert a document of the kind `from` names (its file extension: `docx`, `doc`, `odt`, `rtf`) to `to`
+/// (`pdf`, `docx`) with LibreOffice, within `office_timeout` and `max_file_bytes`.
+pub(crate) fn convert(office: &Path, bytes: &[u8], from: &str, to: &str, opts: &Options) -> Result<Vec<u8>, String> {
     let work = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let input = work.path().join("document.docx");
-    std::fs::write(&input, docx).map_err(|e| format!("writing the temporary DOCX: {e}"))?;
+    let input = work.path().join(format!("document.{from}"));
+    std::fs::write(&input, bytes).map_err(|e| format!("writing the temporary {from} file: {e}"))?;
     let out = work.path().join("out");
     let profile = Profile::take()?;
     let mut cmd = Command::new(office);
     cmd.args(["--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck"])
         .arg(format!("-env:UserInstallation={}", file_url(&profile.dir)))
-        .args(["--convert-to", "pdf", "--outdir"])
+        .arg("--convert-to")
+        .arg(to)
+        .arg("--outdir")
         .arg(&out)
         .arg(&input)
         // Whatever LibreOffice and its libraries write under HOME (font caches) stays with the profile.
@@ -76,17 +84,17 @@ fn to_pdf(office: &Path, docx: &[u8], opts: &Options) -> Result<Vec<u8>, String>
         .stderr(Stdio::null());
     let (status, _) = crate::tools::run(&mut cmd, "LibreOffice", opts.limits.office_timeout)?;
     drop(profile);
-    let pdf = out.join("document.pdf");
-    // soffice exits 0 when it could not convert, too: what counts is the PDF it wrote.
-    let size = match std::fs::metadata(&pdf) {
+    let written = out.join(format!("document.{to}"));
+    // soffice exits 0 when it could not convert, too: what counts is the file it wrote.
+    let size = match std::fs::metadata(&written) {
         Ok(m) => m.len(),
         Err(_) if !status.success() => return Err(format!("soffice exited with {status}")),
-        Err(_) => return Err("soffice wrote no PDF (it could not open the document)".into()),
+        Err(_) => return Err(format!("soffice wrote no {to} file (it could not open the document)")),
     };
     if size > opts.limits.max_file_bytes {
-        return Err(format!("the rendered PDF is {size} bytes, past max_file_bytes"));
+        return Err(format!("the converted {to} file is {size} bytes, past max_file_bytes"));
     }
-    std::fs::read(&pdf).map_err(|e| format!("reading the rendered PDF: {e}"))
+    std::fs::read(&written).map_err(|e| format!("reading the converted {to} file: {e}"))
 }
 
 /// A LibreOffice profile of the pool, held (its lock file `flock`ed) until dropped.

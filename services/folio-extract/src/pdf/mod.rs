@@ -287,6 +287,7 @@ fn counted(
         preview,
         degraded,
         repaired,
+        converted_from: None,
     }
 }
 
@@ -325,6 +326,7 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
         preview: None,
         degraded: Some(error),
         repaired: false,
+        converted_from: None,
     }
 }
 

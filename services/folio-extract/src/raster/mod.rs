@@ -44,6 +44,7 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
         preview,
         degraded: None,
         repaired: false,
+        converted_from: None,
     })
 }
 
@@ -111,6 +112,7 @@ fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError>
         preview,
         degraded,
         repaired: false,
+        converted_from: None,
     })
 }
 

@@ -47,8 +47,12 @@ impl IncomingFile {
             // none. The stream's directory entry may stand anywhere in the file, which is searched in chunks
             // of bounded size, never read whole.
             let marker = folio_extract::encryption_info_marker();
-            let found = file_contains(&self.spool, &marker).await.map_err(UploadError::Spool)?;
-            return Ok(if found { Format::Docx } else { Format::Unknown });
+            if file_contains(&self.spool, &marker).await.map_err(UploadError::Spool)? {
+                return Ok(Format::Docx);
+            }
+            let word = folio_extract::word_document_marker();
+            let found = file_contains(&self.spool, &word).await.map_err(UploadError::Spool)?;
+            return Ok(if found { Format::Doc } else { Format::Unknown });
         }
         let mut both = self.head.clone();
         both.extend_from_slice(&self.tail);
@@ -207,6 +211,9 @@ fn claimed_format(name: &str) -> Option<Format> {
         "tif" | "tiff" => Format::Tiff,
         "webp" => Format::Webp,
         "gif" => Format::Gif,
+        "doc" => Format::Doc,
+        "odt" => Format::Odt,
+        "rtf" => Format::Rtf,
         _ => return None,
     })
 }
@@ -220,6 +227,9 @@ fn described(format: Format) -> &'static str {
         Format::Tiff => "a TIFF image",
         Format::Webp => "a WebP image",
         Format::Gif => "a GIF image",
+        Format::Doc => "a Word 97-2003 document (.doc)",
+        Format::Odt => "an OpenDocument text (.odt)",
+        Format::Rtf => "a Rich Text Format document (.rtf)",
         Format::Unknown => "of no format Folio reads",
     }
 }
@@ -397,7 +407,16 @@ pub async fn accept(
             let shown = file.name.escape_debug();
             match claimed_format(&file.name) {
                 _ if format == Format::Unknown => unsupported.push(format!(
-                    "'{shown}' is not a PDF, a Word document (DOCX) or an image (JPEG, PNG, TIFF, WebP, GIF)"
+                    "'{shown}' is not a PDF, a Word document (DOCX, DOC), an OpenDocument or RTF text, or an image \
+                     (JPEG, PNG, TIFF, WebP, GIF)"
+                )),
+                // Read through LibreOffice: without it here (the gateway runs the workers' image), say what to
+                // install rather than take a file no worker will read.
+                _ if format.is_legacy_office() && folio_extract::find_office().is_none() => unsupported.push(format!(
+                    "'{shown}' is {}, which Folio reads by converting it with LibreOffice, and LibreOffice is not \
+                     installed here: install it (Debian: apt-get install libreoffice-writer-nogui) or send the file \
+                     as DOCX or PDF",
+                    described(format)
                 )),
                 Some(claimed) if claimed != format => unsupported.push(format!(
                     "'{shown}' is {}, not {} as its name says: rename it or send the right file",
