@@ -18,6 +18,11 @@ mod tools;
 pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
 pub use office::render::find_office;
+
+/// The language packs the installed Tesseract has (`eng`, `heb`, `osd`, ...); empty without Tesseract.
+pub fn ocr_languages() -> &'static [String] {
+    tools::tesseract::installed_languages()
+}
 pub use sniff::{encryption_info_marker, word_document_marker, Format};
 
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};

@@ -222,3 +222,33 @@ fn every_page_of_a_multipage_tiff_is_read() {
     let (english, spanish) = (ex.text.find("Dear Excellency"), ex.text.find("Gracias, señor Presidente"));
     assert!(english.is_some() && spanish.is_some() && english < spanish, "both pages, in order: {}", ex.text);
 }
+
+fn script_page(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/scripts/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Scripts with marks above and below their letters, which OCR used to lose (Devanagari and Thai had no
+/// language data; pointed Hebrew was dropped for its confidence): each page is read with its script's pack,
+/// its text kept, its language right. Thai is joined as written, without a space between letters.
+#[test]
+fn devanagari_thai_and_pointed_hebrew_are_read_in_their_languages() {
+    common::require_tesseract();
+    for pack in ["hin", "tha", "heb"] {
+        assert!(
+            folio_extract::ocr_languages().iter().any(|l| l == pack),
+            "Tesseract's '{pack}' language data is missing: run scripts/setup"
+        );
+    }
+    for (name, pack, language, phrase) in [
+        ("hindi.png", "hin", "hi", "मनुष्यों"),
+        ("thai.png", "tha", "th", "มนุษย์ทั้งหลาย"),
+        ("hebrew-pointed.png", "heb", "he", "אֶת"),
+    ] {
+        let ex = extract_bytes(name, &script_page(name), &opts());
+        let r = &ex.record;
+        assert_eq!(r.ocr, OcrStatus::Applied, "{name}");
+        assert_eq!(r.ocr_languages, [pack], "{name}");
+        assert_eq!(r.language.as_deref(), Some(language), "{name}: {}", ex.text);
+        assert!(ex.text.contains(phrase), "{name}: {}", ex.text);
+    }
+}

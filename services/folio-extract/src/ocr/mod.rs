@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 /// corpus and our fixtures: printed pages and scans score 85–96, a clean typewriter page 89, a phone photo
 /// of a French sign 52; photos without text yield either no words or a handful at 0–40.
 const MIN_MEAN_CONFIDENCE: f64 = 50.0;
+/// The same, for a page read with the pack of a script whose letters carry marks above and below them
+/// (vowel points, harakat, matras, Thai vowels and tones): Tesseract's confidence there runs lower on clean
+/// print (Genesis 1:1-5 in pointed Hebrew, rendered at 30 px: 43), and the pack was chosen because OSD saw
+/// that script on the page, which a photo's texture does not show it.
+const MIN_MEAN_CONFIDENCE_MARKED_SCRIPT: f64 = 35.0;
 /// A word counts as confident from this confidence on.
 const CONFIDENT: f64 = 60.0;
 /// Fewer confident words than this and the page is treated as having no text: a photo's texture sometimes
@@ -126,7 +131,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
     let first_pack = pack_for_script(&script);
     let first = run(&png, &first_pack, dir.path(), left()?)?;
     let mut best = (first_pack.clone(), first);
-    if script.is_empty() && !is_text(&best.1) {
+    if script.is_empty() && !is_text(&best.0, &best.1) {
         // OSD could not name the script (a sign, a caption): Latin was a guess. Read the page once more with
         // every installed script pack at once, and keep that if it reads better.
         let all = script_packs();
@@ -140,7 +145,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
         }
     }
     let mut read_as = None;
-    if is_text(&best.1) {
+    if is_text(&best.0, &best.1) {
         let (detected, sureness) = language::detect(&best.1.text).unwrap_or_else(|| ("und".into(), 0.0));
         match pack_for_language(&detected).filter(|p| tesseract::has_language(p)) {
             Some(pack) if pack != first_pack => {
@@ -164,7 +169,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
         }
     }
     let (pack, tsv) = best;
-    let kept = is_text(&tsv);
+    let kept = is_text(&pack, &tsv);
     Ok(PageOcr {
         text: if kept { tsv.text.clone() } else { String::new() },
         languages: pack.split('+').map(str::to_string).collect(),
@@ -189,9 +194,12 @@ fn run(png: &Path, pack: &str, work: &Path, timeout: Duration) -> Result<crate::
     Ok(crate::ocr::tsv::parse(&tesseract::recognise_tsv(png, pack, work, timeout)?))
 }
 
-/// Whether a result reads as text rather than a photo's texture (see the thresholds above).
-fn is_text(t: &crate::ocr::tsv::TsvText) -> bool {
-    t.mean_confidence() >= MIN_MEAN_CONFIDENCE && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS
+/// Whether a result of `pack` reads as text rather than a photo's texture (see the thresholds above):
+/// judged by script.
+fn is_text(pack: &str, t: &crate::ocr::tsv::TsvText) -> bool {
+    let marked = pack.split('+').all(|p| matches!(p, "heb" | "ara" | "fas" | "hin" | "tha"));
+    let floor = if marked { MIN_MEAN_CONFIDENCE_MARKED_SCRIPT } else { MIN_MEAN_CONFIDENCE };
+    t.mean_confidence() >= floor && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS
 }
 
 /// Pages whose longest side is under this are enlarged before OCR: Tesseract reads letters best at 20–30
@@ -231,7 +239,7 @@ fn write_png(img: &DynamicImage, path: &Path) -> Result<(), String> {
 /// Every installed pack of a script other than Latin, after `eng`, joined for one Tesseract run
 /// (`eng+chi_sim+jpn+kor+...`).
 fn script_packs() -> String {
-    ["eng", "chi_sim", "jpn", "kor", "rus", "ara", "heb"]
+    ["eng", "chi_sim", "jpn", "kor", "rus", "ara", "heb", "hin", "tha"]
         .into_iter()
         .filter(|p| tesseract::has_language(p))
         .collect::<Vec<_>>()
@@ -247,6 +255,8 @@ fn pack_for_script(script: &str) -> String {
         "Arabic" => "ara",
         "Cyrillic" => "rus",
         "Hebrew" => "heb",
+        "Devanagari" => "hin",
+        "Thai" => "tha",
         _ => "eng",
     };
     if tesseract::has_language(wanted) {
@@ -278,13 +288,15 @@ fn pack_for_language(code: &str) -> Option<&'static str> {
         "zh" => "chi_sim",
         "ja" => "jpn",
         "ko" => "kor",
+        "hi" => "hin",
+        "th" => "tha",
         _ => return None,
     })
 }
 
 /// The language (ISO 639-1) of a single-language pack: the inverse of [`pack_for_language`].
 fn language_of_pack(pack: &str) -> Option<&'static str> {
-    ["en", "es", "fr", "de", "nl", "pt", "it", "ru", "ar", "fa", "he", "zh", "ja", "ko"]
+    ["en", "es", "fr", "de", "nl", "pt", "it", "ru", "ar", "fa", "he", "zh", "ja", "ko", "hi", "th"]
         .into_iter()
         .find(|code| pack_for_language(code) == Some(pack))
 }

@@ -48,13 +48,27 @@ pub(crate) fn parse(tsv: &str) -> TsvText {
             None => {}
             Some(prev) if (prev.0, prev.1, prev.2) != (page, block, par) => out.text.push_str("\n\n"),
             Some(prev) if prev.3 != line => out.text.push('\n'),
-            Some(_) => out.text.push(' '),
+            // Thai (and Chinese, Japanese) put no space between words, and Tesseract's words there are
+            // letters or syllables: joined without one, as written.
+            Some(_) if !unspaced(out.text.chars().next_back(), word.chars().next()) => out.text.push(' '),
+            Some(_) => {}
         }
         out.text.push_str(word);
         out.confidences.push(conf.min(100.0));
         last = Some(here);
     }
     out
+}
+
+/// Whether two letters of a line are of scripts written without spaces between words (Thai, Lao, Khmer,
+/// Myanmar; Chinese characters and Japanese kana), or the second is a combining mark.
+fn unspaced(before: Option<char>, after: Option<char>) -> bool {
+    let no_space = |c: char| matches!(c as u32, 0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF);
+    let combining = |c: char| unicode_normalization::char::is_combining_mark(c);
+    match (before, after) {
+        (Some(b), Some(a)) => (no_space(b) && no_space(a)) || combining(a),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
