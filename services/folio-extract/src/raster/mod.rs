@@ -15,46 +15,30 @@ use std::io::Cursor;
 const BYTES_PER_PIXEL: u64 = 8;
 
 pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Extracted, ExtractError> {
-    if format == Format::Tiff {
-        return extract_tiff(bytes, opts);
+    match format {
+        Format::Tiff => {
+            read_pages(tiff::pages(bytes, &opts.limits)?, tiff_directories(bytes, opts.limits.max_pages), opts)
+        }
+        _ => {
+            let img = decode(bytes, &opts.limits, opts.djpeg)?;
+            let frames = if format == Format::Gif { gif_frames(bytes, &opts.limits) } else { 1 };
+            read_pages(std::iter::once(Ok(img)), frames, opts)
+        }
     }
-    let img = decode(bytes, &opts.limits, opts.djpeg)?;
-    let frames = match format {
-        Format::Gif => gif_frames(bytes, &opts.limits),
-        Format::Tiff => tiff_directories(bytes, opts.limits.max_pages),
-        _ => 1,
-    };
-    let (text, ocr, ocr_found) = recognise(&img, &opts.limits, opts.ocr);
-    let dimensions = Some((img.width(), img.height()));
-    // The decoded image, oriented, is the preview: `thumbnail::make_all` scales it to each size.
-    let preview = opts.thumbnails.largest().map(|_| img);
-    Ok(Extracted {
-        pages: Some(1),
-        pages_source: Some(PagesSource::Image),
-        frames: (frames > 1).then_some(frames),
-        // Only OCR text has a language worth detecting; a photo without text has none (not `und`).
-        detect_language: !text.is_empty(),
-        text,
-        title: None,
-        author: None,
-        info: Default::default(),
-        ocr,
-        ocr_found,
-        dimensions,
-        preview,
-        degraded: None,
-        repaired: false,
-        converted_from: None,
-    })
 }
 
-/// A TIFF: every page (image file directory) decoded in turn ([`tiff`]), each OCRed where it could hold text,
-/// their texts joined with a blank line; the first page is the preview. A page after the first that cannot be
-/// decoded ends the document there: what came before is kept, and the record says what stopped it.
-fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
-    let mut pages = tiff::pages(bytes, &opts.limits)?;
-    let first =
-        pages.next().unwrap_or_else(|| Err(ExtractError::new(ExtractErrorKind::Corrupt, "the TIFF holds no image")))?;
+/// The pages of an image (one, or each page of a TIFF, see [`tiff`]) decoded in turn: each OCRed where it could
+/// hold text, their texts joined with a blank line; the first page is the preview and gives the dimensions.
+/// The first page's error is the document's; a later page that cannot be decoded ends the document there,
+/// what came before kept and the record saying what stopped it.
+fn read_pages(
+    mut pages: impl Iterator<Item = Result<DynamicImage, ExtractError>>,
+    frames: u32,
+    opts: &Options,
+) -> Result<Extracted, ExtractError> {
+    let first = pages
+        .next()
+        .unwrap_or_else(|| Err(ExtractError::new(ExtractErrorKind::Corrupt, "the image holds no picture")))?;
     let dimensions = Some((first.width(), first.height()));
     let mut texts = Vec::new();
     let mut ocr_pages = Vec::new();
@@ -67,10 +51,8 @@ fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError>
         let img = match page {
             Ok(img) => img,
             Err(e) => {
-                degraded = Some(ExtractError::new(
-                    e.kind,
-                    format!("page {} and after were left out: {}", count + 1, e.message),
-                ));
+                let message = format!("page {} and after were left out: {}", count + 1, e.message);
+                degraded = Some(ExtractError::new(e.kind, message));
                 break;
             }
         };
@@ -83,6 +65,7 @@ fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError>
             }
             ocr_pages.push((count, page_ocr));
         }
+        // The decoded image, oriented, is the preview: `thumbnail::make_all` scales it to each size.
         if count == 1 && opts.thumbnails.largest().is_some() {
             preview = Some(img);
         }
@@ -96,11 +79,11 @@ fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError>
     } else {
         OcrStatus::NotNeeded
     };
-    let frames = tiff_directories(bytes, opts.limits.max_pages);
     Ok(Extracted {
         pages: Some(count),
         pages_source: Some(PagesSource::Image),
         frames: (frames > 1).then_some(frames),
+        // Only OCR text has a language worth detecting; a photo without text has none (not `und`).
         detect_language: !text.is_empty(),
         text,
         title: None,
@@ -116,16 +99,8 @@ fn extract_tiff(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError>
     })
 }
 
-/// OCR the decoded, oriented image: `Applied` when OCR ran (whether or not text was kept), `Needed` when
+/// One image's OCR: `Applied` when OCR ran (whether or not text was kept), with what it read; `Needed` when
 /// tesseract is missing or failed (the image may well hold text).
-fn recognise(img: &DynamicImage, limits: &Limits, enabled: bool) -> (String, OcrStatus, OcrFound) {
-    match recognise_page(img, limits, enabled) {
-        (status, Some(page)) => (page.text.clone(), status, OcrFound::from_pages(&[(1, page)])),
-        (status, None) => (String::new(), status, OcrFound::default()),
-    }
-}
-
-/// One image's OCR: its status and, when OCR ran, what it read.
 fn recognise_page(img: &DynamicImage, limits: &Limits, enabled: bool) -> (OcrStatus, Option<crate::ocr::PageOcr>) {
     if !enabled || !crate::ocr::available() {
         return (OcrStatus::Needed, None);
