@@ -303,6 +303,36 @@ mod tests {
         server.await.unwrap().unwrap();
     }
 
+    /// A route past its time limit is answered 503 with a problem naming the settings, and its connection
+    /// closed; a route within it answers as usual.
+    #[tokio::test]
+    async fn a_request_past_its_time_limit_is_answered_503() {
+        let slow = axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        })
+        .route_layer(axum::middleware::from_fn_with_state(Duration::from_millis(200), limit_time));
+        let quick = axum::routing::get(|| async { "quick" })
+            .route_layer(axum::middleware::from_fn_with_state(Duration::from_millis(200), limit_time));
+        let app = axum::Router::new().route("/slow", slow).route("/quick", quick);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let server =
+            tokio::spawn(super::super::server::serve(listener, around(app), Duration::from_secs(5), stop.clone()));
+        let started = std::time::Instant::now();
+        let answer = get(addr, "/slow").await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(
+            answer.contains("gateway.request_timeout_secs") && answer.contains(r#""request_id":"req-1""#),
+            "{answer}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(4), "answered at the limit, not when the handler ended");
+        assert!(get(addr, "/quick").await.ends_with("quick"));
+        stop.cancel();
+        server.await.unwrap().unwrap();
+    }
+
     #[test]
     fn a_caller_request_id_is_taken_only_when_plain() {
         assert!(acceptable_request_id("a1-B2_c3.d4"));

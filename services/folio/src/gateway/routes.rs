@@ -484,6 +484,18 @@ fn schemas() -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn uploads_assembly_and_downloads_have_the_long_time_limit_and_the_rest_the_short_one() {
+        use crate::gateway::edge::TimeLimit;
+        let long: Vec<&str> = super::table()
+            .iter()
+            .filter(|(route, _)| route.time_limit() == TimeLimit::Long)
+            .map(|(route, _)| route.operation)
+            .collect();
+        assert_eq!(long, ["uploadContribution", "assemble", "downloadBundle"]);
+    }
+
     /// docs/openapi.json is the document the code generates: `folio openapi > docs/openapi.json` after a
     /// change to the routes.
     #[test]
