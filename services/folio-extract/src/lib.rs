@@ -242,6 +242,15 @@ pub fn pdfium_available() -> bool {
     pdf::pdfium::available()
 }
 
+/// Combining marks composed with their letters (Unicode NFC), as text is compared, searched and set: a PDF
+/// or an OCR result may give `и` and U+0306 where the author typed `й`. Left as it is when already composed.
+fn compose(text: &mut String) {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    if is_nfc_quick(text.chars()) != IsNormalized::Yes {
+        *text = text.nfc().collect();
+    }
+}
+
 /// Extract a file given as bytes; `name` is recorded as its path. Never panics.
 pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
     let start = Instant::now();
@@ -271,6 +280,7 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
     let mut thumbnails = Vec::new();
     match outcome {
         Ok((mut found, made)) => {
+            compose(&mut found.text);
             if let Some(found_bytes) = cut_text(&mut found.text, opts.limits.max_text_bytes) {
                 record.text_cut_from_bytes = Some(found_bytes);
             }
@@ -506,6 +516,16 @@ fn unsupported(bytes: &[u8]) -> ExtractError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn combining_marks_are_composed() {
+        let mut text = "сло\u{0301}в Jose\u{0301} й и\u{0306}".to_string();
+        compose(&mut text);
+        assert_eq!(text, "сло́в José й й");
+        let mut plain = "already composed: é".to_string();
+        compose(&mut plain);
+        assert_eq!(plain, "already composed: é");
+    }
     use super::*;
 
     /// A file name that makes `extract_bytes` panic inside its guard (test builds only).
