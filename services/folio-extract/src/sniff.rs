@@ -60,7 +60,12 @@ impl Format {
         if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
             return Format::Png;
         }
-        if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        // Classic TIFF, and BigTIFF (`+`, 64-bit offsets), which the TIFF reader takes too.
+        if bytes.starts_with(b"II*\0")
+            || bytes.starts_with(b"MM\0*")
+            || bytes.starts_with(b"II+\0")
+            || bytes.starts_with(b"MM\0+")
+        {
             return Format::Tiff;
         }
         if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
@@ -171,6 +176,7 @@ mod tests {
         assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\nrest"), Format::Png);
         assert_eq!(Format::sniff(b"II*\0...."), Format::Tiff);
         assert_eq!(Format::sniff(b"MM\0*...."), Format::Tiff);
+        assert_eq!(Format::sniff(b"II+\0\x08\0\0\0"), Format::Tiff, "BigTIFF");
         assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Format::Webp);
         assert_eq!(Format::sniff(b"GIF89a.."), Format::Gif);
         assert_eq!(Format::sniff(b"{\\rtf1\\ansi hello}"), Format::Rtf);

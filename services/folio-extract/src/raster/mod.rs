@@ -29,8 +29,8 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
 
 /// The pages of an image (one, or each page of a TIFF, see [`tiff`]) decoded in turn: each OCRed where it could
 /// hold text, their texts joined with a blank line; the first page is the preview and gives the dimensions.
-/// The first page's error is the document's; a later page that cannot be decoded ends the document there,
-/// what came before kept and the record saying what stopped it.
+/// The first page's error is the document's; a later page that cannot be decoded ends the document there:
+/// what came before is kept, and the record says it was `repaired` (the rules then warn an editor).
 fn read_pages(
     mut pages: impl Iterator<Item = Result<DynamicImage, ExtractError>>,
     frames: u32,
@@ -43,7 +43,7 @@ fn read_pages(
     let mut texts = Vec::new();
     let mut ocr_pages = Vec::new();
     let mut statuses = Vec::new();
-    let mut degraded = None;
+    let mut repaired = false;
     let mut count = 0u32;
     let mut preview = None;
     let mut next: Option<Result<DynamicImage, ExtractError>> = Some(Ok(first));
@@ -51,8 +51,8 @@ fn read_pages(
         let img = match page {
             Ok(img) => img,
             Err(e) => {
-                let message = format!("page {} and after were left out: {}", count + 1, e.message);
-                degraded = Some(ExtractError::new(e.kind, message));
+                tracing::warn!("page {} and after were left out: {}", count + 1, e.message);
+                repaired = true;
                 break;
             }
         };
@@ -93,8 +93,8 @@ fn read_pages(
         ocr_found: OcrFound::from_pages(&ocr_pages),
         dimensions,
         preview,
-        degraded,
-        repaired: false,
+        degraded: None,
+        repaired,
         converted_from: None,
     })
 }

@@ -21,7 +21,10 @@ pub(crate) struct Pages<'a> {
     bytes: &'a [u8],
     decoder: Decoder<Cursor<&'a [u8]>>,
     limits: &'a Limits,
+    /// Pages returned so far.
     read: u32,
+    /// The directory the decoder stands at (0-based); overviews are directories that are not pages.
+    directory: u32,
 }
 
 /// Opens a TIFF for its pages; fails when even its first directory cannot be read.
@@ -31,7 +34,7 @@ pub(crate) fn pages<'a>(bytes: &'a [u8], limits: &'a Limits) -> Result<Pages<'a>
     tiff_limits.decoding_buffer_size = budget;
     tiff_limits.intermediate_buffer_size = budget;
     let decoder = Decoder::new(Cursor::new(bytes)).map_err(tiff_error)?.with_limits(tiff_limits);
-    Ok(Pages { bytes, decoder, limits, read: 0 })
+    Ok(Pages { bytes, decoder, limits, read: 0, directory: 0 })
 }
 
 impl Iterator for Pages<'_> {
@@ -42,15 +45,32 @@ impl Iterator for Pages<'_> {
             return None;
         }
         if self.read > 0 {
-            if !self.decoder.more_images() {
-                return None;
-            }
-            if let Err(e) = self.decoder.next_image() {
-                return Some(Err(tiff_error(e)));
+            loop {
+                if !self.decoder.more_images() || self.directory >= self.limits.max_pages.saturating_mul(4) {
+                    return None;
+                }
+                if let Err(e) = self.decoder.next_image() {
+                    return Some(Err(tiff_error(e)));
+                }
+                self.directory += 1;
+                // A reduced-resolution copy (NewSubfileType bit 0: a pyramid's overview, a thumbnail) is
+                // not a page of the document.
+                let subfile = self.decoder.find_tag_unsigned::<u32>(Tag::NewSubfileType).ok().flatten();
+                if subfile.is_none_or(|t| t & 1 == 0) {
+                    break;
+                }
             }
         }
         self.read += 1;
-        Some(self.page())
+        let page = self.page();
+        // What this reader refuses on the first page (planar layouts, 16-bit CMYK in JPEG), the `image`
+        // crate's own TIFF reader may take: asked before the page is called unreadable.
+        Some(match page {
+            Err(e) if self.read == 1 && e.kind != ExtractErrorKind::TooLarge => {
+                super::decode(self.bytes, self.limits, false).map_err(|_| e)
+            }
+            page => page,
+        })
     }
 }
 
@@ -72,7 +92,8 @@ impl Pages<'_> {
         // (12 bits, as medical and archival scanners write).
         let odd = samples == 1
             && match photometric {
-                Some(3) => bits < 8,
+                // Palettes of any depth: the `tiff` crate refuses some 8-bit ones too.
+                Some(3) => bits <= 8,
                 Some(0 | 1) => !matches!(bits, 1 | 2 | 4 | 8 | 16),
                 _ => false,
             };
@@ -126,7 +147,7 @@ impl Pages<'_> {
             false => None,
         };
         let row_bytes = (u64::from(width) * u64::from(bits)).div_ceil(8);
-        let page = self.read - 1;
+        let page = self.directory;
         let patched = patch_directory(self.bytes, page, &[(256, row_bytes), (258, 8), (262, 1)])
             .ok_or_else(|| unsupported("whose directory Folio could not rewrite"))?;
         let mut decoder = pages(&patched, self.limits)?.decoder;
@@ -256,6 +277,9 @@ fn to_image(
             DecodingResult::U8(buf) if bits == 8 => Ok(buf.iter().map(|&b| u16::from(b)).collect()),
             DecodingResult::U8(buf) if bits < 16 => unpack(buf, w, h, spp, bits),
             DecodingResult::U16(buf) => Ok(buf.clone()),
+            // Signed samples (SampleFormat 2), shifted so that the least is 0.
+            DecodingResult::I8(buf) => Ok(buf.iter().map(|&v| (i16::from(v) + 128) as u16).collect()),
+            DecodingResult::I16(buf) => Ok(buf.iter().map(|&v| (i32::from(v) + 32768) as u16).collect()),
             _ => Err(unsupported(format!("{bits}-bit samples in this layout"))),
         }
     };
@@ -419,6 +443,22 @@ mod tests {
             }
             let ink = img.pixels().filter(|p| p.0.iter().all(|&c| c < 100)).count();
             assert!(ink > 2_000, "{name}: {ink} dark pixels: text is there");
+        }
+    }
+
+    /// Files of Pillow's test suite the `tiff` crate alone refuses (see tests/fixtures/README.md): BigTIFF,
+    /// signed 8-bit grey, three pages of an 8-bit palette.
+    #[test]
+    fn bigtiff_signed_samples_and_palettes_the_tiff_crate_refuses_are_read() {
+        let limits = Limits::default();
+        for (name, expected_pages) in [("hopper_bigtiff.tif", 1), ("8bit.s.tif", 1), ("multipage-mmap.tiff", 3)] {
+            let bytes = fixture(&format!("pillow/{name}"));
+            let pages: Vec<_> = pages(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e:?}")).collect();
+            assert_eq!(pages.len(), expected_pages, "{name}");
+            for page in pages {
+                let img = page.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                assert!(img.width() > 0 && img.height() > 0, "{name}");
+            }
         }
     }
 
