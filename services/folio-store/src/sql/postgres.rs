@@ -111,7 +111,8 @@ fn fragment(name: &str, argument: &str) -> String {
         "now" => "now()".into(),
         "later" => format!("(now() + {argument} * interval '1 microsecond')"),
         "earlier" => format!("(now() - {argument} * interval '1 microsecond')"),
-        "after" => format!("greatest(now(), {argument} + interval '1 microsecond')"),
+        // A thousandth of a second, as in SQLite: the change marker reads times to the millisecond.
+        "after" => format!("greatest(now(), {argument} + interval '1 millisecond')"),
         "seq" => "seq".into(),
         // Keys compare byte by byte, as in SQLite, whatever the database's collation.
         "bytewise" => "COLLATE \"C\"".into(),
