@@ -103,12 +103,8 @@ impl Pages<'_> {
             self.odd_depth(width, height, bits, photometric == Some(3), white_is_zero)?
         } else {
             let color = self.decoder.colortype().map_err(tiff_error)?;
-            let colormap = match color {
-                ColorType::Palette(_) => Some(self.decoder.get_tag_u16_vec(Tag::ColorMap).map_err(tiff_error)?),
-                _ => None,
-            };
             let data = self.decoder.read_image().map_err(tiff_error)?;
-            to_image(width, height, color, data, colormap.as_deref())?
+            to_image(width, height, color, data)?
         };
         let orientation =
             orientation.and_then(|o| u8::try_from(o).ok()).and_then(image::metadata::Orientation::from_exif);
@@ -255,14 +251,9 @@ fn to_8_bits(value: u16, bits: u8) -> u8 {
 }
 
 /// One decoded page as an image the rest of Folio reads (8-bit grey, RGB or RGBA). `WhiteIsZero` grey comes
-/// inverted already (the `tiff` crate does it).
-fn to_image(
-    width: u32,
-    height: u32,
-    color: ColorType,
-    data: DecodingResult,
-    colormap: Option<&[u16]>,
-) -> Result<DynamicImage, ExtractError> {
+/// inverted already (the `tiff` crate does it). Palettes are not here: every one goes through
+/// [`Pages::odd_depth`].
+fn to_image(width: u32, height: u32, color: ColorType, data: DecodingResult) -> Result<DynamicImage, ExtractError> {
     let (w, h) = (width as usize, height as usize);
     let short = || ExtractError::new(ExtractErrorKind::Corrupt, "the TIFF page holds fewer pixels than it says");
     let unsupported = |what: String| {
@@ -293,19 +284,6 @@ fn to_image(
             let values = samples(2, bits)?;
             let gray: Vec<u8> = values.chunks(2).take(w * h).map(|p| to_8_bits(p[0], bits)).collect();
             DynamicImage::ImageLuma8(GrayImage::from_raw(width, height, gray).ok_or_else(short)?)
-        }
-        ColorType::Palette(bits) if bits <= 8 => {
-            let colormap = colormap.unwrap_or_default();
-            let entries = 1usize << bits;
-            if colormap.len() < 3 * entries {
-                return Err(ExtractError::new(ExtractErrorKind::Corrupt, "the TIFF palette has too few colours"));
-            }
-            let mut rgb = Vec::with_capacity(w * h * 3);
-            for &index in samples(1, bits)?.iter().take(w * h) {
-                let i = usize::from(index).min(entries - 1);
-                rgb.extend([colormap[i], colormap[entries + i], colormap[2 * entries + i]].map(|c| (c >> 8) as u8));
-            }
-            DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, rgb).ok_or_else(short)?)
         }
         ColorType::RGB(bits) if bits <= 16 => {
             let rgb = samples(3, bits)?.iter().take(w * h * 3).map(|&v| to_8_bits(v, bits)).collect();
