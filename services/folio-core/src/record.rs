@@ -92,6 +92,9 @@ pub enum OcrStatus {
     Needed,
     /// OCR was run and its text is in the record.
     Applied,
+    /// A text layer did not say what its page shows (an OCR layer made with the wrong language or a poor
+    /// engine): OCR of the page replaced it.
+    Redone,
 }
 
 /// A stable, machine-readable class of extraction failure.

@@ -50,6 +50,13 @@ pub(crate) struct PageOcr {
     pub read_as: Option<(&'static str, String)>,
 }
 
+impl PageOcr {
+    /// The result for an image that could not hold text ([`could_hold_text`]): no words, no packs.
+    pub(crate) fn nothing() -> Self {
+        PageOcr { text: String::new(), languages: Vec::new(), confidence: 0.0, words: 0, read_as: None }
+    }
+}
+
 /// Whether OCR can run: tesseract answers and has at least one recognition pack (not just `osd`).
 /// Logs a warning once when it cannot.
 pub(crate) fn available() -> bool {

@@ -10,7 +10,9 @@
 //! lopdf parses recursively and can be driven deep by hostile files; the lead runs extraction in a child
 //! process for that reason. This module adds no recursion of its own.
 
+pub(crate) mod accents;
 pub(crate) mod info;
+pub(crate) mod layer;
 pub(crate) mod ocr;
 pub(crate) mod pdfium;
 pub(crate) mod repair;
@@ -193,9 +195,12 @@ fn check_page_limit(page_count: u32, opts: &Options) -> Result<(), ExtractError>
     Ok(())
 }
 
-/// OCR of the pages that need it (pages that draw an image and have too few words; lopdf tells which
-/// draw images, so without `doc` nothing is OCRed), then the pages joined by blank lines. Pages are
-/// rendered with PDFium when `pdfium_doc` is given, else with pdftoppm.
+/// OCR where the text layer falls short, then the pages joined by blank lines. Only pages that draw an image
+/// are looked at (lopdf tells which, so without `doc` nothing is OCRed). With PDFium (`pdfium_doc`), each
+/// such page is planned ([`plan`]): a page without a usable layer is read; a scan under an invisible OCR
+/// layer has a sample checked against the layer and is read again when the layer lies (`ocr: redone`); a
+/// page with a good visible layer has only its images read, for text the layer lacks, added without
+/// doubling it. Without PDFium, pages with too few words are read and pdftoppm renders them.
 fn finish_text(
     mut page_texts: Vec<(u32, String)>,
     page_count: u32,
@@ -216,22 +221,158 @@ fn finish_text(
             .collect(),
         None => Vec::new(),
     };
-    let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
     let mut ocr_found = Default::default();
-    if let Some(doc) = doc.filter(|_| !wanted.is_empty() && opts.ocr && crate::ocr::available()) {
-        let results = crate::pdf::ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, pdfium_doc);
-        if !results.is_empty() {
-            ocr = OcrStatus::Applied;
+    let can_ocr = doc.is_some() && !with_images.is_empty() && opts.ocr && crate::ocr::available();
+    match (doc, pdfium_doc) {
+        (Some(_), Some(pdfium_doc)) if can_ocr => {
+            let (status, results) = ocr_planned(pdfium_doc, &mut page_texts, &with_images, opts);
+            ocr = status.unwrap_or(ocr);
+            ocr_found = crate::OcrFound::from_pages(&results);
         }
-        for (number, page) in &results {
-            if let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number).filter(|_| !page.text.is_empty()) {
-                slot.1 = page.text.clone();
+        (Some(doc), None) if can_ocr => {
+            let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
+            let results = crate::pdf::ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, None);
+            if !results.is_empty() {
+                ocr = OcrStatus::Applied;
             }
+            for (number, page) in &results {
+                if let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number).filter(|_| !page.text.is_empty()) {
+                    slot.1 = page.text.clone();
+                }
+            }
+            ocr_found = crate::OcrFound::from_pages(&results);
         }
-        ocr_found = crate::OcrFound::from_pages(&results);
+        _ => {}
     }
     let text = page_texts.into_iter().map(|(_, t)| t).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
     (text, ocr, ocr_found)
+}
+
+/// What OCR does with one page that draws an image (PDFium's view of it, see [`plan`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Plan {
+    /// No usable text layer: read the page. `merge` when the layer has visible words (a heading over a
+    /// scanned figure): they are kept and OCR adds the lines they lack; else OCR's text replaces the layer.
+    Read { merge: bool },
+    /// A scan under an invisible OCR layer: check a sample of the page against the layer.
+    Check,
+    /// A good visible layer: read only these images (fractions of the page), for text the layer lacks.
+    Images(Vec<[f64; 4]>),
+    /// Nothing to do.
+    Keep,
+}
+
+/// A layer this share invisible or more is an OCR layer over a scan...
+const INVISIBLE_LAYER: f64 = 0.8;
+/// ... when an image covers at least this share of the page.
+const SCANNED_PAGE: f64 = 0.5;
+/// The band of the page (fractions of its height, as displayed) read to check an invisible layer: a third
+/// of the page, from the top of its middle, where a page's body text is and its running heads are not.
+const SAMPLE_BAND: [f64; 4] = [0.0, 0.3, 1.0, 0.63];
+
+/// The plan for a page whose layer holds `words` words and which looks like `look`.
+pub(crate) fn plan(words: u64, look: Option<&pdfium::PageLook>) -> Plan {
+    let Some(look) = look else {
+        return if words < MIN_WORDS_PER_PAGE { Plan::Read { merge: false } } else { Plan::Keep };
+    };
+    if words < MIN_WORDS_PER_PAGE {
+        return Plan::Read { merge: words > 0 && look.invisible < INVISIBLE_LAYER };
+    }
+    if look.invisible >= INVISIBLE_LAYER && look.largest_image >= SCANNED_PAGE {
+        return Plan::Check;
+    }
+    if look.bare_images.is_empty() {
+        Plan::Keep
+    } else {
+        Plan::Images(look.bare_images.clone())
+    }
+}
+
+/// [`finish_text`]'s PDFium path: each page that draws an image planned and carried out, at most
+/// `max_ocr_pages` pages OCRed (checks included). Returns the status to set, if OCR ran, and the results
+/// whose text went into the pages.
+fn ocr_planned(
+    doc: &PdfDocument,
+    page_texts: &mut [(u32, String)],
+    with_images: &[(u32, String)],
+    opts: &Options,
+) -> (Option<OcrStatus>, Vec<(u32, crate::ocr::PageOcr)>) {
+    use crate::pdf::ocr::{ocr_region, WHOLE_PAGE};
+    let limits = &opts.limits;
+    let mut budget = usize::try_from(limits.max_ocr_pages).unwrap_or(usize::MAX);
+    let (mut applied, mut redone) = (false, false);
+    let mut used = Vec::new();
+    for (number, layer) in with_images {
+        let plan = plan(count_words(layer), pdfium::look(doc, number.saturating_sub(1)).as_ref());
+        if plan == Plan::Keep {
+            continue;
+        }
+        if budget == 0 {
+            tracing::warn!("page {number}: not OCRed: more pages want OCR than max_ocr_pages ({})", limits.max_ocr_pages);
+            continue;
+        }
+        budget -= 1;
+        let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number) else { continue };
+        let read = |region| match ocr_region(doc, *number, region, limits) {
+            Ok(found) => Some(found.unwrap_or_else(crate::ocr::PageOcr::nothing)),
+            Err(why) => {
+                tracing::warn!("page {number}: not OCRed: {why}");
+                None
+            }
+        };
+        match plan {
+            Plan::Read { merge } => {
+                let Some(found) = read(WHOLE_PAGE) else { continue };
+                applied = true;
+                if !found.text.is_empty() {
+                    slot.1 = if merge { layer::with_lines_it_lacks(&slot.1, &found.text) } else { found.text.clone() };
+                }
+                used.push((*number, found));
+            }
+            Plan::Check => {
+                let Some(sample) = read(SAMPLE_BAND) else { continue };
+                let (verdict, whole) = match layer::judge(&slot.1, &sample.text) {
+                    // Too few words in the band (a letter's text ends higher up): the whole page is the sample.
+                    layer::Verdict::Undecided => {
+                        let Some(whole) = read(WHOLE_PAGE) else { continue };
+                        (layer::judge(&slot.1, &whole.text), Some(whole))
+                    }
+                    verdict => (verdict, None),
+                };
+                tracing::debug!("page {number}: text layer against OCR of a sample: {verdict:?}");
+                if verdict != layer::Verdict::Lies {
+                    continue;
+                }
+                let Some(found) = whole.or_else(|| read(WHOLE_PAGE)) else { continue };
+                if !found.text.is_empty() {
+                    tracing::info!("page {number}: the text layer is not the page's text; OCR replaced it");
+                    slot.1 = found.text.clone();
+                    redone = true;
+                    used.push((*number, found));
+                }
+            }
+            Plan::Images(regions) => {
+                for region in regions {
+                    let Some(found) = read(region) else { continue };
+                    // `nothing` (no packs) when the image could not hold text and no OCR ran.
+                    applied |= !found.languages.is_empty();
+                    if !found.text.is_empty() {
+                        slot.1 = layer::with_lines_it_lacks(&slot.1, &found.text);
+                        used.push((*number, found));
+                    }
+                }
+            }
+            Plan::Keep => {}
+        }
+    }
+    let status = if redone {
+        Some(OcrStatus::Redone)
+    } else if applied {
+        Some(OcrStatus::Applied)
+    } else {
+        None
+    };
+    (status, used)
 }
 
 /// The lopdf path: page tree, our text walker, Info metadata, pdftoppm.

@@ -58,19 +58,45 @@ pub(crate) fn ocr_pages(
 fn ocr_pages_pdfium(doc: &PdfDocument, wanted: &[u32], limits: &Limits) -> Vec<(u32, ocr::PageOcr)> {
     let mut results = Vec::new();
     for &number in wanted {
-        let index = number.saturating_sub(1);
-        let size = crate::pdf::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
-        let dpi = f64::from(dpi_within(size, limits.max_ocr_pixels));
-        let (w, h) = (px_at(size.0, dpi), px_at(size.1, dpi));
-        let page = crate::pdf::pdfium::render_gray(doc, index, w, h)
-            .map_err(|e| e.to_string())
-            .and_then(|img| ocr::recognise(&image::DynamicImage::ImageLuma8(img), limits));
-        match page {
-            Ok(found) => results.push((number, found)),
+        match ocr_region(doc, number, WHOLE_PAGE, limits) {
+            Ok(Some(found)) => results.push((number, found)),
+            // Nothing on the page could be text (a blank or flat page): judged, found empty.
+            Ok(None) => results.push((number, ocr::PageOcr::nothing())),
             Err(why) => tracing::warn!("page {number}: not OCRed: {why}"),
         }
     }
     results
+}
+
+/// The whole page, as a region for [`ocr_region`].
+pub(crate) const WHOLE_PAGE: [f64; 4] = [0.0, 0.0, 1.0, 1.0];
+
+/// OCR of a region of page `number` (1-based) rendered by PDFium at up to 300 dpi: `[left, top, right,
+/// bottom]` as fractions of the page as displayed. `Ok(None)` when the region could not hold text (too
+/// small, or one flat colour; see [`ocr::could_hold_text`]), so no OCR ran.
+pub(crate) fn ocr_region(
+    doc: &PdfDocument,
+    number: u32,
+    [left, top, right, bottom]: [f64; 4],
+    limits: &Limits,
+) -> Result<Option<ocr::PageOcr>, String> {
+    let index = number.saturating_sub(1);
+    let size = crate::pdf::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
+    let dpi = f64::from(dpi_within(size, limits.max_ocr_pixels));
+    let (w, h) = (px_at(size.0, dpi), px_at(size.1, dpi));
+    let page = crate::pdf::pdfium::render_gray(doc, index, w, h).map_err(|e| e.to_string())?;
+    let page = if [left, top, right, bottom] == WHOLE_PAGE {
+        page
+    } else {
+        let at = |f: f64, side: u32| ((f.clamp(0.0, 1.0) * f64::from(side)).round() as u32).min(side);
+        let (x0, y0, x1, y1) = (at(left, w), at(top, h), at(right, w), at(bottom, h));
+        image::imageops::crop_imm(&page, x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)).to_image()
+    };
+    let img = image::DynamicImage::ImageLuma8(page);
+    if !ocr::could_hold_text(&img) {
+        return Ok(None);
+    }
+    ocr::recognise(&img, limits).map(Some)
 }
 
 /// Pixels for `points` at `dpi`; rounded down so the product stays within the bound `dpi` was chosen for.

@@ -10,7 +10,7 @@
 use folio_core::{ExtractError, ExtractErrorKind};
 use image::{DynamicImage, GrayImage, RgbaImage};
 use pdfium_render::prelude::{
-    PdfBitmap, PdfBitmapFormat, PdfDocument, PdfPage, PdfRect, PdfRenderConfig, Pdfium, PdfiumError,
+    PdfBitmap, PdfBitmapFormat, PdfDocument, PdfPage, PdfPageText, PdfRect, PdfRenderConfig, Pdfium, PdfiumError,
     PdfiumInternalError,
 };
 use std::path::PathBuf;
@@ -109,7 +109,15 @@ pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
     let mut texts = Vec::new();
     for (index, page) in doc.pages().iter().enumerate() {
         match page.text() {
-            Ok(text) => texts.push(tidy(&text.inside_rect(text_area(&page)))),
+            Ok(text) => {
+                let area = text_area(&page);
+                let raw = text.inside_rect(area);
+                if crate::pdf::accents::has_spacing_accent(&raw) {
+                    texts.push(tidy(&crate::pdf::accents::compose(&glyphs(&text, area))));
+                } else {
+                    texts.push(tidy(&raw));
+                }
+            }
             Err(e) => {
                 tracing::warn!("page {}: PDFium could not read its text: {e}", index + 1);
                 texts.push(String::new());
@@ -117,6 +125,110 @@ pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
         }
     }
     texts
+}
+
+/// The characters of a page's text inside `area`, with their boxes, for [`crate::pdf::accents::compose`].
+/// Generated characters (the spaces and line breaks PDFium inserts) are kept wherever they fall.
+fn glyphs(text: &PdfPageText, area: PdfRect) -> Vec<crate::pdf::accents::Glyph> {
+    let mut out = Vec::new();
+    for c in text.chars().iter() {
+        let Some(ch) = c.unicode_char() else { continue };
+        let generated = c.is_generated().unwrap_or(false);
+        let bounds = c.tight_bounds().ok().map(|r| [r.left().value, r.bottom().value, r.right().value, r.top().value]);
+        if !generated && bounds.is_some_and(|b| !overlaps(b, area)) {
+            continue;
+        }
+        out.push(crate::pdf::accents::Glyph { ch, bounds: bounds.filter(|_| !generated), generated });
+    }
+    out
+}
+
+fn overlaps([l, b, r, t]: [f32; 4], area: PdfRect) -> bool {
+    l <= area.right().value && r >= area.left().value && b <= area.top().value && t >= area.bottom().value
+}
+
+/// What a page shows besides its text layer, for deciding whether to OCR it (see [`crate::pdf::layer`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PageLook {
+    /// The share of the layer's characters drawn invisible (text render mode 3): an OCR layer over a scan.
+    pub invisible: f64,
+    /// The share of the page the largest image covers.
+    pub largest_image: f64,
+    /// Images that may hold text the layer lacks: at least [`MIN_IMAGE_SHARE`] of the page and no layer
+    /// text over them, as `[left, top, right, bottom]` fractions of the page as displayed (0,0 top left).
+    pub bare_images: Vec<[f64; 4]>,
+}
+
+/// Images smaller than this share of the page are not OCRed for text the layer lacks (logos, icons, rules).
+const MIN_IMAGE_SHARE: f64 = 0.04;
+/// At most this many images of a page are OCRed for text the layer lacks.
+const MAX_BARE_IMAGES: usize = 4;
+
+/// How page `index` (0-based) draws its text and images. Images inside a form XObject count by the form's
+/// box (one level down, no deeper). `None` when the page cannot be read.
+pub(crate) fn look(doc: &PdfDocument, index: u32) -> Option<PageLook> {
+    use pdfium_render::prelude::{PdfPageObjectCommon, PdfPageObjectsCommon, PdfPageRenderRotation, PdfPageTextRenderMode};
+    let page = doc.pages().get(u16::try_from(index).ok()?).ok()?;
+    let boundary = page.boundaries().crop().or_else(|_| page.boundaries().media()).ok()?.bounds;
+    let (x0, x1) = (boundary.left().value.min(boundary.right().value), boundary.left().value.max(boundary.right().value));
+    let (y0, y1) = (boundary.bottom().value.min(boundary.top().value), boundary.bottom().value.max(boundary.top().value));
+    let (w, h) = (f64::from((x1 - x0).max(1.0)), f64::from((y1 - y0).max(1.0)));
+    let rotation = page.rotation().unwrap_or(PdfPageRenderRotation::None);
+    let text = page.text().ok();
+    let mut look = PageLook::default();
+    let (mut invisible, mut visible) = (0usize, 0usize);
+    let mut images: Vec<PdfRect> = Vec::new();
+    let mut count_object = |object: &pdfium_render::prelude::PdfPageObject, form_box: Option<PdfRect>| {
+        if let Some(t) = object.as_text_object() {
+            let n = t.text().chars().filter(|c| !c.is_whitespace()).count();
+            if t.render_mode() == PdfPageTextRenderMode::Invisible {
+                invisible += n;
+            } else {
+                visible += n;
+            }
+        } else if object.as_image_object().is_some() {
+            if let Some(rect) = form_box.or_else(|| object.bounds().ok().map(|q| q.to_rect())) {
+                images.push(rect);
+            }
+        }
+    };
+    for object in page.objects().iter() {
+        if let Some(form) = object.as_x_object_form_object() {
+            let form_box = object.bounds().ok().map(|q| q.to_rect());
+            for inner in form.iter() {
+                count_object(&inner, form_box);
+            }
+        } else {
+            count_object(&object, None);
+        }
+    }
+    if invisible + visible > 0 {
+        look.invisible = invisible as f64 / (invisible + visible) as f64;
+    }
+    images.dedup_by(|a, b| a == b);
+    for rect in images {
+        let (l, r) = (rect.left().value.max(x0), rect.right().value.min(x1));
+        let (b, t) = (rect.bottom().value.max(y0), rect.top().value.min(y1));
+        if r <= l || t <= b {
+            continue;
+        }
+        let share = f64::from(r - l) * f64::from(t - b) / (w * h);
+        look.largest_image = look.largest_image.max(share);
+        let clipped = PdfRect::new_from_values(b, l, t, r);
+        let covered = text.as_ref().is_some_and(|tx| crate::language::count_words(&tx.inside_rect(clipped)) > 0);
+        if share >= MIN_IMAGE_SHARE && !covered && look.bare_images.len() < MAX_BARE_IMAGES {
+            // Fractions of the unrotated page from its top left, then turned as the page is displayed.
+            let (u0, u1) = (f64::from(l - x0) / w, f64::from(r - x0) / w);
+            let (v0, v1) = (f64::from(y1 - t) / h, f64::from(y1 - b) / h);
+            look.bare_images.push(match rotation {
+                PdfPageRenderRotation::None => [u0, v0, u1, v1],
+                PdfPageRenderRotation::Degrees90 => [1.0 - v1, u0, 1.0 - v0, u1],
+                PdfPageRenderRotation::Degrees180 => [1.0 - u1, 1.0 - v1, 1.0 - u0, 1.0 - v0],
+                PdfPageRenderRotation::Degrees270 => [v0, 1.0 - u1, v1, 1.0 - u0],
+            });
+        }
+    }
+    Some(look)
 }
 
 /// The area whose text is the page's: its MediaBox in user space, normalised, with a point to spare.
