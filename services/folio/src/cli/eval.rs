@@ -1,4 +1,4 @@
-//! `folio eval MANIFEST`: extraction against a corpus whose manifest says what each file should yield
+//! `folio eval MANIFEST...`: extraction against corpora whose manifests say what each file should yield
 //! (`../shared/corpus/dev/manifest.jsonl` is one). Prints the agreement figures and every disagreement.
 
 use crate::worker::sandbox::Sandbox;
@@ -42,20 +42,20 @@ pub struct Outcome {
     pub reference_mojibake: bool,
 }
 
-pub async fn run(sandbox: Sandbox, manifest: &Path, jobs: usize, against_pdftotext: bool) -> Result<String> {
-    let root = manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+pub async fn run(sandbox: Sandbox, manifests: &[PathBuf], jobs: usize, against_pdftotext: bool) -> Result<String> {
     let mut expected = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        expected.push(
-            serde_json::from_str::<Expected>(line).with_context(|| format!("{} line {}", manifest.display(), i + 1))?,
-        );
+    for manifest in manifests {
+        let root = manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let e = serde_json::from_str::<Expected>(line)
+                .with_context(|| format!("{} line {}", manifest.display(), i + 1))?;
+            expected.push((root.join(&e.path), e));
+        }
     }
     let sandbox = &sandbox;
-    let root = &root;
     let outcomes: Vec<Outcome> = stream::iter(expected)
-        .map(|e| async move {
-            let path = root.join(&e.path);
+        .map(|(path, e)| async move {
             let extraction = sandbox.extract(&path, &e.path).await;
             let with_password = match &e.password {
                 Some(password) => {

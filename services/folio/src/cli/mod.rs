@@ -170,8 +170,9 @@ pub enum Command {
     /// Extracts every file of a corpus manifest (JSON lines: path, format, expected_pages,
     /// expected_language, expected_error) and prints how well the results agree.
     Eval {
-        /// The manifest; paths in it are relative to its folder.
-        manifest: PathBuf,
+        /// The manifests (one or more, measured as one corpus); paths in each are relative to its folder.
+        #[arg(required = true)]
+        manifests: Vec<PathBuf>,
         /// Files extracted at once (default: one per CPU core).
         #[arg(long)]
         jobs: Option<usize>,
@@ -416,14 +417,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
             extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
         }
-        Command::Eval { manifest, jobs, against_pdftotext, settings } => {
+        Command::Eval { manifests, jobs, against_pdftotext, settings } => {
             crate::telemetry::init("folio=error");
             let settings = cli.global.settings(settings.given())?;
             let mut sandbox = settings.sandbox()?;
             sandbox.thumbnails = ThumbnailSpec::none();
             let report = crate::cli::eval::run(
                 sandbox,
-                &manifest,
+                &manifests,
                 jobs.unwrap_or_else(|| settings.concurrency()),
                 against_pdftotext,
             )
