@@ -206,7 +206,92 @@ fn run(png: &Path, pack: &str, work: &Path, timeout: Duration) -> Result<crate::
 fn is_text(pack: &str, t: &crate::ocr::tsv::TsvText) -> bool {
     let marked = pack.split('+').all(|p| matches!(p, "heb" | "ara" | "fas" | "hin" | "tha"));
     let floor = if marked { MIN_MEAN_CONFIDENCE_MARKED_SCRIPT } else { MIN_MEAN_CONFIDENCE };
-    t.mean_confidence() >= floor && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS
+    t.mean_confidence() >= floor && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS && reads_as_writing(&t.text)
+}
+
+/// Letters (at least) from which [`reads_as_writing`] judges the mix of scripts.
+const MIN_LETTERS_TO_JUDGE: usize = 12;
+
+/// Whether OCR's text reads as writing rather than the letters Tesseract finds in a photograph's texture or
+/// in a script its pack does not know, judged by script, as writing is:
+/// - one script, or two (a bilingual sign): the two commonest scripts hold 85% of the letters and the
+///   commonest 40%; the texture of a photo read with several packs at once comes out in four or five;
+/// - words of alphabets change case only at their start (`Программа`, `NATO`, not `coTpyHM4eCcTBa`, which is
+///   Russian read with the English pack): fewer than a quarter of the words switch from lower to upper case
+///   inside;
+/// - fewer than a sixth of the marks are symbols that writing rarely holds (`|`, `=`, `~`, `_`, `\`, `^`,
+///   brackets), which texture yields in plenty.
+pub(crate) fn reads_as_writing(text: &str) -> bool {
+    let mut scripts: std::collections::HashMap<Script, usize> = std::collections::HashMap::new();
+    let (mut letters, mut marks, mut symbols) = (0usize, 0usize, 0usize);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        marks += 1;
+        if c.is_alphabetic() {
+            letters += 1;
+            *scripts.entry(Script::of(c)).or_default() += 1;
+        } else if matches!(c, '|' | '=' | '~' | '_' | '\\' | '^' | '{' | '}' | '[' | ']' | '<' | '>' | '`' | '¦' | '§' | '¥' | '£' | '¢' | '@' | '#') {
+            symbols += 1;
+        }
+    }
+    if marks > 0 && symbols * 6 >= marks && symbols >= 3 {
+        return false;
+    }
+    if letters >= MIN_LETTERS_TO_JUDGE {
+        let mut counts: Vec<usize> = scripts.values().copied().collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        let first = counts.first().copied().unwrap_or(0);
+        let two = first + counts.get(1).copied().unwrap_or(0);
+        if (two as f64) < 0.85 * letters as f64 || (first as f64) < 0.4 * letters as f64 {
+            return false;
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3).collect();
+    if words.len() >= 4 {
+        let switching = words
+            .iter()
+            .filter(|w| {
+                let cs: Vec<char> = w.chars().collect();
+                cs.windows(2).any(|p| p[0].is_lowercase() && p[1].is_uppercase())
+            })
+            .count();
+        if switching * 4 >= words.len() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Scripts, as [`reads_as_writing`] tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+    Hebrew,
+    Arabic,
+    Devanagari,
+    Thai,
+    /// Han and kana: Japanese writes them mixed.
+    HanKana,
+    Hangul,
+    Other,
+}
+
+impl Script {
+    fn of(c: char) -> Self {
+        match c as u32 {
+            0..=0x024F | 0x1E00..=0x1EFF => Self::Latin,
+            0x0370..=0x03FF | 0x1F00..=0x1FFF => Self::Greek,
+            0x0400..=0x052F => Self::Cyrillic,
+            0x0590..=0x05FF | 0xFB1D..=0xFB4F => Self::Hebrew,
+            0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Self::Arabic,
+            0x0900..=0x097F => Self::Devanagari,
+            0x0E00..=0x0E7F => Self::Thai,
+            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF66..=0xFF9F => Self::HanKana,
+            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Self::Hangul,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// Pages whose longest side is under this are enlarged before OCR: Tesseract reads letters best at 20–30
@@ -353,6 +438,18 @@ mod tests {
             image::Luma([128u8.wrapping_add(((x * 7 + y * 13) % 9) as u8)])
         }));
         assert!(!could_hold_text(&noisy));
+    }
+
+    #[test]
+    fn writing_is_told_from_texture_by_script() {
+        assert!(reads_as_writing("Программа сотрудничества помогает пострадавшим общинам"));
+        assert!(reads_as_writing("The cooperation programme helps NATO and UNDP teams"));
+        assert!(reads_as_writing("出口 EXIT 出口 EXIT 非常口 Emergency"), "a bilingual sign");
+        assert!(reads_as_writing("בְּרֵאשִׁית בָּרָא אֱלֹהִים אֵת הַשָּׁמַיִם וְאֵת הָאָרֶץ"));
+        assert!(reads_as_writing("ok"), "too little to judge is not judged");
+        assert!(!reads_as_writing("TIporpamma coTpyHM4eCcTBa MoMoraeT NOCTpa{aBLMM OOLMHAM BOCCTaHOBHTS"), "Russian read as English");
+        assert!(!reads_as_writing("ﺍ ж 日 ק ก ع Ш 本 א ม к ل"), "five scripts at once");
+        assert!(!reads_as_writing("| = ~ _ ee | AE ~~ = |"), "texture's symbols");
     }
 
     #[test]

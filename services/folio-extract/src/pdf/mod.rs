@@ -668,6 +668,21 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_planned_from_what_they_show() {
+        use pdfium::PageLook;
+        let scan_under_ocr = PageLook { invisible: 1.0, largest_image: 0.98, bare_images: vec![] };
+        assert_eq!(plan(300, Some(&scan_under_ocr)), Plan::Check);
+        assert_eq!(plan(0, Some(&scan_under_ocr)), Plan::Read { merge: false });
+        let figure_with_heading = PageLook { invisible: 0.0, largest_image: 0.6, bare_images: vec![[0.1, 0.2, 0.9, 0.8]] };
+        assert_eq!(plan(3, Some(&figure_with_heading)), Plan::Read { merge: true });
+        assert_eq!(plan(200, Some(&figure_with_heading)), Plan::Images(vec![[0.1, 0.2, 0.9, 0.8]]));
+        let text_with_logo = PageLook { invisible: 0.0, largest_image: 0.01, bare_images: vec![] };
+        assert_eq!(plan(200, Some(&text_with_logo)), Plan::Keep);
+        assert_eq!(plan(200, None), Plan::Keep, "without PDFium's look, as before");
+        assert_eq!(plan(2, None), Plan::Read { merge: false });
+    }
+
+    #[test]
     fn decodes_text_strings() {
         assert_eq!(decode_text_string(b"\xFE\xFF\x00H\x00i"), "Hi");
         assert_eq!(decode_text_string(b"caf\xE9 \x80"), "café •");
