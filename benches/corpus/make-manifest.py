@@ -15,7 +15,7 @@ FILES = [
     ("tiff/pillow__hopper_g4.tif", PILLOW, "tiff", 1, None, ["photo"], "CCITT G4 bilevel photograph"),
     ("tiff/pillow__g4-multi.tiff", PILLOW, "tiff", 3, None, ["multi-page", "sparse-text"], "3 pages of G4, a page number on each"),
     ("tiff/pillow__pport_g4.tif", PILLOW, "tiff", 1, "en", ["scanned"], "G4 scan of a US passport instructions page, 300 dpi"),
-    ("tiff/pillow__g4-fillorder-test.tif", PILLOW, "tiff", 1, None, ["fill-order"], "G4, FillOrder 2 (least significant bit first)"),
+    (FIX + "tiff/pillow/g4-fillorder-test.tif", PILLOW, "tiff", 1, None, ["fill-order", "sparse-text"], "G4, FillOrder 2 (least significant bit first): '26 of 27'"),
     ("tiff/pillow__tiff_strip_ycbcr_jpeg_2x2_sampling.tif", PILLOW, "tiff", 1, None, ["photo"], "JPEG in TIFF, YCbCr 2x2"),
     ("tiff/pillow__hopper_jpg.tif", PILLOW, "tiff", 1, None, ["photo"], "JPEG in TIFF"),
     ("tiff/pillow__hopper_lzw.tif", PILLOW, "tiff", 1, None, ["photo"], "LZW RGB"),
@@ -40,9 +40,9 @@ FILES = [
     (FIX + "scripts/hebrew-pointed.png", OWN, "png", 1, "he", ["ocr", "script"], "Hebrew with vowel points"),
     (FIX + "scripts/hindi.png", OWN, "png", 1, "hi", ["ocr", "script"], "Devanagari"),
     (FIX + "scripts/thai.png", OWN, "png", 1, "th", ["ocr", "script"], "Thai"),
-    (FIX + "legacy/call-for-contributions.doc", OWN, "doc", 2, "en", ["legacy-office"], "the seed call as Word 97-2003"),
-    (FIX + "legacy/call-for-contributions.odt", OWN, "odt", 2, "en", ["legacy-office"], "the seed call as OpenDocument"),
-    (FIX + "legacy/call-for-contributions.rtf", OWN, "rtf", 2, "en", ["legacy-office"], "the seed call as RTF"),
+    (FIX + "legacy/call-for-contributions.doc", OWN, "doc", 1, "en", ["legacy-office"], "the seed call as Word 97-2003"),
+    (FIX + "legacy/call-for-contributions.odt", OWN, "odt", 1, "en", ["legacy-office"], "the seed call as OpenDocument"),
+    (FIX + "legacy/call-for-contributions.rtf", OWN, "rtf", 1, "en", ["legacy-office"], "the seed call as RTF"),
     (FIX + "layers/scan-ru-wrong-layer.pdf", OWN, "pdf", 1, "ru", ["scanned", "lying-layer"], "Russian scan under an English-pack OCR layer"),
     (FIX + "layers/scan-en-good-layer.pdf", OWN, "pdf", 1, "en", ["scanned"], "English scan under a good OCR layer"),
     (FIX + "layers/text-photo-and-picture-of-text.pdf", OWN, "pdf", 1, "en", ["image-text"], "visible text, a photo, a picture of Spanish text"),
@@ -56,6 +56,8 @@ def main():
         for path, (repo, prefix, licence), fmt, pages, lang, kind, notes in FILES:
             data = open(os.path.join(here, path), "rb").read()
             name = os.path.basename(path).split("__", 1)[-1]
+            if repo == PILLOW[0] and path.startswith(FIX):
+                repo, prefix = PILLOW[0], PILLOW[1]
             line = {"path": path, "source_repo": repo, "source_path": prefix + name if prefix else path.replace("../../", ""),
                     "license": licence, "format": fmt, "expected_pages": pages, "expected_language": lang,
                     "expected_error": False, "notes": notes, "kind": kind, "size_bytes": len(data),

@@ -211,7 +211,8 @@ impl OcrFound {
     pub fn from_pages(results: &[(u32, ocr::PageOcr)]) -> Self {
         let mut found = OcrFound::default();
         for (page, r) in results {
-            if !r.text.is_empty() {
+            // A page can have several results (its pictures read one by one): listed once.
+            if !r.text.is_empty() && !found.pages.contains(page) {
                 found.pages.push(*page);
             }
             for lang in &r.languages {

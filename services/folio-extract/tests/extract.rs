@@ -312,8 +312,8 @@ fn png_and_jpeg_dimensions_and_thumbnail() {
         assert_eq!(r.pages_source, Some(PagesSource::Image));
         assert_eq!(r.frames, None);
         assert_eq!(r.dimensions, Some((640, 480)));
-        // A gradient is OCRed and stays a picture without text.
-        assert_eq!(r.ocr, common::ocr_ran());
+        // A gradient holds no row of letter-like marks: not OCRed (nothing to read), a picture without text.
+        assert_eq!(r.ocr, folio_core::OcrStatus::NotNeeded);
         assert_eq!(r.language, None);
         assert_eq!(r.words, 0);
         assert_eq!(thumb_side(&ex), (256, 192));

@@ -252,10 +252,24 @@ fn legacy_word_processor_files_are_read_through_libreoffice() {
         assert_eq!(r.error, None, "{name}");
         assert_eq!((r.format.as_str(), r.converted_from.as_deref()), (format, Some(format)), "{name}");
         assert_eq!(r.pages, Some(1), "{name}");
+        assert_eq!(r.pages_source, Some(folio_core::PagesSource::Rendered), "{name}");
         assert_eq!(r.language.as_deref(), Some("en"), "{name}");
         assert!(ex.text.contains("Dear Excellency") && r.words > 500, "{name}: {} words", r.words);
         assert_eq!(sizes(&ex).len(), 2, "{name}: a first-page thumbnail of each size");
     }
+}
+
+/// A converted file's pages are counted in LibreOffice's rendering, not taken from the statistics the
+/// original carried (LibreOffice copies an RTF's `\nofpages` into the DOCX's app.xml; Tika's testRTF.rtf
+/// says 99 for one line).
+#[test]
+fn a_converted_files_stale_page_statistics_are_not_its_page_count() {
+    let office = require_soffice();
+    let rtf = br"{\rtf1\ansi{\info{\title Stale}{\nofpages99}{\nofwords5}}\pard One short line of text.\par}";
+    let opts = Options { office: Some(office), ..options(ThumbnailFormat::Png) };
+    let r = extract_bytes("stale.rtf", rtf, &opts).record;
+    assert_eq!(r.error, None);
+    assert_eq!((r.pages, r.pages_source), (Some(1), Some(folio_core::PagesSource::Rendered)));
 }
 
 /// Without LibreOffice, a legacy file is an error that says what to install.

@@ -8,6 +8,7 @@
 //! Tesseract reads into photos never reaches the record.
 
 pub(crate) mod deskew;
+pub(crate) mod textlines;
 pub(crate) mod tsv;
 
 use crate::{language, tools::tesseract, Limits};

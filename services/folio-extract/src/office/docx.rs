@@ -20,7 +20,7 @@ type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
 pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
     if !sniff::is_ole2(bytes) {
-        return read(bytes, opts);
+        return read(bytes, opts, PageCount::Producers);
     }
     // Sniffing only sends OLE2 here when it holds an EncryptionInfo stream: a password-protected OOXML
     // file. Its decrypted package is read as any DOCX (and is what LibreOffice renders).
@@ -35,11 +35,26 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
              word/document.xml; a spreadsheet or a presentation)",
         ));
     }
-    read(&package, opts)
+    read(&package, opts, PageCount::Producers)
 }
 
 /// Read a DOCX package (zip).
-fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+/// Whose page count a DOCX's record takes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageCount {
+    /// The producer's (`docProps/app.xml`), as Word saved it, then LibreOffice's rendering.
+    Producers,
+    /// LibreOffice's rendering only: a DOCX LibreOffice converted from `.doc`, `.odt` or `.rtf` carries in
+    /// app.xml whatever statistics the original held (an RTF's `\nofpages99` for one page of text).
+    Rendered,
+}
+
+/// A DOCX that LibreOffice converted from another format: read as any DOCX, its pages counted in the rendering.
+pub(crate) fn extract_converted(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
+    read(bytes, opts, PageCount::Rendered)
+}
+
+fn read(bytes: &[u8], opts: &Options, count: PageCount) -> Result<Extracted, ExtractError> {
     let limits = &opts.limits;
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| corrupt(format!("the DOCX zip is damaged: {e}")))?;
 
@@ -77,7 +92,7 @@ fn read(bytes: &[u8], opts: &Options) -> Result<Extracted, ExtractError> {
         Some(xml) => app_pages(&xml, limits)?,
         None => None,
     };
-    let app_pages = app_pages.filter(|p| *p > 0);
+    let app_pages = app_pages.filter(|p| *p > 0 && count == PageCount::Producers);
     // LibreOffice runs for the thumbnail, or for a page count app.xml does not give.
     let preview_px = opts.thumbnails.largest();
     let rendered = match &opts.office {

@@ -22,7 +22,7 @@ pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Ex
     let docx = super::render::convert(office, bytes, from, "docx", opts).map_err(|why| {
         ExtractError::new(ExtractErrorKind::Corrupt, format!("LibreOffice could not convert the .{from} file: {why}"))
     })?;
-    let mut found = super::docx::extract(&docx, opts)?;
+    let mut found = super::docx::extract_converted(&docx, opts)?;
     found.converted_from = Some(format);
     Ok(found)
 }

@@ -73,7 +73,8 @@ pub(crate) const WHOLE_PAGE: [f64; 4] = [0.0, 0.0, 1.0, 1.0];
 
 /// OCR of a region of page `number` (1-based) rendered by PDFium at up to 300 dpi: `[left, top, right,
 /// bottom]` as fractions of the page as displayed. `Ok(None)` when the region could not hold text (too
-/// small, or one flat colour; see [`ocr::could_hold_text`]), so no OCR ran.
+/// small, one flat colour, no row of letter-like marks; see [`ocr::could_hold_text`] and
+/// [`ocr::textlines`]), so no OCR ran.
 pub(crate) fn ocr_region(
     doc: &PdfDocument,
     number: u32,
@@ -93,7 +94,7 @@ pub(crate) fn ocr_region(
         image::imageops::crop_imm(&page, x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)).to_image()
     };
     let img = image::DynamicImage::ImageLuma8(page);
-    if !ocr::could_hold_text(&img) {
+    if !ocr::could_hold_text(&img) || !ocr::textlines::likely_text(&img) {
         return Ok(None);
     }
     ocr::recognise(&img, limits).map(Some)

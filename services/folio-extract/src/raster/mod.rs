@@ -105,8 +105,9 @@ fn recognise_page(img: &DynamicImage, limits: &Limits, enabled: bool) -> (OcrSta
     if !enabled || !crate::ocr::available() {
         return (OcrStatus::Needed, None);
     }
-    if !crate::ocr::could_hold_text(img) {
-        // Too small for a line of text, or one flat colour: a picture, whatever OCR would make of it.
+    if !crate::ocr::could_hold_text(img) || !crate::ocr::textlines::likely_text(img) {
+        // Too small for a line of text, one flat colour, or no row of letter-like marks: a picture, whatever
+        // OCR would make of it (a photograph's reading costs half a second and more, the look tens of ms).
         return (OcrStatus::NotNeeded, None);
     }
     match crate::ocr::recognise(img, limits) {

@@ -97,6 +97,11 @@ impl Pages<'_> {
                 Some(0 | 1) => !matches!(bits, 1 | 2 | 4 | 8 | 16),
                 _ => false,
             };
+        // FillOrder 2 (bits of each byte from the least significant, as some fax software writes): the
+        // decoders read from the most significant bit, so the page is read from a copy with its data reversed.
+        if tag(&mut self.decoder, Tag::FillOrder) == Some(2) && matches!(compression, 2..=4) {
+            return self.with_bits_reversed();
+        }
         let mut img = if compression == 3 {
             self.group3(width, height, white_is_zero)?
         } else if odd {
@@ -171,6 +176,39 @@ impl Pages<'_> {
         let gray =
             values.iter().map(|&v| to_8_bits(v, bits8)).map(|v| if white_is_zero { 255 - v } else { v }).collect();
         Ok(DynamicImage::ImageLuma8(GrayImage::from_raw(width, height, gray).ok_or_else(short)?))
+    }
+
+    /// This page read from a copy of the file whose strip (or tile) bytes are bit-reversed and whose
+    /// FillOrder says 1.
+    fn with_bits_reversed(&mut self) -> Result<DynamicImage, ExtractError> {
+        let corrupt = |why: &str| ExtractError::new(ExtractErrorKind::Corrupt, format!("the TIFF page {why}"));
+        let (offsets, counts) = match self.decoder.get_tag_u64_vec(Tag::StripOffsets) {
+            Ok(offsets) => (offsets, self.decoder.get_tag_u64_vec(Tag::StripByteCounts).map_err(tiff_error)?),
+            Err(_) => (
+                self.decoder.get_tag_u64_vec(Tag::TileOffsets).map_err(tiff_error)?,
+                self.decoder.get_tag_u64_vec(Tag::TileByteCounts).map_err(tiff_error)?,
+            ),
+        };
+        let page = self.directory;
+        let mut copy = patch_directory(self.bytes, page, &[(266, 1)])
+            .ok_or_else(|| corrupt("has a directory Folio could not rewrite"))?;
+        for (&offset, &count) in offsets.iter().zip(&counts) {
+            let start = usize::try_from(offset).map_err(|_| corrupt("names data past the file's end"))?;
+            let end = start.checked_add(usize::try_from(count).unwrap_or(usize::MAX));
+            let data = end
+                .and_then(|end| copy.get_mut(start..end))
+                .ok_or_else(|| corrupt("names data past the file's end"))?;
+            data.iter_mut().for_each(|b| *b = b.reverse_bits());
+        }
+        let mut reread = pages(&copy, self.limits)?;
+        for _ in 0..page {
+            reread.decoder.next_image().map_err(tiff_error)?;
+        }
+        reread.directory = page;
+        if reread.decoder.find_tag_unsigned::<u32>(Tag::FillOrder).ok().flatten() == Some(2) {
+            return Err(corrupt("has a fill order Folio could not rewrite"));
+        }
+        reread.page()
     }
 
     /// A CCITT Group 3 page (compression 3; one-dimensional coding, as fax machines and most scanners write
@@ -438,6 +476,20 @@ mod tests {
                 assert!(img.width() > 0 && img.height() > 0, "{name}");
             }
         }
+    }
+
+    /// Pillow's `g4-fillorder-test.tif`: G4 with FillOrder 2. Read as Pillow shows it: "26 of 27", black on
+    /// white, the ink in the middle rows and none at the edges (read in the wrong bit order, the decoder
+    /// runs out of data, or draws noise everywhere).
+    #[test]
+    fn a_g4_page_with_its_bits_in_reverse_order_is_read() {
+        let limits = Limits::default();
+        let bytes = fixture("pillow/g4-fillorder-test.tif");
+        let img = pages(&bytes, &limits).unwrap().next().unwrap().unwrap().to_luma8();
+        assert_eq!((img.width(), img.height()), (218, 84));
+        let dark = |rows: std::ops::Range<u32>| rows.flat_map(|y| (0..218).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128).count();
+        assert_eq!(dark(0..4), 0, "a white margin on top");
+        assert!(dark(30..55) > 500, "the text in the middle: {}", dark(30..55));
     }
 
     #[test]

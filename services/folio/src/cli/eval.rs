@@ -66,7 +66,8 @@ pub async fn run(sandbox: Sandbox, manifests: &[PathBuf], jobs: usize, against_p
             };
             let text_pdf = e.format == "pdf"
                 && !e.expected_error
-                && !e.kind.iter().any(|k| k == "scanned" || k == "no-text-layer");
+                // pdftotext reads no image: where Folio's OCR adds a picture's text, it is no reference.
+                && !e.kind.iter().any(|k| k == "scanned" || k == "no-text-layer" || k == "image-text");
             let reference = if against_pdftotext && text_pdf { pdftotext(&path).await } else { None };
             let f1 = reference.as_deref().map(|reference| word_f1(&extraction.text, reference));
             let reference_mojibake = reference.as_deref().is_some_and(is_mojibake);
