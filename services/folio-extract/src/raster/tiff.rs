@@ -25,6 +25,8 @@ pub(crate) struct Pages<'a> {
     read: u32,
     /// The directory the decoder stands at (0-based); overviews are directories that are not pages.
     directory: u32,
+    /// The page was refused for a layout the `image` crate's reader would panic on: no second try with it.
+    no_fallback: bool,
 }
 
 /// Opens a TIFF for its pages; fails when even its first directory cannot be read.
@@ -34,7 +36,7 @@ pub(crate) fn pages<'a>(bytes: &'a [u8], limits: &'a Limits) -> Result<Pages<'a>
     tiff_limits.decoding_buffer_size = budget;
     tiff_limits.intermediate_buffer_size = budget;
     let decoder = Decoder::new(Cursor::new(bytes)).map_err(tiff_error)?.with_limits(tiff_limits);
-    Ok(Pages { bytes, decoder, limits, read: 0, directory: 0 })
+    Ok(Pages { bytes, decoder, limits, read: 0, directory: 0, no_fallback: false })
 }
 
 impl Iterator for Pages<'_> {
@@ -66,7 +68,7 @@ impl Iterator for Pages<'_> {
         // What this reader refuses on the first page (planar layouts, 16-bit CMYK in JPEG), the `image`
         // crate's own TIFF reader may take: asked before the page is called unreadable.
         Some(match page {
-            Err(e) if self.read == 1 && e.kind != ExtractErrorKind::TooLarge => {
+            Err(e) if self.read == 1 && e.kind != ExtractErrorKind::TooLarge && !self.no_fallback => {
                 super::decode(self.bytes, self.limits, false).map_err(|_| e)
             }
             page => page,
@@ -97,6 +99,16 @@ impl Pages<'_> {
                 Some(0 | 1) => !matches!(bits, 1 | 2 | 4 | 8 | 16),
                 _ => false,
             };
+        // Tiles of separate colour planes: the `tiff` crate asserts (a panic, which the parser process would
+        // turn into a crash) where it should refuse. Refused here, with the reason.
+        let planar = tag(&mut self.decoder, Tag::PlanarConfiguration) == Some(2);
+        if planar && self.decoder.find_tag(Tag::TileWidth).ok().flatten().is_some() {
+            self.no_fallback = true;
+            return Err(ExtractError::new(
+                ExtractErrorKind::UnsupportedFormat,
+                "a TIFF page in tiles of separate colour planes (PlanarConfiguration 2), which Folio does not decode",
+            ));
+        }
         // FillOrder 2 (bits of each byte from the least significant, as some fax software writes): the
         // decoders read from the most significant bit, so the page is read from a copy with its data reversed.
         if tag(&mut self.decoder, Tag::FillOrder) == Some(2) && matches!(compression, 2..=4) {
@@ -490,6 +502,17 @@ mod tests {
         let dark = |rows: std::ops::Range<u32>| rows.flat_map(|y| (0..218).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128).count();
         assert_eq!(dark(0..4), 0, "a white margin on top");
         assert!(dark(30..55) > 500, "the text in the middle: {}", dark(30..55));
+    }
+
+    /// Pillow's `tiff_tiled_planar_16bit_RGB.tiff`: the `tiff` crate asserts on tiles of separate planes;
+    /// Folio refuses the page with its reason instead of crashing the parser.
+    #[test]
+    fn tiles_of_separate_planes_are_refused_with_a_reason() {
+        let limits = Limits::default();
+        let bytes = fixture("pillow/tiff_tiled_planar_16bit_RGB.tiff");
+        let e = pages(&bytes, &limits).unwrap().next().unwrap().unwrap_err();
+        assert_eq!(e.kind, ExtractErrorKind::UnsupportedFormat, "{e:?}");
+        assert!(e.message.contains("separate colour planes"), "{}", e.message);
     }
 
     #[test]
