@@ -232,6 +232,41 @@ pub fn count_words(text: &str) -> u64 {
     words
 }
 
+/// The script of a letter, as text checks tell scripts apart (OCR's [`crate::ocr`] judgement of a reading,
+/// `folio eval`'s word split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+    Hebrew,
+    Arabic,
+    Devanagari,
+    Thai,
+    /// Han and kana: Japanese writes them mixed.
+    HanKana,
+    Hangul,
+    Other,
+}
+
+impl Script {
+    /// The script of `c` (meaningful for letters; anything else is `Other` or the block it sits in).
+    pub fn of(c: char) -> Self {
+        match c as u32 {
+            0..=0x024F | 0x1E00..=0x1EFF => Self::Latin,
+            0x0370..=0x03FF | 0x1F00..=0x1FFF => Self::Greek,
+            0x0400..=0x052F => Self::Cyrillic,
+            0x0590..=0x05FF | 0xFB1D..=0xFB4F => Self::Hebrew,
+            0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Self::Arabic,
+            0x0900..=0x097F => Self::Devanagari,
+            0x0E00..=0x0E7F => Self::Thai,
+            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF66..=0xFF9F => Self::HanKana,
+            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Self::Hangul,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// Whether `c` belongs to a script written without spaces between words (CJK ideographs, kana, hangul).
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,

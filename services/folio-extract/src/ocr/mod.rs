@@ -223,13 +223,13 @@ const MIN_LETTERS_TO_JUDGE: usize = 12;
 /// - fewer than a sixth of the marks are symbols that writing rarely holds (`|`, `=`, `~`, `_`, `\`, `^`,
 ///   brackets), which texture yields in plenty.
 pub(crate) fn reads_as_writing(text: &str) -> bool {
-    let mut scripts: std::collections::HashMap<Script, usize> = std::collections::HashMap::new();
+    let mut scripts: std::collections::HashMap<language::Script, usize> = std::collections::HashMap::new();
     let (mut letters, mut marks, mut symbols) = (0usize, 0usize, 0usize);
     for c in text.chars().filter(|c| !c.is_whitespace()) {
         marks += 1;
         if c.is_alphabetic() {
             letters += 1;
-            *scripts.entry(Script::of(c)).or_default() += 1;
+            *scripts.entry(language::Script::of(c)).or_default() += 1;
         } else if matches!(c, '|' | '=' | '~' | '_' | '\\' | '^' | '{' | '}' | '[' | ']' | '<' | '>' | '`' | '¦' | '§' | '¥' | '£' | '¢' | '@' | '#') {
             symbols += 1;
         }
@@ -262,38 +262,6 @@ pub(crate) fn reads_as_writing(text: &str) -> bool {
     true
 }
 
-/// Scripts, as [`reads_as_writing`] tells them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Script {
-    Latin,
-    Greek,
-    Cyrillic,
-    Hebrew,
-    Arabic,
-    Devanagari,
-    Thai,
-    /// Han and kana: Japanese writes them mixed.
-    HanKana,
-    Hangul,
-    Other,
-}
-
-impl Script {
-    fn of(c: char) -> Self {
-        match c as u32 {
-            0..=0x024F | 0x1E00..=0x1EFF => Self::Latin,
-            0x0370..=0x03FF | 0x1F00..=0x1FFF => Self::Greek,
-            0x0400..=0x052F => Self::Cyrillic,
-            0x0590..=0x05FF | 0xFB1D..=0xFB4F => Self::Hebrew,
-            0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Self::Arabic,
-            0x0900..=0x097F => Self::Devanagari,
-            0x0E00..=0x0E7F => Self::Thai,
-            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF66..=0xFF9F => Self::HanKana,
-            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Self::Hangul,
-            _ => Self::Other,
-        }
-    }
-}
 
 /// Pages whose longest side is under this are enlarged before OCR: Tesseract reads letters best at 20–30
 /// pixels high, which small photos and screenshots of signs do not reach.

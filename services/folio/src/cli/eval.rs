@@ -204,12 +204,13 @@ impl CharClass {
         if !c.is_alphabetic() {
             return Self::Space;
         }
-        match c as u32 {
-            0..=0x024F | 0x1E00..=0x1EFF => Self::Latin,
-            0x0370..=0x03FF | 0x1F00..=0x1FFF => Self::Greek,
-            0x0400..=0x052F => Self::Cyrillic,
-            0x0590..=0x05FF | 0xFB1D..=0xFB4F => Self::Hebrew,
-            0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Self::Arabic,
+        use folio_extract::language::Script;
+        match Script::of(c) {
+            Script::Latin => Self::Latin,
+            Script::Greek => Self::Greek,
+            Script::Cyrillic => Self::Cyrillic,
+            Script::Hebrew => Self::Hebrew,
+            Script::Arabic => Self::Arabic,
             _ => Self::OtherLetter,
         }
     }
