@@ -66,6 +66,22 @@ pub struct BookEntry {
     /// The Convention's areas it concerns, as printed in the index by area (labels such as "Victim
     /// assistance"); empty when none was suggested or confirmed.
     pub areas: Vec<String>,
+    /// The contribution's PDFs as they were made: the typeset book places their pages (scaled to its type
+    /// area, under its running head) instead of setting `paragraphs`, which the DOCX master still sets.
+    pub pdfs: Vec<PlacedPdf>,
+    /// The credit line printed on the first of those pages: title, attribution, rights.
+    pub credit: String,
+}
+
+/// A PDF placed in the typeset book page by page, its text still selectable there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedPdf {
+    pub bytes: Vec<u8>,
+    /// Its page count, as extraction counted it.
+    pub pages: u32,
+    /// The entry's `paragraphs` that are this PDF's text: the DOCX master sets them, the typeset book shows
+    /// the pages instead.
+    pub paragraphs: std::ops::Range<usize>,
 }
 
 impl BookEntry {

@@ -1,7 +1,7 @@
 //! The book as a PDF, typeset by Typst used as a library.
 //!
-//! The template (`pdf/book.typ`) is static; the book reaches it as data: `/book.json` (text only) and one
-//! `/fig-N.png` per figure, in a virtual file system. No contribution text is ever spliced into markup, so
+//! The template (`pdf/book.typ`) is static; the book reaches it as data: `/book.json` (text only), one
+//! `/fig-N.png` per figure and one `/pdf-N.pdf` per PDF placed page by page, in a virtual file system. No contribution text is ever spliced into markup, so
 //! nothing a State writes can change the layout or break the build. Fonts are the ones bundled with Typst,
 //! parsed once per process. The PDF's identifier and dates come from the book, so the output is
 //! reproducible byte for byte.
@@ -170,8 +170,28 @@ struct EntryData<'a> {
     number: usize,
     title: &'a str,
     attribution: String,
+    /// The paragraphs set from text: those of PDFs placed as pages are left out.
     paragraphs: Vec<&'a str>,
     figures: Vec<FigureData<'a>>,
+    /// PDFs placed page by page, and the credit line printed on the first of their pages.
+    pdfs: Vec<PdfData>,
+    credit: &'a str,
+}
+
+#[derive(Serialize)]
+struct PdfData {
+    /// Absolute path in the virtual file system.
+    path: String,
+    pages: u32,
+}
+
+fn pdf_path(n: usize) -> String {
+    format!("/pdf-{n}.pdf")
+}
+
+/// The PDFs placed in the book, numbered through it (1, 2, ...) in reading order, as the template names them.
+fn numbered_pdfs(book: &Book) -> impl Iterator<Item = (usize, &crate::PlacedPdf)> {
+    book.chapters.iter().flat_map(|c| c.entries.iter()).flat_map(|e| e.pdfs.iter()).enumerate().map(|(i, p)| (i + 1, p))
 }
 
 #[derive(Serialize)]
@@ -201,6 +221,7 @@ impl<'a> BookData<'a> {
         use chrono::Datelike;
         let mut figure = 0usize;
         let mut entry_number = 0usize;
+        let mut pdf = 0usize;
         let chapters = book
             .chapters
             .iter()
@@ -219,9 +240,20 @@ impl<'a> BookData<'a> {
                         paragraphs: entry
                             .paragraphs
                             .iter()
-                            .map(String::as_str)
+                            .enumerate()
+                            .filter(|(i, _)| !entry.pdfs.iter().any(|p| p.paragraphs.contains(i)))
+                            .map(|(_, p)| p.as_str())
                             .filter(|p| !p.trim().is_empty())
                             .collect(),
+                        pdfs: entry
+                            .pdfs
+                            .iter()
+                            .map(|p| {
+                                pdf += 1;
+                                PdfData { path: pdf_path(pdf), pages: p.pages }
+                            })
+                            .collect(),
+                        credit: &entry.credit,
                         figures: entry
                             .figures
                             .iter()
@@ -289,6 +321,9 @@ impl BookWorld {
         for (n, entry, figure) in numbered_figures(book) {
             figure.check(&entry.title, n)?;
             files.insert(file_id(&figure_path(n)), Bytes::new(figure.png.clone()));
+        }
+        for (n, placed) in numbered_pdfs(book) {
+            files.insert(file_id(&pdf_path(n)), Bytes::new(placed.bytes.clone()));
         }
         let json = serde_json::to_vec(&BookData::new(book))?;
         files.insert(file_id("/book.json"), Bytes::new(json));

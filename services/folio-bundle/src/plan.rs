@@ -84,12 +84,26 @@ pub struct FigureSlot {
     pub credit: String,
 }
 
+/// A PDF contribution's original (`files[original]`), which the writer places page by page in entry `entry`
+/// of chapter `chapter` of the typeset book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdfSlot {
+    pub chapter: usize,
+    pub entry: usize,
+    pub original: usize,
+    pub pages: u32,
+    /// The entry's paragraphs that are this PDF's text.
+    pub paragraphs: std::ops::Range<usize>,
+}
+
 /// What a bundle holds, before it is written.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The book, without its figures (see `figures`).
     pub book: Book,
     pub figures: Vec<FigureSlot>,
+    /// The PDFs placed in the typeset book as they were made.
+    pub pdfs: Vec<PdfSlot>,
     /// The originals and thumbnails, in the order they are named.
     pub files: Vec<PlannedFile>,
     /// Without the list of files and the pages, which writing tells.
@@ -132,6 +146,10 @@ pub fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Why a contribution with nothing to print is left out of the book.
+pub const NOTHING_TO_PRINT: &str =
+    "nothing in it can be printed: its files gave no text, no picture and no page (see each file's record)";
+
 /// Contributions with a blocking finding, and why, in finding order.
 pub fn blocked(findings: &[Finding]) -> HashMap<Uuid, Vec<&Finding>> {
     let mut out: HashMap<Uuid, Vec<&Finding>> = HashMap::new();
@@ -153,7 +171,7 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
     let subtitle = s.deadline.map(|d| format!("Contributions received by {}", d.format("%-d %B %Y")));
     let mut book = Book { title: s.title.clone(), subtitle, date: s.date, chapters: Vec::new() };
     let (mut report_chapters, mut manifest_chapters, mut manifest_contributions) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut files, mut figures, mut left_out) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut files, mut figures, mut pdfs, mut left_out) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut used_names = HashSet::new();
 
     for (chapter_index, chapter) in s.chapters.iter().enumerate() {
@@ -173,6 +191,8 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                 paragraphs: Vec::new(),
                 figures: Vec::new(),
                 areas: Vec::new(),
+                pdfs: Vec::new(),
+                credit: credit_line(contribution),
             };
             let mut manifest_contribution = ManifestContribution::new(contribution, included);
             let mut report_documents = Vec::new();
@@ -194,8 +214,20 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                         caption: contribution.title.clone(),
                         credit: credit(contribution),
                     }),
-                    Some(_) => {
-                        entry.paragraphs.extend(paragraphs(s.texts.get(&document.id).map_or("", String::as_str)))
+                    Some(stored) => {
+                        let first = entry.paragraphs.len();
+                        entry.paragraphs.extend(paragraphs(s.texts.get(&document.id).map_or("", String::as_str)));
+                        if let Some(pages) = placed_pages(&stored.record) {
+                            let (chapter, entry_index) = (chapter_index, entries.len());
+                            let paragraphs = first..entry.paragraphs.len();
+                            pdfs.push(PdfSlot {
+                                chapter,
+                                entry: entry_index,
+                                original: original_index,
+                                pages,
+                                paragraphs,
+                            });
+                        }
                     }
                     None => {}
                 }
@@ -224,6 +256,28 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                     thumbnail: bundled.inline,
                 });
             }
+            // The book never prints an empty contribution: one that reached here with nothing to set (no text,
+            // no picture, no page to place) is left out, with the finding that says so.
+            let entry_index = entries.len();
+            let nothing_to_print = entry.paragraphs.is_empty()
+                && !figures.iter().any(|f: &FigureSlot| (f.chapter, f.entry) == (chapter_index, entry_index))
+                && !pdfs.iter().any(|p: &PdfSlot| (p.chapter, p.entry) == (chapter_index, entry_index));
+            let mut empty_finding = None;
+            let included = if included && nothing_to_print {
+                let finding = Finding {
+                    code: folio_core::FindingCode::Unreadable,
+                    severity: folio_core::Severity::Blocking,
+                    contribution_id: Some(contribution.id),
+                    file_name: None,
+                    message: NOTHING_TO_PRINT.to_string(),
+                };
+                left_out.push((contribution.title.clone(), vec![finding.message.clone()]));
+                manifest_contribution.included = false;
+                empty_finding = Some(finding);
+                false
+            } else {
+                included
+            };
             let text: Vec<&str> = documents.iter().filter_map(|d| s.texts.get(&d.id).map(String::as_str)).collect();
             let suggestion = classification::suggest(contribution, &text.join("\n\n"));
             let effective = classification::effective(&suggestion, s.confirmed.get(&contribution.id));
@@ -235,8 +289,9 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                 confirmed_by: effective.confirmed_by.clone(),
                 suggestion,
             });
-            let own_findings: Vec<Finding> =
+            let mut own_findings: Vec<Finding> =
                 s.findings.iter().filter(|f| f.contribution_id == Some(contribution.id)).cloned().collect();
+            own_findings.extend(empty_finding);
             manifest_contribution.findings = own_findings.clone();
             contents.contributions.push(contribution_contents(contribution, &manifest_contribution, &s.decisions)?);
             manifest_contributions.push(manifest_contribution);
@@ -301,7 +356,7 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
         findings: intake_findings,
         files: Vec::new(),
     };
-    Ok(Plan { book, figures, files, manifest, report, contents, changes, left_out, included, failed_documents })
+    Ok(Plan { book, figures, pdfs, files, manifest, report, contents, changes, left_out, included, failed_documents })
 }
 
 /// A document's thumbnails as the bundle holds them.
@@ -357,6 +412,20 @@ fn bundle_thumbnails(
         bundled.all.push(ThumbnailRef { location: path, ..thumbnail.clone() });
     }
     bundled
+}
+
+/// The pages a PDF record is placed with in the typeset book: a PDF read without error, with its page count.
+fn placed_pages(record: &Record) -> Option<u32> {
+    (record.format == "pdf" && record.error.is_none()).then_some(record.pages).flatten().filter(|p| *p > 0)
+}
+
+/// The line printed on the first placed page of a contribution: "Title. Author (State). Rights".
+fn credit_line(c: &Contribution) -> String {
+    let mut parts = vec![c.title.trim().to_string()];
+    parts.extend(folio_core::attribution_line(&c.author, &c.state));
+    parts.extend(c.rights.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string));
+    parts.retain(|p| !p.is_empty());
+    parts.iter().map(|p| p.trim_end_matches('.').to_string()).collect::<Vec<_>>().join(". ")
 }
 
 fn credit(c: &Contribution) -> String {
@@ -563,6 +632,34 @@ mod tests {
         assert_eq!(report_doc.thumbnail, Some((ThumbnailFormat::Png, b"png-256".to_vec())));
         assert_eq!(plan.report.totals.contributions_left_out, 1);
         assert_eq!(plan.contents.contributions.len(), 3);
+    }
+
+    #[test]
+    fn a_pdf_is_placed_as_it_was_made_with_its_credit_line() {
+        let mut s = snapshot();
+        let id = s.documents[0].id;
+        s.records.get_mut(&id).unwrap().record.pages = Some(2);
+        let plan = plan(s).unwrap();
+        assert_eq!(plan.pdfs.len(), 1);
+        let slot = &plan.pdfs[0];
+        assert_eq!((slot.chapter, slot.entry, slot.original, slot.pages), (0, 0, 0, 2));
+        assert_eq!(slot.paragraphs, 0..2, "the PDF's two paragraphs, which the typeset book does not set again");
+        assert_eq!(plan.book.chapters[0].entries[0].credit, "Clearance in the south. Ana (Chile). CC BY 4.0");
+    }
+
+    #[test]
+    fn a_contribution_with_nothing_to_print_is_left_out_with_a_finding() {
+        let mut s = snapshot();
+        // The text contribution's PDF gave no text and no page count.
+        s.texts.clear();
+        let plan = plan(s).unwrap();
+        let titles: Vec<&str> = plan.book.chapters[0].entries.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["A deminer at work"], "no empty section");
+        assert!(plan.left_out.iter().any(|(t, why)| t == "Clearance in the south" && why == &[NOTHING_TO_PRINT]));
+        let manifest = &plan.manifest.contributions[0];
+        assert!(!manifest.included);
+        assert!(manifest.findings.iter().any(|f| f.code == folio_core::FindingCode::Unreadable && f.is_blocking()));
+        assert_eq!(plan.report.totals.contributions_left_out, 2);
     }
 
     #[test]

@@ -44,6 +44,8 @@ fn sample_book() -> Book {
                             credit: "Photo: Norwegian People's Aid".into(),
                         }],
                         areas: vec!["Clearance".into(), "Cooperation and assistance".into()],
+                        pdfs: Vec::new(),
+                        credit: String::new(),
                     },
                     BookEntry {
                         title: format!("Hostile {HOSTILE}"),
@@ -53,6 +55,8 @@ fn sample_book() -> Book {
                         paragraphs: vec![HOSTILE.into(), "Second paragraph.".into()],
                         figures: vec![],
                         areas: Vec::new(),
+                        pdfs: Vec::new(),
+                        credit: String::new(),
                     },
                 ],
             },
@@ -66,6 +70,8 @@ fn sample_book() -> Book {
                     paragraphs: vec!["Services reached 300 survivors.".into()],
                     figures: vec![],
                     areas: vec!["Victim assistance".into()],
+                    pdfs: Vec::new(),
+                    credit: String::new(),
                 }],
             },
         ],
@@ -237,6 +243,54 @@ fn pdf_has_pages_bookmarks_and_literal_text() {
     let laos = titles.iter().position(|t| t == "Clearance in Laos");
     let lebanon = titles.iter().position(|t| t == "Victim assistance in Lebanon");
     assert!(laos < lebanon, "chapters in order");
+}
+
+/// The seed call for contributions (examples/ccm-2012, CC0), two pages.
+const SEED_CALL: &[u8] = include_bytes!("../../../examples/ccm-2012/call-for-contributions.pdf");
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("in.pdf");
+    std::fs::write(&path, pdf).expect("write");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is needed for this test: run scripts/setup");
+    assert!(out.status.success(), "pdftotext failed on the book");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A PDF contribution is placed as it was made: each of its pages is a page of the book, under the running
+/// head, with the credit line on the first; its text is still text there, in its own line order, and its
+/// paragraphs are not set a second time.
+#[test]
+fn a_pdf_contribution_is_placed_page_by_page_with_its_text_selectable() {
+    let mut book = sample_book();
+    let entry = &mut book.chapters[1].entries[0];
+    entry.paragraphs.push("Call text as extracted, which the typeset book must not set again.".into());
+    entry.pdfs.push(folio_bundle::PlacedPdf { bytes: SEED_CALL.to_vec(), pages: 2, paragraphs: 1..2 });
+    entry.credit = "Rehabilitation services. B. Writer (Lebanon). CC BY 4.0".into();
+    let bytes = render_pdf(&book).expect("the book with a placed PDF renders");
+    let plain = render_pdf(&sample_book()).expect("the book without it");
+    let count = |b: &[u8]| lopdf::Document::load_mem(b).expect("lopdf reads it").get_pages().len();
+    assert!(count(&bytes) >= count(&plain) + 2, "two more pages at least: {} and {}", count(&bytes), count(&plain));
+
+    let book_text = pdftotext(&bytes);
+    assert!(book_text.contains("Rehabilitation services. B. Writer (Lebanon). CC BY 4.0"), "the credit line");
+    assert!(!book_text.contains("must not set again"), "the PDF's paragraphs are not set as well");
+    assert!(book_text.contains("Services reached 300 survivors."), "other paragraphs still are");
+    // The original's lines, in its order, are in the book as text.
+    let original = pdftotext(SEED_CALL);
+    let lines: Vec<&str> = original.lines().map(str::trim).filter(|l| l.len() > 20).collect();
+    assert!(lines.len() > 10, "{original}");
+    let mut from = 0;
+    for line in &lines {
+        let at = book_text[from..].find(line).unwrap_or_else(|| panic!("{line:?} not in the book after byte {from}"));
+        from += at + line.len();
+    }
+    assert!(outline_titles(&lopdf::Document::load_mem(&bytes).unwrap()).iter().any(|t| t == "Rehabilitation services"));
+    assert_eq!(bytes, render_pdf(&book).expect("again"), "still reproducible");
 }
 
 #[test]

@@ -230,7 +230,28 @@ pub(crate) fn reads_as_writing(text: &str) -> bool {
         if c.is_alphabetic() {
             letters += 1;
             *scripts.entry(language::Script::of(c)).or_default() += 1;
-        } else if matches!(c, '|' | '=' | '~' | '_' | '\\' | '^' | '{' | '}' | '[' | ']' | '<' | '>' | '`' | '¦' | '§' | '¥' | '£' | '¢' | '@' | '#') {
+        } else if matches!(
+            c,
+            '|' | '='
+                | '~'
+                | '_'
+                | '\\'
+                | '^'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '`'
+                | '¦'
+                | '§'
+                | '¥'
+                | '£'
+                | '¢'
+                | '@'
+                | '#'
+        ) {
             symbols += 1;
         }
     }
@@ -246,7 +267,8 @@ pub(crate) fn reads_as_writing(text: &str) -> bool {
             return false;
         }
     }
-    let words: Vec<&str> = text.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3).collect();
+    let words: Vec<&str> =
+        text.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3).collect();
     if words.len() >= 4 {
         let switching = words
             .iter()
@@ -261,7 +283,6 @@ pub(crate) fn reads_as_writing(text: &str) -> bool {
     }
     true
 }
-
 
 /// Pages whose longest side is under this are enlarged before OCR: Tesseract reads letters best at 20–30
 /// pixels high, which small photos and screenshots of signs do not reach.
@@ -416,7 +437,10 @@ mod tests {
         assert!(reads_as_writing("出口 EXIT 出口 EXIT 非常口 Emergency"), "a bilingual sign");
         assert!(reads_as_writing("בְּרֵאשִׁית בָּרָא אֱלֹהִים אֵת הַשָּׁמַיִם וְאֵת הָאָרֶץ"));
         assert!(reads_as_writing("ok"), "too little to judge is not judged");
-        assert!(!reads_as_writing("TIporpamma coTpyHM4eCcTBa MoMoraeT NOCTpa{aBLMM OOLMHAM BOCCTaHOBHTS"), "Russian read as English");
+        assert!(
+            !reads_as_writing("TIporpamma coTpyHM4eCcTBa MoMoraeT NOCTpa{aBLMM OOLMHAM BOCCTaHOBHTS"),
+            "Russian read as English"
+        );
         assert!(!reads_as_writing("ﺍ ж 日 ק ก ع Ш 本 א ม к ل"), "five scripts at once");
         assert!(!reads_as_writing("| = ~ _ ee | AE ~~ = |"), "texture's symbols");
     }

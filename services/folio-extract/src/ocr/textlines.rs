@@ -298,8 +298,8 @@ mod tests {
         let gradient = GrayImage::from_fn(800, 600, |x, y| Luma([((x + y) / 6) as u8]));
         assert!(!likely_text(&DynamicImage::ImageLuma8(gradient)));
         // A fence: bars all alike, in a row.
-        let fence = GrayImage::from_fn(800, 200, |x, y| Luma([if (50..90).contains(&y) && x % 20 < 8 { 0 } else { 255 }]));
+        let fence =
+            GrayImage::from_fn(800, 200, |x, y| Luma([if (50..90).contains(&y) && x % 20 < 8 { 0 } else { 255 }]));
         assert_eq!(find(&DynamicImage::ImageLuma8(fence)).rows, 0);
     }
 }
-

@@ -56,7 +56,8 @@ pub(crate) fn with_lines_it_lacks(layer: &str, ocr: &str) -> String {
         .lines()
         .filter(|line| {
             let ws = words(line);
-            !ws.is_empty() && ws.iter().filter(|w| !known.contains(*w)).count() as f64 >= MIN_NEW_IN_LINE * ws.len() as f64
+            !ws.is_empty()
+                && ws.iter().filter(|w| !known.contains(*w)).count() as f64 >= MIN_NEW_IN_LINE * ws.len() as f64
         })
         .collect();
     match (layer.trim().is_empty(), new.is_empty()) {

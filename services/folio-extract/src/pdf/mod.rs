@@ -308,7 +308,10 @@ fn ocr_planned(
             continue;
         }
         if budget == 0 {
-            tracing::warn!("page {number}: not OCRed: more pages want OCR than max_ocr_pages ({})", limits.max_ocr_pages);
+            tracing::warn!(
+                "page {number}: not OCRed: more pages want OCR than max_ocr_pages ({})",
+                limits.max_ocr_pages
+            );
             continue;
         }
         budget -= 1;
@@ -673,7 +676,8 @@ mod tests {
         let scan_under_ocr = PageLook { invisible: 1.0, largest_image: 0.98, bare_images: vec![] };
         assert_eq!(plan(300, Some(&scan_under_ocr)), Plan::Check);
         assert_eq!(plan(0, Some(&scan_under_ocr)), Plan::Read { merge: false });
-        let figure_with_heading = PageLook { invisible: 0.0, largest_image: 0.6, bare_images: vec![[0.1, 0.2, 0.9, 0.8]] };
+        let figure_with_heading =
+            PageLook { invisible: 0.0, largest_image: 0.6, bare_images: vec![[0.1, 0.2, 0.9, 0.8]] };
         assert_eq!(plan(3, Some(&figure_with_heading)), Plan::Read { merge: true });
         assert_eq!(plan(200, Some(&figure_with_heading)), Plan::Images(vec![[0.1, 0.2, 0.9, 0.8]]));
         let text_with_logo = PageLook { invisible: 0.0, largest_image: 0.01, bare_images: vec![] };

@@ -167,11 +167,15 @@ const MAX_BARE_IMAGES: usize = 4;
 /// How page `index` (0-based) draws its text and images. Images inside a form XObject count by the form's
 /// box (one level down, no deeper). `None` when the page cannot be read.
 pub(crate) fn look(doc: &PdfDocument, index: u32) -> Option<PageLook> {
-    use pdfium_render::prelude::{PdfPageObjectCommon, PdfPageObjectsCommon, PdfPageRenderRotation, PdfPageTextRenderMode};
+    use pdfium_render::prelude::{
+        PdfPageObjectCommon, PdfPageObjectsCommon, PdfPageRenderRotation, PdfPageTextRenderMode,
+    };
     let page = doc.pages().get(u16::try_from(index).ok()?).ok()?;
     let boundary = page.boundaries().crop().or_else(|_| page.boundaries().media()).ok()?.bounds;
-    let (x0, x1) = (boundary.left().value.min(boundary.right().value), boundary.left().value.max(boundary.right().value));
-    let (y0, y1) = (boundary.bottom().value.min(boundary.top().value), boundary.bottom().value.max(boundary.top().value));
+    let (x0, x1) =
+        (boundary.left().value.min(boundary.right().value), boundary.left().value.max(boundary.right().value));
+    let (y0, y1) =
+        (boundary.bottom().value.min(boundary.top().value), boundary.bottom().value.max(boundary.top().value));
     let (w, h) = (f64::from((x1 - x0).max(1.0)), f64::from((y1 - y0).max(1.0)));
     let rotation = page.rotation().unwrap_or(PdfPageRenderRotation::None);
     let text = page.text().ok();

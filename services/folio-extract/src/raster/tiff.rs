@@ -499,7 +499,9 @@ mod tests {
         let bytes = fixture("pillow/g4-fillorder-test.tif");
         let img = pages(&bytes, &limits).unwrap().next().unwrap().unwrap().to_luma8();
         assert_eq!((img.width(), img.height()), (218, 84));
-        let dark = |rows: std::ops::Range<u32>| rows.flat_map(|y| (0..218).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128).count();
+        let dark = |rows: std::ops::Range<u32>| {
+            rows.flat_map(|y| (0..218).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128).count()
+        };
         assert_eq!(dark(0..4), 0, "a white margin on top");
         assert!(dark(30..55) > 500, "the text in the middle: {}", dark(30..55));
     }

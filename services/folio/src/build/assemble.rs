@@ -8,7 +8,7 @@ use folio_bundle::changes::{BuildChanges, BuildContents};
 use folio_bundle::manifest::ManifestFile;
 use folio_bundle::plan::{DocumentRecord, Plan, Snapshot, Source};
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
-use folio_bundle::Figure;
+use folio_bundle::{Figure, PlacedPdf};
 use folio_core::Finding;
 use folio_store::{BlobStore, BuildState, FinishedBuild, Store};
 use sha2::{Digest, Sha256};
@@ -313,6 +313,7 @@ pub async fn write_bundle(
     let Plan {
         mut book,
         figures,
+        pdfs,
         files,
         mut manifest,
         mut report,
@@ -340,6 +341,13 @@ pub async fn write_bundle(
                 }),
                 Err(e) => warn!(document_id = %slot.document_id, error = %e, "figure left out"),
             }
+        }
+        for slot in pdfs.iter().filter(|p| p.original == index) {
+            book.chapters[slot.chapter].entries[slot.entry].pdfs.push(PlacedPdf {
+                bytes: bytes.clone(),
+                pages: slot.pages,
+                paragraphs: slot.paragraphs.clone(),
+            });
         }
         written.put(sink, &file.path, bytes).await?;
     }
