@@ -129,6 +129,7 @@ async fn main() {
             modality: Modality::Bilateral,
             received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
             rights: Some("CC0".into()),
+            layout: None,
         };
         let file_name = format!("{i:05}-{name}");
         documents.push(Document {

@@ -615,3 +615,27 @@ fn pdf_contributions_are_placed_in_the_book_as_they_were_made() {
     assert!(placed >= 1, "the example has a PDF contribution in the book: {placed}");
     assert!(book_pages >= placed_pages, "{book_pages} pages in the book, {placed_pages} in its PDF contributions");
 }
+
+/// Issue 23: the CSV's optional `layout` column sets a PDF contribution from its text instead: no page of it
+/// is placed (no credit line), its paragraphs are set in the book's type under the attribution.
+#[test]
+fn a_layout_column_of_text_sets_a_pdf_contribution_from_its_text() {
+    let (tmp, input, data) = example();
+    let csv_path = input.join("contributions.csv");
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    let mut out_csv = format!("{},layout\n", lines.next().unwrap());
+    for line in lines {
+        let layout = if line.starts_with("call-for-contributions.pdf,") { "text" } else { "" };
+        out_csv.push_str(&format!("{line},{layout}\n"));
+    }
+    std::fs::write(&csv_path, out_csv).unwrap();
+    let out = tmp.path().join("bundle");
+    process(&input, &out, &data);
+    let text =
+        String::from_utf8(run(Command::new("pdftotext").arg(out.join("catalogue.pdf")).arg("-")).stdout).unwrap();
+    let credit = "Call for contributions to the catalogue. Juan José Gómez Camacho (Mexico)";
+    assert!(!text.contains(credit), "no credit line: the PDF is not placed");
+    assert!(text.contains("Juan José Gómez Camacho (Mexico)"), "the attribution line of a contribution set from text");
+    assert!(text.contains("Dear Excellency"), "its text is set");
+}

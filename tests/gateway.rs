@@ -210,6 +210,23 @@ fn uploads_through_http_are_checked_stored_once_processed_and_assembled() {
     assert_eq!(json(&body)["in_book"], false, "{body}");
     assert_eq!(json(&body)["excluded"], true, "{body}");
 
+    // Layout (issue 23): as made until an editor asks for the text; an uploader may not; a word that is no
+    // layout is refused; the answer is the contribution as the desk shows it.
+    let (_, body) = http(addr, "GET", &format!("{path}/{unclear_id}"), &[AUTH], b"");
+    assert_eq!(json(&body)["layout"], "as-made", "{body}");
+    let layout = format!("{path}/{unclear_id}/layout");
+    assert_eq!(http(addr, "PUT", &layout, &[JSON, AUTH], br#"{"layout": "text"}"#).0, 403);
+    assert_eq!(http(addr, "PUT", &layout, &[JSON, EDITOR], br#"{"layout": "poster"}"#).0, 422);
+    assert_eq!(
+        http(addr, "PUT", &format!("{path}/{}/layout", uuid::Uuid::nil()), &[JSON, EDITOR], br#"{"layout": "text"}"#).0,
+        404
+    );
+    let (status, body) = http(addr, "PUT", &layout, &[JSON, EDITOR], br#"{"layout": "text"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["layout"], "text", "{body}");
+    let (_, body) = http(addr, "GET", &format!("{path}/{unclear_id}"), &[AUTH], b"");
+    assert_eq!(json(&body)["layout"], "text", "{body}");
+
     // Classification: Folio's suggestion with its evidence; an editor confirms other areas (an uploader may
     // not, an unknown area is refused); the book will use the editor's.
     let classification = format!("{path}/{unclear_id}/classification");

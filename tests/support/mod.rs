@@ -35,6 +35,7 @@ pub async fn photo_catalogue_with(
         modality: Modality::Bilateral,
         received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
         rights: Some("CC0".into()),
+        layout: None,
     };
     let mut documents = Vec::new();
     for i in 0..n {

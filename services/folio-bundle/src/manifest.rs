@@ -313,6 +313,7 @@ mod tests {
             modality: Modality::Other("with civil society".into()),
             received: NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
             rights: None,
+            layout: None,
         };
         let finding = Finding {
             code: FindingCode::RightsNotCleared,

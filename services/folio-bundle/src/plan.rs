@@ -217,7 +217,7 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                     Some(stored) => {
                         let first = entry.paragraphs.len();
                         entry.paragraphs.extend(paragraphs(s.texts.get(&document.id).map_or("", String::as_str)));
-                        if let Some(pages) = placed_pages(&stored.record) {
+                        if let Some(pages) = placed_pages(&stored.record, contribution) {
                             let (chapter, entry_index) = (chapter_index, entries.len());
                             let paragraphs = first..entry.paragraphs.len();
                             pdfs.push(PdfSlot {
@@ -414,9 +414,11 @@ fn bundle_thumbnails(
     bundled
 }
 
-/// The pages a PDF record is placed with in the typeset book: a PDF read without error, with its page count.
-fn placed_pages(record: &Record) -> Option<u32> {
-    (record.format == "pdf" && record.error.is_none()).then_some(record.pages).flatten().filter(|p| *p > 0)
+/// The pages a PDF record is placed with in the typeset book: a PDF read without error, with its page count,
+/// of a contribution printed as it was made (the default; an editor may ask for its text instead).
+fn placed_pages(record: &Record, contribution: &Contribution) -> Option<u32> {
+    let as_made = contribution.layout.unwrap_or_default() == folio_core::Layout::AsMade;
+    (as_made && record.format == "pdf" && record.error.is_none()).then_some(record.pages).flatten().filter(|p| *p > 0)
 }
 
 /// The line printed on the first placed page of a contribution: "Title. Author (State). Rights".
@@ -518,6 +520,7 @@ mod tests {
             modality: Modality::Bilateral,
             received: NaiveDate::from_ymd_opt(2012, 5, 1).unwrap(),
             rights: Some("CC BY 4.0".into()),
+            layout: None,
         }
     }
 
@@ -645,6 +648,15 @@ mod tests {
         assert_eq!((slot.chapter, slot.entry, slot.original, slot.pages), (0, 0, 0, 2));
         assert_eq!(slot.paragraphs, 0..2, "the PDF's two paragraphs, which the typeset book does not set again");
         assert_eq!(plan.book.chapters[0].entries[0].credit, "Clearance in the south. Ana (Chile). CC BY 4.0");
+
+        // Set from its text where the editor asks: no page placed, the paragraphs set.
+        let mut s = snapshot();
+        let id = s.documents[0].id;
+        s.records.get_mut(&id).unwrap().record.pages = Some(2);
+        s.contributions[0].layout = Some(folio_core::Layout::Text);
+        let plan = super::plan(s).unwrap();
+        assert!(plan.pdfs.is_empty());
+        assert_eq!(plan.book.chapters[0].entries[0].paragraphs.len(), 2);
     }
 
     #[test]

@@ -79,6 +79,36 @@ impl Modality {
     }
 }
 
+/// How the typeset book prints a contribution's PDFs: as they were made (each page placed, the default), or
+/// set from their text in the book's type, for contributions whose layout should not be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    #[default]
+    AsMade,
+    Text,
+}
+
+impl Layout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AsMade => "as-made",
+            Self::Text => "text",
+        }
+    }
+}
+
+impl FromStr for Layout {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match normalise(s).as_str() {
+            "as-made" => Ok(Self::AsMade),
+            "text" => Ok(Self::Text),
+            _ => Err(UnknownWord { field: "layout", value: s.into(), accepted: "as-made, text" }),
+        }
+    }
+}
+
 /// Parses a word of the CSV into one of the enums above; the error names the accepted words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} '{value}' is not one of: {accepted}")]
@@ -182,6 +212,9 @@ pub struct Contribution {
     pub received: NaiveDate,
     /// The rights statement; `None` when the rights are not cleared.
     pub rights: Option<String>,
+    /// How the book prints its PDFs, when the intake or an editor said; `None`: as they were made.
+    #[serde(default)]
+    pub layout: Option<Layout>,
 }
 
 impl Contribution {

@@ -20,6 +20,11 @@ pub const CSV_HEADER: [&str; 10] =
     ["file", "chapter", "state", "author", "title", "kind", "role", "modality", "received", "rights"];
 /// A column the CSV may add after the others: the password that opens a protected PDF or DOCX.
 pub const CSV_PASSWORD: &str = "password";
+/// A column the CSV may add after the others: how the book prints the contribution's PDFs (`as-made`, the
+/// default, or `text`); empty keeps what was said before.
+pub const CSV_LAYOUT: &str = "layout";
+/// The columns the CSV may add after the required ones, in any order.
+pub const CSV_OPTIONAL: [&str; 2] = [CSV_PASSWORD, CSV_LAYOUT];
 
 /// One file to process, and the contribution it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +74,13 @@ pub fn plan(
     }
     let found: Vec<String> = header.iter().map(|h| h.to_lowercase()).collect();
     let (required, optional) = found.split_at(found.len().min(CSV_HEADER.len()));
-    if required != CSV_HEADER || !(optional.is_empty() || optional == [CSV_PASSWORD]) {
+    let optional_known = optional.iter().all(|h| CSV_OPTIONAL.contains(&h.as_str()));
+    let optional_once = optional.iter().collect::<HashSet<_>>().len() == optional.len();
+    if required != CSV_HEADER || !optional_known || !optional_once {
         return Err(IntakeError::WrongHeader { found: header.iter().collect::<Vec<_>>().join(",") });
     }
+    let column = |name: &str| found.iter().position(|h| h == name);
+    let columns = OptionalColumns { password: column(CSV_PASSWORD), layout: column(CSV_LAYOUT) };
 
     let mut intake = Intake::default();
     let configured: HashMap<&str, &str> = config.chapters.iter().map(|c| (c.id.as_str(), c.title.as_str())).collect();
@@ -104,7 +113,7 @@ pub fn plan(
             ));
             continue;
         }
-        let row = match parse_row(&record) {
+        let row = match parse_row(&record, &columns) {
             Ok(row) => row,
             Err(reason) => {
                 if let Some(p) = normalise_path(&file) {
@@ -168,6 +177,7 @@ pub fn plan(
                 modality: row.modality,
                 received: row.received,
                 rights: row.rights,
+                layout: row.layout,
             });
         }
 
@@ -220,9 +230,16 @@ struct Row {
     received: NaiveDate,
     rights: Option<String>,
     password: Option<Password>,
+    layout: Option<crate::Layout>,
 }
 
-fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
+/// Where the optional columns are, when the header has them.
+struct OptionalColumns {
+    password: Option<usize>,
+    layout: Option<usize>,
+}
+
+fn parse_row(r: &csv::StringRecord, columns: &OptionalColumns) -> Result<Row, String> {
     let field = |i: usize| r.get(i).unwrap_or_default().to_string();
     let file = normalise_path(&field(0)).ok_or_else(|| {
         if field(0).is_empty() {
@@ -243,7 +260,11 @@ fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
         .map_err(|_| format!("has received date '{}', not an ISO date such as 2012-04-30", field(8)))?;
     let rights = Some(field(9)).filter(|s| !s.is_empty());
     // Fields are trimmed like every other cell (a password cannot begin or end with a space); empty is none.
-    let password = r.get(10).filter(|p| !p.is_empty()).map(Password::new);
+    let password = columns.password.and_then(|i| r.get(i)).filter(|p| !p.is_empty()).map(Password::new);
+    let layout = match columns.layout.and_then(|i| r.get(i)).filter(|l| !l.is_empty()) {
+        Some(word) => Some(word.parse().map_err(|e: crate::domain::UnknownWord| e.to_string())?),
+        None => None,
+    };
     Ok(Row {
         title: if title.is_empty() { file.clone() } else { title },
         file,
@@ -256,6 +277,7 @@ fn parse_row(r: &csv::StringRecord) -> Result<Row, String> {
         received,
         rights,
         password,
+        layout,
     })
 }
 
@@ -323,6 +345,22 @@ c.docx,alpha,Spain,Luis,Story,testimonial,recipient,South-South,2012-03-01,\n"
         assert_eq!(intake.files[0].contribution_id, intake.files[1].contribution_id);
         assert_eq!(intake.contributions[1].kind, ContributionKind::Testimonial);
         assert_eq!(intake.contributions[1].rights, None, "an empty rights cell means not cleared");
+    }
+
+    #[test]
+    fn an_optional_layout_column_says_how_the_book_prints_each_contribution() {
+        let csv = "file,chapter,state,author,title,kind,role,modality,received,rights,layout,password\n\
+                   a.pdf,c,Chile,Ana,Letter,text,donor,bilateral,2012-04-01,CC0,text,\n\
+                   b.pdf,c,Peru,Luis,Report,text,donor,bilateral,2012-04-01,CC0,,s3cret\n";
+        let files = vec!["a.pdf".to_string(), "b.pdf".to_string()];
+        let intake = plan(Uuid::from_u128(1), &CatalogueConfig::default(), csv, &files).unwrap();
+        assert_eq!(intake.contributions[0].layout, Some(crate::Layout::Text));
+        assert_eq!(intake.contributions[1].layout, None, "empty: as it was, as made by default");
+        assert_eq!(intake.files[1].password.as_ref().map(Password::as_str), Some("s3cret"), "columns in any order");
+        let wrong = "file,chapter,state,author,title,kind,role,modality,received,rights,layout\n\
+                     a.pdf,c,Chile,Ana,Letter,text,donor,bilateral,2012-04-01,CC0,poster\n";
+        let intake = plan(Uuid::from_u128(1), &CatalogueConfig::default(), wrong, &files).unwrap();
+        assert!(intake.findings.iter().any(|f| f.message.contains("layout 'poster'")), "{:?}", intake.findings);
     }
 
     #[test]

@@ -267,6 +267,7 @@ mod tests {
             modality: Modality::Bilateral,
             received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
             rights: Some("CC0".into()),
+            layout: None,
         }
     }
 

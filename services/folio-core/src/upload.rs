@@ -49,6 +49,11 @@ pub struct ContributionFields {
     /// Who holds the rights and what they allow; absent or empty when not cleared.
     #[serde(default)]
     pub rights: Option<String>,
+    /// How the book prints its PDFs: `as-made` (each page placed, the default) or `text` (set from their
+    /// text); absent keeps what was said before.
+    #[serde(default)]
+    #[schemars(extend("enum" = ["as-made", "text"]))]
+    pub layout: Option<String>,
 }
 
 /// The longest value of a text field, in characters.
@@ -78,6 +83,11 @@ impl ContributionFields {
         let kind = self.kind.trim().parse().map_err(word);
         let role = self.role.trim().parse().map_err(word);
         let modality = self.modality.trim().parse().map_err(word);
+        let layout: Result<Option<crate::Layout>, String> =
+            self.layout.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::parse).transpose().map_err(word);
+        if let Err(e) = &layout {
+            problems.push(e.clone());
+        }
         let received = NaiveDate::parse_from_str(self.received.trim(), "%Y-%m-%d")
             .map_err(|_| format!("`received` is '{}', not an ISO date such as 2012-04-30", self.received));
         for e in [kind.as_ref().err(), role.as_ref().err(), modality.as_ref().err(), received.as_ref().err()]
@@ -98,6 +108,7 @@ impl ContributionFields {
                 modality,
                 received,
                 rights: Some(rights).filter(|r| !r.is_empty()),
+                layout: layout.ok().flatten(),
             }),
             _ => Err(problems),
         }
@@ -169,6 +180,7 @@ mod tests {
             modality: "south-south".into(),
             received: "2012-04-01".into(),
             rights: Some(" CC0 ".into()),
+            layout: None,
         }
     }
 

@@ -428,6 +428,16 @@ pub trait Editorial: Send + Sync {
     /// The catalogue's decisions, in the order they were first made.
     async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError>;
 
+    /// Sets how the book prints a contribution's PDFs (`None`: as nobody said, as made) and marks the
+    /// catalogue changed when that changed anything. [`StoreError::NotFound`] when the contribution is not
+    /// in the catalogue.
+    async fn set_layout(
+        &self,
+        catalogue_id: Uuid,
+        contribution_id: Uuid,
+        layout: Option<folio_core::Layout>,
+    ) -> Result<(), StoreError>;
+
     /// Records (or replaces) what an editor confirmed of a contribution's classification, and marks the
     /// catalogue changed. [`StoreError::NotFound`] when the catalogue has no such contribution.
     async fn put_classification(

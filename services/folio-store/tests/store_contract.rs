@@ -62,6 +62,7 @@ engines!(
     an_idempotency_key_keeps_its_first_use,
     classifications_are_kept_replaced_withdrawn_and_move_the_marker,
     the_schema_is_brought_up_to_date_again_and_the_database_answers,
+    a_layout_set_by_an_editor_stands_until_the_intake_says_otherwise,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -200,6 +201,7 @@ fn contribution(catalogue_id: Uuid, chapter_key: &str, title: &str) -> Contribut
         modality: Modality::SouthSouth,
         received: NaiveDate::from_ymd_opt(2012, 4, 1).unwrap(),
         rights: Some("CC0".into()),
+        layout: None,
     }
 }
 
@@ -286,6 +288,33 @@ async fn intake_is_idempotent_and_keeps_finished_work(store: Arc<dyn Store>) {
     assert_eq!(row.config.rules.max_pages, 10);
     assert_eq!(store.chapters(cat).await.unwrap()[0].title, "Clearance in South Lebanon");
     assert_eq!(store.contributions(cat).await.unwrap()[0].modality, Modality::SouthSouth);
+}
+
+async fn a_layout_set_by_an_editor_stands_until_the_intake_says_otherwise(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    let snap = snapshot(cat, &[("a.pdf", "aa")]);
+    store.sync_intake(&snap).await.unwrap();
+    let id = snap.contributions[0].id;
+    assert_eq!(store.contributions(cat).await.unwrap()[0].layout, None, "nobody said: as made");
+
+    let before = store.change_marker(cat).await.unwrap();
+    store.set_layout(cat, id, Some(folio_core::Layout::Text)).await.unwrap();
+    assert_eq!(store.contributions(cat).await.unwrap()[0].layout, Some(folio_core::Layout::Text));
+    assert_ne!(store.change_marker(cat).await.unwrap(), before, "the next build prints it otherwise");
+    let unchanged = store.change_marker(cat).await.unwrap();
+    store.set_layout(cat, id, Some(folio_core::Layout::Text)).await.unwrap();
+    assert_eq!(store.change_marker(cat).await.unwrap(), unchanged, "the same layout again changes nothing");
+
+    // An intake that says nothing of the layout keeps the editor's; one that says, sets it.
+    store.sync_intake(&snap).await.unwrap();
+    assert_eq!(store.contributions(cat).await.unwrap()[0].layout, Some(folio_core::Layout::Text));
+    let mut said = snapshot(cat, &[("a.pdf", "aa")]);
+    said.contributions[0].layout = Some(folio_core::Layout::AsMade);
+    store.sync_intake(&said).await.unwrap();
+    assert_eq!(store.contributions(cat).await.unwrap()[0].layout, Some(folio_core::Layout::AsMade));
+
+    let stranger = store.set_layout(cat, Uuid::new_v4(), Some(folio_core::Layout::Text)).await;
+    assert!(matches!(stranger, Err(StoreError::NotFound(_))), "{stranger:?}");
 }
 
 async fn a_new_password_reopens_a_finished_document(store: Arc<dyn Store>) {

@@ -377,6 +377,7 @@ mod tests {
                     modality: String::new(),
                     received: String::new(),
                     rights: None,
+                    layout: None,
                 },
                 files: Vec::new(),
                 traceparent: None,

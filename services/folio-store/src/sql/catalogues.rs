@@ -44,7 +44,8 @@ async fn upsert_chapter(
 /// A contribution read again from the intake takes the intake's metadata.
 const CONTRIBUTION_UPDATE: &str = "DO UPDATE SET chapter_key = excluded.chapter_key, state = excluded.state,
    author = excluded.author, title = excluded.title, kind = excluded.kind, role = excluded.role,
-   modality = excluded.modality, received = excluded.received, rights = excluded.rights";
+   modality = excluded.modality, received = excluded.received, rights = excluded.rights,
+   layout = COALESCE(excluded.layout, contributions.layout)";
 
 /// A document read again from the intake keeps its state, unless its password changed (told by its digest,
 /// since a finished document's password is cleared): then a finished one is read again with the new one.
@@ -65,8 +66,9 @@ async fn insert_contribution(
 ) -> Result<u64, StoreError> {
     db.execute(
         &format!(
-            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) {on_conflict}"
+            "INSERT INTO contributions (id, catalogue_id, chapter_key, state, author, title, kind, role, modality, received, rights,
+               layout)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) {on_conflict}"
         ),
         &[
             Arg::Id(c.id),
@@ -80,6 +82,7 @@ async fn insert_contribution(
             Arg::Text(c.modality.as_str()),
             Arg::Date(Some(c.received)),
             Arg::OptText(c.rights.as_deref()),
+            Arg::OptText(c.layout.map(folio_core::Layout::as_str)),
         ],
     )
     .await
@@ -282,8 +285,8 @@ impl<E: Engine> Catalogues for SqlStore<E> {
 
     async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError> {
         let sql =
-            "SELECT c.id, c.chapter_key, c.state, c.author, c.title, c.kind, c.role, c.modality, c.received, c.rights
-                 FROM contributions c JOIN chapters ch ON ch.catalogue_id = c.catalogue_id AND ch.key = c.chapter_key
+            "SELECT c.id, c.chapter_key, c.state, c.author, c.title, c.kind, c.role, c.modality, c.received, c.rights,
+                 c.layout FROM contributions c JOIN chapters ch ON ch.catalogue_id = c.catalogue_id AND ch.key = c.chapter_key
                  WHERE c.catalogue_id = $1 ORDER BY ch.position, c.@seq";
         let rows = self.engine.all(sql, &[Arg::Id(catalogue_id)]).await?;
         rows.iter().map(contribution_from).collect()

@@ -64,6 +64,20 @@ impl<E: Engine> Editorial for SqlStore<E> {
         Ok(editorial_change(&self.engine, catalogue_id, None, sql, &args).await? > 0)
     }
 
+    async fn set_layout(
+        &self,
+        catalogue_id: Uuid,
+        contribution_id: Uuid,
+        layout: Option<folio_core::Layout>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE contributions SET layout = $3 WHERE id = $1 AND catalogue_id = $2
+                   AND layout IS DISTINCT FROM $3";
+        let args =
+            [Arg::Id(contribution_id), Arg::Id(catalogue_id), Arg::OptText(layout.map(folio_core::Layout::as_str))];
+        editorial_change(&self.engine, catalogue_id, Some(contribution_id), sql, &args).await?;
+        Ok(())
+    }
+
     async fn decisions(&self, catalogue_id: Uuid) -> Result<Vec<Decision>, StoreError> {
         let sql = "SELECT contribution_id, action, code, reason, decided_by, decided_at FROM decisions
                    WHERE catalogue_id = $1 ORDER BY @seq";

@@ -172,6 +172,10 @@ pub(crate) fn contribution_from(row: &impl StoredRow) -> Result<Contribution, St
         modality: word(row, "modality")?,
         received: row.date("received")?,
         rights: row.opt_text("rights")?,
+        layout: match row.opt_text("layout")? {
+            Some(word) => Some(word.parse().map_err(|e: folio_core::UnknownWord| corrupt(e.to_string()))?),
+            None => None,
+        },
     })
 }
 

@@ -20,6 +20,7 @@ pub(crate) const SQLITE: Embedded = &[
         "text_apart_and_passwords_cleared",
         include_str!("../../../../migrations/sqlite/0008_text_apart_and_passwords_cleared.sql"),
     ),
+    (9, "contribution_layout", include_str!("../../../../migrations/sqlite/0009_contribution_layout.sql")),
 ];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "init", include_str!("../../../../migrations/postgres/0001_init.sql")),
@@ -38,6 +39,7 @@ pub(crate) const POSTGRES: Embedded = &[
         "text_apart_and_passwords_cleared",
         include_str!("../../../../migrations/postgres/0008_text_apart_and_passwords_cleared.sql"),
     ),
+    (9, "contribution_layout", include_str!("../../../../migrations/postgres/0009_contribution_layout.sql")),
 ];
 
 /// A migrator over embedded migrations. It keeps sqlx's locking (a no-op in SQLite, an advisory lock in

@@ -155,6 +155,8 @@ pub struct Contribution {
     pub received: NaiveDate,
     /// Who holds the rights and what they allow; none when they are not cleared.
     pub rights: Option<String>,
+    /// How the book prints its PDFs: `as-made` (each page placed) or `text` (set from their text).
+    pub layout: &'static str,
     pub documents: Vec<Document>,
     /// What the intake and the rules found of it.
     pub findings: Vec<Finding>,
@@ -269,6 +271,7 @@ pub fn schemas() -> Map<String, Value> {
     generator.subschema_for::<super::problem::ProblemBody>();
     generator.subschema_for::<super::editorial::Reason>();
     generator.subschema_for::<super::editorial::ConfirmBody>();
+    generator.subschema_for::<super::editorial::LayoutBody>();
     generator.subschema_for::<folio_core::upload::ContributionFields>();
     generator.take_definitions(true)
 }

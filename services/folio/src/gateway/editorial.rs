@@ -130,6 +130,7 @@ async fn cards(
             modality: c.modality.as_str().to_string(),
             received: c.received,
             rights: c.rights.clone(),
+            layout: c.layout.unwrap_or_default().as_str(),
             documents: docs,
             findings: own,
             decisions: decided,
@@ -243,6 +244,36 @@ pub(super) async fn exclude(
 ) -> Result<Response, Problem> {
     let reason = reason_of(body)?;
     decide(&gateway, &key, contribution_id, caller, DecisionAction::Exclude, None, reason).await
+}
+
+/// How the book prints a contribution's PDFs.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LayoutBody {
+    /// `as-made`: each page placed in the typeset book as it was made (the default); `text`: set from the
+    /// PDF's text in the book's type, for contributions whose layout should not be kept.
+    #[schemars(extend("enum" = ["as-made", "text"]))]
+    layout: String,
+}
+
+pub(super) async fn set_layout(
+    State(gateway): State<Gateway>,
+    Path((key, contribution_id)): Path<(String, Uuid)>,
+    Extension(caller): Extension<Caller>,
+    body: Option<Json<LayoutBody>>,
+) -> Result<Response, Problem> {
+    let word = body.map(|Json(b)| b.layout).unwrap_or_default();
+    let layout: folio_core::Layout = word
+        .parse()
+        .map_err(|e: folio_core::UnknownWord| Problem::refused(format!("{e} (JSON: {{\"layout\": \"text\"}})")))?;
+    let (id, _) = existing_catalogue(&gateway, &key).await?;
+    match gateway.store.set_layout(id, contribution_id, Some(layout)).await {
+        Err(folio_store::StoreError::NotFound(_)) => return Err(no_contribution(&key, contribution_id)),
+        other => other?,
+    }
+    tracing::info!(catalogue = key, %contribution_id, layout = layout.as_str(), by = %caller.name, "editor's layout");
+    let card = cards(&gateway, &key, id, Some(contribution_id)).await?.into_iter().next();
+    card.map(|c| Json(c).into_response()).ok_or_else(|| no_contribution(&key, contribution_id))
 }
 
 pub(super) async fn include(

@@ -26,6 +26,7 @@ pub(super) enum Body {
     Upload,
     Reason,
     Classification,
+    Layout,
 }
 
 /// The most bytes of a JSON or TOML body (a reason, a classification, a catalogue.toml).
@@ -37,7 +38,7 @@ impl Body {
     pub(super) fn limit(self, max_upload_bytes: usize) -> usize {
         match self {
             Self::Upload => max_upload_bytes,
-            Self::Toml | Self::Reason | Self::Classification => MAX_SMALL_BODY_BYTES,
+            Self::Toml | Self::Reason | Self::Classification | Self::Layout => MAX_SMALL_BODY_BYTES,
             Self::None => 0,
         }
     }
@@ -262,6 +263,19 @@ pub(super) fn table() -> Vec<(Route, MethodRouter<Gateway>)> {
         ),
         (
             Route {
+                method: Method::PUT,
+                path: "/v1/catalogues/{key}/contributions/{id}/layout",
+                operation: "setLayout",
+                summary: "How the book prints a contribution's PDFs: as they were made (each page placed) or set from their text",
+                access: Needs(Scope::Editor),
+                body: Body::Layout,
+                ok: &[(200, "the contribution as the desk shows it", Json("Contribution"))],
+                refusals: &[NOT_FOUND, (422, "not a layout")],
+            },
+            put(editorial::set_layout),
+        ),
+        (
+            Route {
                 method: Method::GET,
                 path: "/v1/catalogues/{key}/findings",
                 operation: "listFindings",
@@ -402,6 +416,9 @@ fn operation(route: &Route) -> Value {
         Body::Classification => Some(
             json!({"required": true, "content": {"application/json": {"schema": schema_ref("ConfirmClassification")}}}),
         ),
+        Body::Layout => {
+            Some(json!({"required": true, "content": {"application/json": {"schema": schema_ref("LayoutBody")}}}))
+        }
         Body::Upload => Some(json!({"required": true, "content": {"multipart/form-data": {
             "schema": {"type": "object", "required": ["metadata", "file"], "properties": {
                 "metadata": schema_ref("ContributionMetadata"),
