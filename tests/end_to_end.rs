@@ -639,3 +639,25 @@ fn a_layout_column_of_text_sets_a_pdf_contribution_from_its_text() {
     assert!(text.contains("Juan José Gómez Camacho (Mexico)"), "the attribution line of a contribution set from text");
     assert!(text.contains("Dear Excellency"), "its text is set");
 }
+
+/// Issue 23: in catalogue.docx the seed call read from its PDF keeps its paragraphs (found from the page's
+/// layout): the date, the greeting and each body paragraph are paragraphs of their own, as they are in the
+/// DOCX the same call was sent as.
+#[test]
+fn the_seed_calls_paragraphs_survive_into_the_docx_master() {
+    let (tmp, input, data) = example();
+    let out = tmp.path().join("bundle");
+    process(&input, &out, &data);
+    let script =
+        "import docx, sys, json\nd = docx.Document(sys.argv[1])\nprint(json.dumps([p.text for p in d.paragraphs]))";
+    let paragraphs: Vec<String> = serde_json::from_slice(
+        &run(Command::new("python3").arg("-c").arg(script).arg(out.join("catalogue.docx"))).stdout,
+    )
+    .unwrap();
+    let count = |wanted: &dyn Fn(&str) -> bool| paragraphs.iter().filter(|p| wanted(p.trim())).count();
+    // Once from the PDF contribution, once from the DOCX one.
+    assert_eq!(count(&|p| p == "Dear Excellency,"), 2, "{paragraphs:#?}");
+    assert_eq!(count(&|p| p.starts_with("Geneva, January 18, 2012")), 2, "{paragraphs:#?}");
+    let body = |p: &str| p.starts_with("We are pleased to address you") && p.ends_with("Meeting of the Parties.");
+    assert_eq!(count(&body), 2, "the first body paragraph, whole and alone: {paragraphs:#?}");
+}

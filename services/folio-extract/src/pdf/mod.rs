@@ -14,6 +14,7 @@ pub(crate) mod accents;
 pub(crate) mod info;
 pub(crate) mod layer;
 pub(crate) mod ocr;
+pub(crate) mod paragraphs;
 pub(crate) mod pdfium;
 pub(crate) mod repair;
 pub(crate) mod text;

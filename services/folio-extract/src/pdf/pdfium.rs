@@ -112,11 +112,13 @@ pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
             Ok(text) => {
                 let area = text_area(&page);
                 let raw = text.inside_rect(area);
-                if crate::pdf::accents::has_spacing_accent(&raw) {
-                    texts.push(tidy(&crate::pdf::accents::compose(&glyphs(&text, area))));
+                let tidied = if crate::pdf::accents::has_spacing_accent(&raw) {
+                    tidy(&crate::pdf::accents::compose(&glyphs(&text, area)))
                 } else {
-                    texts.push(tidy(&raw));
-                }
+                    tidy(&raw)
+                };
+                let lines = line_boxes(&text, area);
+                texts.push(crate::pdf::paragraphs::with_paragraph_breaks(&tidied, &lines).unwrap_or(tidied));
             }
             Err(e) => {
                 tracing::warn!("page {}: PDFium could not read its text: {e}", index + 1);
@@ -125,6 +127,20 @@ pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
         }
     }
     texts
+}
+
+/// The lines of a page's text inside `area`, from PDFium's segments (see [`crate::pdf::paragraphs`]).
+fn line_boxes(text: &PdfPageText, area: PdfRect) -> Vec<crate::pdf::paragraphs::LineBox> {
+    use crate::pdf::paragraphs::{lines_of, LineBox};
+    let segments: Vec<LineBox> = text
+        .segments()
+        .iter()
+        .map(|s| s.bounds())
+        .filter(|b| overlaps([b.left().value, b.bottom().value, b.right().value, b.top().value], area))
+        .filter(|b| b.top().value > b.bottom().value)
+        .map(|b| LineBox { bottom: b.bottom().value, top: b.top().value })
+        .collect();
+    lines_of(&segments)
 }
 
 /// The characters of a page's text inside `area`, with their boxes, for [`crate::pdf::accents::compose`].
