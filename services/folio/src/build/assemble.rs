@@ -354,9 +354,7 @@ pub async fn write_bundle(
 
     let docx = folio_bundle::render_docx(&book).context("writing catalogue.docx")?;
     written.put(sink, "catalogue.docx", docx).await?;
-    let (pdf, pages) = tokio::task::spawn_blocking(move || folio_bundle::pdf::typeset(&book))
-        .await?
-        .context("typesetting catalogue.pdf")?;
+    let (pdf, pages) = typeset_with_fallback(book).await?;
     for (chapter, laid_out) in manifest.chapters.iter_mut().zip(&pages.chapters) {
         chapter.first_page = Some(laid_out.first_page);
         chapter.pages = Some(laid_out.pages);
@@ -391,6 +389,36 @@ pub async fn write_bundle(
     Ok((summary, manifest_sha256, serde_json::to_string(&contents)?))
 }
 
+/// Typesets catalogue.pdf. The PDFs placed as they were made are parsed here by Typst (they were read
+/// without error by the sandboxed parser first); should typesetting fail or panic with them, the book is
+/// typeset again with those contributions set from their text, and the failure logged, so that one PDF
+/// Typst cannot place never costs the editors their book.
+async fn typeset_with_fallback(book: folio_bundle::Book) -> Result<(Vec<u8>, folio_bundle::model::BookPages)> {
+    let placed = book.chapters.iter().flat_map(|c| &c.entries).any(|e| !e.pdfs.is_empty());
+    if !placed {
+        return typeset(book).await;
+    }
+    let mut as_text = book.clone();
+    match typeset(book).await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            warn!(error = %format!("{e:#}"), "typesetting with the PDFs placed as made failed; their text is set instead");
+            for entry in as_text.chapters.iter_mut().flat_map(|c| c.entries.iter_mut()) {
+                entry.pdfs.clear();
+            }
+            typeset(as_text).await
+        }
+    }
+}
+
+async fn typeset(book: folio_bundle::Book) -> Result<(Vec<u8>, folio_bundle::model::BookPages)> {
+    let typeset = tokio::task::spawn_blocking(move || folio_bundle::pdf::typeset(&book));
+    match typeset.await {
+        Ok(result) => result.context("typesetting catalogue.pdf"),
+        Err(e) => Err(anyhow::anyhow!("typesetting catalogue.pdf panicked: {e}")),
+    }
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -419,4 +447,46 @@ fn check_out_folder(out: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use folio_bundle::{BookChapter, BookEntry, PlacedPdf};
+
+    /// A "PDF" Typst cannot place (it was read by extraction, but Typst's own reader refuses it): the book is
+    /// typeset all the same, that contribution set from its text.
+    #[tokio::test]
+    async fn a_pdf_typst_cannot_place_is_set_from_its_text() {
+        let entry = BookEntry {
+            title: "Report".into(),
+            author: "Ana".into(),
+            state: "Chile".into(),
+            kind: folio_core::ContributionKind::Text,
+            paragraphs: vec!["The text of the report, set instead.".into()],
+            figures: Vec::new(),
+            areas: Vec::new(),
+            pdfs: vec![PlacedPdf { bytes: b"%PDF-1.4\nnot really a PDF".to_vec(), pages: 1, paragraphs: 0..1 }],
+            credit: "Report. Ana (Chile)".into(),
+        };
+        let book = folio_bundle::Book {
+            title: "Catalogue".into(),
+            subtitle: None,
+            date: chrono::NaiveDate::from_ymd_opt(2012, 9, 3).unwrap(),
+            chapters: vec![BookChapter { title: "One".into(), entries: vec![entry] }],
+        };
+        assert!(typeset(book.clone()).await.is_err(), "Typst refuses the PDF itself");
+        let (pdf, pages) = typeset_with_fallback(book).await.expect("the book is typeset all the same");
+        assert!(pdf.starts_with(b"%PDF") && pages.total >= 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.pdf");
+        std::fs::write(&path, &pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils) is needed for this test: run scripts/setup");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("set instead"), "{text}");
+    }
 }
