@@ -68,12 +68,12 @@ fn docx_text_order_metadata_and_pages() {
         "Cell one",
         "Cell two",
         ENGLISH,
-        "Running header",
         "A footnote explains.",
     ]
     .join("\n\n");
     assert_eq!(ex.text, expected);
     assert!(!ex.text.contains("SEPARATOR"));
+    assert!(!ex.text.contains("Running header"), "headers and footers are page furniture, not the text");
     assert_eq!(r.text.as_deref(), Some(expected.as_str()));
     assert_eq!(r.words, language::count_words(&expected));
     assert_eq!(r.sha256.len(), 64);
@@ -534,4 +534,18 @@ fn pdf_with_broken_startxref_is_repaired() {
     assert!(!whole.record.repaired);
     let json = serde_json::to_value(&whole.record).unwrap();
     assert!(json.get("repaired").is_none(), "absent unless repaired: {json}");
+}
+
+/// A text box is written twice in a DOCX: as DrawingML in `mc:Choice` and as VML in `mc:Fallback`, for older
+/// readers. Its text is read once.
+#[test]
+fn a_text_box_is_read_once() {
+    let box_para = para("Text in a box");
+    let body = format!(
+        r#"{}<w:p><w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"><mc:Choice Requires="wps"><w:drawing><wps:txbx xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><w:txbxContent>{box_para}</w:txbxContent></wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:textbox xmlns:v="urn:schemas-microsoft-com:vml"><w:txbxContent>{box_para}</w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>"#,
+        para("Before the box.")
+    );
+    let ex = extract_bytes("box.docx", &docx_with_body(&body, &[]), &Options { keep_text: true, ..Options::default() });
+    assert_eq!(ex.record.error, None);
+    assert_eq!(ex.text.matches("Text in a box").count(), 1, "{}", ex.text);
 }

@@ -64,18 +64,10 @@ fn read(bytes: &[u8], opts: &Options, count: PageCount) -> Result<Extracted, Ext
     let mut paragraphs = Vec::new();
     body_text(&body, limits, &mut paragraphs)?;
 
-    // Headers, footers, then notes, after the body. Names are sorted so the order is stable.
-    let mut extra: Vec<String> = zip
-        .file_names()
-        .filter(|n| {
-            let n = n.strip_prefix("word/").unwrap_or("");
-            (n.starts_with("header") || n.starts_with("footer")) && n.ends_with(".xml") && !n.contains('/')
-        })
-        .map(str::to_string)
-        .collect();
-    extra.sort();
-    extra.push("word/footnotes.xml".into());
-    extra.push("word/endnotes.xml".into());
+    // The notes, after the body. Headers and footers are left out: they are page furniture (running heads,
+    // page numbers, a letterhead repeated on every page), which a book set from this text would print in its
+    // body.
+    let extra = ["word/footnotes.xml", "word/endnotes.xml"];
     for name in &extra {
         if let Some(xml) = read_part(&mut zip, name, limits, &mut inflated)? {
             body_text(&xml, limits, &mut paragraphs)?;
@@ -236,6 +228,11 @@ fn resolve_ref(r: &BytesRef<'_>) -> Option<String> {
 
 fn is_skipped_note(e: &BytesStart<'_>) -> bool {
     let name = e.local_name();
+    // `mc:Fallback`: the same content again (a text box as VML) for readers that do not know the `mc:Choice`
+    // before it; read, it would print a text box twice.
+    if name.as_ref() == b"Fallback" {
+        return true;
+    }
     if name.as_ref() != b"footnote" && name.as_ref() != b"endnote" {
         return false;
     }
