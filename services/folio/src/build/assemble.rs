@@ -392,31 +392,37 @@ pub async fn write_bundle(
 /// Typesets catalogue.pdf. The PDFs placed as they were made are parsed here by Typst (they were read
 /// without error by the sandboxed parser first); should typesetting fail or panic with them, the book is
 /// typeset again with those contributions set from their text, and the failure logged, so that one PDF
-/// Typst cannot place never costs the editors their book.
+/// Typst cannot place never costs the editors their book. The book comes back from the first attempt, so it
+/// is never copied.
 async fn typeset_with_fallback(book: folio_bundle::Book) -> Result<(Vec<u8>, folio_bundle::model::BookPages)> {
+    let (first, mut book) = typeset(book).await?;
     let placed = book.chapters.iter().flat_map(|c| &c.entries).any(|e| !e.pdfs.is_empty());
-    if !placed {
-        return typeset(book).await;
-    }
-    let mut as_text = book.clone();
-    match typeset(book).await {
+    match first {
         Ok(done) => Ok(done),
-        Err(e) => {
+        Err(e) if placed => {
             warn!(error = %format!("{e:#}"), "typesetting with the PDFs placed as made failed; their text is set instead");
-            for entry in as_text.chapters.iter_mut().flat_map(|c| c.entries.iter_mut()) {
+            for entry in book.chapters.iter_mut().flat_map(|c| c.entries.iter_mut()) {
                 entry.pdfs.clear();
             }
-            typeset(as_text).await
+            typeset(book).await?.0
         }
+        Err(e) => Err(e),
     }
 }
 
-async fn typeset(book: folio_bundle::Book) -> Result<(Vec<u8>, folio_bundle::model::BookPages)> {
-    let typeset = tokio::task::spawn_blocking(move || folio_bundle::pdf::typeset(&book));
-    match typeset.await {
-        Ok(result) => result.context("typesetting catalogue.pdf"),
-        Err(e) => Err(anyhow::anyhow!("typesetting catalogue.pdf panicked: {e}")),
-    }
+/// One typesetting, off the async threads; a panic in it is an error like any. Gives the book back.
+async fn typeset(
+    book: folio_bundle::Book,
+) -> Result<(Result<(Vec<u8>, folio_bundle::model::BookPages)>, folio_bundle::Book)> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| folio_bundle::pdf::typeset(&book)));
+        let result = match result {
+            Ok(typeset) => typeset.context("typesetting catalogue.pdf"),
+            Err(_) => Err(anyhow::anyhow!("typesetting catalogue.pdf panicked")),
+        };
+        (result, book)
+    })
+    .await?)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -475,7 +481,8 @@ mod tests {
             date: chrono::NaiveDate::from_ymd_opt(2012, 9, 3).unwrap(),
             chapters: vec![BookChapter { title: "One".into(), entries: vec![entry] }],
         };
-        assert!(typeset(book.clone()).await.is_err(), "Typst refuses the PDF itself");
+        let (alone, book) = typeset(book).await.unwrap();
+        assert!(alone.is_err(), "Typst refuses the PDF itself");
         let (pdf, pages) = typeset_with_fallback(book).await.expect("the book is typeset all the same");
         assert!(pdf.starts_with(b"%PDF") && pages.total >= 3);
         let dir = tempfile::tempdir().unwrap();
