@@ -39,6 +39,19 @@ pub(crate) fn lines_of(segments: &[LineBox]) -> Vec<LineBox> {
     lines
 }
 
+/// Whether [`with_paragraph_breaks`] could change `text`: enough lines, and no paragraph marked yet. Asked
+/// first, so that the lines' positions are read from PDFium only for pages that need them.
+pub(crate) fn may_need_breaks(text: &str) -> bool {
+    let mut lines = 0;
+    for line in text.split('\n') {
+        if line.trim().is_empty() {
+            return false;
+        }
+        lines += 1;
+    }
+    lines > MIN_PAIRS
+}
+
 /// `text` (one page, lines separated by `\n`) with a blank line where the layout shows a paragraph ending;
 /// `None` when the text already marks paragraphs, or its lines and `lines` do not count alike, or the page
 /// has too few lines to know its pitch.
@@ -105,6 +118,7 @@ mod tests {
         assert_eq!(with_paragraph_breaks("a\nb\nc", &layout(4, &[], 0.0)), None, "lines do not count alike");
         assert_eq!(with_paragraph_breaks("a\n\nb", &layout(3, &[], 0.0)), None, "paragraphs already marked");
         assert_eq!(with_paragraph_breaks("a\nb", &layout(2, &[], 0.0)), None, "too few lines");
+        assert!(!may_need_breaks("a\nb") && !may_need_breaks("a\nb\n\nc\nd\ne") && may_need_breaks("a\nb\nc\nd"));
         let even = "one\ntwo\nthree\nfour\nfive";
         assert_eq!(with_paragraph_breaks(even, &layout(5, &[], 0.0)).unwrap(), even, "even pitch: one paragraph");
     }

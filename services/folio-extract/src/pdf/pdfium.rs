@@ -117,8 +117,10 @@ pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
                 } else {
                     tidy(&raw)
                 };
-                let lines = line_boxes(&text, area);
-                texts.push(crate::pdf::paragraphs::with_paragraph_breaks(&tidied, &lines).unwrap_or(tidied));
+                let paragraphed = crate::pdf::paragraphs::may_need_breaks(&tidied)
+                    .then(|| crate::pdf::paragraphs::with_paragraph_breaks(&tidied, &line_boxes(&text, area)))
+                    .flatten();
+                texts.push(paragraphed.unwrap_or(tidied));
             }
             Err(e) => {
                 tracing::warn!("page {}: PDFium could not read its text: {e}", index + 1);
