@@ -298,7 +298,7 @@ fn ocr_planned(
     with_images: &[(u32, String)],
     opts: &Options,
 ) -> (Option<OcrStatus>, Vec<(u32, crate::ocr::PageOcr)>) {
-    use crate::pdf::ocr::{ocr_region, WHOLE_PAGE};
+    use crate::pdf::ocr::{ocr_of, render_for_ocr, WHOLE_PAGE};
     let limits = &opts.limits;
     let mut budget = usize::try_from(limits.max_ocr_pages).unwrap_or(usize::MAX);
     let (mut applied, mut redone) = (false, false);
@@ -317,11 +317,16 @@ fn ocr_planned(
         }
         budget -= 1;
         let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number) else { continue };
-        let read = |region| match ocr_region(doc, *number, region, limits) {
-            Ok(found) => Some(found.unwrap_or_else(crate::ocr::PageOcr::nothing)),
-            Err(why) => {
-                tracing::warn!("page {number}: not OCRed: {why}");
-                None
+        // The page is rendered once, when first read, for all the regions its plan reads.
+        let mut rendered: Option<Result<image::GrayImage, String>> = None;
+        let mut read = |region| {
+            let page = rendered.get_or_insert_with(|| render_for_ocr(doc, *number, limits));
+            match page.as_ref().map_err(Clone::clone).and_then(|page| ocr_of(page, region, limits)) {
+                Ok(found) => Some(found.unwrap_or_else(crate::ocr::PageOcr::nothing)),
+                Err(why) => {
+                    tracing::warn!("page {number}: not OCRed: {why}");
+                    None
+                }
             }
         };
         match plan {

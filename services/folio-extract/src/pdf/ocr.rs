@@ -4,6 +4,7 @@
 //! be rendered or recognised keeps its text layer; it never fails the document.
 
 use crate::{ocr, tools::pdftoppm, Limits};
+use image::GrayImage;
 use lopdf::{Document, Object, ObjectId};
 use pdfium_render::prelude::PdfDocument;
 use std::collections::BTreeMap;
@@ -78,22 +79,33 @@ pub(crate) const WHOLE_PAGE: [f64; 4] = [0.0, 0.0, 1.0, 1.0];
 pub(crate) fn ocr_region(
     doc: &PdfDocument,
     number: u32,
-    [left, top, right, bottom]: [f64; 4],
+    region: [f64; 4],
     limits: &Limits,
 ) -> Result<Option<ocr::PageOcr>, String> {
+    ocr_of(&render_for_ocr(doc, number, limits)?, region, limits)
+}
+
+/// Page `number` (1-based) rendered by PDFium in grey at up to 300 dpi, within `max_ocr_pixels`: what
+/// [`ocr_of`] reads regions of (a page whose several pictures are read is rendered once).
+pub(crate) fn render_for_ocr(doc: &PdfDocument, number: u32, limits: &Limits) -> Result<GrayImage, String> {
     let index = number.saturating_sub(1);
     let size = crate::pdf::pdfium::page_size(doc, index).unwrap_or(DEFAULT_PAGE_PT);
     let dpi = f64::from(dpi_within(size, limits.max_ocr_pixels));
     let (w, h) = (px_at(size.0, dpi), px_at(size.1, dpi));
-    let page = crate::pdf::pdfium::render_gray(doc, index, w, h).map_err(|e| e.to_string())?;
-    let page = if [left, top, right, bottom] == WHOLE_PAGE {
-        page
-    } else {
-        let at = |f: f64, side: u32| ((f.clamp(0.0, 1.0) * f64::from(side)).round() as u32).min(side);
-        let (x0, y0, x1, y1) = (at(left, w), at(top, h), at(right, w), at(bottom, h));
-        image::imageops::crop_imm(&page, x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)).to_image()
-    };
-    let img = image::DynamicImage::ImageLuma8(page);
+    crate::pdf::pdfium::render_gray(doc, index, w, h).map_err(|e| e.to_string())
+}
+
+/// OCR of a region of a rendered page (see [`ocr_region`]).
+pub(crate) fn ocr_of(
+    page: &GrayImage,
+    [left, top, right, bottom]: [f64; 4],
+    limits: &Limits,
+) -> Result<Option<ocr::PageOcr>, String> {
+    let (w, h) = (page.width(), page.height());
+    let at = |f: f64, side: u32| ((f.clamp(0.0, 1.0) * f64::from(side)).round() as u32).min(side);
+    let (x0, y0, x1, y1) = (at(left, w), at(top, h), at(right, w), at(bottom, h));
+    let region = image::imageops::crop_imm(page, x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)).to_image();
+    let img = image::DynamicImage::ImageLuma8(region);
     if !ocr::could_hold_text(&img) || !ocr::textlines::likely_text(&img) {
         return Ok(None);
     }
