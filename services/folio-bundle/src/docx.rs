@@ -9,12 +9,13 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, FieldCharType, Footer, Header, InstrPAGE, InstrPAGEREF, InstrText, InstrToC,
-    LineSpacing, PageMargin, PageNumType, PageSize, Paragraph, Pic, Run, RunFonts, Section, Style, StyleType, Tab,
-    TabLeaderType, TabValueType,
+    AbstractNumbering, AlignmentType, BreakType, Docx, FieldCharType, Footer, Footnote, Header, IndentLevel, InstrPAGE,
+    InstrPAGEREF, InstrText, InstrToC, Level, LevelJc, LevelOverride, LevelText, LineSpacing, NumberFormat, Numbering,
+    NumberingId, PageMargin, PageNumType, PageSize, Paragraph, Pic, Run, RunFonts, Section, SpecialIndentType, Start,
+    Style, StyleType, Tab, TabLeaderType, TabValueType, Table, TableCell, TableRow, VertAlignType, WidthType,
 };
 
-use crate::model::{numbered_figures, Book};
+use crate::model::{numbered_figures, Block, Book, Figure, Text};
 use crate::BundleError;
 
 /// EMU (English Metric Units) per centimetre: pictures are sized in EMU.
@@ -37,7 +38,6 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
         figure.check(&entry.title, n)?;
     }
 
-    let mut ids = ParaIds::default();
     // W3CDTF at midnight UTC: the book's date, never the clock.
     let stamp = format!("{}T00:00:00Z", book.date.format("%Y-%m-%d"));
     let mut docx = Docx::new()
@@ -51,48 +51,41 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
         docx = docx.add_style(style);
     }
 
-    let mut front = title_page(book, &mut ids);
-    front.extend(contents(book, &mut ids));
-    let mut parts = vec![Part { running_title: None, paragraphs: front }];
+    let mut body = Body::default();
+    let mut front = title_page(book, &mut body.ids);
+    front.extend(contents(book, &mut body.ids));
+    let mut parts = vec![Part::of(None, front)];
 
     let mut bookmark = 0usize;
-    let mut figure_number = 0usize;
     for chapter in &book.chapters {
         bookmark += 1;
         // A section of its own: it starts on a new page.
-        let mut paragraphs = vec![heading(&mut ids, &chapter.title, "Heading1", bookmark)];
+        let mut paragraphs: Vec<Child> = vec![heading(&mut body.ids, &chapter.title, "Heading1", bookmark).into()];
         if chapter.entries.is_empty() {
-            paragraphs.push(ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()));
+            paragraphs
+                .push(body.ids.next().add_run(Run::new().add_text(crate::model::EMPTY_CHAPTER_NOTE).italic()).into());
         }
         for entry in &chapter.entries {
             bookmark += 1;
-            paragraphs.push(heading(&mut ids, &entry.title, "Heading2", bookmark));
+            paragraphs.push(heading(&mut body.ids, &entry.title, "Heading2", bookmark).into());
             let attribution = entry.attribution();
             if !attribution.is_empty() {
-                paragraphs.push(ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()));
+                paragraphs.push(
+                    body.ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()).into(),
+                );
             }
-            for text in entry.paragraphs.iter().filter(|p| !p.trim().is_empty()) {
-                paragraphs.push(ids.next().align(AlignmentType::Both).add_run(Run::new().add_text(text.as_str())));
+            for block in &entry.body {
+                body.block(block, &mut paragraphs);
             }
             for figure in &entry.figures {
-                figure_number += 1;
-                let (w, h) = fit(figure.width, figure.height);
-                let pic = Pic::new_with_dimensions(figure.png.clone(), figure.width, figure.height)
-                    .id(format!("rIdImage{figure_number}"))
-                    .size(w, h);
-                paragraphs
-                    .push(ids.next().align(AlignmentType::Center).keep_next(true).add_run(Run::new().add_image(pic)));
-                let mut caption = format!("Figure {figure_number}");
-                let line = figure.caption_line();
-                if !line.is_empty() {
-                    caption = format!("{caption}: {line}");
-                }
-                paragraphs.push(ids.next().style("Caption").add_run(Run::new().add_text(caption)));
+                body.figure(figure, &mut paragraphs);
             }
         }
         parts.push(Part { running_title: Some(chapter.title.clone()), paragraphs });
     }
+    let mut ids = std::mem::take(&mut body.ids);
     parts.extend(indexes(book, &mut ids));
+    docx = body.numberings(docx);
     docx = sections(docx, book, parts, &mut ids);
 
     let mut xml = docx.build();
@@ -198,6 +191,25 @@ fn styles() -> Vec<Style> {
             .outline_lvl(1)
             .line_spacing(LineSpacing::new().before(360).after(120))
             .q_format(true),
+        // A contribution's own headings, below its title: out of the contents, which lists Heading 1 and 2.
+        contribution_heading(3, 26),
+        contribution_heading(4, 24),
+        contribution_heading(5, 22),
+        contribution_heading(6, 22).italic(),
+        Style::new("ListParagraph", StyleType::Paragraph)
+            .name("List Paragraph")
+            .based_on("Normal")
+            .next("ListParagraph")
+            .indent(Some(720), None, None, None)
+            .q_format(true),
+        Style::new("FootnoteText", StyleType::Paragraph).name("footnote text").based_on("Normal").size(18),
+        {
+            let mut reference = Style::new("FootnoteReference", StyleType::Character)
+                .name("footnote reference")
+                .based_on("DefaultParagraphFont");
+            reference.run_property = reference.run_property.vert_align(VertAlignType::SuperScript);
+            reference
+        },
         Style::new("Caption", StyleType::Paragraph)
             .name("Caption")
             .based_on("Normal")
@@ -241,6 +253,19 @@ fn styles() -> Vec<Style> {
     ]
 }
 
+/// Word's "heading N" for a contribution's own heading of level `n - 2`, bold, `size` half-points.
+fn contribution_heading(n: usize, size: usize) -> Style {
+    Style::new(format!("Heading{n}"), StyleType::Paragraph)
+        .name(format!("heading {n}"))
+        .based_on("Normal")
+        .next("Normal")
+        .size(size)
+        .bold()
+        .outline_lvl(n - 1)
+        .line_spacing(LineSpacing::new().before(240).after(80))
+        .q_format(true)
+}
+
 /// Title, subtitle and date, vertically spaced, then a page break.
 fn title_page(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
     let mut paragraphs = vec![
@@ -264,7 +289,171 @@ fn title_page(book: &Book, ids: &mut ParaIds) -> Vec<Paragraph> {
 struct Part {
     /// What the header names at the right: the chapter's or the index's title; none in the front matter.
     running_title: Option<String>,
-    paragraphs: Vec<Paragraph>,
+    paragraphs: Vec<Child>,
+}
+
+impl Part {
+    fn of(running_title: Option<String>, paragraphs: Vec<Paragraph>) -> Self {
+        Self { running_title, paragraphs: paragraphs.into_iter().map(Child::from).collect() }
+    }
+}
+
+/// What a part holds: paragraphs, and the tables of contributions.
+enum Child {
+    Paragraph(Box<Paragraph>),
+    Table(Box<Table>),
+}
+
+impl From<Paragraph> for Child {
+    fn from(p: Paragraph) -> Self {
+        Child::Paragraph(Box::new(p))
+    }
+}
+
+/// The numbering instance every bulleted list item uses; numbered lists each get one of their own after it.
+const BULLETS: usize = 1;
+/// The abstract numberings (Word's list definitions): bullets, and decimal numbers.
+const BULLET_LIST: usize = 1;
+const NUMBERED_LIST: usize = 2;
+/// Lists go this many levels deep (as [`folio_core::structure::MAX_LEVEL`]).
+const LIST_LEVELS: usize = folio_core::structure::MAX_LEVEL as usize;
+
+/// Sets the entries' bodies: paragraphs, the contributions' own headings (Heading 3 to 6, below the entry's
+/// Heading 2, out of the contents), list items (List Paragraph with Word numbering, each numbered list counting
+/// from 1), tables (a grid over the text width), pictures (numbered with the book's figures) and footnotes.
+/// Every id it gives (paragraphs, pictures, footnotes, numberings) is counted from the book alone.
+#[derive(Default)]
+struct Body {
+    ids: ParaIds,
+    figures: usize,
+    footnotes: usize,
+    /// The numbering instances of numbered lists, and whether the last block set was an item of one.
+    numbered: usize,
+    in_numbered: bool,
+}
+
+impl Body {
+    fn block(&mut self, block: &Block, out: &mut Vec<Child>) {
+        let item = matches!(block, Block::ListItem { ordered: true, .. });
+        match block {
+            Block::Paragraph(text) => {
+                let p = self.ids.next().align(AlignmentType::Both);
+                let p = self.noted(p, text);
+                out.push(p.into());
+            }
+            Block::Heading { level, text } => {
+                let style = format!("Heading{}", (usize::from(*level) + 2).min(6));
+                out.push(self.ids.next().style(&style).keep_next(true).add_run(Run::new().add_text(text)).into());
+            }
+            Block::ListItem { level, ordered, text } => {
+                let level = usize::from(*level).clamp(1, LIST_LEVELS) - 1;
+                let num = if *ordered {
+                    if !self.in_numbered {
+                        self.numbered += 1;
+                    }
+                    BULLETS + self.numbered
+                } else {
+                    BULLETS
+                };
+                let p =
+                    self.ids.next().style("ListParagraph").numbering(NumberingId::new(num), IndentLevel::new(level));
+                let p = self.noted(p, text);
+                out.push(p.into());
+            }
+            Block::Table(rows) => out.push(Child::Table(Box::new(self.table(rows)))),
+            Block::Picture(figure) => self.figure(figure, out),
+        }
+        self.in_numbered = item;
+    }
+
+    /// A paragraph's text, a footnote at each note's mark.
+    fn noted(&mut self, mut p: Paragraph, text: &Text) -> Paragraph {
+        for (piece, note) in text.pieces() {
+            if !piece.is_empty() {
+                p = p.add_run(Run::new().add_text(piece));
+            }
+            if let Some(note) = note {
+                self.footnotes += 1;
+                let content = vec![self.ids.next().style("FootnoteText").add_run(Run::new().add_text(note))];
+                p = p.add_run(Run::new().add_footnote_reference(Footnote { id: self.footnotes, content }));
+            }
+        }
+        p
+    }
+
+    fn table(&mut self, rows: &[Vec<Vec<String>>]) -> Table {
+        let columns = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let width = TEXT_WIDTH_TWIPS / columns;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let cells = (0..columns)
+                    .map(|c| {
+                        let mut cell = TableCell::new().width(width, WidthType::Dxa);
+                        let paragraphs = row.get(c).map(Vec::as_slice).unwrap_or_default();
+                        if paragraphs.is_empty() {
+                            cell = cell.add_paragraph(self.ids.next());
+                        }
+                        for text in paragraphs {
+                            cell = cell.add_paragraph(self.ids.next().add_run(Run::new().add_text(text.as_str())));
+                        }
+                        cell
+                    })
+                    .collect();
+                TableRow::new(cells)
+            })
+            .collect();
+        Table::new(rows).set_grid(vec![width; columns]).width(width * columns, WidthType::Dxa)
+    }
+
+    fn figure(&mut self, figure: &Figure, out: &mut Vec<Child>) {
+        self.figures += 1;
+        let number = self.figures;
+        let (w, h) = fit(figure.width, figure.height);
+        let pic = Pic::new_with_dimensions(figure.png.clone(), figure.width, figure.height)
+            .id(format!("rIdImage{number}"))
+            .size(w, h);
+        out.push(
+            self.ids.next().align(AlignmentType::Center).keep_next(true).add_run(Run::new().add_image(pic)).into(),
+        );
+        let mut caption = format!("Figure {number}");
+        let line = figure.caption_line();
+        if !line.is_empty() {
+            caption = format!("{caption}: {line}");
+        }
+        out.push(self.ids.next().style("Caption").add_run(Run::new().add_text(caption)).into());
+        self.in_numbered = false;
+    }
+
+    /// The list definitions, and a numbering instance for the bullets and for each numbered list.
+    fn numberings(&self, mut docx: Docx) -> Docx {
+        let level =
+            |l: usize, format: &str, text: String| {
+                let indent = 360 * (l as i32 + 1);
+                Level::new(l, Start::new(1), NumberFormat::new(format), LevelText::new(text), LevelJc::new("left"))
+                    .indent(Some(indent), Some(SpecialIndentType::Hanging(360)), None, None)
+            };
+        let mut bullets = AbstractNumbering::new(BULLET_LIST);
+        let mut numbers = AbstractNumbering::new(NUMBERED_LIST);
+        for l in 0..LIST_LEVELS {
+            bullets = bullets.add_level(level(l, "bullet", ["•", "◦", "▪", "•"][l % 4].to_string()));
+            numbers = numbers.add_level(level(
+                l,
+                ["decimal", "lowerLetter", "lowerRoman", "decimal"][l % 4],
+                format!("%{}.", l + 1),
+            ));
+        }
+        docx = docx.add_abstract_numbering(bullets).add_abstract_numbering(numbers);
+        docx = docx.add_numbering(Numbering::new(BULLETS, BULLET_LIST));
+        for n in 1..=self.numbered {
+            let mut numbering = Numbering::new(BULLETS + n, NUMBERED_LIST);
+            for l in 0..LIST_LEVELS {
+                numbering = numbering.add_override(LevelOverride::new(l).start(1));
+            }
+            docx = docx.add_numbering(numbering);
+        }
+        docx
+    }
 }
 
 /// Lays the parts out as sections, each starting on a new page with its own header (the book's title, and the
@@ -290,8 +479,11 @@ fn sections(mut docx: Docx, book: &Book, parts: Vec<Part>, ids: &mut ParaIds) ->
             if restart {
                 section = section.page_num_type(PageNumType::new().start(1));
             }
-            for paragraph in part.paragraphs {
-                section = section.add_paragraph(paragraph);
+            for child in part.paragraphs {
+                section = match child {
+                    Child::Paragraph(p) => section.add_paragraph(*p),
+                    Child::Table(t) => section.add_table(*t),
+                };
             }
             docx = docx.add_section(section);
         } else {
@@ -304,8 +496,11 @@ fn sections(mut docx: Docx, book: &Book, parts: Vec<Part>, ids: &mut ParaIds) ->
             if restart {
                 docx = docx.page_num_type(PageNumType::new().start(1));
             }
-            for paragraph in part.paragraphs {
-                docx = docx.add_paragraph(paragraph);
+            for child in part.paragraphs {
+                docx = match child {
+                    Child::Paragraph(p) => docx.add_paragraph(*p),
+                    Child::Table(t) => docx.add_table(*t),
+                };
             }
         }
     }
@@ -425,7 +620,7 @@ fn indexes(book: &Book, ids: &mut ParaIds) -> Vec<Part> {
                 );
             }
         }
-        parts.push(Part { running_title: Some(index.title.to_string()), paragraphs });
+        parts.push(Part::of(Some(index.title.to_string()), paragraphs));
     }
     parts
 }

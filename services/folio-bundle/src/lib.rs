@@ -18,5 +18,5 @@ pub mod verify;
 
 pub use docx::render_docx;
 pub use error::BundleError;
-pub use model::{Book, BookChapter, BookEntry, Figure, PlacedPdf, EMPTY_CHAPTER_NOTE};
+pub use model::{Block, Book, BookChapter, BookEntry, Figure, PlacedPdf, EMPTY_CHAPTER_NOTE};
 pub use pdf::render_pdf;

@@ -352,6 +352,7 @@ mod tests {
             ocr_confidence: None,
             thumbnail: Some("thumbnails/256/photo.jpg.png".into()),
             thumbnails: thumbnails.clone(),
+            structure: None,
             dimensions: Some((1600, 1200)),
             error: None,
             text: None,

@@ -60,14 +60,15 @@ pub struct BookEntry {
     pub author: String,
     pub state: String,
     pub kind: ContributionKind,
-    /// Plain text, already reflowed: one string per paragraph. Never interpreted as markup.
-    pub paragraphs: Vec<String>,
+    /// What is set of it, in reading order: paragraphs (plain text, already reflowed), and where its
+    /// document gave them, headings, list items, tables, pictures and notes. Never interpreted as markup.
+    pub body: Vec<Block>,
     pub figures: Vec<Figure>,
     /// The Convention's areas it concerns, as printed in the index by area (labels such as "Victim
     /// assistance"); empty when none was suggested or confirmed.
     pub areas: Vec<String>,
     /// The contribution's PDFs as they were made: the typeset book places their pages (scaled to its type
-    /// area, under its running head) instead of setting `paragraphs`, which the DOCX master still sets.
+    /// area, under its running head) instead of setting their part of `body`, which the DOCX master still sets.
     pub pdfs: Vec<PlacedPdf>,
     /// The credit line printed on the first of those pages: title, attribution, rights.
     pub credit: String,
@@ -79,9 +80,55 @@ pub struct PlacedPdf {
     pub bytes: Vec<u8>,
     /// Its page count, as extraction counted it.
     pub pages: u32,
-    /// The entry's `paragraphs` that are this PDF's text: the DOCX master sets them, the typeset book shows
-    /// the pages instead.
-    pub paragraphs: std::ops::Range<usize>,
+    /// The entry's `body` blocks that are this PDF's text: the DOCX master sets them, the typeset book shows
+    /// the pages instead. They hold no picture (a PDF's pictures are on its pages).
+    pub body: std::ops::Range<usize>,
+}
+
+/// One block of an entry's body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Paragraph(Text),
+    /// The contribution's own heading, level 1 its highest: set below the entry's title.
+    Heading {
+        level: u8,
+        text: String,
+    },
+    ListItem {
+        level: u8,
+        ordered: bool,
+        text: Text,
+    },
+    /// Rows of cells, each cell its paragraphs.
+    Table(Vec<Vec<Vec<String>>>),
+    /// A picture drawn in the contribution's text, numbered with the book's figures.
+    Picture(Figure),
+}
+
+pub use folio_core::structure::{Note, Text};
+
+impl From<&str> for Block {
+    fn from(text: &str) -> Self {
+        Block::Paragraph(Text::plain(text))
+    }
+}
+
+impl From<String> for Block {
+    fn from(text: String) -> Self {
+        Block::Paragraph(Text::plain(text))
+    }
+}
+
+impl Block {
+    /// Whether it has nothing to set (blank text, a table of blank cells).
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Block::Paragraph(t) | Block::ListItem { text: t, .. } => t.text.trim().is_empty(),
+            Block::Heading { text, .. } => text.trim().is_empty(),
+            Block::Table(rows) => rows.iter().flatten().flatten().all(|p| p.trim().is_empty()),
+            Block::Picture(_) => false,
+        }
+    }
 }
 
 impl BookEntry {
@@ -133,12 +180,24 @@ impl Figure {
     }
 }
 
-/// Figures are numbered through the book (1, 2, …) in reading order; both renderers use this numbering.
+impl BookEntry {
+    /// Its pictures in reading order: those drawn in its text, then those it was sent as.
+    pub fn all_figures(&self) -> impl Iterator<Item = &Figure> {
+        let drawn = self.body.iter().filter_map(|b| match b {
+            Block::Picture(figure) => Some(figure),
+            _ => None,
+        });
+        drawn.chain(self.figures.iter())
+    }
+}
+
+/// Figures are numbered through the book (1, 2, …) in reading order, an entry's pictures drawn in its text
+/// before those it was sent as; both renderers use this numbering.
 pub(crate) fn numbered_figures(book: &Book) -> impl Iterator<Item = (usize, &BookEntry, &Figure)> {
     book.chapters
         .iter()
         .flat_map(|c| c.entries.iter())
-        .flat_map(|e| e.figures.iter().map(move |f| (e, f)))
+        .flat_map(|e| e.all_figures().map(move |f| (e, f)))
         .enumerate()
         .map(|(i, (e, f))| (i + 1, e, f))
 }

@@ -170,12 +170,117 @@ struct EntryData<'a> {
     number: usize,
     title: &'a str,
     attribution: String,
-    /// The paragraphs set from text: those of PDFs placed as pages are left out.
-    paragraphs: Vec<&'a str>,
+    /// The blocks set from text: those of PDFs placed as pages are left out.
+    blocks: Vec<BlockData<'a>>,
     figures: Vec<FigureData<'a>>,
     /// PDFs placed page by page, and the credit line printed on the first of their pages.
     pdfs: Vec<PdfData>,
     credit: &'a str,
+}
+
+/// One block of an entry as the template sets it. Consecutive list items are one list.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum BlockData<'a> {
+    Paragraph {
+        pieces: Vec<PieceData<'a>>,
+    },
+    /// The contribution's own heading: the template sets it at `level` + 2, out of the contents.
+    Heading {
+        level: u8,
+        text: &'a str,
+    },
+    List {
+        items: Vec<ItemData<'a>>,
+    },
+    /// Cells row by row, `columns` to a row; each cell its paragraphs joined by line breaks in the template.
+    Table {
+        columns: usize,
+        cells: Vec<&'a [String]>,
+    },
+    Figure(FigureData<'a>),
+}
+
+/// A stretch of text, and the footnote set after it.
+#[derive(Serialize)]
+struct PieceData<'a> {
+    text: &'a str,
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ItemData<'a> {
+    level: u8,
+    /// "•", or the item's number in its list at its level ("2.", "b.").
+    marker: String,
+    pieces: Vec<PieceData<'a>>,
+}
+
+fn pieces(text: &crate::model::Text) -> Vec<PieceData<'_>> {
+    text.pieces().into_iter().map(|(text, note)| PieceData { text, note }).collect()
+}
+
+/// An entry's blocks as the template sets them, those of PDFs placed as pages left out; `figure` counts the
+/// book's figures (pictures drawn in the text are numbered before the entry's own figures, as in
+/// [`numbered_figures`]).
+fn blocks_data<'a>(entry: &'a crate::BookEntry, figure: &mut usize) -> Vec<BlockData<'a>> {
+    use crate::model::Block;
+    let mut out: Vec<BlockData<'a>> = Vec::new();
+    // Counters of the open numbered list, one per level.
+    let mut counters = [0usize; folio_core::structure::MAX_LEVEL as usize];
+    for (i, block) in entry.body.iter().enumerate() {
+        if entry.pdfs.iter().any(|p| p.body.contains(&i)) || block.is_blank() {
+            continue;
+        }
+        match block {
+            Block::Paragraph(text) => out.push(BlockData::Paragraph { pieces: pieces(text) }),
+            Block::Heading { level, text } => out.push(BlockData::Heading { level: *level, text }),
+            Block::ListItem { level, ordered, text } => {
+                let depth = usize::from(*level).clamp(1, counters.len()) - 1;
+                if !matches!(out.last(), Some(BlockData::List { .. })) {
+                    counters = Default::default();
+                }
+                let marker = if *ordered {
+                    counters[depth] += 1;
+                    counters[depth + 1..].iter_mut().for_each(|c| *c = 0);
+                    let n = counters[depth];
+                    match depth % 2 {
+                        0 => format!("{n}."),
+                        _ => format!("{}.", char::from(b'a' + ((n - 1) % 26) as u8)),
+                    }
+                } else {
+                    ["•", "◦", "▪", "•"][depth % 4].to_string()
+                };
+                let item = ItemData { level: (depth + 1) as u8, marker, pieces: pieces(text) };
+                match out.last_mut() {
+                    Some(BlockData::List { items }) => items.push(item),
+                    _ => out.push(BlockData::List { items: vec![item] }),
+                }
+            }
+            Block::Table(rows) => {
+                let columns = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
+                const NONE: &[String] = &[];
+                let cells = rows
+                    .iter()
+                    .flat_map(|row| (0..columns).map(move |c| row.get(c).map_or(NONE, Vec::as_slice)))
+                    .collect();
+                out.push(BlockData::Table { columns, cells });
+            }
+            Block::Picture(f) => out.push(BlockData::Figure(figure_data(f, figure))),
+        }
+    }
+    out
+}
+
+fn figure_data<'a>(f: &'a crate::Figure, figure: &mut usize) -> FigureData<'a> {
+    *figure += 1;
+    FigureData {
+        number: *figure,
+        path: figure_path(*figure),
+        width_mm: figure_width_mm(f.width, f.height),
+        caption: f.caption.trim(),
+        credit: f.credit.trim(),
+    }
 }
 
 #[derive(Serialize)]
@@ -237,14 +342,7 @@ impl<'a> BookData<'a> {
                         },
                         title: &entry.title,
                         attribution: entry.attribution(),
-                        paragraphs: entry
-                            .paragraphs
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| !entry.pdfs.iter().any(|p| p.paragraphs.contains(i)))
-                            .map(|(_, p)| p.as_str())
-                            .filter(|p| !p.trim().is_empty())
-                            .collect(),
+                        blocks: blocks_data(entry, &mut figure),
                         pdfs: entry
                             .pdfs
                             .iter()
@@ -254,20 +352,7 @@ impl<'a> BookData<'a> {
                             })
                             .collect(),
                         credit: &entry.credit,
-                        figures: entry
-                            .figures
-                            .iter()
-                            .map(|f| {
-                                figure += 1;
-                                FigureData {
-                                    number: figure,
-                                    path: figure_path(figure),
-                                    width_mm: figure_width_mm(f.width, f.height),
-                                    caption: f.caption.trim(),
-                                    credit: f.credit.trim(),
-                                }
-                            })
-                            .collect(),
+                        figures: entry.figures.iter().map(|f| figure_data(f, &mut figure)).collect(),
                     })
                     .collect(),
             })

@@ -9,9 +9,11 @@ use crate::manifest::{
     CatalogueInfo, Manifest, ManifestChapter, ManifestClassification, ManifestContribution, ManifestDocument,
     SCHEMA_VERSION,
 };
+use crate::model::{Block, Figure, Note, Text};
 use crate::report::{ReportChapter, ReportContribution, ReportDocument, ReportInput, Totals};
 use crate::{Book, BookChapter, BookEntry};
 use chrono::NaiveDate;
+use folio_core::structure::Structure;
 use folio_core::{
     Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, DocumentState, Finding, Record,
     ThumbnailFormat, ThumbnailRef,
@@ -44,6 +46,11 @@ pub struct Snapshot {
     pub records: HashMap<Uuid, DocumentRecord>,
     /// The texts of the documents that have one: what the book prints.
     pub texts: HashMap<Uuid, String>,
+    /// The documents' forms, where extraction found one ([`Record::structure`]): the book sets them instead of
+    /// the text. Their pictures' locations are keys of `pictures`.
+    pub structures: HashMap<Uuid, Structure>,
+    /// The pictures the structures name that the blob store holds, by key (PNG); one missing is left out.
+    pub pictures: HashMap<String, Vec<u8>>,
     pub decisions: Vec<Decision>,
     pub confirmed: HashMap<Uuid, ConfirmedClassification>,
     /// The rules' findings, editors' decisions applied.
@@ -92,8 +99,8 @@ pub struct PdfSlot {
     pub entry: usize,
     pub original: usize,
     pub pages: u32,
-    /// The entry's paragraphs that are this PDF's text.
-    pub paragraphs: std::ops::Range<usize>,
+    /// The entry's body blocks that are this PDF's text.
+    pub body: std::ops::Range<usize>,
 }
 
 /// What a bundle holds, before it is written.
@@ -146,6 +153,84 @@ pub fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A document's form as the book sets it: texts reflowed as [`paragraphs`] does (notes kept where they stand),
+/// blank blocks left out, each picture with the caption its document gives it and the contribution's credit;
+/// a picture the blob store did not give back, or that is not the PNG its structure says, is left out.
+pub fn blocks(structure: &Structure, pictures: &HashMap<String, Vec<u8>>, credit: &str) -> Vec<Block> {
+    use folio_core::structure::Block as Found;
+    let reflow = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let reflow_noted = |text: &Text| {
+        let mut out = Text::default();
+        for (piece, note) in text.pieces() {
+            let mut piece_out = reflow(piece);
+            // A space on either side of a note's mark is kept as one.
+            if piece.starts_with(char::is_whitespace) && !out.text.is_empty() && !piece_out.is_empty() {
+                piece_out.insert(0, ' ');
+            }
+            out.text.push_str(&piece_out);
+            if let Some(note) = note {
+                out.notes.push(Note { at: out.text.len(), text: reflow(note) });
+            }
+            if piece.ends_with(char::is_whitespace) && !out.text.is_empty() && !out.text.ends_with(' ') {
+                out.text.push(' ');
+            }
+        }
+        let trimmed = out.text.trim_end().len();
+        out.text.truncate(trimmed);
+        for note in &mut out.notes {
+            note.at = note.at.min(trimmed);
+        }
+        out
+    };
+    structure
+        .blocks
+        .iter()
+        .filter_map(|block| {
+            let made = match block {
+                Found::Paragraph(text) => Block::Paragraph(reflow_noted(text)),
+                Found::Heading { level, text } => Block::Heading { level: *level, text: reflow(text) },
+                Found::ListItem { level, ordered, text } => {
+                    Block::ListItem { level: *level, ordered: *ordered, text: reflow_noted(text) }
+                }
+                Found::Table { rows } => Block::Table(
+                    rows.iter()
+                        .map(|row| row.iter().map(|cell| cell.iter().map(|p| reflow(p)).collect()).collect())
+                        .collect(),
+                ),
+                Found::Picture { picture, caption } => {
+                    let reference = structure.pictures.get(*picture)?;
+                    let png = pictures.get(&reference.location)?.clone();
+                    let figure = Figure {
+                        png,
+                        width: reference.width,
+                        height: reference.height,
+                        caption: reflow(caption),
+                        credit: credit.to_string(),
+                    };
+                    if let Err(e) = figure.check("", 0) {
+                        warn!(picture = %reference.location, error = %e, "a picture of a document is left out");
+                        return None;
+                    }
+                    Block::Picture(figure)
+                }
+            };
+            (!made.is_blank()).then_some(made)
+        })
+        .collect()
+}
+
+/// Keeps the blocks that are not pictures at the front of `blocks`, in order; returns how many.
+fn retain_unpictured(blocks: &mut [Block]) -> usize {
+    let mut kept = 0;
+    for i in 0..blocks.len() {
+        if !matches!(blocks[i], Block::Picture(_)) {
+            blocks.swap(kept, i);
+            kept += 1;
+        }
+    }
+    kept
+}
+
 /// Why a contribution with nothing to print is left out of the book.
 pub const NOTHING_TO_PRINT: &str =
     "nothing in it can be printed: its files gave no text, no picture and no page (see each file's record)";
@@ -188,7 +273,7 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                 author: contribution.author.clone(),
                 state: contribution.state.clone(),
                 kind: contribution.kind,
-                paragraphs: Vec::new(),
+                body: Vec::new(),
                 figures: Vec::new(),
                 areas: Vec::new(),
                 pdfs: Vec::new(),
@@ -215,18 +300,22 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                         credit: credit(contribution),
                     }),
                     Some(stored) => {
-                        let first = entry.paragraphs.len();
-                        entry.paragraphs.extend(paragraphs(s.texts.get(&document.id).map_or("", String::as_str)));
+                        let first = entry.body.len();
+                        match s.structures.get(&document.id) {
+                            Some(structure) => entry.body.extend(blocks(structure, &s.pictures, &credit(contribution))),
+                            None => entry.body.extend(
+                                paragraphs(s.texts.get(&document.id).map_or("", String::as_str))
+                                    .into_iter()
+                                    .map(Block::from),
+                            ),
+                        }
                         if let Some(pages) = placed_pages(&stored.record, contribution) {
                             let (chapter, entry_index) = (chapter_index, entries.len());
-                            let paragraphs = first..entry.paragraphs.len();
-                            pdfs.push(PdfSlot {
-                                chapter,
-                                entry: entry_index,
-                                original: original_index,
-                                pages,
-                                paragraphs,
-                            });
+                            // A PDF's pictures are on its pages: its blocks, set only in the DOCX master, hold none.
+                            let kept = retain_unpictured(&mut entry.body[first..]);
+                            entry.body.truncate(first + kept);
+                            let body = first..entry.body.len();
+                            pdfs.push(PdfSlot { chapter, entry: entry_index, original: original_index, pages, body });
                         }
                     }
                     None => {}
@@ -238,6 +327,8 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                     // Measurements of one run, not facts of the document: the same inputs, the same manifest.
                     r.elapsed_ms = 0;
                     r.peak_memory_kib = None;
+                    // Where the store keeps its form: not a file of the bundle.
+                    r.structure = None;
                 }
                 manifest_contribution.documents.push(ManifestDocument {
                     id: document.id,
@@ -259,7 +350,7 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
             // The book never prints an empty contribution: one that reached here with nothing to set (no text,
             // no picture, no page to place) is left out, with the finding that says so.
             let entry_index = entries.len();
-            let nothing_to_print = entry.paragraphs.is_empty()
+            let nothing_to_print = entry.body.is_empty()
                 && !figures.iter().any(|f: &FigureSlot| (f.chapter, f.entry) == (chapter_index, entry_index))
                 && !pdfs.iter().any(|p: &PdfSlot| (p.chapter, p.entry) == (chapter_index, entry_index));
             let mut empty_finding = None;
@@ -586,6 +677,8 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2012, 9, 3).unwrap(),
             chapters: vec![Chapter { key: "one".into(), title: "One".into(), position: 1 }],
             texts: HashMap::from([(a.id, "First  paragraph\nof the text.\n\nSecond.".to_string())]),
+            structures: HashMap::new(),
+            pictures: HashMap::new(),
             contributions: vec![text, photo, blocked],
             documents: vec![a, b, c],
             records,
@@ -606,8 +699,8 @@ mod tests {
 
         let entries = &plan.book.chapters[0].entries;
         assert_eq!(entries.len(), 2, "the blocked contribution is left out of the book");
-        assert_eq!(entries[0].paragraphs, ["First paragraph of the text.", "Second."]);
-        assert!(entries[1].paragraphs.is_empty() && entries.iter().all(|e| e.figures.is_empty()));
+        assert_eq!(entries[0].body, [Block::from("First paragraph of the text."), Block::from("Second.")]);
+        assert!(entries[1].body.is_empty() && entries.iter().all(|e| e.figures.is_empty()));
         assert_eq!(plan.book.subtitle.as_deref(), Some("Contributions received by 30 June 2012"));
         assert_eq!(plan.left_out, [("Late".to_string(), vec!["its text was cut".to_string()])]);
         assert_eq!((plan.included, plan.failed_documents), (2, 0));
@@ -646,7 +739,7 @@ mod tests {
         assert_eq!(plan.pdfs.len(), 1);
         let slot = &plan.pdfs[0];
         assert_eq!((slot.chapter, slot.entry, slot.original, slot.pages), (0, 0, 0, 2));
-        assert_eq!(slot.paragraphs, 0..2, "the PDF's two paragraphs, which the typeset book does not set again");
+        assert_eq!(slot.body, 0..2, "the PDF's two paragraphs, which the typeset book does not set again");
         assert_eq!(plan.book.chapters[0].entries[0].credit, "Clearance in the south. Ana (Chile). CC BY 4.0");
 
         // Set from its text where the editor asks: no page placed, the paragraphs set.
@@ -656,7 +749,7 @@ mod tests {
         s.contributions[0].layout = Some(folio_core::Layout::Text);
         let plan = super::plan(s).unwrap();
         assert!(plan.pdfs.is_empty());
-        assert_eq!(plan.book.chapters[0].entries[0].paragraphs.len(), 2);
+        assert_eq!(plan.book.chapters[0].entries[0].body.len(), 2);
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn sample_book() -> Book {
                         author: "A. Author".into(),
                         state: "Norway".into(),
                         kind: ContributionKind::Text,
-                        paragraphs: vec![
+                        body: vec![
                             "The project trained forty deminers over two years.".into(),
                             "Lessons learned were shared regionally.".into(),
                         ],
@@ -52,7 +52,7 @@ fn sample_book() -> Book {
                         author: String::new(),
                         state: "Mexico".into(),
                         kind: ContributionKind::Testimonial,
-                        paragraphs: vec![HOSTILE.into(), "Second paragraph.".into()],
+                        body: vec![HOSTILE.into(), "Second paragraph.".into()],
                         figures: vec![],
                         areas: Vec::new(),
                         pdfs: Vec::new(),
@@ -67,7 +67,7 @@ fn sample_book() -> Book {
                     author: "B. Writer".into(),
                     state: "Lebanon".into(),
                     kind: ContributionKind::Text,
-                    paragraphs: vec!["Services reached 300 survivors.".into()],
+                    body: vec!["Services reached 300 survivors.".into()],
                     figures: vec![],
                     areas: vec!["Victim assistance".into()],
                     pdfs: Vec::new(),
@@ -268,8 +268,8 @@ fn pdftotext(pdf: &[u8]) -> String {
 fn a_pdf_contribution_is_placed_page_by_page_with_its_text_selectable() {
     let mut book = sample_book();
     let entry = &mut book.chapters[1].entries[0];
-    entry.paragraphs.push("Call text as extracted, which the typeset book must not set again.".into());
-    entry.pdfs.push(folio_bundle::PlacedPdf { bytes: SEED_CALL.to_vec(), pages: 2, paragraphs: 1..2 });
+    entry.body.push("Call text as extracted, which the typeset book must not set again.".into());
+    entry.pdfs.push(folio_bundle::PlacedPdf { bytes: SEED_CALL.to_vec(), pages: 2, body: 1..2 });
     entry.credit = "Rehabilitation services. B. Writer (Lebanon). CC BY 4.0".into();
     let bytes = render_pdf(&book).expect("the book with a placed PDF renders");
     let plain = render_pdf(&sample_book()).expect("the book without it");
@@ -291,6 +291,70 @@ fn a_pdf_contribution_is_placed_page_by_page_with_its_text_selectable() {
     }
     assert!(outline_titles(&lopdf::Document::load_mem(&bytes).unwrap()).iter().any(|t| t == "Rehabilitation services"));
     assert_eq!(bytes, render_pdf(&book).expect("again"), "still reproducible");
+}
+
+/// A contribution's form (its headings, a bulleted and a numbered list, a table, a picture drawn in its text
+/// and a footnote) is set as such in both books, and both stay reproducible.
+#[test]
+fn a_contributions_form_is_kept_in_both_books() {
+    use folio_bundle::model::{Note, Text};
+    use folio_bundle::Block;
+    let mut book = sample_book();
+    let entry = &mut book.chapters[1].entries[0];
+    let noted = Text {
+        text: "Services reached survivors in every province.".into(),
+        notes: vec![Note { at: 36, text: "Ministry of Health, 2012.".into() }],
+    };
+    entry.body = vec![
+        Block::Heading { level: 1, text: "How the services work".into() },
+        Block::Paragraph(noted),
+        Block::ListItem { level: 1, ordered: false, text: Text::plain("Physical rehabilitation") },
+        Block::ListItem { level: 1, ordered: false, text: Text::plain("Psychological support") },
+        Block::Paragraph(Text::plain("Steps:")),
+        Block::ListItem { level: 1, ordered: true, text: Text::plain("Referral by the district") },
+        Block::ListItem { level: 1, ordered: true, text: Text::plain("Assessment at the centre") },
+        Block::Table(vec![
+            vec![vec!["Centres".into()], vec!["12".into()]],
+            vec![vec!["Survivors assisted".into()], vec!["2,400".into(), "in 2012".into()]],
+        ]),
+        Block::Picture(Figure {
+            png: png(40, 30),
+            width: 40,
+            height: 30,
+            caption: "A rehabilitation centre".into(),
+            credit: "B. Writer (Lebanon)".into(),
+        }),
+    ];
+
+    let docx = render_docx(&book).expect("renders");
+    let document = unzip(&docx, "word/document.xml");
+    assert!(document.contains(r#"<w:pStyle w:val="Heading3" />"#), "the contribution's heading under its title");
+    assert_eq!(document.matches(r#"<w:pStyle w:val="ListParagraph" />"#).count(), 4, "four list paragraphs");
+    assert_eq!(document.matches("<w:numPr>").count(), 4, "each with its numbering");
+    assert_eq!(document.matches("<w:tbl>").count(), 1, "one table");
+    assert_eq!(document.matches("<w:tc>").count(), 4, "of four cells");
+    assert!(document.contains("Survivors assisted") && document.contains("2,400"));
+    assert_eq!(document.matches("<w:footnoteReference").count(), 1);
+    assert!(unzip(&docx, "word/footnotes.xml").contains("Ministry of Health, 2012."));
+    assert!(unzip(&docx, "word/numbering.xml").contains(r#"<w:numFmt w:val="decimal" />"#));
+    // The picture in the text is figure 2 (before the entry's own), in a drawing with its caption.
+    assert!(document.contains("Figure 2: A rehabilitation centre — B. Writer (Lebanon)"), "{document}");
+    assert_eq!(docx, render_docx(&book).expect("again"), "still reproducible");
+
+    let pdf = render_pdf(&book).expect("renders");
+    let text = pdftotext(&pdf);
+    for expected in [
+        "How the services work",
+        "Physical rehabilitation",
+        "1. Referral by the district",
+        "2. Assessment at the centre",
+        "Survivors assisted",
+        "Ministry of Health, 2012.",
+        "Figure 2: A rehabilitation centre",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in the typeset book:\n{text}");
+    }
+    assert_eq!(pdf, render_pdf(&book).expect("again"), "still reproducible");
 }
 
 #[test]

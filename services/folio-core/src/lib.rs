@@ -12,6 +12,7 @@ pub mod intake;
 pub mod record;
 pub mod redact;
 pub mod rules;
+pub mod structure;
 pub mod trace;
 pub mod upload;
 

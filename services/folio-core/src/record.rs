@@ -197,6 +197,11 @@ pub struct Record {
     /// before there were several sizes.
     #[serde(default)]
     pub thumbnails: Vec<ThumbnailRef>,
+    /// Where the document's form was written (its headings, lists, tables, pictures and notes, as
+    /// [`crate::structure::Structure`] JSON), for the book; absent for a format that gives none (a PDF, an
+    /// image) and in records made before there was one. Left out of bundles' manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structure: Option<String>,
     /// Width and height in pixels of the original image or of the first page as rendered.
     #[serde(default)]
     pub dimensions: Option<(u32, u32)>,
@@ -281,6 +286,7 @@ impl Record {
             ocr_confidence: None,
             thumbnail: None,
             thumbnails: Vec::new(),
+            structure: None,
             dimensions: None,
             error: Some(error),
             text: None,

@@ -25,6 +25,7 @@ pub fn ocr_languages() -> &'static [String] {
 }
 pub use sniff::{encryption_info_marker, word_document_marker, Format};
 
+use folio_core::structure::{Block, Structure, Text};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource, Record, ThumbnailRef};
 use image::DynamicImage;
 use sha2::{Digest, Sha256};
@@ -154,6 +155,10 @@ pub struct Extraction {
     /// caller decides where to store them and fills `record.thumbnails` (and `record.thumbnail`, the
     /// smallest) with those places.
     pub thumbnails: Vec<Thumbnail>,
+    /// The document's form, for the book, where its format gives one (DOCX); its texts composed and held to
+    /// the text limit as `text` is. Its pictures are named by [`Picture::file_name`].
+    pub structure: Option<Structure>,
+    pub pictures: Vec<Picture>,
 }
 
 impl Extraction {
@@ -190,6 +195,27 @@ pub(crate) struct Extracted {
     pub repaired: bool,
     /// The format it was converted from before it was read (a `.doc`, `.odt` or `.rtf` read as DOCX).
     pub converted_from: Option<Format>,
+    /// The document's form (headings, lists, tables, pictures, notes) where its format says it; `None` where
+    /// only its text is known.
+    pub structure: Option<Structure>,
+    /// The pictures `structure` names, in its order.
+    pub pictures: Vec<Picture>,
+}
+
+/// A picture taken from a document for the book: PNG, its longest side at most
+/// [`folio_core::structure::PICTURE_PX`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    pub png: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Picture {
+    /// The file name of picture `index` (from 0) as the parser process writes it, and as the structure names it.
+    pub fn file_name(index: usize) -> String {
+        format!("picture-{}.png", index + 1)
+    }
 }
 
 /// What OCR contributed to a file: the pages whose text it supplied, the packs it used, its confidence.
@@ -279,9 +305,15 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
 
     let mut text = String::new();
     let mut thumbnails = Vec::new();
+    let (mut structure, mut pictures) = (None, Vec::new());
     match outcome {
         Ok((mut found, made)) => {
             compose(&mut found.text);
+            if let Some(mut form) = found.structure.take() {
+                settle_structure(&mut form, opts.limits.max_text_bytes);
+                structure = Some(form);
+                pictures = std::mem::take(&mut found.pictures);
+            }
             if let Some(found_bytes) = cut_text(&mut found.text, opts.limits.max_text_bytes) {
                 record.text_cut_from_bytes = Some(found_bytes);
             }
@@ -329,7 +361,46 @@ pub fn extract_bytes(name: &str, bytes: &[u8], opts: &Options) -> Extraction {
         Err(e) => record.error = Some(e),
     }
     record.elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Extraction { record, text, thumbnails }
+    Extraction { record, text, thumbnails, structure, pictures }
+}
+
+/// A structure's texts composed as the text is ([`compose`], notes kept where they stand), its blocks held
+/// to the bounds of [`Structure::cut`] and their texts together to `limit` bytes, as the text is.
+fn settle_structure(structure: &mut Structure, limit: u64) {
+    fn compose_text(text: &mut Text) {
+        if text.notes.is_empty() {
+            return compose(&mut text.text);
+        }
+        let mut composed = String::with_capacity(text.text.len());
+        let mut notes = Vec::with_capacity(text.notes.len());
+        for (piece, note) in text.pieces() {
+            let mut piece = piece.to_string();
+            compose(&mut piece);
+            composed.push_str(&piece);
+            if let Some(note) = note {
+                let mut note = note.to_string();
+                compose(&mut note);
+                notes.push(folio_core::structure::Note { at: composed.len(), text: note });
+            }
+        }
+        *text = Text { text: composed, notes };
+    }
+    structure.cut();
+    let mut total = 0u64;
+    let mut keep = structure.blocks.len();
+    for (i, block) in structure.blocks.iter_mut().enumerate() {
+        match block {
+            Block::Paragraph(text) | Block::ListItem { text, .. } => compose_text(text),
+            Block::Heading { text, .. } | Block::Picture { caption: text, .. } => compose(text),
+            Block::Table { rows } => rows.iter_mut().flatten().flatten().for_each(compose),
+        }
+        total += block.paragraphs().iter().map(|p| p.len() as u64).sum::<u64>();
+        if total > limit {
+            keep = i;
+            break;
+        }
+    }
+    structure.blocks.truncate(keep);
 }
 
 /// Cuts `text` to at most `limit` bytes: at the last paragraph break in the last 64 KiB before the limit
@@ -364,6 +435,8 @@ pub fn extract_path(path: &Path, opts: &Options) -> Extraction {
         ),
         text: String::new(),
         thumbnails: Vec::new(),
+        structure: None,
+        pictures: Vec::new(),
     };
     let len = match std::fs::metadata(path) {
         Ok(m) if m.is_file() => m.len(),
@@ -379,7 +452,13 @@ pub fn extract_path(path: &Path, opts: &Options) -> Extraction {
         let mut record = Record::failed(name, String::new(), len, file_too_large(len, &opts.limits));
         record.format = format.as_str().into();
         record.mime = format.mime().into();
-        return Extraction { record, text: String::new(), thumbnails: Vec::new() };
+        return Extraction {
+            record,
+            text: String::new(),
+            thumbnails: Vec::new(),
+            structure: None,
+            pictures: Vec::new(),
+        };
     }
     match std::fs::read(path) {
         Ok(bytes) => extract_bytes(&name, &bytes, opts),

@@ -6,9 +6,11 @@
 //! [`read_part`], which enforces the size and compression-ratio limits (zip bombs), and every XML part is
 //! walked with an explicit depth limit.
 
-use crate::{language::count_words, sniff, Extracted, Limits, Options};
+use super::wordml;
+use crate::{language::count_words, sniff, Extracted, Limits, Options, Picture};
+use folio_core::structure::{Block, PictureRef, Structure, MAX_PICTURES, PICTURE_PX};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesRef, Event};
 use quick_xml::Reader;
 use std::io::{Cursor, Read};
 use zip::ZipArchive;
@@ -61,18 +63,7 @@ fn read(bytes: &[u8], opts: &Options, count: PageCount) -> Result<Extracted, Ext
     let mut inflated = 0u64;
     let body = read_part(&mut zip, "word/document.xml", limits, &mut inflated)?
         .ok_or_else(|| corrupt("the DOCX has no word/document.xml"))?;
-    let mut paragraphs = Vec::new();
-    body_text(&body, limits, &mut paragraphs)?;
-
-    // The notes, after the body. Headers and footers are left out: they are page furniture (running heads,
-    // page numbers, a letterhead repeated on every page), which a book set from this text would print in its
-    // body.
-    let extra = ["word/footnotes.xml", "word/endnotes.xml"];
-    for name in &extra {
-        if let Some(xml) = read_part(&mut zip, name, limits, &mut inflated)? {
-            body_text(&xml, limits, &mut paragraphs)?;
-        }
-    }
+    let (paragraphs, structure, pictures) = body_and_structure(&mut zip, &body, limits, &mut inflated)?;
     let text = paragraphs.join("\n\n");
     let words = count_words(&text);
 
@@ -120,7 +111,104 @@ fn read(bytes: &[u8], opts: &Options, count: PageCount) -> Result<Extracted, Ext
         degraded: None,
         repaired: false,
         converted_from: None,
+        structure: Some(structure),
+        pictures,
     })
+}
+
+/// The body's paragraphs (then its notes', for the text) and its structure: headings, lists, tables, the
+/// notes anchored in paragraphs, and its pictures (at most [`MAX_PICTURES`], each decoded within the limits
+/// and downscaled to [`PICTURE_PX`]; one that cannot be read is left out, never the document).
+fn body_and_structure(
+    zip: &mut Archive<'_>,
+    body: &[u8],
+    limits: &Limits,
+    inflated: &mut u64,
+) -> Result<(Vec<String>, Structure, Vec<Picture>), ExtractError> {
+    let styles = match read_part(zip, "word/styles.xml", limits, inflated)? {
+        Some(xml) => wordml::Styles::read(&xml, limits)?,
+        None => wordml::Styles::default(),
+    };
+    let numbering = match read_part(zip, "word/numbering.xml", limits, inflated)? {
+        Some(xml) => wordml::Numbering::read(&xml, limits)?,
+        None => wordml::Numbering::default(),
+    };
+    let context = wordml::Context { styles: &styles, numbering: &numbering };
+    let mut walked = wordml::walk(body, limits, &context)?;
+    let mut paragraphs = std::mem::take(&mut walked.paragraphs);
+
+    // The notes, after the body in the text. Headers and footers are left out: they are page furniture
+    // (running heads, page numbers, a letterhead repeated on every page), which a book set from this text
+    // would print in its body.
+    let mut notes = std::collections::HashMap::new();
+    for name in ["word/footnotes.xml", "word/endnotes.xml"] {
+        if let Some(xml) = read_part(zip, name, limits, inflated)? {
+            let part = wordml::walk(&xml, limits, &context)?;
+            paragraphs.extend(part.paragraphs);
+            notes.extend(part.notes);
+        }
+    }
+    for block in &mut walked.blocks {
+        if let Block::Paragraph(text) | Block::ListItem { text, .. } = block {
+            text.notes.retain_mut(|note| match notes.get(&note.text) {
+                Some(found) => {
+                    note.text = found.clone();
+                    true
+                }
+                None => false,
+            });
+        }
+    }
+
+    let relationships = match read_part(zip, "word/_rels/document.xml.rels", limits, inflated)? {
+        Some(xml) => wordml::relationships(&xml, limits)?,
+        None => Default::default(),
+    };
+    let mut pictures = Vec::new();
+    let mut references = Vec::new();
+    let mut renumbered = vec![None; walked.pictures.len()];
+    for (index, (id, _)) in walked.pictures.iter().enumerate() {
+        if pictures.len() == MAX_PICTURES {
+            break;
+        }
+        let Some(name) = relationships.get(id).and_then(|target| part_name(target)) else { continue };
+        let Ok(Some(bytes)) = read_part(zip, &name, limits, inflated) else { continue };
+        match crate::display_image(&bytes, PICTURE_PX, limits) {
+            Ok((png, width, height)) => {
+                renumbered[index] = Some(pictures.len());
+                references.push(PictureRef { location: Picture::file_name(pictures.len()), width, height });
+                pictures.push(Picture { png, width, height });
+            }
+            Err(e) => tracing::debug!(part = %name, error = %e, "a picture of the DOCX is left out"),
+        }
+    }
+    walked.blocks.retain_mut(|block| match block {
+        Block::Picture { picture, .. } => match renumbered.get(*picture).copied().flatten() {
+            Some(n) => {
+                *picture = n;
+                true
+            }
+            None => false,
+        },
+        _ => true,
+    });
+    Ok((paragraphs, Structure { blocks: walked.blocks, pictures: references }, pictures))
+}
+
+/// The zip part a relationship of `word/document.xml` points to (`media/image1.png` is `word/media/image1.png`;
+/// `/word/media/x.png` is absolute); `None` for a target that climbs out of the package.
+fn part_name(target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if target.starts_with('/') { Vec::new() } else { vec!["word"] };
+    for piece in target.split('/') {
+        match piece {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 fn corrupt(message: impl Into<String>) -> ExtractError {
@@ -195,154 +283,35 @@ pub(crate) fn read_part(
 }
 
 /// Tracks element depth and refuses documents nested deeper than the limit (`too_large`).
-struct Depth {
-    now: u32,
-    max: u32,
+pub(crate) struct Depth {
+    pub now: u32,
+    pub max: u32,
 }
 
 impl Depth {
-    fn enter(&mut self, part: &str) -> Result<(), ExtractError> {
+    pub(crate) fn enter(&mut self, part: &str) -> Result<(), ExtractError> {
         self.now += 1;
         if self.now > self.max {
             return Err(too_large(format!("{part} nests XML deeper than {} levels (max_xml_depth)", self.max)));
         }
         Ok(())
     }
-    fn leave(&mut self) {
+    pub(crate) fn leave(&mut self) {
         self.now = self.now.saturating_sub(1);
     }
 }
 
-fn xml_error(e: impl std::fmt::Display) -> ExtractError {
+pub(crate) fn xml_error(e: impl std::fmt::Display) -> ExtractError {
     corrupt(format!("malformed XML in the DOCX: {e}"))
 }
 
 /// Resolve `&amp;`, `&#65;` and friends.
-fn resolve_ref(r: &BytesRef<'_>) -> Option<String> {
+pub(crate) fn resolve_ref(r: &BytesRef<'_>) -> Option<String> {
     if let Ok(Some(c)) = r.resolve_char_ref() {
         return Some(c.to_string());
     }
     let name = r.decode().ok()?;
     quick_xml::escape::resolve_predefined_entity(&name).map(str::to_string)
-}
-
-fn is_skipped_note(e: &BytesStart<'_>) -> bool {
-    let name = e.local_name();
-    // `mc:Fallback`: the same content again (a text box as VML) for readers that do not know the `mc:Choice`
-    // before it; read, it would print a text box twice.
-    if name.as_ref() == b"Fallback" {
-        return true;
-    }
-    if name.as_ref() != b"footnote" && name.as_ref() != b"endnote" {
-        return false;
-    }
-    e.attributes().flatten().any(|a| {
-        a.key.local_name().as_ref() == b"type"
-            && matches!(a.value.as_ref(), b"separator" | b"continuationSeparator" | b"continuationNotice")
-    })
-}
-
-/// Collect the paragraphs of a WordprocessingML part (body, header, footer, notes) into `out`.
-///
-/// Text comes from `t` elements (w:t, and a:t in drawings); `tab`, `br` and `cr` count only inside a
-/// run (`r`) since `w:tab` also defines tab stops in paragraph properties. Paragraphs nest (text boxes
-/// inside a paragraph's run), so open paragraphs are a stack; a paragraph is emitted when it closes.
-fn body_text(xml: &[u8], limits: &Limits, out: &mut Vec<String>) -> Result<(), ExtractError> {
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = Vec::new();
-    let mut depth = Depth { now: 0, max: limits.max_xml_depth };
-    let mut open: Vec<String> = Vec::new();
-    let mut loose = String::new(); // text outside any paragraph (rare)
-    let mut in_t = 0u32;
-    let mut in_run = 0u32;
-    let mut skip_from: Option<u32> = None; // depth at which a skipped element (separator note) began
-
-    loop {
-        let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
-        match event {
-            Event::Start(e) => {
-                depth.enter("a DOCX part")?;
-                if skip_from.is_some() {
-                    // inside a skipped element: only depth matters
-                } else if is_skipped_note(&e) {
-                    skip_from = Some(depth.now);
-                } else {
-                    match e.local_name().as_ref() {
-                        b"p" => open.push(String::new()),
-                        b"r" => in_run += 1,
-                        b"t" => in_t += 1,
-                        other => push_run_char(other, in_run, &mut open, &mut loose),
-                    }
-                }
-            }
-            Event::Empty(e) if skip_from.is_none() => {
-                push_run_char(e.local_name().as_ref(), in_run, &mut open, &mut loose);
-            }
-            Event::End(e) => {
-                if let Some(start) = skip_from {
-                    if depth.now == start {
-                        skip_from = None;
-                    }
-                } else {
-                    match e.local_name().as_ref() {
-                        b"p" => {
-                            if let Some(p) = open.pop() {
-                                if !p.trim().is_empty() {
-                                    out.push(p.trim_end().to_string());
-                                }
-                            }
-                        }
-                        b"r" => in_run = in_run.saturating_sub(1),
-                        b"t" => in_t = in_t.saturating_sub(1),
-                        _ => {}
-                    }
-                }
-                depth.leave();
-            }
-            Event::Text(t) if in_t > 0 && skip_from.is_none() => {
-                let s = t.decode().map_err(xml_error)?;
-                current(&mut open, &mut loose).push_str(&s);
-            }
-            Event::CData(t) if in_t > 0 && skip_from.is_none() => {
-                let s = t.decode().map_err(xml_error)?;
-                current(&mut open, &mut loose).push_str(&s);
-            }
-            Event::GeneralRef(r) if in_t > 0 && skip_from.is_none() => {
-                if let Some(s) = resolve_ref(&r) {
-                    current(&mut open, &mut loose).push_str(&s);
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    // Unclosed paragraphs (tolerated by the reader at EOF) still count.
-    for p in open.into_iter().chain(std::iter::once(loose)) {
-        if !p.trim().is_empty() {
-            out.push(p.trim_end().to_string());
-        }
-    }
-    Ok(())
-}
-
-fn current<'a>(open: &'a mut [String], loose: &'a mut String) -> &'a mut String {
-    match open.last_mut() {
-        Some(p) => p,
-        None => loose,
-    }
-}
-
-fn push_run_char(local: &[u8], in_run: u32, open: &mut [String], loose: &mut String) {
-    if in_run == 0 {
-        return;
-    }
-    let c = match local {
-        b"tab" => '\t',
-        b"br" | b"cr" => '\n',
-        _ => return,
-    };
-    current(open, loose).push(c);
 }
 
 /// Read the text content of the first elements with the given local names, e.g. `title` and `creator`

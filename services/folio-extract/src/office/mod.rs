@@ -6,3 +6,4 @@ pub(crate) mod crypto;
 pub(crate) mod docx;
 pub(crate) mod legacy;
 pub(crate) mod render;
+pub(crate) mod wordml;

@@ -438,6 +438,8 @@ fn counted(
         degraded,
         repaired,
         converted_from: None,
+        structure: None,
+        pictures: Vec::new(),
     }
 }
 
@@ -477,6 +479,8 @@ fn locked(doc: Option<&Document>, bytes: &[u8], opts: &Options, error: ExtractEr
         degraded: Some(error),
         repaired: false,
         converted_from: None,
+        structure: None,
+        pictures: Vec::new(),
     }
 }
 

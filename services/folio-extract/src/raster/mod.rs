@@ -96,6 +96,8 @@ fn read_pages(
         degraded: None,
         repaired,
         converted_from: None,
+        structure: None,
+        pictures: Vec::new(),
     })
 }
 

@@ -9,6 +9,7 @@ use folio_bundle::manifest::ManifestFile;
 use folio_bundle::plan::{DocumentRecord, Plan, Snapshot, Source};
 use folio_bundle::signature::{Signer, SIGNATURE_FILE};
 use folio_bundle::{Figure, PlacedPdf};
+use folio_core::structure::Structure;
 use folio_core::Finding;
 use folio_store::{BlobStore, BuildState, FinishedBuild, Store};
 use sha2::{Digest, Sha256};
@@ -276,6 +277,35 @@ async fn read_snapshot(db: &dyn Store, blobs: &dyn BlobStore, job: BundleJob<'_>
             Err(e) => warn!(%key, error = %e, "thumbnail left out of the bundle"),
         }
     }
+    // The documents' forms and their pictures (each bounded when the worker wrote it): what the book sets.
+    let mut structures = HashMap::new();
+    let mut pictures = HashMap::new();
+    for (id, stored) in &records {
+        let Some(key) = stored.record.structure.as_deref() else { continue };
+        let structure = match blobs.get(key).await.map(|bytes| serde_json::from_slice::<Structure>(&bytes)) {
+            Ok(Ok(mut structure)) => {
+                structure.cut();
+                structure
+            }
+            Ok(Err(e)) => {
+                warn!(%key, error = %e, "a document's form does not parse; its text is set instead");
+                continue;
+            }
+            Err(e) => {
+                warn!(%key, error = %e, "a document's form is missing; its text is set instead");
+                continue;
+            }
+        };
+        for picture in &structure.pictures {
+            match blobs.get(&picture.location).await {
+                Ok(bytes) => {
+                    pictures.insert(picture.location.clone(), bytes);
+                }
+                Err(e) => warn!(key = %picture.location, error = %e, "a picture of a document is left out"),
+            }
+        }
+        structures.insert(*id, structure);
+    }
     Ok(Snapshot {
         title: catalogue.title,
         deadline: catalogue.deadline,
@@ -286,6 +316,8 @@ async fn read_snapshot(db: &dyn Store, blobs: &dyn BlobStore, job: BundleJob<'_>
         records,
         // The book is the one thing that prints text: read once per build (each at most extract.max_text_mib).
         texts: db.texts(catalogue_id).await?.into_iter().collect(),
+        structures,
+        pictures,
         decisions: db.decisions(catalogue_id).await?,
         confirmed: db.classifications(catalogue_id).await?.into_iter().map(|c| (c.contribution_id, c)).collect(),
         findings: job.findings,
@@ -346,7 +378,7 @@ pub async fn write_bundle(
             book.chapters[slot.chapter].entries[slot.entry].pdfs.push(PlacedPdf {
                 bytes: bytes.clone(),
                 pages: slot.pages,
-                paragraphs: slot.paragraphs.clone(),
+                body: slot.body.clone(),
             });
         }
         written.put(sink, &file.path, bytes).await?;
@@ -469,10 +501,10 @@ mod tests {
             author: "Ana".into(),
             state: "Chile".into(),
             kind: folio_core::ContributionKind::Text,
-            paragraphs: vec!["The text of the report, set instead.".into()],
+            body: vec!["The text of the report, set instead.".into()],
             figures: Vec::new(),
             areas: Vec::new(),
-            pdfs: vec![PlacedPdf { bytes: b"%PDF-1.4\nnot really a PDF".to_vec(), pages: 1, paragraphs: 0..1 }],
+            pdfs: vec![PlacedPdf { bytes: b"%PDF-1.4\nnot really a PDF".to_vec(), pages: 1, body: 0..1 }],
             credit: "Report. Ana (Chile)".into(),
         };
         let book = folio_bundle::Book {

@@ -275,6 +275,9 @@ pub enum Command {
         /// Where to write the text; without it the text is in the record on stdout.
         #[arg(long)]
         text_file: Option<PathBuf>,
+        /// Where to write the document's form (`structure.json`, `picture-N.png`) where its format gives one.
+        #[arg(long)]
+        form_dir: Option<PathBuf>,
         /// Most text kept, in bytes.
         #[arg(long)]
         max_text_bytes: Option<u64>,
@@ -374,6 +377,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             office,
             office_timeout_secs,
             text_file,
+            form_dir,
             max_text_bytes,
             password,
             file,
@@ -383,6 +387,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 thumbnails: ThumbnailSpec { sizes, format },
                 thumbnail_dir,
                 text_file,
+                form_dir,
                 max_text_bytes,
                 office,
                 office_timeout: office_timeout_secs.map(Duration::from_secs),

@@ -456,6 +456,29 @@ impl Worker {
             })?;
             record.thumbnails.push(reference);
         }
+        // The form beside them, for the book: its pictures, then its structure naming their keys.
+        if let Some(mut structure) = extraction.structure {
+            let stored = |e: folio_store::BlobError| Fault {
+                retryable: e.is_retryable(),
+                parser: false,
+                message: e.to_string(),
+            };
+            for (index, (picture, reference)) in
+                extraction.pictures.into_iter().zip(&mut structure.pictures).enumerate()
+            {
+                let key = format!("structure/{}/{}", document.id, folio_extract::Picture::file_name(index));
+                self.blobs.put(&key, picture.png).await.map_err(stored)?;
+                reference.location = key;
+            }
+            let key = format!("structure/{}/structure.json", document.id);
+            let json = serde_json::to_vec(&structure).map_err(|e| Fault {
+                retryable: false,
+                parser: false,
+                message: format!("the structure: {e}"),
+            })?;
+            self.blobs.put(&key, json).await.map_err(stored)?;
+            record.structure = Some(key);
+        }
         // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
         let thumbnail_key = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
         record.thumbnail = thumbnail_key.clone();

@@ -22,8 +22,9 @@
 //! child's command only), never in its arguments, which every user of the machine can read with `ps`; the
 //! child takes it out of its environment before it starts any thread or tool.
 
+use folio_core::structure::Structure;
 use folio_core::{ExtractError, ExtractErrorKind, Record};
-use folio_extract::{Extraction, Limits, Options, Password, Thumbnail, ThumbnailSpec};
+use folio_extract::{Extraction, Limits, Options, Password, Picture, Thumbnail, ThumbnailSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -54,6 +55,16 @@ pub const CHILD_ENV_ALLOWLIST: &[&str] = &[
 pub const MAX_RECORD_BYTES: u64 = 4 << 20;
 /// The most bytes read back of one thumbnail (a 4096 px lossless image is well under it).
 pub const MAX_THUMBNAIL_BYTES: u64 = 64 << 20;
+/// The most bytes read back of one picture taken from a document (1600 px at most: well under it).
+pub const MAX_PICTURE_BYTES: u64 = 16 << 20;
+/// The file in the form folder that holds a document's structure (JSON).
+const STRUCTURE_FILE: &str = "structure.json";
+
+/// The most bytes of structure read back: its texts are bounded as the text is (`max_text_bytes`), with room
+/// for JSON's escapes and its tables' and notes' framing.
+fn max_structure_bytes(max_text_bytes: u64) -> u64 {
+    max_text_bytes.saturating_mul(2).saturating_add(1 << 20)
+}
 
 /// Take the password in the environment variable `name` out of this process's environment, so that no
 /// process it starts later inherits it; `None` when it is unset or empty. Call it before any thread
@@ -202,10 +213,14 @@ impl Sandbox {
         let scratch = tempfile::tempdir()
             .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
         let thumbnail_dir = scratch.path().join("thumbnails");
+        let form_dir = scratch.path().join("form");
         let text_file = scratch.path().join("text");
+        std::fs::create_dir(&form_dir)
+            .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the form: {e}")))?;
         let mut command = tokio::process::Command::new(program);
         command.arg("extract-child").arg("--name").arg(name);
         command.arg("--text-file").arg(&text_file).arg("--max-text-bytes").arg(self.max_text_bytes.to_string());
+        command.arg("--form-dir").arg(&form_dir);
         let sizes = self.thumbnails.sizes_largest_first();
         if !sizes.is_empty() {
             std::fs::create_dir(&thumbnail_dir).map_err(|e| {
@@ -358,8 +373,61 @@ impl Sandbox {
             }
         }
         record.thumbnail = None;
-        Ok(Extraction { record, text, thumbnails })
+        let (structure, pictures) = read_form(&form_dir, self.max_text_bytes).await;
+        Ok(Extraction { record, text, thumbnails, structure, pictures })
     }
+}
+
+/// The form the child wrote, read through its bounds: the structure ([`max_structure_bytes`], then held to
+/// [`Structure::cut`]'s), each picture it names ([`MAX_PICTURE_BYTES`], from the file name the parent expects,
+/// a PNG of the size the structure says). A picture that is missing or over its bound is left out with the
+/// blocks that show it; a structure that is over its bound or does not parse is left out (the text remains).
+async fn read_form(dir: &Path, max_text_bytes: u64) -> (Option<Structure>, Vec<Picture>) {
+    let mut structure: Structure = match read_bounded(&dir.join(STRUCTURE_FILE), max_structure_bytes(max_text_bytes))
+        .await
+    {
+        Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
+            Ok(structure) => structure,
+            Err(e) => {
+                tracing::warn!(error = %e, "the structure the parser wrote does not parse; the text is set instead");
+                return (None, Vec::new());
+            }
+        },
+        Ok(None) => {
+            tracing::warn!("the structure the parser wrote is over its bound; the text is set instead");
+            return (None, Vec::new());
+        }
+        Err(_) => return (None, Vec::new()),
+    };
+    structure.cut();
+    let mut pictures = Vec::new();
+    let mut kept = Vec::new();
+    for (index, reference) in structure.pictures.iter_mut().enumerate() {
+        let name = Picture::file_name(index);
+        let read = read_bounded(&dir.join(&name), MAX_PICTURE_BYTES).await.ok().flatten();
+        let png = read.filter(|bytes| png_size(bytes) == Some((reference.width, reference.height)));
+        kept.push(png.is_some());
+        if let Some(png) = png {
+            reference.location = name;
+            pictures.push(Picture { png, width: reference.width, height: reference.height });
+        } else {
+            tracing::warn!(
+                picture = index + 1,
+                "a picture the parser listed is missing, over its bound or not the PNG it says"
+            );
+        }
+    }
+    structure.keep_pictures(&kept);
+    (Some(structure), pictures)
+}
+
+/// The width and height a PNG's header gives.
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Some((be(16), be(20)))
 }
 
 /// A file's content when it has at most `limit` bytes; `None` when it has more (only `limit + 1` are read).
@@ -562,7 +630,7 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
         record.format = format.as_str().to_string();
         record.mime = format.mime().to_string();
     }
-    Extraction { record, text: String::new(), thumbnails: Vec::new() }
+    Extraction { record, text: String::new(), thumbnails: Vec::new(), structure: None, pictures: Vec::new() }
 }
 
 /// Peak resident memory of this process and of the tools it waited for (renderer, OCR), in KiB: the
@@ -586,6 +654,8 @@ pub struct ChildRequest {
     pub thumbnail_dir: Option<PathBuf>,
     /// Where to write the text; without it the text goes in the record on stdout.
     pub text_file: Option<PathBuf>,
+    /// Where to write the document's form: `structure.json` and its pictures (`picture-N.png`); none without.
+    pub form_dir: Option<PathBuf>,
     /// Most text kept, in bytes.
     pub max_text_bytes: Option<u64>,
     /// LibreOffice, for DOCX renderings.
@@ -622,6 +692,12 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
         None => extraction.record.text = Some(std::mem::take(&mut extraction.text)),
     }
     extraction.record.peak_memory_kib = peak_memory_kib();
+    if let (Some(dir), Some(structure)) = (&request.form_dir, &extraction.structure) {
+        for (index, picture) in extraction.pictures.iter().enumerate() {
+            std::fs::write(dir.join(folio_extract::Picture::file_name(index)), &picture.png)?;
+        }
+        std::fs::write(dir.join(STRUCTURE_FILE), serde_json::to_vec(structure).map_err(std::io::Error::other)?)?;
+    }
     if let Some(dir) = &request.thumbnail_dir {
         for thumbnail in &extraction.thumbnails {
             let file = thumbnail.file_name();

@@ -1,0 +1,97 @@
+//! A DOCX contribution's form (issue 23): its headings, lists, table, picture and footnotes come out as
+//! blocks beside its text; its running header, its footer and the text box's fallback copy do not.
+//! Fixture: `tests/fixtures/form/form.docx` (made by `make-form.py` there; CC0).
+
+use folio_core::structure::{Block, Text};
+use folio_extract::{extract_bytes, Options, ThumbnailSpec};
+
+fn form() -> folio_extract::Extraction {
+    let opts = Options { thumbnails: ThumbnailSpec::none(), ..Options::default() };
+    extract_bytes("form.docx", include_bytes!("fixtures/form/form.docx"), &opts)
+}
+
+#[test]
+fn a_docx_keeps_its_headings_lists_table_picture_and_notes() {
+    let ex = form();
+    assert_eq!(ex.record.error, None);
+    let structure = ex.structure.expect("a DOCX has a structure");
+    let blocks = &structure.blocks;
+    let headings: Vec<(u8, &str)> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, text } => Some((*level, text.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        headings,
+        [(1, "Clearing the border districts"), (1, "Background"), (2, "Methods"), (1, "Results")],
+        "Title and Word's heading styles"
+    );
+    let items: Vec<(bool, &str)> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::ListItem { ordered, text, level: 1 } => Some((*ordered, text.text.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (false, "Non-technical survey of every village"),
+            (false, "Technical survey of the suspected areas"),
+            (false, "Clearance to international standards"),
+            (true, "The community signs the handover"),
+            (true, "The district keeps the map"),
+        ],
+        "bullets from the List Bullet style's numbering, numbers from the paragraphs' own"
+    );
+    let tables: Vec<&Vec<Vec<Vec<String>>>> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Table { rows } => Some(rows),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].len(), 3);
+    assert_eq!(tables[0][1], [vec!["Devices destroyed".to_string()], vec!["1,318".to_string()]]);
+
+    let pictures: Vec<(usize, &str)> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Picture { picture, caption } => Some((*picture, caption.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pictures, [(0, "The cleared areas in 2012")], "the Caption paragraph under it is its caption");
+    assert_eq!(structure.pictures.len(), 1);
+    assert_eq!((structure.pictures[0].width, structure.pictures[0].height), (240, 160));
+    assert_eq!(structure.pictures[0].location, "picture-1.png");
+    assert_eq!(ex.pictures.len(), 1);
+    assert!(ex.pictures[0].png.starts_with(b"\x89PNG"));
+
+    let noted: Vec<&Text> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Paragraph(t) if !t.notes.is_empty() => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(noted.len(), 2);
+    let first = &noted[0];
+    assert_eq!(&first.text[..first.notes[0].at], "The programme began in 2011 with a survey of the border districts, carried out with the communities themselves");
+    assert_eq!(first.notes[0].text, "The survey followed the national mine action standards.");
+    assert_eq!(noted[1].notes[0].text, "District report, March 2013.");
+
+    let all: Vec<&str> = blocks.iter().flat_map(|b| b.paragraphs()).collect();
+    let joined = all.join("\n");
+    assert_eq!(joined.matches("Ten villages were declared free of mines.").count(), 1, "the text box once");
+    for furniture in ["Ministry of Defence", "Confidential draft"] {
+        assert!(!joined.contains(furniture), "no header or footer in the blocks: {joined}");
+        assert!(!ex.text.contains(furniture), "no header or footer in the text: {}", ex.text);
+    }
+    // The text is what it always was: every paragraph, the table's cells and the notes after the body.
+    assert!(ex.text.contains("Devices destroyed\n\n1,318"), "{}", ex.text);
+    assert!(ex.text.ends_with("District report, March 2013."), "{}", ex.text);
+}
