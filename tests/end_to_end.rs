@@ -661,3 +661,94 @@ fn the_seed_calls_paragraphs_survive_into_the_docx_master() {
     let body = |p: &str| p.starts_with("We are pleased to address you") && p.ends_with("Meeting of the Parties.");
     assert_eq!(count(&body), 2, "the first body paragraph, whole and alone: {paragraphs:#?}");
 }
+
+/// Issue 23, the mixed folder: the seed call (a PDF letter and the same as DOCX), and a report made both as a
+/// DOCX (headings, lists, a table, a picture with its caption, footnotes, a running header and a footer with
+/// the page number, a text box) and as the PDF LibreOffice prints from it
+/// (`services/folio-extract/tests/fixtures/form/`). Opened with python-docx and pdftotext: the DOCX
+/// contribution's headings, list items, table cells, picture and footnotes are in catalogue.docx as such; the
+/// PDF report's headings and list items too, rebuilt from its layout; no running header or footer of either is
+/// set in the body of either book; the bundle verifies; a second run gives the same bytes.
+#[test]
+fn a_mixed_folder_keeps_each_contributions_form_in_both_books() {
+    let (tmp, input, data) = example();
+    let fixtures = repo().join("services/folio-extract/tests/fixtures/form");
+    std::fs::copy(fixtures.join("form.docx"), input.join("report.docx")).unwrap();
+    std::fs::copy(fixtures.join("form.pdf"), input.join("report.pdf")).unwrap();
+    let mut csv = std::fs::read_to_string(input.join("contributions.csv")).unwrap();
+    csv.push_str("report.docx,working-group,Lao PDR,UXO Lao,Clearing the border districts,text,both,bilateral,2012-02-10,CC BY 4.0\n");
+    csv.push_str("report.pdf,mexico-cooperation,Lebanon,LMAC,Clearing the border districts as printed,text,both,bilateral,2012-02-11,CC BY 4.0\n");
+    std::fs::write(input.join("contributions.csv"), csv).unwrap();
+    let (out, again) = (tmp.path().join("bundle"), tmp.path().join("again"));
+    process(&input, &out, &data);
+
+    let script = r#"
+import docx, json, sys
+d = docx.Document(sys.argv[1])
+body = d.element.body
+def numbered(p):
+    ppr = p._p.pPr
+    return ppr is not None and ppr.numPr is not None
+print(json.dumps({
+    "paragraphs": [[p.style.name, p.text, numbered(p)] for p in d.paragraphs],
+    "tables": [[[c.text for c in row.cells] for row in t.rows] for t in d.tables],
+    "inline_pictures": len(d.inline_shapes),
+    "footnotes": [part.blob.decode() for part in d.part.package.parts if str(part.partname).endswith("footnotes.xml")],
+}))
+"#;
+    let found: Value = serde_json::from_slice(
+        &run(Command::new("python3").arg("-c").arg(script).arg(out.join("catalogue.docx"))).stdout,
+    )
+    .unwrap();
+    let paragraphs: Vec<(String, String, bool)> = serde_json::from_value(found["paragraphs"].clone()).unwrap();
+    let styled = |style: &str, text: &str| paragraphs.iter().filter(|(s, t, _)| s == style && t == text).count();
+    // The DOCX's and the PDF's own headings, below the entries' titles (Heading 2).
+    assert_eq!(styled("Heading 3", "Background"), 1, "the DOCX's heading: {paragraphs:#?}");
+    assert_eq!(styled("Heading 4", "Background"), 1, "the PDF's, one level below its title: {paragraphs:#?}");
+    let headings_of_pdf =
+        paragraphs.iter().filter(|(s, t, _)| s.starts_with("Heading ") && t == "Lessons learned").count();
+    assert_eq!(
+        headings_of_pdf, 2,
+        "'Lessons learned' a heading from the DOCX and from the PDF's layout: {paragraphs:#?}"
+    );
+    // List items: List Paragraph with Word numbering, from both.
+    for item in ["Non-technical survey of every village", "The district keeps the map"] {
+        let items: Vec<_> = paragraphs.iter().filter(|(_, t, _)| t == item).collect();
+        assert_eq!(items.len(), 2, "{item}: {items:?}");
+        assert!(items.iter().all(|(s, _, numbered)| s == "List Paragraph" && *numbered), "{items:?}");
+    }
+    // The DOCX's table, as a table.
+    let tables: Vec<Vec<Vec<String>>> = serde_json::from_value(found["tables"].clone()).unwrap();
+    assert!(
+        tables.iter().any(|t| t.iter().any(|row| row == &["Devices destroyed".to_string(), "1,318".to_string()])),
+        "{tables:?}"
+    );
+    // The picture drawn in the DOCX, inline, with its caption (and the example's graphic).
+    assert!(found["inline_pictures"].as_u64().unwrap() >= 2, "{found}");
+    assert!(
+        paragraphs.iter().any(|(s, t, _)| s == "Caption" && t.contains("The cleared areas in 2012")),
+        "the picture's caption: {paragraphs:#?}"
+    );
+    // Footnotes as footnotes.
+    let footnotes = found["footnotes"].to_string();
+    assert!(footnotes.contains("The survey followed the national mine action standards."), "{footnotes}");
+    // Running header and footer: in neither book's body.
+    let pdf_text =
+        String::from_utf8(run(Command::new("pdftotext").arg(out.join("catalogue.pdf")).arg("-")).stdout).unwrap();
+    for furniture in ["Ministry of Defence - Mine Action Centre", "Confidential draft"] {
+        assert!(!paragraphs.iter().any(|(_, t, _)| t.contains(furniture)), "{furniture} in catalogue.docx");
+        // The PDF report is placed in catalogue.pdf as it was printed, its own header and footer on its pages:
+        // once per page of it (2), never from the DOCX contribution set in the book's type.
+        assert_eq!(pdf_text.matches(furniture).count(), 2, "{furniture} in catalogue.pdf:\n{pdf_text}");
+    }
+    for set in ["Devices destroyed", "Non-technical survey of every village", "District report, March 2013."] {
+        assert!(pdf_text.matches(set).count() >= 2, "{set}: set from the DOCX, and on the PDF's placed pages");
+    }
+
+    let verified = Command::new(FOLIO).arg("verify").arg(&out).output().unwrap();
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    process(&input, &again, &tmp.path().join("other-data"));
+    for file in ["manifest.json", "catalogue.docx", "catalogue.pdf"] {
+        assert_eq!(std::fs::read(out.join(file)).unwrap(), std::fs::read(again.join(file)).unwrap(), "{file}");
+    }
+}

@@ -25,7 +25,13 @@ fn a_docx_keeps_its_headings_lists_table_picture_and_notes() {
         .collect();
     assert_eq!(
         headings,
-        [(1, "Clearing the border districts"), (1, "Background"), (2, "Methods"), (1, "Results")],
+        [
+            (1, "Clearing the border districts"),
+            (1, "Background"),
+            (2, "Methods"),
+            (1, "Results"),
+            (1, "Lessons learned")
+        ],
         "Title and Word's heading styles"
     );
     let items: Vec<(bool, &str)> = blocks
@@ -94,4 +100,65 @@ fn a_docx_keeps_its_headings_lists_table_picture_and_notes() {
     // The text is what it always was: every paragraph, the table's cells and the notes after the body.
     assert!(ex.text.contains("Devices destroyed\n\n1,318"), "{}", ex.text);
     assert!(ex.text.ends_with("District report, March 2013."), "{}", ex.text);
+}
+
+/// The same report as LibreOffice prints it: its headings (larger or bold), list items and paragraphs are
+/// rebuilt from the layout; its running header and its footer with the page number are left out of the
+/// structure (they stay in the text, which is every line of the pages). Needs PDFium (`scripts/setup`).
+#[test]
+fn a_pdf_report_keeps_its_headings_and_lists_and_loses_its_running_heads() {
+    assert!(folio_extract::pdfium_available(), "the PDFium library was not found: run scripts/setup");
+    let opts = Options { thumbnails: ThumbnailSpec::none(), ..Options::default() };
+    let ex = extract_bytes("form.pdf", include_bytes!("fixtures/form/form.pdf"), &opts);
+    assert_eq!(ex.record.error, None);
+    assert_eq!(ex.record.pages, Some(2));
+    let blocks = ex.structure.expect("a PDF read with PDFium has a structure").blocks;
+    let headings: Vec<(u8, &str)> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, text } => Some((*level, text.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            (1, "Clearing the border districts"),
+            (2, "Background"),
+            (3, "Methods"),
+            (2, "Results"),
+            (2, "Lessons learned")
+        ],
+        "levels from the sizes the headings are set in: {blocks:#?}"
+    );
+    let items: Vec<(bool, &str)> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::ListItem { ordered, text, .. } => Some((*ordered, text.text.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (false, "Non-technical survey of every village"),
+            (false, "Technical survey of the suspected areas"),
+            (false, "Clearance to international standards"),
+            (true, "The community signs the handover"),
+            (true, "The district keeps the map"),
+        ]
+    );
+    let all: Vec<&str> = blocks.iter().flat_map(|b| b.paragraphs()).collect();
+    let joined = all.join("\n");
+    for furniture in ["Ministry of Defence", "Confidential draft"] {
+        assert!(!joined.contains(furniture), "{furniture} in the structure:\n{joined}");
+        assert_eq!(ex.text.matches(furniture).count(), 2, "the text keeps every line of both pages");
+    }
+    assert!(
+        all.contains(
+            &"Working with the communities from the first day made every later step faster: villagers knew \
+                       where the devices were, and they trusted the teams that came back to clear them."
+        ),
+        "a paragraph's lines are one paragraph:\n{joined}"
+    );
 }

@@ -11,6 +11,7 @@
 //! process for that reason. This module adds no recursion of its own.
 
 pub(crate) mod accents;
+pub(crate) mod form;
 pub(crate) mod info;
 pub(crate) mod layer;
 pub(crate) mod ocr;
@@ -82,12 +83,29 @@ fn extract_opened(
     }
     let page_count = u32::try_from(found).unwrap_or(u32::MAX);
     check_page_limit(page_count, opts)?;
-    let page_texts: Vec<(u32, String)> = (1..).zip(pdfium::page_texts(doc)).collect();
+    let (texts, forms) = pdfium::page_texts(doc, page_count <= MAX_FORM_PAGES);
+    let layer_texts = texts.clone();
+    let page_texts: Vec<(u32, String)> = (1..).zip(texts).collect();
     let (lopdf_doc, lopdf_pages) = match &structure {
         Some((lo, _)) => (Some(lo), lo.get_pages()),
         None => (None, BTreeMap::new()),
     };
-    let read = finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
+    let (page_texts, ocr, ocr_found) =
+        finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
+    // The form from each page's layout, where its text is the layer's (a page OCR read is set as its text).
+    let form = (page_count <= MAX_FORM_PAGES).then(|| {
+        let pages: Vec<form::PageForm> = page_texts
+            .iter()
+            .zip(forms)
+            .zip(&layer_texts)
+            .map(|(((_, text), laid), layer)| match laid {
+                Some(laid) if text == layer => laid,
+                _ => form::PageForm::Text(text.clone()),
+            })
+            .collect();
+        form::structure(&pages)
+    });
+    let read = (joined(page_texts), ocr, ocr_found);
     let (title, author, mut info) = pdfium_metadata(doc);
     if info.modified.is_none() {
         // pdfium-render 0.8.37 asks PDFium for the key "ModificationDate", not the Info key "ModDate", so
@@ -95,7 +113,18 @@ fn extract_opened(
         info.modified = lopdf_doc.and_then(|lo| info_metadata(lo).2.modified);
     }
     let preview = opts.thumbnails.largest().and_then(|px| first_page(Some(doc), bytes, px, opts));
-    Ok(counted(page_count, read, (title, author, info), preview, truncated, repaired))
+    let mut found = counted(page_count, read, (title, author, info), preview, truncated, repaired);
+    found.structure = form;
+    Ok(found)
+}
+
+/// A document of more pages than this is not given a form (its text is set as paragraphs): reading each
+/// character's type costs a little on every page, and contributions are short.
+const MAX_FORM_PAGES: u32 = 60;
+
+/// The pages' texts as the document's: those with text, a paragraph break between them.
+fn joined(page_texts: Vec<(u32, String)>) -> String {
+    page_texts.into_iter().map(|(_, t)| t).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n")
 }
 
 /// Title, author and the rest of the Info metadata as PDFium reads it (decrypted, decoded).
@@ -210,7 +239,7 @@ fn finish_text(
     pdfium_doc: Option<&PdfDocument>,
     bytes: &[u8],
     opts: &Options,
-) -> (String, OcrStatus, crate::OcrFound) {
+) -> (Vec<(u32, String)>, OcrStatus, crate::OcrFound) {
     let layer_words: u64 = page_texts.iter().map(|(_, t)| count_words(t)).sum();
     let mut ocr =
         if layer_words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
@@ -245,8 +274,7 @@ fn finish_text(
         }
         _ => {}
     }
-    let text = page_texts.into_iter().map(|(_, t)| t).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
-    (text, ocr, ocr_found)
+    (page_texts, ocr, ocr_found)
 }
 
 /// What OCR does with one page that draws an image (PDFium's view of it, see [`plan`]).
@@ -407,7 +435,8 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
     for (&number, &page_id) in &pages {
         page_texts.push((number, page_text(&doc, number, page_id, opts.limits.max_pdf_depth)));
     }
-    let read = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
+    let (page_texts, ocr, ocr_found) = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
+    let read = (joined(page_texts), ocr, ocr_found);
     let preview = opts.thumbnails.largest().and_then(|px| first_page(None, bytes, px, opts));
     Ok(counted(page_count, read, info_metadata(&doc), preview, truncated, repaired))
 }

@@ -103,14 +103,23 @@ fn is_password(e: &PdfiumError) -> bool {
     matches!(e, PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::PasswordError))
 }
 
-/// The text of every page, in page order, as PDFium lays it out (see [`tidy`]). A page whose text
-/// cannot be read contributes an empty string and a warning; it never fails the document.
-pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
+/// The text of every page, in page order, as PDFium lays it out (see [`tidy`]), and, with `form`, each
+/// page's lines with their place and type (see [`crate::pdf::form`]; `None` for a page turned by /Rotate or
+/// whose text cannot be read). A page whose text cannot be read contributes an empty string and a warning;
+/// it never fails the document.
+pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> (Vec<String>, Vec<Option<crate::pdf::form::PageForm>>) {
     let mut texts = Vec::new();
+    let mut forms = Vec::new();
     for (index, page) in doc.pages().iter().enumerate() {
         match page.text() {
             Ok(text) => {
                 let area = text_area(&page);
+                let upright = matches!(page.rotation(), Ok(pdfium_render::prelude::PdfPageRenderRotation::None));
+                forms.push((form && upright).then(|| crate::pdf::form::PageForm::Laid {
+                    lines: form_lines(&text, area),
+                    bottom: area.bottom().value,
+                    top: area.top().value,
+                }));
                 let raw = text.inside_rect(area);
                 let tidied = if crate::pdf::accents::has_spacing_accent(&raw) {
                     tidy(&crate::pdf::accents::compose(&glyphs(&text, area)))
@@ -125,10 +134,96 @@ pub(crate) fn page_texts(doc: &PdfDocument) -> Vec<String> {
             Err(e) => {
                 tracing::warn!("page {}: PDFium could not read its text: {e}", index + 1);
                 texts.push(String::new());
+                forms.push(None);
             }
         }
     }
-    texts
+    (texts, forms)
+}
+
+/// A page's lines inside `area` with where they are and the size and weight they are set in, from PDFium's
+/// characters (its line breaks end a line). A font's name is asked for (it allocates) only at a line's start
+/// and where the size changes; a character is bold by its weight or by that name.
+fn form_lines(text: &PdfPageText, area: PdfRect) -> Vec<crate::pdf::form::Line> {
+    use pdfium_render::prelude::PdfFontWeight;
+    #[derive(Default)]
+    struct Building {
+        text: String,
+        bounds: Option<[f32; 4]>,
+        sizes: Vec<(i32, usize)>,
+        bold: usize,
+        chars: usize,
+        named_bold: bool,
+        last_size: i32,
+    }
+    let finish = |line: &mut Building, out: &mut Vec<crate::pdf::form::Line>| {
+        let done = std::mem::take(line);
+        let Some([left, bottom, right, top]) = done.bounds else { return };
+        let trimmed = done.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if trimmed.is_empty() {
+            return;
+        }
+        let size = done.sizes.iter().max_by_key(|(s, n)| (*n, *s)).map_or(0.0, |(s, _)| *s as f32 / 2.0);
+        out.push(crate::pdf::form::Line {
+            text: trimmed,
+            left,
+            right,
+            bottom,
+            top,
+            size,
+            bold: done.bold * 2 > done.chars,
+        });
+    };
+    let mut out = Vec::new();
+    let mut line = Building::default();
+    for c in text.chars().iter() {
+        let Some(ch) = c.unicode_char() else { continue };
+        match ch {
+            '\n' | '\r' => {
+                finish(&mut line, &mut out);
+                continue;
+            }
+            '\0' | '\u{FFFE}' | '\u{FEFF}' => continue,
+            _ => {}
+        }
+        let ch = if ch == '\u{2}' { '-' } else { ch };
+        if c.is_generated().unwrap_or(false) || ch.is_whitespace() {
+            line.text.push(' ');
+            continue;
+        }
+        let Ok(r) = c.tight_bounds() else { continue };
+        let b = [r.left().value, r.bottom().value, r.right().value, r.top().value];
+        if !overlaps(b, area) || b[3] <= b[1] {
+            continue;
+        }
+        line.bounds = Some(match line.bounds {
+            Some(o) => [o[0].min(b[0]), o[1].min(b[1]), o[2].max(b[2]), o[3].max(b[3])],
+            None => b,
+        });
+        line.text.push(ch);
+        let size = (c.scaled_font_size().value * 2.0).round() as i32;
+        match line.sizes.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, n)) => *n += 1,
+            None => line.sizes.push((size, 1)),
+        }
+        if line.chars == 0 || size != line.last_size {
+            let name = c.font_name().to_ascii_lowercase();
+            line.named_bold = ["bold", "black", "heavy", "semibold", "demi"].iter().any(|w| name.contains(w));
+            line.last_size = size;
+        }
+        let weighty = match c.font_weight() {
+            Some(PdfFontWeight::Weight600 | PdfFontWeight::Weight700Bold)
+            | Some(PdfFontWeight::Weight800 | PdfFontWeight::Weight900) => true,
+            Some(PdfFontWeight::Custom(w)) => w >= 600,
+            _ => false,
+        };
+        line.chars += 1;
+        if weighty || line.named_bold {
+            line.bold += 1;
+        }
+    }
+    finish(&mut line, &mut out);
+    out
 }
 
 /// The lines of a page's text inside `area`, from PDFium's segments (see [`crate::pdf::paragraphs`]).
