@@ -37,6 +37,14 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
     for (n, entry, figure) in numbered_figures(book) {
         figure.check(&entry.title, n)?;
     }
+    // The pictures of PDFs placed as pages are not numbered figures, but are set here too: checked as well.
+    for entry in book.chapters.iter().flat_map(|c| &c.entries) {
+        for (i, block) in entry.body.iter().enumerate().filter(|(i, _)| entry.is_placed(*i)) {
+            if let Block::Picture(figure) = block {
+                figure.check(&entry.title, i)?;
+            }
+        }
+    }
 
     // W3CDTF at midnight UTC: the book's date, never the clock.
     let stamp = format!("{}T00:00:00Z", book.date.format("%Y-%m-%d"));
@@ -74,8 +82,8 @@ pub fn render_docx(book: &Book) -> Result<Vec<u8>, BundleError> {
                     body.ids.next().style("Attribution").add_run(Run::new().add_text(attribution).italic()).into(),
                 );
             }
-            for block in &entry.body {
-                body.block(block, &mut paragraphs);
+            for (i, block) in entry.body.iter().enumerate() {
+                body.block(block, entry.is_placed(i), &mut paragraphs);
             }
             for figure in &entry.figures {
                 body.figure(figure, &mut paragraphs);
@@ -325,6 +333,8 @@ const LIST_LEVELS: usize = folio_core::structure::MAX_LEVEL as usize;
 #[derive(Default)]
 struct Body {
     ids: ParaIds,
+    /// Pictures set (their relationship ids), and those of them that are the book's figures (numbered).
+    pictures: usize,
     figures: usize,
     footnotes: usize,
     /// The numbering instances of numbered lists, and whether the last block set was an item of one.
@@ -333,7 +343,9 @@ struct Body {
 }
 
 impl Body {
-    fn block(&mut self, block: &Block, out: &mut Vec<Child>) {
+    /// Sets one block; `placed`: it belongs to a PDF the typeset book places as pages, where its pictures are
+    /// not figures of the book (set here with their caption and credit, unnumbered).
+    fn block(&mut self, block: &Block, placed: bool, out: &mut Vec<Child>) {
         let item = matches!(block, Block::ListItem { ordered: true, .. });
         match block {
             Block::Paragraph(text) => {
@@ -361,7 +373,7 @@ impl Body {
                 out.push(p.into());
             }
             Block::Table(rows) => out.push(Child::Table(Box::new(self.table(rows)))),
-            Block::Picture(figure) => self.figure(figure, out),
+            Block::Picture(figure) => self.picture(figure, !placed, out),
         }
         self.in_numbered = item;
     }
@@ -407,21 +419,32 @@ impl Body {
     }
 
     fn figure(&mut self, figure: &Figure, out: &mut Vec<Child>) {
-        self.figures += 1;
-        let number = self.figures;
+        self.picture(figure, true, out)
+    }
+
+    /// A picture and its caption line: "Figure N: caption — credit" when it is one of the book's figures.
+    fn picture(&mut self, figure: &Figure, numbered: bool, out: &mut Vec<Child>) {
+        self.pictures += 1;
         let (w, h) = fit(figure.width, figure.height);
         let pic = Pic::new_with_dimensions(figure.png.clone(), figure.width, figure.height)
-            .id(format!("rIdImage{number}"))
+            .id(format!("rIdImage{}", self.pictures))
             .size(w, h);
         out.push(
             self.ids.next().align(AlignmentType::Center).keep_next(true).add_run(Run::new().add_image(pic)).into(),
         );
-        let mut caption = format!("Figure {number}");
         let line = figure.caption_line();
-        if !line.is_empty() {
-            caption = format!("{caption}: {line}");
+        let caption = if numbered {
+            self.figures += 1;
+            match line.is_empty() {
+                true => format!("Figure {}", self.figures),
+                false => format!("Figure {}: {line}", self.figures),
+            }
+        } else {
+            line
+        };
+        if !caption.is_empty() {
+            out.push(self.ids.next().style("Caption").add_run(Run::new().add_text(caption)).into());
         }
-        out.push(self.ids.next().style("Caption").add_run(Run::new().add_text(caption)).into());
         self.in_numbered = false;
     }
 

@@ -80,8 +80,9 @@ pub struct PlacedPdf {
     pub bytes: Vec<u8>,
     /// Its page count, as extraction counted it.
     pub pages: u32,
-    /// The entry's `body` blocks that are this PDF's text: the DOCX master sets them, the typeset book shows
-    /// the pages instead. They hold no picture (a PDF's pictures are on its pages).
+    /// The entry's `body` blocks that are this PDF's text and pictures: the DOCX master sets them (its
+    /// pictures with their caption and credit, unnumbered: the typeset book shows them on the placed pages,
+    /// where they are not figures of the book), the typeset book shows the pages instead.
     pub body: std::ops::Range<usize>,
 }
 
@@ -181,13 +182,19 @@ impl Figure {
 }
 
 impl BookEntry {
-    /// Its pictures in reading order: those drawn in its text, then those it was sent as.
+    /// Its figures in reading order: the pictures drawn in its text (but those of PDFs placed as pages), then
+    /// those it was sent as.
     pub fn all_figures(&self) -> impl Iterator<Item = &Figure> {
-        let drawn = self.body.iter().filter_map(|b| match b {
-            Block::Picture(figure) => Some(figure),
+        let drawn = self.body.iter().enumerate().filter_map(|(i, b)| match b {
+            Block::Picture(figure) if !self.is_placed(i) => Some(figure),
             _ => None,
         });
         drawn.chain(self.figures.iter())
+    }
+
+    /// Whether body block `index` belongs to a PDF placed as pages in the typeset book.
+    pub fn is_placed(&self, index: usize) -> bool {
+        self.pdfs.iter().any(|p| p.body.contains(&index))
     }
 }
 

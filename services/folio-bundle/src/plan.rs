@@ -219,18 +219,6 @@ pub fn blocks(structure: &Structure, pictures: &HashMap<String, Vec<u8>>, credit
         .collect()
 }
 
-/// Keeps the blocks that are not pictures at the front of `blocks`, in order; returns how many.
-fn retain_unpictured(blocks: &mut [Block]) -> usize {
-    let mut kept = 0;
-    for i in 0..blocks.len() {
-        if !matches!(blocks[i], Block::Picture(_)) {
-            blocks.swap(kept, i);
-            kept += 1;
-        }
-    }
-    kept
-}
-
 /// Why a contribution with nothing to print is left out of the book.
 pub const NOTHING_TO_PRINT: &str =
     "nothing in it can be printed: its files gave no text, no picture and no page (see each file's record)";
@@ -311,9 +299,6 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                         }
                         if let Some(pages) = placed_pages(&stored.record, contribution) {
                             let (chapter, entry_index) = (chapter_index, entries.len());
-                            // A PDF's pictures are on its pages: its blocks, set only in the DOCX master, hold none.
-                            let kept = retain_unpictured(&mut entry.body[first..]);
-                            entry.body.truncate(first + kept);
                             let body = first..entry.body.len();
                             pdfs.push(PdfSlot { chapter, entry: entry_index, original: original_index, pages, body });
                         }

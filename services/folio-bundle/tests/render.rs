@@ -357,6 +357,31 @@ fn a_contributions_form_is_kept_in_both_books() {
     assert_eq!(pdf, render_pdf(&book).expect("again"), "still reproducible");
 }
 
+/// A picture of a PDF placed as pages is set in the DOCX master with its caption and credit, unnumbered: in the
+/// typeset book it is on the placed page, not one of the book's figures, so the numbering stays the same in both.
+#[test]
+fn a_placed_pdfs_pictures_are_in_the_master_unnumbered() {
+    use folio_bundle::Block;
+    let mut book = sample_book();
+    let entry = &mut book.chapters[1].entries[0];
+    entry.body.push(Block::Picture(Figure {
+        png: png(30, 20),
+        width: 30,
+        height: 20,
+        caption: "Map of the cleared areas".into(),
+        credit: "B. Writer (Lebanon)".into(),
+    }));
+    let at = entry.body.len() - 1;
+    entry.pdfs.push(folio_bundle::PlacedPdf { bytes: SEED_CALL.to_vec(), pages: 2, body: at..at + 1 });
+    let docx = render_docx(&book).expect("renders");
+    let document = unzip(&docx, "word/document.xml");
+    assert!(document.contains(">Map of the cleared areas — B. Writer (Lebanon)<"), "unnumbered caption: {document}");
+    assert!(!document.contains("Figure 2: Map of the cleared areas"));
+    assert_eq!(document.matches("<pic:pic").count(), 2, "the sample's figure and the PDF's picture");
+    let text = pdftotext(&render_pdf(&book).expect("renders"));
+    assert!(!text.contains("Map of the cleared areas"), "not a figure of the typeset book");
+}
+
 #[test]
 fn pdf_is_reproducible() {
     let book = sample_book();

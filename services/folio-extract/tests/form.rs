@@ -148,6 +148,12 @@ fn a_pdf_report_keeps_its_headings_and_lists_and_loses_its_running_heads() {
             (true, "The district keeps the map"),
         ]
     );
+    // The map, as printed, where it stands: after the table, before the paragraph under it.
+    let at = blocks.iter().position(|b| matches!(b, Block::Picture { picture: 0, .. })).expect("the map");
+    assert!(matches!(&blocks[at + 1], Block::Paragraph(t) if t.text == "The cleared areas in 2012"), "{blocks:#?}");
+    assert_eq!(ex.pictures.len(), 1);
+    let (w, h) = (ex.pictures[0].width, ex.pictures[0].height);
+    assert!((w as f64 / h as f64 - 1.5).abs() < 0.05 && w >= 240, "{w}x{h}: the 240x160 picture, printed at 10 cm");
     let all: Vec<&str> = blocks.iter().flat_map(|b| b.paragraphs()).collect();
     let joined = all.join("\n");
     for furniture in ["Ministry of Defence", "Confidential draft"] {

@@ -22,11 +22,19 @@ pub(crate) struct Line {
     pub bold: bool,
 }
 
+/// A picture of a page: which of the document's pictures it is, and its bottom and top (points).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Placed {
+    pub picture: usize,
+    pub bottom: f32,
+    pub top: f32,
+}
+
 /// One page, for [`structure`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PageForm {
-    /// Its lines, and the bottom and top of the page (points).
-    Laid { lines: Vec<Line>, bottom: f32, top: f32 },
+    /// Its lines, the bottom and top of the page (points), and the pictures it draws (top first).
+    Laid { lines: Vec<Line>, bottom: f32, top: f32, pictures: Vec<Placed> },
     /// Its text only (OCR read it): set as its paragraphs.
     Text(String),
 }
@@ -71,10 +79,10 @@ pub(crate) fn structure(pages: &[PageForm]) -> Structure {
                 .filter(|para| !para.is_empty())
                 .map(|para| Block::Paragraph(Text::plain(para)))
                 .collect(),
-            PageForm::Laid { lines, .. } => {
+            PageForm::Laid { lines, pictures, .. } => {
                 let kept: Vec<&Line> =
                     lines.iter().enumerate().filter(|(i, _)| !furniture.contains(&(p, *i))).map(|(_, l)| l).collect();
-                page_blocks(&kept, body, &levels)
+                page_blocks(&kept, pictures, body, &levels)
             }
         };
         let mut page_blocks = page_blocks.into_iter().peekable();
@@ -92,7 +100,34 @@ pub(crate) fn structure(pages: &[PageForm]) -> Structure {
         }
         blocks.extend(page_blocks);
     }
+    captions(&mut blocks);
     Structure { blocks, pictures: Vec::new() }
+}
+
+/// A paragraph right under a picture that names itself its caption ("Figure 2: ...", "Photo: ...", "Map of
+/// ...") becomes the picture's caption.
+fn captions(blocks: &mut Vec<Block>) {
+    const NAMES: [&str; 8] = ["figure", "fig.", "photo", "photograph", "image", "map", "chart", "graph"];
+    let mut i = 0;
+    while i + 1 < blocks.len() {
+        let caption = match (&blocks[i], &blocks[i + 1]) {
+            (Block::Picture { .. }, Block::Paragraph(text)) => {
+                let lower = text.text.to_lowercase();
+                let named = NAMES.iter().any(|n| {
+                    lower.strip_prefix(n).is_some_and(|rest| rest.starts_with([' ', ':', '.']) || rest.is_empty())
+                });
+                named.then(|| text.text.clone())
+            }
+            _ => None,
+        };
+        if let Some(caption) = caption {
+            if let Block::Picture { caption: c, .. } = &mut blocks[i] {
+                *c = caption;
+            }
+            blocks.remove(i + 1);
+        }
+        i += 1;
+    }
 }
 
 /// The lines that are running heads, running feet or page numbers, as (page index, line index).
@@ -100,7 +135,7 @@ fn furniture(pages: &[PageForm]) -> Vec<(usize, usize)> {
     // The lines in each page's top and bottom bands (at most two of each), with their text's key.
     let mut candidates: Vec<(usize, usize, String)> = Vec::new();
     for (p, page) in pages.iter().enumerate() {
-        let PageForm::Laid { lines, bottom, top } = page else { continue };
+        let PageForm::Laid { lines, bottom, top, .. } = page else { continue };
         let height = (top - bottom).max(1.0);
         let (high, low) = (top - MARGIN_BAND * height, bottom + MARGIN_BAND * height);
         let in_top = lines.iter().enumerate().filter(|(_, l)| l.bottom >= high).take(2);
@@ -255,7 +290,8 @@ fn usual_pitch(lines: &[&Line]) -> Option<f32> {
 }
 
 /// One page's lines as blocks.
-fn page_blocks(lines: &[&Line], body: (f32, bool), levels: &[i32]) -> Vec<Block> {
+fn page_blocks(lines: &[&Line], pictures: &[Placed], body: (f32, bool), levels: &[i32]) -> Vec<Block> {
+    let mut pictures = pictures.iter().peekable();
     let pitch = usual_pitch(lines);
     // The right edge of the page's full lines: a sentence that ends well short of it ends its paragraph, where
     // paragraphs are not spaced apart.
@@ -273,6 +309,12 @@ fn page_blocks(lines: &[&Line], body: (f32, bool), levels: &[i32]) -> Vec<Block>
         if text.is_empty() {
             continue;
         }
+        // The pictures above this line come before it.
+        while let Some(picture) = pictures.next_if(|p| p.bottom >= line.top - 1.0) {
+            blocks.push(Block::Picture { picture: picture.picture, caption: String::new() });
+            previous = None;
+            list_left = None;
+        }
         let gap = previous.map(|p| p.bottom - line.bottom);
         // A piece of the same line that PDFium broke off (after a superscript, a change of font): joined.
         let same_line = previous.is_some_and(|p| {
@@ -280,12 +322,12 @@ fn page_blocks(lines: &[&Line], body: (f32, bool), levels: &[i32]) -> Vec<Block>
             overlap >= 0.5 * (line.top - line.bottom).min(p.top - p.bottom).max(0.1) && line.left >= p.left
         });
         if same_line {
-            if let Some(last) = blocks.last_mut() {
-                let target = match last {
-                    Block::Paragraph(t) | Block::ListItem { text: t, .. } => &mut t.text,
-                    Block::Heading { text: t, .. } => t,
-                    _ => unreachable!("a page's blocks are text blocks"),
-                };
+            let target = match blocks.last_mut() {
+                Some(Block::Paragraph(t) | Block::ListItem { text: t, .. }) => Some(&mut t.text),
+                Some(Block::Heading { text: t, .. }) => Some(t),
+                _ => None,
+            };
+            if let Some(target) = target {
                 if !text.starts_with(['.', ',', ';', ':', '!', '?', ')']) {
                     target.push(' ');
                 }
@@ -339,6 +381,7 @@ fn page_blocks(lines: &[&Line], body: (f32, bool), levels: &[i32]) -> Vec<Block>
         }
         previous = Some(line);
     }
+    blocks.extend(pictures.map(|p| Block::Picture { picture: p.picture, caption: String::new() }));
     blocks
 }
 
@@ -371,7 +414,7 @@ mod tests {
     }
 
     fn page(lines: Vec<Line>) -> PageForm {
-        PageForm::Laid { lines, bottom: 0.0, top: 842.0 }
+        PageForm::Laid { lines, bottom: 0.0, top: 842.0, pictures: Vec::new() }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub(crate) mod repair;
 pub(crate) mod text;
 
 use crate::{language::count_words, tools::pdftoppm, Extracted, Options, Password};
+use folio_core::structure::{MAX_PICTURES, PICTURE_PX};
 use folio_core::{ExtractError, ExtractErrorKind, OcrStatus, PagesSource};
 use image::DynamicImage;
 use info::{clean, iso_date, DocInfo};
@@ -92,18 +93,36 @@ fn extract_opened(
     };
     let (page_texts, ocr, ocr_found) =
         finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
-    // The form from each page's layout, where its text is the layer's (a page OCR read is set as its text).
+    // The form from each page's layout, where its text is the layer's (a page OCR read is set as its text),
+    // with the pictures it draws.
+    let mut pictures = Vec::new();
     let form = (page_count <= MAX_FORM_PAGES).then(|| {
         let pages: Vec<form::PageForm> = page_texts
             .iter()
             .zip(forms)
             .zip(&layer_texts)
-            .map(|(((_, text), laid), layer)| match laid {
-                Some(laid) if text == layer => laid,
+            .enumerate()
+            .map(|(index, (((_, text), laid), layer))| match laid {
+                Some(mut laid) if text == layer => {
+                    if let form::PageForm::Laid { pictures: placed, .. } = &mut laid {
+                        *placed = page_pictures(doc, index as u32, &mut pictures);
+                    }
+                    laid
+                }
                 _ => form::PageForm::Text(text.clone()),
             })
             .collect();
-        form::structure(&pages)
+        let mut structure = form::structure(&pages);
+        structure.pictures = pictures
+            .iter()
+            .enumerate()
+            .map(|(i, p): (usize, &crate::Picture)| folio_core::structure::PictureRef {
+                location: crate::Picture::file_name(i),
+                width: p.width,
+                height: p.height,
+            })
+            .collect();
+        structure
     });
     let read = (joined(page_texts), ocr, ocr_found);
     let (title, author, mut info) = pdfium_metadata(doc);
@@ -115,7 +134,30 @@ fn extract_opened(
     let preview = opts.thumbnails.largest().and_then(|px| first_page(Some(doc), bytes, px, opts));
     let mut found = counted(page_count, read, (title, author, info), preview, truncated, repaired);
     found.structure = form;
+    found.pictures = pictures;
     Ok(found)
+}
+
+/// The pictures page `index` (0-based) draws, as printed ([`pdfium::picture_boxes`]), appended to
+/// `pictures` (at most [`MAX_PICTURES`] in the document); where each stands on the page. One that cannot be
+/// rendered is left out.
+fn page_pictures(doc: &PdfDocument, index: u32, pictures: &mut Vec<crate::Picture>) -> Vec<form::Placed> {
+    let mut placed = Vec::new();
+    for region in pdfium::picture_boxes(doc, index) {
+        if pictures.len() == MAX_PICTURES {
+            break;
+        }
+        let made = pdfium::render_region(doc, index, region, PICTURE_PX)
+            .and_then(|image| crate::raster::thumbnail::png_fit(&image, PICTURE_PX));
+        match made {
+            Ok((png, width, height)) => {
+                placed.push(form::Placed { picture: pictures.len(), bottom: region[1], top: region[3] });
+                pictures.push(crate::Picture { png, width, height });
+            }
+            Err(e) => tracing::debug!(page = index + 1, error = %e, "a picture of the PDF is left out"),
+        }
+    }
+    placed
 }
 
 /// A document of more pages than this is not given a form (its text is set as paragraphs): reading each

@@ -119,6 +119,7 @@ pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> (Vec<String>, Vec<Opt
                     lines: form_lines(&text, area),
                     bottom: area.bottom().value,
                     top: area.top().value,
+                    pictures: Vec::new(),
                 }));
                 let raw = text.inside_rect(area);
                 let tidied = if crate::pdf::accents::has_spacing_accent(&raw) {
@@ -346,6 +347,80 @@ pub(crate) fn look(doc: &PdfDocument, index: u32) -> Option<PageLook> {
         }
     }
     Some(look)
+}
+
+/// The pictures page `index` (0-based) draws, for the book: image objects (one level into form XObjects, by
+/// the form's box) covering at least [`MIN_IMAGE_SHARE`] of the page, clipped to it, with no text of the layer
+/// over them (a scan under its OCR layer is not a picture), at most [`MAX_BARE_IMAGES`], top first. Each is
+/// `[left, bottom, right, top]` in points. Empty for a page turned by /Rotate.
+pub(crate) fn picture_boxes(doc: &PdfDocument, index: u32) -> Vec<[f32; 4]> {
+    use pdfium_render::prelude::{PdfPageObjectCommon, PdfPageObjectsCommon, PdfPageRenderRotation};
+    let Some(page) = u16::try_from(index).ok().and_then(|i| doc.pages().get(i).ok()) else { return Vec::new() };
+    if !matches!(page.rotation(), Ok(PdfPageRenderRotation::None)) {
+        return Vec::new();
+    }
+    let Ok(boundary) = page.boundaries().media().map(|m| m.bounds) else { return Vec::new() };
+    let (x0, x1) =
+        (boundary.left().value.min(boundary.right().value), boundary.left().value.max(boundary.right().value));
+    let (y0, y1) =
+        (boundary.bottom().value.min(boundary.top().value), boundary.bottom().value.max(boundary.top().value));
+    let area = f64::from((x1 - x0).max(1.0)) * f64::from((y1 - y0).max(1.0));
+    let mut rects: Vec<PdfRect> = Vec::new();
+    for object in page.objects().iter() {
+        if let Some(form) = object.as_x_object_form_object() {
+            if form.iter().any(|inner| inner.as_image_object().is_some()) {
+                rects.extend(object.bounds().ok().map(|q| q.to_rect()));
+            }
+        } else if object.as_image_object().is_some() {
+            rects.extend(object.bounds().ok().map(|q| q.to_rect()));
+        }
+    }
+    let text = page.text().ok();
+    let mut out: Vec<[f32; 4]> = Vec::new();
+    for rect in rects {
+        let (l, r) = (rect.left().value.max(x0), rect.right().value.min(x1));
+        let (b, t) = (rect.bottom().value.max(y0), rect.top().value.min(y1));
+        if r <= l || t <= b || f64::from(r - l) * f64::from(t - b) < MIN_IMAGE_SHARE * area {
+            continue;
+        }
+        let clipped = PdfRect::new_from_values(b, l, t, r);
+        if text.as_ref().is_some_and(|tx| crate::language::count_words(&tx.inside_rect(clipped)) > 0) {
+            continue;
+        }
+        if !out.contains(&[l, b, r, t]) && out.len() < MAX_BARE_IMAGES {
+            out.push([l, b, r, t]);
+        }
+    }
+    out.sort_by(|a, b| b[3].total_cmp(&a[3]));
+    out
+}
+
+/// Region `[left, bottom, right, top]` (points) of page `index` (0-based) as it is printed, its longest side
+/// at most `max_px` pixels and at most 300 dpi: the page is rendered at that scale (at most 300 dpi, so a
+/// page of A4 is at most 2,480 × 3,508 pixels) and the region cut out.
+pub(crate) fn render_region(
+    doc: &PdfDocument,
+    index: u32,
+    region: [f32; 4],
+    max_px: u32,
+) -> Result<DynamicImage, ExtractError> {
+    let [l, b, r, t] = region;
+    let (page_w, page_h) = page_size(doc, index).ok_or_else(|| render_failure(index)("no such page".into()))?;
+    let longest = f64::from((r - l).max(t - b)).max(1.0);
+    let scale = (f64::from(max_px) / longest).min(300.0 / 72.0);
+    let (w, h) = ((page_w * scale).round().max(1.0) as u32, (page_h * scale).round().max(1.0) as u32);
+    let page = render(doc, index, w, h)?;
+    // The region from the page's top left, in pixels (the page is upright: no /Rotate).
+    let origin = u16::try_from(index)
+        .ok()
+        .and_then(|i| doc.pages().get(i).ok())
+        .and_then(|p| p.boundaries().media().ok().map(|m| m.bounds))
+        .map_or((0.0, page_h as f32), |m| (m.left().value.min(m.right().value), m.bottom().value.max(m.top().value)));
+    let x = ((f64::from(l - origin.0)) * scale).max(0.0) as u32;
+    let y = ((f64::from(origin.1 - t)) * scale).max(0.0) as u32;
+    let cw = ((f64::from(r - l) * scale).round() as u32).clamp(1, w.saturating_sub(x).max(1));
+    let ch = ((f64::from(t - b) * scale).round() as u32).clamp(1, h.saturating_sub(y).max(1));
+    Ok(page.crop_imm(x.min(w - 1), y.min(h - 1), cw, ch))
 }
 
 /// The area whose text is the page's: its MediaBox in user space, normalised, with a point to spare.
