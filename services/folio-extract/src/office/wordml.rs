@@ -214,6 +214,10 @@ pub(crate) struct Walked {
     pub pictures: Vec<(String, String)>,
     /// A notes part's notes, by key.
     pub notes: HashMap<String, String>,
+    /// The bytes of text the blocks hold so far: past the text limit no block is added (the structure is
+    /// cut there anyway), so that a document of hundreds of megabytes of text is not held twice.
+    block_bytes: u64,
+    max_block_bytes: u64,
 }
 
 /// The styles, numbering and notes a part's paragraphs are read with.
@@ -272,7 +276,7 @@ pub(crate) fn walk(xml: &[u8], limits: &Limits, context: &Context<'_>) -> Result
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
     let mut depth = Depth { now: 0, max: limits.max_xml_depth };
-    let mut out = Walked::default();
+    let mut out = Walked { max_block_bytes: limits.max_text_bytes, ..Walked::default() };
     let mut open: Vec<OpenParagraph> = Vec::new();
     let mut tables: Vec<OpenTable> = Vec::new();
     let mut loose = String::new(); // text outside any paragraph (rare)
@@ -473,6 +477,10 @@ fn close_paragraph(
             }
             joined.push_str(text.trim());
         }
+        return;
+    }
+    out.block_bytes += text.len() as u64;
+    if out.block_bytes > out.max_block_bytes {
         return;
     }
     if let Some(table) = tables.last_mut() {
