@@ -319,10 +319,11 @@ impl From<Paragraph> for Child {
 }
 
 /// The numbering instance every bulleted list item uses; numbered lists each get one of their own after it.
-const BULLETS: usize = 1;
+/// (docx-rs writes a numbering of its own with id 1: ours start well above.)
+const BULLETS: usize = 10;
 /// The abstract numberings (Word's list definitions): bullets, and decimal numbers.
-const BULLET_LIST: usize = 1;
-const NUMBERED_LIST: usize = 2;
+const BULLET_LIST: usize = 10;
+const NUMBERED_LIST: usize = 11;
 /// Lists go this many levels deep (as [`folio_core::structure::MAX_LEVEL`]).
 const LIST_LEVELS: usize = folio_core::structure::MAX_LEVEL as usize;
 

@@ -290,7 +290,17 @@ pub fn plan(mut snapshot: Snapshot) -> Result<Plan, PlanError> {
                     Some(stored) => {
                         let first = entry.body.len();
                         match s.structures.get(&document.id) {
-                            Some(structure) => entry.body.extend(blocks(structure, &s.pictures, &credit(contribution))),
+                            Some(structure) => {
+                                let mut found = blocks(structure, &s.pictures, &credit(contribution));
+                                // A document whose first heading is the contribution's title: printed once,
+                                // as the entry's heading.
+                                if matches!(found.first(), Some(Block::Heading { text, .. })
+                                    if text.trim().eq_ignore_ascii_case(contribution.title.trim()))
+                                {
+                                    found.remove(0);
+                                }
+                                entry.body.extend(found)
+                            }
                             None => entry.body.extend(
                                 paragraphs(s.texts.get(&document.id).map_or("", String::as_str))
                                     .into_iter()
@@ -735,6 +745,54 @@ mod tests {
         let plan = super::plan(s).unwrap();
         assert!(plan.pdfs.is_empty());
         assert_eq!(plan.book.chapters[0].entries[0].body.len(), 2);
+    }
+
+    #[test]
+    fn a_documents_form_is_set_instead_of_its_text() {
+        use folio_core::structure::{Block as Found, PictureRef, Structure};
+        let mut s = snapshot();
+        let a = s.documents[0].id;
+        let mut png = Vec::new();
+        image::RgbImage::new(4, 3)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("encode");
+        s.pictures.insert("structure/a/picture-1.png".into(), png);
+        s.structures.insert(
+            a,
+            Structure {
+                blocks: vec![
+                    Found::Heading { level: 1, text: "Clearance in  the south".into() },
+                    Found::Paragraph(Text {
+                        text: "Mines  cleared\nin 2011 and 2012.".into(),
+                        notes: vec![Note { at: 14, text: "Survey data.".into() }],
+                    }),
+                    Found::Table { rows: vec![vec![vec!["Area".into()], vec!["4.2 km2".into()]]] },
+                    Found::Picture { picture: 0, caption: "The map".into() },
+                    Found::Picture { picture: 1, caption: "Not in the store".into() },
+                ],
+                pictures: vec![
+                    PictureRef { location: "structure/a/picture-1.png".into(), width: 4, height: 3 },
+                    PictureRef { location: "structure/a/picture-2.png".into(), width: 4, height: 3 },
+                ],
+            },
+        );
+        let plan = plan(s).expect("plan");
+        let body = &plan.book.chapters[0].entries[0].body;
+        assert_eq!(body.len(), 3, "the title's heading printed once, the missing picture left out: {body:?}");
+        assert_eq!(
+            body[0],
+            Block::Paragraph(Text {
+                text: "Mines cleared in 2011 and 2012.".into(),
+                notes: vec![Note { at: 13, text: "Survey data.".into() }]
+            }),
+            "reflowed, the note still after \"cleared\""
+        );
+        assert_eq!(body[1], Block::Table(vec![vec![vec!["Area".into()], vec!["4.2 km2".into()]]]));
+        assert!(
+            matches!(&body[2], Block::Picture(f) if f.caption == "The map" && !f.credit.is_empty()),
+            "{:?}",
+            body[2]
+        );
     }
 
     #[test]

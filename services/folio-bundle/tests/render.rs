@@ -336,7 +336,18 @@ fn a_contributions_form_is_kept_in_both_books() {
     assert!(document.contains("Survivors assisted") && document.contains("2,400"));
     assert_eq!(document.matches("<w:footnoteReference").count(), 1);
     assert!(unzip(&docx, "word/footnotes.xml").contains("Ministry of Health, 2012."));
-    assert!(unzip(&docx, "word/numbering.xml").contains(r#"<w:numFmt w:val="decimal" />"#));
+    let numbering = unzip(&docx, "word/numbering.xml");
+    let bullets = numbering.find(r#"<w:abstractNum w:abstractNumId="10">"#).expect("the bullets' list");
+    assert!(
+        numbering[bullets..].starts_with(
+            r#"<w:abstractNum w:abstractNumId="10"><w:lvl w:ilvl="0"><w:start w:val="1" /><w:numFmt w:val="bullet" />"#
+        ),
+        "{numbering}"
+    );
+    assert!(numbering.contains(r#"<w:num w:numId="10"><w:abstractNumId w:val="10" />"#), "{numbering}");
+    assert!(numbering.contains(r#"<w:num w:numId="11"><w:abstractNumId w:val="11" />"#), "{numbering}");
+    assert_eq!(document.matches(r#"<w:numId w:val="10" />"#).count(), 2, "the two bullets");
+    assert_eq!(document.matches(r#"<w:numId w:val="11" />"#).count(), 2, "the numbered list's two items");
     // The picture in the text is figure 2 (before the entry's own), in a drawing with its caption.
     assert!(document.contains("Figure 2: A rehabilitation centre — B. Writer (Lebanon)"), "{document}");
     assert_eq!(docx, render_docx(&book).expect("again"), "still reproducible");
