@@ -752,3 +752,44 @@ print(json.dumps({
         assert_eq!(std::fs::read(out.join(file)).unwrap(), std::fs::read(again.join(file)).unwrap(), "{file}");
     }
 }
+
+/// Issue 24: a file its sender declared a photograph is not OCRed (it is sent for its picture; OCR would cost
+/// it seconds to find nothing worth printing), the same file declared a graphic is; `extract.ocr_photographs`
+/// asks for photographs to be OCRed too.
+#[test]
+fn a_declared_photograph_is_not_ocred_unless_asked() {
+    let (tmp, input, data) = example();
+    let scan = repo().join("services/folio-extract/tests/fixtures/scan-en.png");
+    std::fs::copy(&scan, input.join("scan-photo.png")).unwrap();
+    std::fs::copy(&scan, input.join("scan-graphic.png")).unwrap();
+    let mut csv = std::fs::read_to_string(input.join("contributions.csv")).unwrap();
+    csv.push_str("scan-photo.png,working-group,Chile,A photographer,The call on a desk,photograph,both,multilateral,2012-02-10,CC BY 4.0\n");
+    csv.push_str("scan-graphic.png,working-group,Chile,A designer,The call as a graphic,graphic,both,multilateral,2012-02-10,CC BY 4.0\n");
+    std::fs::write(input.join("contributions.csv"), csv).unwrap();
+    let out = tmp.path().join("bundle");
+    process(&input, &out, &data);
+    let m = manifest(&out);
+    let record = |title: &str| contribution(&m, title)["documents"][0]["record"].clone();
+    let photo = record("The call on a desk");
+    assert_eq!(photo["ocr"], "needed", "{photo}");
+    assert_eq!(photo["words"], 0, "{photo}");
+    let graphic = record("The call as a graphic");
+    assert_eq!(graphic["ocr"], "applied", "{graphic}");
+    assert!(graphic["words"].as_u64().unwrap() > 50, "{graphic}");
+
+    let config = tmp.path().join("folio.toml");
+    std::fs::write(&config, "[extract]\nocr_photographs = true\n").unwrap();
+    let again = tmp.path().join("again");
+    run(Command::new(FOLIO)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(tmp.path().join("other-data"))
+        .arg("process")
+        .arg(&input)
+        .arg("--out")
+        .arg(&again));
+    let m = manifest(&again);
+    let photo = contribution(&m, "The call on a desk")["documents"][0]["record"].clone();
+    assert_eq!(photo["ocr"], "applied", "asked for: {photo}");
+}

@@ -290,6 +290,9 @@ pub trait Catalogues: Send + Sync {
     /// In intake order within each chapter.
     async fn contributions(&self, catalogue_id: Uuid) -> Result<Vec<Contribution>, StoreError>;
 
+    /// One contribution, by id (a worker reads the kind its sender declared).
+    async fn contribution(&self, id: Uuid) -> Result<Option<Contribution>, StoreError>;
+
     async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError>;
 
     async fn document(&self, id: Uuid) -> Result<Option<Document>, StoreError>;

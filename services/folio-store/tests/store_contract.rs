@@ -288,6 +288,9 @@ async fn intake_is_idempotent_and_keeps_finished_work(store: Arc<dyn Store>) {
     assert_eq!(row.config.rules.max_pages, 10);
     assert_eq!(store.chapters(cat).await.unwrap()[0].title, "Clearance in South Lebanon");
     assert_eq!(store.contributions(cat).await.unwrap()[0].modality, Modality::SouthSouth);
+    let first = store.contributions(cat).await.unwrap().remove(0);
+    assert_eq!(store.contribution(first.id).await.unwrap(), Some(first), "one contribution by id, as listed");
+    assert_eq!(store.contribution(Uuid::new_v4()).await.unwrap(), None);
 }
 
 async fn a_layout_set_by_an_editor_stands_until_the_intake_says_otherwise(store: Arc<dyn Store>) {

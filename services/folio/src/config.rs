@@ -192,6 +192,9 @@ pub struct ExtractSection {
     /// Refuse to parse when the kernel gives the parser process no network namespace of its own (instead
     /// of a warning at the first document); see docs/SECURITY.md.
     pub require_network_isolation: bool,
+    /// OCR the files of contributions declared photographs (`kind = photograph`) too; off, they are read for
+    /// their picture only (their record says `ocr: needed` where OCR would have run).
+    pub ocr_photographs: bool,
 }
 
 /// The largest thumbnail size accepted: a 4096 px page is already 50 MiB of pixels to render.
@@ -247,6 +250,7 @@ impl Default for ExtractSection {
             cpu_secs: 0,
             max_write_mib: crate::worker::sandbox::Sandbox::DEFAULT_MAX_WRITE_BYTES >> 20,
             require_network_isolation: false,
+            ocr_photographs: false,
         }
     }
 }
@@ -435,6 +439,7 @@ impl Settings {
         };
         sandbox.max_write_bytes = self.extract.max_write_mib.max(16) << 20;
         sandbox.require_network_isolation = self.extract.require_network_isolation;
+        sandbox.ocr_photographs = self.extract.ocr_photographs;
         Ok(sandbox)
     }
 

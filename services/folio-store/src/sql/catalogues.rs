@@ -292,6 +292,13 @@ impl<E: Engine> Catalogues for SqlStore<E> {
         rows.iter().map(contribution_from).collect()
     }
 
+    async fn contribution(&self, id: Uuid) -> Result<Option<Contribution>, StoreError> {
+        let sql = "SELECT c.id, c.chapter_key, c.state, c.author, c.title, c.kind, c.role, c.modality, c.received,
+                     c.rights, c.layout FROM contributions c WHERE c.id = $1";
+        let row = self.engine.optional(sql, &[Arg::Id(id)]).await?;
+        row.as_ref().map(contribution_from).transpose()
+    }
+
     async fn documents(&self, catalogue_id: Uuid) -> Result<Vec<Document>, StoreError> {
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS} FROM documents d JOIN contributions c ON c.id = d.contribution_id

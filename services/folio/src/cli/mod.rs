@@ -278,6 +278,9 @@ pub enum Command {
         /// Where to write the document's form (`structure.json`, `picture-N.png`) where its format gives one.
         #[arg(long)]
         form_dir: Option<PathBuf>,
+        /// OCR nothing (a document declared a photograph).
+        #[arg(long)]
+        no_ocr: bool,
         /// Most text kept, in bytes.
         #[arg(long)]
         max_text_bytes: Option<u64>,
@@ -378,6 +381,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             office_timeout_secs,
             text_file,
             form_dir,
+            no_ocr,
             max_text_bytes,
             password,
             file,
@@ -388,6 +392,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 thumbnail_dir,
                 text_file,
                 form_dir,
+                no_ocr,
                 max_text_bytes,
                 office,
                 office_timeout: office_timeout_secs.map(Duration::from_secs),

@@ -419,9 +419,18 @@ impl Worker {
         };
         // The document's own password, for this document only.
         let password = document.password.as_ref().or(self.sandbox.password.as_ref());
+        // A photograph, as its sender declared it, is not OCRed unless the settings ask.
+        let ocr = self.sandbox.ocr_photographs || {
+            let contribution = self.store.contribution(document.contribution_id).await.map_err(|e| Fault {
+                retryable: e.is_retryable(),
+                parser: false,
+                message: e.to_string(),
+            })?;
+            contribution.is_none_or(|c| c.kind != folio_core::ContributionKind::Photograph)
+        };
         times.fetch = fetching.elapsed();
         let extracting = Instant::now();
-        let extraction = self.sandbox.extract_with_password(&path, &document.file_name, password).await;
+        let extraction = self.sandbox.extract_document(&path, &document.file_name, password, ocr).await;
         let sandboxed = extracting.elapsed();
         let mut record = extraction.record;
         times.extract = Duration::from_millis(record.elapsed_ms).min(sandboxed);

@@ -114,6 +114,9 @@ pub struct Sandbox {
     pub max_write_bytes: u64,
     /// Refuse to run a parser when the kernel does not give it a network namespace of its own.
     pub require_network_isolation: bool,
+    /// OCR the documents of contributions declared photographs too (off: a photograph is sent for its
+    /// picture, and OCR of it finds nothing worth its time).
+    pub ocr_photographs: bool,
 }
 
 impl Sandbox {
@@ -139,6 +142,7 @@ impl Sandbox {
             cpu_secs: 2 * Self::DEFAULT_TIMEOUT.as_secs(),
             max_write_bytes: Self::DEFAULT_MAX_WRITE_BYTES,
             require_network_isolation: false,
+            ocr_photographs: false,
         }
     }
 
@@ -146,7 +150,7 @@ impl Sandbox {
         Self { isolation: Isolation::InProcess, ..Self::with_program(PathBuf::new()) }
     }
 
-    fn options(&self, password: Option<&Password>) -> Options {
+    fn options(&self, password: Option<&Password>, ocr: bool) -> Options {
         Options {
             limits: Limits {
                 office_timeout: self.office_timeout,
@@ -157,6 +161,7 @@ impl Sandbox {
             office: self.office.clone(),
             keep_text: true,
             password: password.cloned(),
+            ocr,
             ..Options::default()
         }
     }
@@ -169,10 +174,23 @@ impl Sandbox {
 
     /// As [`Sandbox::extract`], with `password` for this document instead of [`Sandbox::password`].
     pub async fn extract_with_password(&self, path: &Path, name: &str, password: Option<&Password>) -> Extraction {
+        self.extract_document(path, name, password, true).await
+    }
+
+    /// As [`Sandbox::extract_with_password`]; without `ocr`, no page or image is OCRed (a photograph, which
+    /// its sender declared as such: its record says `ocr: needed` where it would have had OCR).
+    pub async fn extract_document(
+        &self,
+        path: &Path,
+        name: &str,
+        password: Option<&Password>,
+        ocr: bool,
+    ) -> Extraction {
         let started = Instant::now();
         let mut extraction = match &self.isolation {
             Isolation::InProcess => {
-                let (owned_path, owned_name, options) = (path.to_path_buf(), name.to_string(), self.options(password));
+                let (owned_path, owned_name, options) =
+                    (path.to_path_buf(), name.to_string(), self.options(password, ocr));
                 let timeout = self.timeout;
                 let task = tokio::task::spawn_blocking(move || {
                     let mut e = folio_extract::extract_path(&owned_path, &options);
@@ -192,7 +210,7 @@ impl Sandbox {
                     ),
                 }
             }
-            Isolation::ChildProcess { program } => match self.run_child(program, path, name, password).await {
+            Isolation::ChildProcess { program } => match self.run_child(program, path, name, password, ocr).await {
                 Ok(e) => e,
                 Err(error) => failure(path, name, error.kind, error.message),
             },
@@ -209,6 +227,7 @@ impl Sandbox {
         path: &Path,
         name: &str,
         password: Option<&Password>,
+        ocr: bool,
     ) -> Result<Extraction, ExtractError> {
         let scratch = tempfile::tempdir()
             .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
@@ -221,6 +240,9 @@ impl Sandbox {
         command.arg("extract-child").arg("--name").arg(name);
         command.arg("--text-file").arg(&text_file).arg("--max-text-bytes").arg(self.max_text_bytes.to_string());
         command.arg("--form-dir").arg(&form_dir);
+        if !ocr {
+            command.arg("--no-ocr");
+        }
         let sizes = self.thumbnails.sizes_largest_first();
         if !sizes.is_empty() {
             std::fs::create_dir(&thumbnail_dir).map_err(|e| {
@@ -656,6 +678,8 @@ pub struct ChildRequest {
     pub text_file: Option<PathBuf>,
     /// Where to write the document's form: `structure.json` and its pictures (`picture-N.png`); none without.
     pub form_dir: Option<PathBuf>,
+    /// OCR nothing (a declared photograph).
+    pub no_ocr: bool,
     /// Most text kept, in bytes.
     pub max_text_bytes: Option<u64>,
     /// LibreOffice, for DOCX renderings.
@@ -683,6 +707,7 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
         office: request.office,
         keep_text: false,
         password: request.password,
+        ocr: !request.no_ocr,
         ..Options::default()
     };
     let mut extraction = folio_extract::extract_path(path, &options);
