@@ -2,7 +2,7 @@
 """Folio beside the tools people would pick instead, on the same files, in one run.
 
     benches/compare.py [--corpus ../shared/corpus] [--folio target/release/folio] [--rounds 5]
-                       [--only text,render,thumbs,ocr,ocr-truth,lang,docs] [--work DIR]
+                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs] [--work DIR]
 
 Set-up (Debian; none of these tools' code enters the repository):
 
@@ -17,6 +17,9 @@ every process it started (wait4's ru_maxrss).
 
 - text: pages a second on the corpus's text PDFs (`folio extract`, no thumbnails, against `pdftotext`), and
   word-F1 against pdftotext from `folio eval --against-pdftotext`.
+- small: documents a second on the corpus's text PDFs of at most 10 pages, one file at a time:
+  `folio extract --jobs 1` with warm parser processes and with a process per document, against `pdftotext`
+  once per file, and the share of Folio's time outside extraction.
 - render: the first page of each text PDF at 256 px. Folio's cost is what `--thumbnail-sizes 256` adds to
   the text run above (it renders with PDFium in the same parser process); pdftoppm's is `pdftoppm -f 1 -l 1
   -scale-to 256 -png`.
@@ -162,6 +165,34 @@ def bench_text(a, entries):
           [[k, f"{v[0]:.2f}", f"{pps[k]:.1f}", f"{v[1]:.0f}"] for k, v in r.items()])
     print(f"\nFolio / pdftotext, pages a second: {pps['folio'] / pps['pdftotext']:.2f}; Folio's word-F1 against pdftotext: {f1}")
     return r["folio"][0]
+
+
+def bench_small(a, entries):
+    """Issue 24: small text PDFs (at most 10 pages), one file at a time on both sides: documents a second of
+    `folio extract --jobs 1` with warm parser processes (the default, as in production), with a process per
+    document (`extract.warm_parsers = false`), and `pdftotext` once per file; and the share of Folio's time
+    spent outside extraction (wall time less the parser's own `elapsed_ms`)."""
+    pdfs = [e for e in text_pdfs(entries) if e["expected_pages"] <= 10]
+    files = [e["file"] for e in pdfs]
+    cold = Path(tempfile.mkdtemp(dir=a.work)) / "cold.toml"
+    cold.write_text("[extract]\nwarm_parsers = false\n")
+    r = alternate(a.rounds, {
+        "folio (warm parsers)": lambda: run(folio_extract(a.folio, files)),
+        "folio (a process a document)": lambda: run(["env", f"FOLIO_CONFIG={cold}"] + folio_extract(a.folio, files)),
+        "pdftotext": lambda: run_each([["pdftotext", str(f), "-"] for f in files]),
+    })
+    rows = []
+    for name, (seconds, peak, out) in r.items():
+        inside = ""
+        if name.startswith("folio"):
+            elapsed = sum(rec.get("elapsed_ms", 0) for rec in records(out)) / 1000
+            inside = f"{100 * max(seconds - elapsed, 0) / seconds:.0f}%"
+        rows.append([name, f"{seconds:.3f}", f"{len(files) / seconds:.1f}", inside, f"{peak:.0f}"])
+    table(f"Small text PDFs: {len(files)} PDFs of at most 10 pages, one at a time",
+          ["tool", "median s", "documents/s", "time outside extraction", "peak MiB"], rows)
+    ref = len(files) / r["pdftotext"][0]
+    for name in ["folio (warm parsers)", "folio (a process a document)"]:
+        print(f"\n{name} / pdftotext, documents a second: {len(files) / r[name][0] / ref:.2f}")
 
 
 def bench_render(a, entries, text_seconds):
@@ -416,7 +447,7 @@ def main():
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     p.add_argument("--folio", default="target/release/folio")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="text,render,thumbs,ocr,ocr-truth,lang,docs")
+    p.add_argument("--only", default="text,small,render,thumbs,ocr,ocr-truth,lang,docs")
     p.add_argument("--work", default=None, help="scratch folder (the 24 MP photos are kept there)")
     a = p.parse_args()
     a.work = a.work or tempfile.mkdtemp(prefix="folio-compare-")
@@ -429,6 +460,8 @@ def main():
             print(f"{tool} is missing: see the set-up at the top of this file", file=sys.stderr)
     if "text" in only:
         bench_text(a, entries)
+    if "small" in only:
+        bench_small(a, entries)
     if "render" in only:
         bench_render(a, entries, None)
     if "thumbs" in only:

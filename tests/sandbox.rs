@@ -212,3 +212,79 @@ fn folio_extract_takes_the_password_from_a_file_or_its_variable() {
     let none = run(None, None);
     assert_eq!(none["error"]["kind"], "encrypted");
 }
+
+/// Issue 24: warm parser processes. The real parser reads several documents in one process, which is
+/// replaced after its share (and a new one waits for the next document).
+#[tokio::test]
+async fn a_warm_parser_reads_several_documents_and_is_replaced_after_its_share() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ccm-2012/timeline-2012.png");
+    let mut sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(2, 512 << 20));
+    sandbox.warm = Some(pool.clone());
+    let mut pids = Vec::new();
+    for n in 0..3 {
+        let e = sandbox.extract(&example, &format!("timeline-{n}.png")).await;
+        assert_eq!(e.record.error, None, "document {n}");
+        assert_eq!((e.record.format.as_str(), e.record.dimensions), ("png", Some((1200, 400))));
+        assert_eq!(e.record.path, format!("timeline-{n}.png"));
+        assert_eq!(e.thumbnails.len(), 2, "its thumbnails, read back as from a one-shot process");
+        pids.push(pool.idle_pids());
+    }
+    assert_eq!(pids[0].len(), 1, "one process waits after the first document: {pids:?}");
+    assert_ne!(pids[1], pids[0], "replaced after its two documents: {pids:?}");
+    assert_eq!(pids[2], pids[1], "the new one read the third and waits: {pids:?}");
+}
+
+/// A warm process that crashes or hangs on a document: that document's typed error, and the next document
+/// is read by a new process. A stand-in speaks the warm protocol: it answers a record per request line, exits
+/// on a request for `crash`, hangs on one for `hang`.
+#[tokio::test]
+async fn a_warm_parser_that_crashes_or_hangs_costs_that_document_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = serde_json::to_string(&folio_core::Record::failed(
+        "stand-in",
+        String::new(),
+        0,
+        folio_core::ExtractError::new(ExtractErrorKind::Corrupt, "answered by the stand-in"),
+    ))
+    .unwrap();
+    assert!(!record.contains('\''));
+    let program = script(
+        dir.path(),
+        "warm-stand-in",
+        &format!(
+            "[ \"$1\" = extract-server ] || exit 9\n\
+             while IFS= read -r line; do\n\
+               case \"$line\" in\n\
+                 *crash*) echo 'memory allocation of 1099511627776 bytes failed' >&2; exit 3 ;;\n\
+                 *hang*) sleep 60 ;;\n\
+                 *) printf '%s\\n' '{record}' ;;\n\
+               esac\n\
+             done\n"
+        ),
+    );
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(program);
+    sandbox.timeout = Duration::from_secs(2);
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
+    sandbox.warm = Some(pool.clone());
+
+    let first = sandbox.extract(&file, "first.pdf").await;
+    assert_eq!(first.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt), "the stand-in's record");
+    let warm = pool.idle_pids();
+    let second = sandbox.extract(&file, "second.pdf").await;
+    assert_eq!(second.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt));
+    assert_eq!(pool.idle_pids(), warm, "the same process read both");
+
+    let crashed = sandbox.extract(&file, "crash.pdf").await;
+    assert_eq!(crashed.record.error.map(|e| e.kind), Some(ExtractErrorKind::OutOfMemory), "named from its stderr");
+    let started = Instant::now();
+    let hung = sandbox.extract(&file, "hang.pdf").await;
+    assert_eq!(hung.record.error.map(|e| e.kind), Some(ExtractErrorKind::Timeout));
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let after = sandbox.extract(&file, "after.pdf").await;
+    assert_eq!(after.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt), "a new process reads the next");
+    assert_ne!(pool.idle_pids(), warm);
+    assert_eq!(pool.idle_pids().len(), 1);
+}

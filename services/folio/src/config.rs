@@ -195,6 +195,12 @@ pub struct ExtractSection {
     /// OCR the files of contributions declared photographs (`kind = photograph`) too; off, they are read for
     /// their picture only (their record says `ocr: needed` where OCR would have run).
     pub ocr_photographs: bool,
+    /// Keep parser processes warm, each reading several documents (`false`: a process per document).
+    pub warm_parsers: bool,
+    /// Documents a warm parser process reads before it is replaced.
+    pub parser_documents: u32,
+    /// Resident memory (MiB) past which a warm parser process is replaced after its document.
+    pub parser_recycle_mib: u64,
 }
 
 /// The largest thumbnail size accepted: a 4096 px page is already 50 MiB of pixels to render.
@@ -251,6 +257,9 @@ impl Default for ExtractSection {
             max_write_mib: crate::worker::sandbox::Sandbox::DEFAULT_MAX_WRITE_BYTES >> 20,
             require_network_isolation: false,
             ocr_photographs: false,
+            warm_parsers: true,
+            parser_documents: 100,
+            parser_recycle_mib: 512,
         }
     }
 }
@@ -440,6 +449,12 @@ impl Settings {
         sandbox.max_write_bytes = self.extract.max_write_mib.max(16) << 20;
         sandbox.require_network_isolation = self.extract.require_network_isolation;
         sandbox.ocr_photographs = self.extract.ocr_photographs;
+        if self.extract.warm_parsers {
+            sandbox.warm = Some(std::sync::Arc::new(crate::worker::pool::WarmPool::new(
+                self.extract.parser_documents,
+                self.extract.parser_recycle_mib.max(64) << 20,
+            )));
+        }
         Ok(sandbox)
     }
 

@@ -296,15 +296,22 @@ pub(crate) fn look(doc: &PdfDocument, index: u32) -> Option<PageLook> {
     let mut look = PageLook::default();
     let (mut invisible, mut visible) = (0usize, 0usize);
     let mut images: Vec<PdfRect> = Vec::new();
-    let mut count_object = |object: &pdfium_render::prelude::PdfPageObject, form_box: Option<PdfRect>| {
-        if let Some(t) = object.as_text_object() {
-            let n = t.text().chars().filter(|c| !c.is_whitespace()).count();
-            if t.render_mode() == PdfPageTextRenderMode::Invisible {
-                invisible += n;
-            } else {
-                visible += n;
+    // How the layer's characters are drawn, from the page's text (loaded once): asking each text object for
+    // its text made PDFium lay out the page's text again for every object (seconds on a page of many).
+    if let Some(text) = &text {
+        for c in text.chars().iter() {
+            if c.unicode_char().is_none_or(char::is_whitespace) || c.is_generated().unwrap_or(false) {
+                continue;
             }
-        } else if object.as_image_object().is_some() {
+            if c.render_mode().is_ok_and(|m| m == PdfPageTextRenderMode::Invisible) {
+                invisible += 1;
+            } else {
+                visible += 1;
+            }
+        }
+    }
+    let mut count_object = |object: &pdfium_render::prelude::PdfPageObject, form_box: Option<PdfRect>| {
+        if object.as_image_object().is_some() {
             if let Some(rect) = form_box.or_else(|| object.bounds().ok().map(|q| q.to_rect())) {
                 images.push(rect);
             }

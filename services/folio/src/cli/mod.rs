@@ -255,6 +255,10 @@ pub enum Command {
     },
     /// Internal: extracts one file for a parent process, with only what the parent passes.
     #[command(hide = true)]
+    /// A warm parser process: reads one request per line on stdin, answers each record on stdout (started
+    /// by workers, never by hand).
+    #[command(hide = true)]
+    ExtractServer,
     ExtractChild {
         #[arg(long)]
         name: String,
@@ -372,6 +376,10 @@ impl GlobalArgs {
 /// Runs a parsed command line; the process exit status is the caller's.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::ExtractServer => {
+            crate::worker::pool::server_main()?;
+            Ok(())
+        }
         Command::ExtractChild {
             name,
             sizes,

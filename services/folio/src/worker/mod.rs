@@ -1,6 +1,7 @@
 //! The worker role: takes work requests from the queue, claims the document in the database, extracts it in
 //! the sandbox, writes the record, and only then acknowledges the message.
 
+pub mod pool;
 pub mod reconciler;
 pub mod sandbox;
 

@@ -117,6 +117,9 @@ pub struct Sandbox {
     /// OCR the documents of contributions declared photographs too (off: a photograph is sent for its
     /// picture, and OCR of it finds nothing worth its time).
     pub ocr_photographs: bool,
+    /// Warm parser processes, each reading several documents ([`super::pool`]); `None`: a process per
+    /// document. A document with a password is always read by a process of its own.
+    pub warm: Option<std::sync::Arc<super::pool::WarmPool>>,
 }
 
 impl Sandbox {
@@ -143,6 +146,7 @@ impl Sandbox {
             max_write_bytes: Self::DEFAULT_MAX_WRITE_BYTES,
             require_network_isolation: false,
             ocr_photographs: false,
+            warm: None,
         }
     }
 
@@ -210,10 +214,16 @@ impl Sandbox {
                     ),
                 }
             }
-            Isolation::ChildProcess { program } => match self.run_child(program, path, name, password, ocr).await {
-                Ok(e) => e,
-                Err(error) => failure(path, name, error.kind, error.message),
-            },
+            Isolation::ChildProcess { program } => {
+                let answered = match (&self.warm, password) {
+                    (Some(pool), None) => pool.extract(self, program, path, name, ocr).await,
+                    _ => self.run_child(program, path, name, password, ocr).await,
+                };
+                match answered {
+                    Ok(e) => e,
+                    Err(error) => failure(path, name, error.kind, error.message),
+                }
+            }
         };
         if extraction.record.elapsed_ms == 0 {
             extraction.record.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -358,15 +368,27 @@ impl Sandbox {
         if !status.success() {
             return Err(classify_exit(status, &stderr_text, self));
         }
-        let mut record: Record = serde_json::from_slice(&out).map_err(|e| {
+        self.read_answer(&out, &stderr_text, &Scratch { text_file, thumbnail_dir, form_dir }).await
+    }
+
+    /// What a parser process answered for one document: its record (`out`, JSON), then the text, the
+    /// thumbnails and the form it wrote into `scratch`, each read through its bound.
+    pub(crate) async fn read_answer(
+        &self,
+        out: &[u8],
+        stderr_text: &str,
+        scratch: &Scratch,
+    ) -> Result<Extraction, ExtractError> {
+        let Scratch { text_file, thumbnail_dir, form_dir } = scratch;
+        let mut record: Record = serde_json::from_slice(out).map_err(|e| {
             ExtractError::new(
                 ExtractErrorKind::Crashed,
-                format!("the parser process answered nonsense ({e}); stderr: {}", tail(&stderr_text)),
+                format!("the parser process answered nonsense ({e}); stderr: {}", tail(stderr_text)),
             )
         })?;
         let mut text = match record.text.take() {
             Some(inline) => inline,
-            None => read_bounded_text(&text_file, self.max_text_bytes).await?,
+            None => read_bounded_text(text_file, self.max_text_bytes).await?,
         };
         if let Some(found) = folio_extract::cut_text(&mut text, self.max_text_bytes) {
             record.text_cut_from_bytes = Some(record.text_cut_from_bytes.unwrap_or(found).max(found));
@@ -395,9 +417,16 @@ impl Sandbox {
             }
         }
         record.thumbnail = None;
-        let (structure, pictures) = read_form(&form_dir, self.max_text_bytes).await;
+        let (structure, pictures) = read_form(form_dir, self.max_text_bytes).await;
         Ok(Extraction { record, text, thumbnails, structure, pictures })
     }
+}
+
+/// Where a parser process writes what it found of one document.
+pub(crate) struct Scratch {
+    pub text_file: PathBuf,
+    pub thumbnail_dir: PathBuf,
+    pub form_dir: PathBuf,
 }
 
 /// The form the child wrote, read through its bounds: the structure ([`max_structure_bytes`], then held to
@@ -487,7 +516,7 @@ async fn read_bounded_text(path: &Path, limit: u64) -> Result<String, ExtractErr
 }
 
 /// Whether process `pid` is in a network namespace other than this process's.
-fn own_network(pid: u32) -> bool {
+pub(crate) fn own_network(pid: u32) -> bool {
     match (std::fs::read_link(format!("/proc/{pid}/ns/net")), std::fs::read_link("/proc/self/ns/net")) {
         (Ok(child), Ok(parent)) => child != parent,
         // The child already exited (it may have, when the file was quick): it was checked on an earlier one.
@@ -495,7 +524,7 @@ fn own_network(pid: u32) -> bool {
     }
 }
 
-fn warn_once_shared_network() {
+pub(crate) fn warn_once_shared_network() {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
@@ -510,7 +539,7 @@ fn warn_once_shared_network() {
 /// The limits a parser process puts on itself between fork and exec, prepared before the fork (nothing may
 /// allocate after it).
 #[derive(Clone)]
-struct ChildLimits {
+pub(crate) struct ChildLimits {
     memory_bytes: u64,
     cpu_secs: u64,
     max_write_bytes: u64,
@@ -533,8 +562,16 @@ impl ChildLimits {
         }
     }
 
+    /// The limits of a warm process that reads up to `documents` documents: its CPU time is theirs together
+    /// (the wall-clock limit still stops each one).
+    pub(crate) fn for_documents(sandbox: &Sandbox, documents: u32) -> Self {
+        let mut limits = Self::new(sandbox);
+        limits.cpu_secs = limits.cpu_secs.saturating_mul(u64::from(documents.max(1)));
+        limits
+    }
+
     /// Runs in the child, after fork and before exec.
-    fn apply(&self) -> std::io::Result<()> {
+    pub(crate) fn apply(&self) -> std::io::Result<()> {
         let fail = || Err(std::io::Error::last_os_error());
         // SAFETY: async-signal-safe syscalls on memory prepared before the fork.
         unsafe {
@@ -583,7 +620,8 @@ unsafe fn write_proc(path: &std::ffi::CStr, bytes: &[u8]) {
 }
 
 /// A parser's process group, killed when dropped (at a timeout, or once the parser has exited).
-struct ProcessGroup(libc::pid_t);
+#[derive(Debug)]
+pub(crate) struct ProcessGroup(pub(crate) libc::pid_t);
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
@@ -601,7 +639,7 @@ fn tail(text: &str) -> String {
 }
 
 #[cfg(unix)]
-fn classify_exit(status: std::process::ExitStatus, stderr: &str, limits: &Sandbox) -> ExtractError {
+pub(crate) fn classify_exit(status: std::process::ExitStatus, stderr: &str, limits: &Sandbox) -> ExtractError {
     use std::os::unix::process::ExitStatusExt;
     let out_of_memory = stderr.contains("memory allocation of")
         || stderr.contains("out of memory")

@@ -1,0 +1,317 @@
+//! Warm parser processes: the isolation of [`super::sandbox`] without a process start per document.
+//!
+//! A warm process is `folio extract-server`, started as a one-shot parser is (cleared environment and its
+//! allowlist, its own process group and network namespace, `RLIMIT_AS`, `RLIMIT_FSIZE`, no core, no new
+//! privileges, killed with its group when dropped), that reads one request per line on stdin (the file, where
+//! to write the text, thumbnails and form), extracts it as `folio extract-child` would, and answers its
+//! record as one line on stdout. The worker keeps it for the next document unless:
+//! - it has read [`WarmPool::documents_per_process`] documents (then it is replaced: what a parser leaks or
+//!   leaves behind lives that long at most);
+//! - its resident memory has passed [`WarmPool::recycle_bytes`];
+//! - anything went wrong: a timeout (its whole group is killed), a crash, an answer past its bound. Each is
+//!   that document's typed error, as with a one-shot process, and the next document gets a new process.
+//!
+//! What differs from a one-shot process: `RLIMIT_CPU` bounds a process's life, so it is the one-shot limit
+//! times the documents a process may read (the wall-clock limit still stops each document); a document with
+//! a password is read by a one-shot process (its password must not stay in a process that reads the next
+//! document); and the peak memory a record gives is the process's so far.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use folio_core::{ExtractError, ExtractErrorKind, ThumbnailFormat};
+use folio_extract::Extraction;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+use super::sandbox::{
+    classify_exit, own_network, warn_once_shared_network, ChildLimits, ProcessGroup, Sandbox, Scratch,
+    CHILD_ENV_ALLOWLIST, MAX_RECORD_BYTES,
+};
+
+/// One document, as the worker asks a warm process for it (one JSON line on its stdin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WarmRequest {
+    pub file: PathBuf,
+    pub name: String,
+    pub text_file: PathBuf,
+    pub form_dir: PathBuf,
+    pub thumbnail_dir: Option<PathBuf>,
+    pub sizes: Vec<u32>,
+    pub format: ThumbnailFormat,
+    pub max_text_bytes: u64,
+    pub office: Option<PathBuf>,
+    pub office_timeout_secs: u64,
+    pub no_ocr: bool,
+}
+
+/// The most stderr kept of a warm process: its last 64 KiB, to tell why it died.
+const STDERR_KEPT: usize = 64 * 1024;
+
+/// Warm parser processes of one program, shared by a worker's documents.
+#[derive(Debug)]
+pub struct WarmPool {
+    idle: Mutex<Vec<WarmProcess>>,
+    /// Documents a process reads before it is replaced.
+    pub documents_per_process: u32,
+    /// Resident memory (bytes) past which a process is replaced after its document.
+    pub recycle_bytes: u64,
+}
+
+#[derive(Debug)]
+struct WarmProcess {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    stderr: Arc<Mutex<VecDeque<u8>>>,
+    pid: u32,
+    documents: u32,
+    /// Dropped last: kills the process's whole group (it and the tools it started).
+    _group: ProcessGroup,
+}
+
+impl WarmProcess {
+    fn stderr_text(&self) -> String {
+        let kept = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&kept.iter().copied().collect::<Vec<u8>>()).into_owned()
+    }
+}
+
+impl WarmPool {
+    pub fn new(documents_per_process: u32, recycle_bytes: u64) -> Self {
+        Self { idle: Mutex::new(Vec::new()), documents_per_process: documents_per_process.max(1), recycle_bytes }
+    }
+
+    /// The processes waiting for a document (for tests and metrics).
+    pub fn idle_pids(&self) -> Vec<u32> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|p| p.pid).collect()
+    }
+
+    fn take(&self) -> Option<WarmProcess> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    fn give_back(&self, process: WarmProcess) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(process);
+    }
+
+    /// Starts a warm process of `program` under the sandbox's limits.
+    fn spawn(&self, sandbox: &Sandbox, program: &Path) -> Result<WarmProcess, ExtractError> {
+        let mut command = tokio::process::Command::new(program);
+        command
+            .arg("extract-server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .env_clear();
+        for (key, value) in std::env::vars_os() {
+            if key.to_str().is_some_and(|k| CHILD_ENV_ALLOWLIST.contains(&k)) {
+                command.env(key, value);
+            }
+        }
+        command.env("OMP_THREAD_LIMIT", "1").env("RUST_BACKTRACE", "0");
+        let limits = ChildLimits::for_documents(sandbox, self.documents_per_process);
+        // SAFETY: as for a one-shot parser (`Sandbox::run_child`): only async-signal-safe calls on memory
+        // prepared before the fork.
+        unsafe {
+            command.pre_exec(move || limits.apply());
+        }
+        let mut child = command.spawn().map_err(|e| {
+            ExtractError::new(
+                ExtractErrorKind::Crashed,
+                format!("could not start the parser process {}: {e}", program.display()),
+            )
+        })?;
+        let pid = child
+            .id()
+            .ok_or_else(|| ExtractError::new(ExtractErrorKind::Crashed, "the parser process ended at once"))?;
+        let group = ProcessGroup(pid as libc::pid_t);
+        if !own_network(pid) {
+            if sandbox.require_network_isolation {
+                return Err(ExtractError::new(
+                    ExtractErrorKind::Crashed,
+                    "the parser process could not be given a network namespace of its own, and \
+                     extract.require_network_isolation is set (see docs/SECURITY.md)",
+                ));
+            }
+            warn_once_shared_network();
+        }
+        let (Some(stdin), Some(stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(ExtractError::new(ExtractErrorKind::Crashed, "the parser process has no pipes"));
+        };
+        // Read its stderr as it comes (a chatty parser never blocks on a full pipe), keeping the last part.
+        let kept = Arc::new(Mutex::new(VecDeque::new()));
+        let sink = kept.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let mut kept = sink.lock().unwrap_or_else(|p| p.into_inner());
+                kept.extend(&buf[..n]);
+                let over = kept.len().saturating_sub(STDERR_KEPT);
+                kept.drain(..over);
+            }
+        });
+        Ok(WarmProcess { child, stdin, stdout: BufReader::new(stdout), stderr: kept, pid, documents: 0, _group: group })
+    }
+
+    /// Extracts one document in a warm process (started if none is waiting), as
+    /// [`Sandbox::extract_document`] does in a one-shot one.
+    pub(crate) async fn extract(
+        &self,
+        sandbox: &Sandbox,
+        program: &Path,
+        path: &Path,
+        name: &str,
+        ocr: bool,
+    ) -> Result<Extraction, ExtractError> {
+        let scratch_dir = tempfile::tempdir()
+            .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
+        let scratch = Scratch {
+            text_file: scratch_dir.path().join("text"),
+            thumbnail_dir: scratch_dir.path().join("thumbnails"),
+            form_dir: scratch_dir.path().join("form"),
+        };
+        let io = |e: std::io::Error| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder: {e}"));
+        std::fs::create_dir(&scratch.form_dir).map_err(io)?;
+        let sizes = sandbox.thumbnails.sizes_largest_first();
+        if !sizes.is_empty() {
+            std::fs::create_dir(&scratch.thumbnail_dir).map_err(io)?;
+        }
+        let request = WarmRequest {
+            file: path.to_path_buf(),
+            name: name.to_string(),
+            text_file: scratch.text_file.clone(),
+            form_dir: scratch.form_dir.clone(),
+            thumbnail_dir: (!sizes.is_empty()).then(|| scratch.thumbnail_dir.clone()),
+            sizes,
+            format: sandbox.thumbnails.format,
+            max_text_bytes: sandbox.max_text_bytes,
+            office: sandbox.office.clone(),
+            office_timeout_secs: sandbox.office_timeout.as_secs().max(1),
+            no_ocr: !ocr,
+        };
+        let mut line = serde_json::to_vec(&request)
+            .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("the parser request: {e}")))?;
+        line.push(b'\n');
+
+        // A waiting process may have died meanwhile (killed for memory by the kernel): then a new one.
+        let waiting = match self.take() {
+            Some(mut waiting) => send(&mut waiting, &line).await.then_some(waiting),
+            None => None,
+        };
+        let mut process = match waiting {
+            Some(waiting) => waiting,
+            None => {
+                let mut fresh = self.spawn(sandbox, program)?;
+                if !send(&mut fresh, &line).await {
+                    return Err(self.died(fresh, sandbox).await);
+                }
+                fresh
+            }
+        };
+
+        let mut out = Vec::new();
+        let read = async {
+            let mut bounded = (&mut process.stdout).take(MAX_RECORD_BYTES + 1);
+            bounded.read_until(b'\n', &mut out).await
+        };
+        match tokio::time::timeout(sandbox.timeout, read).await {
+            Err(_) => {
+                // Dropped: its group is killed.
+                drop(process);
+                return Err(ExtractError::new(
+                    ExtractErrorKind::Timeout,
+                    format!("took longer than the {} s limit and was stopped", sandbox.timeout.as_secs()),
+                ));
+            }
+            Ok(Err(e)) => {
+                drop(process);
+                return Err(ExtractError::new(ExtractErrorKind::Crashed, format!("lost the parser process: {e}")));
+            }
+            Ok(Ok(_)) if out.len() as u64 > MAX_RECORD_BYTES => {
+                drop(process);
+                return Err(ExtractError::new(
+                    ExtractErrorKind::TooLarge,
+                    format!("the parser process answered more than {} MiB of record", MAX_RECORD_BYTES >> 20),
+                ));
+            }
+            Ok(Ok(_)) if !out.ends_with(b"\n") => return Err(self.died(process, sandbox).await),
+            Ok(Ok(_)) => {}
+        }
+        process.documents += 1;
+        let answer = sandbox.read_answer(&out, &process.stderr_text(), &scratch).await;
+        let worn = process.documents >= self.documents_per_process
+            || resident_bytes(process.pid).is_some_and(|bytes| bytes > self.recycle_bytes);
+        if answer.is_ok() && !worn {
+            self.give_back(process);
+        } else {
+            drop(process);
+            // The next document should not pay for the start: a new process waits for it.
+            if let Ok(fresh) = self.spawn(sandbox, program) {
+                self.give_back(fresh);
+            }
+        }
+        answer
+    }
+
+    /// Why a process that stopped answering died: its exit status and stderr, as for a one-shot process.
+    async fn died(&self, mut process: WarmProcess, sandbox: &Sandbox) -> ExtractError {
+        let status = tokio::time::timeout(std::time::Duration::from_secs(2), process.child.wait()).await;
+        let stderr = process.stderr_text();
+        match status {
+            Ok(Ok(status)) => classify_exit(status, &stderr, sandbox),
+            _ => ExtractError::new(ExtractErrorKind::Crashed, "the parser process stopped answering"),
+        }
+    }
+}
+
+/// Writes a request; `false` when the process is gone.
+async fn send(process: &mut WarmProcess, line: &[u8]) -> bool {
+    process.stdin.write_all(line).await.is_ok() && process.stdin.flush().await.is_ok()
+}
+
+/// A process's resident memory, from `/proc/<pid>/status`.
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The warm process's side: `folio extract-server`. Reads one request per line until stdin closes, and
+/// answers each as `folio extract-child` does (the record as one line on stdout; text, thumbnails and form
+/// into the files and folders the request names).
+pub fn server_main() -> std::io::Result<()> {
+    use std::io::BufRead;
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let request: WarmRequest = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+        let child = super::sandbox::ChildRequest {
+            name: request.name,
+            thumbnails: folio_extract::ThumbnailSpec { sizes: request.sizes, format: request.format },
+            thumbnail_dir: request.thumbnail_dir,
+            text_file: Some(request.text_file),
+            form_dir: Some(request.form_dir),
+            no_ocr: request.no_ocr,
+            max_text_bytes: Some(request.max_text_bytes),
+            office: request.office,
+            office_timeout: Some(std::time::Duration::from_secs(request.office_timeout_secs)),
+            password: None,
+        };
+        super::sandbox::child_main(&request.file, child)?;
+    }
+}
