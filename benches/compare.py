@@ -2,12 +2,12 @@
 """Folio beside the tools people would pick instead, on the same files, in one run.
 
     benches/compare.py [--corpus ../shared/corpus] [--folio target/release/folio] [--rounds 5]
-                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs] [--work DIR]
+                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg] [--work DIR]
 
 Set-up (Debian; none of these tools' code enters the repository):
 
     apt-get install --no-install-recommends poppler-utils tesseract-ocr libvips-tools imagemagick
-    python3 -m pip install lingua-language-detector extractous
+    python3 -m pip install lingua-language-detector extractous kreuzberg python-docx
 
 Each comparison runs Folio and the reference on the same files, alternating which goes first, for --rounds
 rounds, and prints medians and the ratio Folio / reference (above 1: Folio faster, or more accurate). Every
@@ -36,6 +36,10 @@ every process it started (wait4's ru_maxrss).
 - docs: every readable PDF and DOCX of the corpus, whole documents a second, peak memory and files failed,
   `folio extract` (no thumbnails) against extractous (Apache Tika compiled ahead of time) in one Python
   process, with its OCR off (each round) and as it comes (Tika's AUTO OCR strategy; once, it takes minutes).
+- kreuzberg: Kreuzberg 4 (OCR on, Tesseract, English) in one Python process against `folio extract`, on the
+  text PDFs, the DOCX and the OCR set (the ocr-truth pages), with word-F1 for both against pdftotext,
+  python-docx and the transcriptions; and a mixed call (10 PDFs of at most 10 pages, 6 DOCX, 6 photographs,
+  3 scans) through `folio process` (the whole bundle) against Kreuzberg's text of the same files.
 """
 
 import argparse
@@ -442,12 +446,116 @@ def bench_docs(a, entries):
             print(f"\nFolio / {k}: documents a second {dps['folio'] / dps[k]:.2f}, peak memory {r['folio'][1] / r[k][1]:.2f}")
 
 
+# Kreuzberg (PyPI `kreuzberg`, MIT), its OCR on with Tesseract and English, in one Python process: one JSON
+# line per file (its text), then the files it failed on.
+KREUZBERG = r"""
+import json, sys
+import kreuzberg
+config = kreuzberg.ExtractionConfig(use_cache=False, ocr=kreuzberg.OcrConfig(backend="tesseract", language="eng"))
+failed = 0
+for path in sys.argv[1:]:
+    try:
+        text = kreuzberg.extract_file_sync(path, config=config).content
+    except Exception:
+        text, failed = "", failed + 1
+    print(json.dumps({"path": path, "text": text}))
+print(json.dumps({"failed": failed}))
+"""
+
+
+def docx_text(path):
+    """A DOCX's paragraphs and table cells (python-docx), the reference its extraction is scored against."""
+    import docx
+    d = docx.Document(str(path))
+    parts = [p.text for p in d.paragraphs]
+    for t in d.tables:
+        for row in t.rows:
+            parts += [c.text for c in row.cells]
+    return "\n".join(parts)
+
+
+def texts_of(output, key="text"):
+    """path -> text from JSON lines (`folio extract --json --text`, or the Kreuzberg script)."""
+    return {r["path"]: r.get(key) or "" for r in records(output) if "path" in r}
+
+
+def bench_kreuzberg(a, entries):
+    """Issue 24: Folio beside Kreuzberg 4 with its OCR on (Tesseract, English), on the corpus's text PDFs, its
+    DOCX and the OCR set (the ocr-truth pages), each scored by word-F1 against a reference (pdftotext for the
+    PDFs, python-docx for the DOCX, the pages' transcriptions for the OCR set); and a mixed catalogue
+    through `folio process`, in a call's proportions."""
+    try:
+        import kreuzberg  # noqa: F401
+        import docx  # noqa: F401
+    except ImportError:
+        print("\nkreuzberg or python-docx is missing: python3 -m pip install kreuzberg python-docx", file=sys.stderr)
+        return
+    pdfs = [e["file"] for e in text_pdfs(entries)]
+    docxs = [e["file"] for e in entries if e["format"] == "docx" and not e["expected_error"]
+             and "encrypted" not in e.get("kind", [])]
+    truth = truth_pages(a)
+    sets = {
+        "text PDFs": (pdfs, {str(f): subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True).stdout
+                             for f in pdfs}),
+        "DOCX": (docxs, {str(f): docx_text(f) for f in docxs}),
+        "OCR set (pages as images)": ([p for _, p, _ in truth], {str(p): t for _, p, t in truth}),
+    }
+    rows = []
+    for name, (files, reference) in sets.items():
+        paths = [str(f) for f in files]
+        r = alternate(a.rounds if name != "OCR set (pages as images)" else 1, {
+            "folio": lambda: run([a.folio, "extract", "--jobs", "1", "--json", "--text", "--thumbnail-sizes", "none"]
+                                 + paths),
+            "kreuzberg (OCR on)": lambda: run([sys.executable, "-c", KREUZBERG] + paths),
+        })
+        for tool, (seconds, peak, out) in r.items():
+            texts = texts_of(out)
+            f1 = statistics.mean(word_f1(texts.get(pth, ""), reference[pth]) for pth in paths)
+            rows.append([name, tool, len(paths), f"{seconds:.2f}", f"{len(paths) / seconds:.1f}", f"{f1:.3f}", f"{peak:.0f}"])
+    table("Beside Kreuzberg 4 (OCR on, Tesseract, English), one file at a time",
+          ["set", "tool", "files", "median s", "documents/s", "word-F1", "peak MiB"], rows)
+
+    # A mixed catalogue in a call's proportions: 10 PDFs of at most 10 pages, 6 DOCX, 6 photographs, 3 scans.
+    work = Path(tempfile.mkdtemp(dir=a.work)) / "call"
+    work.mkdir()
+    photos_ = [e["file"] for e in entries if e["format"] in ("jpeg", "webp") and not e["expected_error"]
+               and not {"ocr", "text-in-image", "photo-of-text"} & set(e.get("kind", []))]
+    small = [e["file"] for e in text_pdfs(entries) if e["expected_pages"] <= 10]
+    chosen = ([(f, "text") for f in small[:10]] + [(f, "text") for f in docxs[:6]]
+              + [(f, "photograph") for f in photos_[::max(1, len(photos_) // 6)][:6]] + [(p, "text") for _, p, _ in truth if "scanned" in p.name][:3])
+    rows_csv = ["file,chapter,state,author,title,kind,role,modality,received,rights"]
+    for n, (f, kind) in enumerate(chosen):
+        name = f"{n:02d}-{Path(f).name}"
+        shutil.copy(f, work / name)
+        rows_csv.append(f"{name},one,Chile,Author {n},Contribution {n},{kind},both,bilateral,2012-02-01,CC BY 4.0")
+    (work / "contributions.csv").write_text("\n".join(rows_csv) + "\n")
+    (work / "catalogue.toml").write_text('title = "Bench"\ndeadline = "2012-04-30"\n\n[[chapters]]\nid = "one"\ntitle = "One"\n')
+    files = [str(work / f"{n:02d}-{Path(f).name}") for n, (f, _) in enumerate(chosen)]
+    rounds = max(1, a.rounds // 2)
+    outs = Path(tempfile.mkdtemp(dir=a.work))
+    counter = iter(range(1000))
+
+    def folio_process():
+        n = next(counter)
+        return run([a.folio, "--data-dir", str(outs / f"data-{n}"), "process", str(work), "--out", str(outs / f"out-{n}")])
+
+    r = alternate(rounds, {
+        "folio process (the whole bundle)": folio_process,
+        "kreuzberg (OCR on, text only)": lambda: run([sys.executable, "-c", KREUZBERG] + files),
+    })
+    dps = {k: len(files) / v[0] for k, v in r.items()}
+    table(f"A mixed call: {len(files)} files (10 PDFs, 6 DOCX, 6 photographs, 3 scans)",
+          ["tool", "median s", "documents/s", "peak MiB"],
+          [[k, f"{v[0]:.2f}", f"{dps[k]:.1f}", f"{v[1]:.0f}"] for k, v in r.items()])
+    print(f"\nFolio / Kreuzberg, documents a second: {dps['folio process (the whole bundle)'] / dps['kreuzberg (OCR on, text only)']:.2f}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     p.add_argument("--folio", default="target/release/folio")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="text,small,render,thumbs,ocr,ocr-truth,lang,docs")
+    p.add_argument("--only", default="text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg")
     p.add_argument("--work", default=None, help="scratch folder (the 24 MP photos are kept there)")
     a = p.parse_args()
     a.work = a.work or tempfile.mkdtemp(prefix="folio-compare-")
@@ -474,6 +582,8 @@ def main():
         bench_lang(a)
     if "docs" in only:
         bench_docs(a, entries)
+    if "kreuzberg" in only:
+        bench_kreuzberg(a, entries)
 
 
 if __name__ == "__main__":

@@ -179,7 +179,9 @@ fn run_command(variable: &str, default: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_killed_mid_document_lose_nothing() {
     let _turn = TURN.lock().await;
-    let mut run = Run::start(DOCUMENTS, &[], 1).await;
+    // Four times as many: with warm parser processes a small photo takes milliseconds, and the kills need
+    // documents still in flight for several seconds.
+    let mut run = Run::start(4 * DOCUMENTS, &[], 1).await;
     let mut kills = 0;
     let deadline = Instant::now() + Duration::from_secs(300);
     while kills < 4 {

@@ -107,6 +107,14 @@ impl Engine for SqliteEngine {
         &self.pool
     }
 
+    /// IMMEDIATE: every transaction here writes, and one that began as a reader (DEFERRED, SQLite's default)
+    /// and then writes while another connection holds the write lock fails at once with "database is locked"
+    /// (SQLite cannot wait there without risking a deadlock): an upload's intake failed so beside a busy
+    /// worker. Taking the write lock at the start makes it wait its turn (`busy_timeout`) instead.
+    async fn begin(&self) -> Result<Conn<Sqlite>, StoreError> {
+        Ok(Conn::Transaction(self.pool.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
     /// IMMEDIATE: the write lock from the start, so that two claims cannot both read "no build yet".
     async fn begin_build_claim(&self, _catalogue_id: Uuid) -> Result<Conn<Sqlite>, StoreError> {
         Ok(Conn::Transaction(self.pool.begin_with("BEGIN IMMEDIATE").await?))

@@ -67,6 +67,8 @@ struct WarmProcess {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
+    /// The task reading stderr: awaited when the process died, so that its last words are in.
+    stderr_reader: tokio::task::JoinHandle<()>,
     pid: u32,
     documents: u32,
     /// Dropped last: kills the process's whole group (it and the tools it started).
@@ -148,7 +150,7 @@ impl WarmPool {
         // Read its stderr as it comes (a chatty parser never blocks on a full pipe), keeping the last part.
         let kept = Arc::new(Mutex::new(VecDeque::new()));
         let sink = kept.clone();
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buf).await {
                 if n == 0 {
@@ -160,7 +162,16 @@ impl WarmPool {
                 kept.drain(..over);
             }
         });
-        Ok(WarmProcess { child, stdin, stdout: BufReader::new(stdout), stderr: kept, pid, documents: 0, _group: group })
+        Ok(WarmProcess {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            stderr: kept,
+            stderr_reader,
+            pid,
+            documents: 0,
+            _group: group,
+        })
     }
 
     /// Extracts one document in a warm process (started if none is waiting), as
@@ -266,6 +277,8 @@ impl WarmPool {
     /// Why a process that stopped answering died: its exit status and stderr, as for a one-shot process.
     async fn died(&self, mut process: WarmProcess, sandbox: &Sandbox) -> ExtractError {
         let status = tokio::time::timeout(std::time::Duration::from_secs(2), process.child.wait()).await;
+        // Its stderr closes when it (and the tools it started) are gone: what it said last is read by then.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut process.stderr_reader).await;
         let stderr = process.stderr_text();
         match status {
             Ok(Ok(status)) => classify_exit(status, &stderr, sandbox),
