@@ -166,33 +166,29 @@ fn body_and_structure(
     };
     let mut pictures = Vec::new();
     let mut references = Vec::new();
-    let mut renumbered = vec![None; walked.pictures.len()];
-    for (index, (id, _)) in walked.pictures.iter().enumerate() {
-        if pictures.len() == MAX_PICTURES {
-            break;
-        }
-        let Some(name) = relationships.get(id).and_then(|target| part_name(target)) else { continue };
-        let Ok(Some(bytes)) = read_part(zip, &name, limits, inflated) else { continue };
-        match crate::display_image(&bytes, PICTURE_PX, limits) {
-            Ok((png, width, height)) => {
-                renumbered[index] = Some(pictures.len());
-                references.push(PictureRef { location: Picture::file_name(pictures.len()), width, height });
-                pictures.push(Picture { png, width, height });
+    let mut kept = Vec::with_capacity(walked.pictures.len());
+    for (id, _) in &walked.pictures {
+        let read = (pictures.len() < MAX_PICTURES)
+            .then(|| relationships.get(id).and_then(|target| part_name(target)))
+            .flatten()
+            .and_then(|name| read_part(zip, &name, limits, inflated).ok().flatten().map(|bytes| (name, bytes)));
+        let decoded = read.and_then(|(name, bytes)| match crate::display_image(&bytes, PICTURE_PX, limits) {
+            Ok(decoded) => Some(decoded),
+            Err(e) => {
+                tracing::debug!(part = %name, error = %e, "a picture of the DOCX is left out");
+                None
             }
-            Err(e) => tracing::debug!(part = %name, error = %e, "a picture of the DOCX is left out"),
+        });
+        kept.push(decoded.is_some());
+        let (png, width, height) = decoded.unwrap_or_default();
+        references.push(PictureRef { location: Picture::file_name(pictures.len()), width, height });
+        if !png.is_empty() {
+            pictures.push(Picture { png, width, height });
         }
     }
-    walked.blocks.retain_mut(|block| match block {
-        Block::Picture { picture, .. } => match renumbered.get(*picture).copied().flatten() {
-            Some(n) => {
-                *picture = n;
-                true
-            }
-            None => false,
-        },
-        _ => true,
-    });
-    Ok((paragraphs, Structure { blocks: walked.blocks, pictures: references }, pictures))
+    let mut structure = Structure { blocks: walked.blocks, pictures: references };
+    structure.keep_pictures(&kept);
+    Ok((paragraphs, structure, pictures))
 }
 
 /// The zip part a relationship of `word/document.xml` points to (`media/image1.png` is `word/media/image1.png`;

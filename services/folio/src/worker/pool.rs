@@ -27,10 +27,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::sandbox::{
-    classify_exit, own_network, warn_once_shared_network, ChildLimits, ProcessGroup, Sandbox, Scratch,
-    CHILD_ENV_ALLOWLIST, MAX_RECORD_BYTES,
-};
+use super::sandbox::{classify_exit, spawn_isolated, ChildLimits, ProcessGroup, Sandbox, Scratch, MAX_RECORD_BYTES};
 
 /// One document, as the worker asks a warm process for it (one JSON line on its stdin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,45 +100,14 @@ impl WarmPool {
     /// Starts a warm process of `program` under the sandbox's limits.
     fn spawn(&self, sandbox: &Sandbox, program: &Path) -> Result<WarmProcess, ExtractError> {
         let mut command = tokio::process::Command::new(program);
-        command
-            .arg("extract-server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .env_clear();
-        for (key, value) in std::env::vars_os() {
-            if key.to_str().is_some_and(|k| CHILD_ENV_ALLOWLIST.contains(&k)) {
-                command.env(key, value);
-            }
-        }
-        command.env("OMP_THREAD_LIMIT", "1").env("RUST_BACKTRACE", "0");
+        command.arg("extract-server").stdin(Stdio::piped());
         let limits = ChildLimits::for_documents(sandbox, self.documents_per_process);
-        // SAFETY: as for a one-shot parser (`Sandbox::run_child`): only async-signal-safe calls on memory
-        // prepared before the fork.
-        unsafe {
-            command.pre_exec(move || limits.apply());
-        }
-        let mut child = command.spawn().map_err(|e| {
-            ExtractError::new(
-                ExtractErrorKind::Crashed,
-                format!("could not start the parser process {}: {e}", program.display()),
-            )
-        })?;
+        let mut child = spawn_isolated(command, program, limits, None)?;
         let pid = child
             .id()
             .ok_or_else(|| ExtractError::new(ExtractErrorKind::Crashed, "the parser process ended at once"))?;
         let group = ProcessGroup(pid as libc::pid_t);
-        if !own_network(pid) {
-            if sandbox.require_network_isolation {
-                return Err(ExtractError::new(
-                    ExtractErrorKind::Crashed,
-                    "the parser process could not be given a network namespace of its own, and \
-                     extract.require_network_isolation is set (see docs/SECURITY.md)",
-                ));
-            }
-            warn_once_shared_network();
-        }
+        sandbox.check_network(pid)?;
         let (Some(stdin), Some(stdout), Some(mut stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {

@@ -271,51 +271,13 @@ impl Sandbox {
             command.arg("--office").arg(office);
             command.arg("--office-timeout-secs").arg(self.office_timeout.as_secs().max(1).to_string());
         }
-        command
-            .arg("--")
-            .arg(path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // Nothing of this process's environment but the allowlist: no database URL, token or key.
-            .env_clear();
-        for (key, value) in std::env::vars_os() {
-            if key.to_str().is_some_and(|k| CHILD_ENV_ALLOWLIST.contains(&k)) {
-                command.env(key, value);
-            }
-        }
-        command
-            // pdftoppm and friends started by the child must not inherit threads it does not need.
-            .env("OMP_THREAD_LIMIT", "1")
-            .env("RUST_BACKTRACE", "0");
-        if let Some(password) = password {
-            command.env(CHILD_PASSWORD_ENV, password.as_str());
-        }
-        let limits = ChildLimits::new(self);
-        // SAFETY: only async-signal-safe calls (setpgid, setrlimit, unshare, open, write, close, prctl) on
-        // memory prepared before the fork; nothing else runs between fork and exec.
-        unsafe {
-            command.pre_exec(move || limits.apply());
-        }
-        let mut child = command.spawn().map_err(|e| {
-            ExtractError::new(
-                ExtractErrorKind::Crashed,
-                format!("could not start the parser process {}: {e}", program.display()),
-            )
-        })?;
+        command.arg("--").arg(path).stdin(Stdio::null());
+        let mut child = spawn_isolated(command, program, ChildLimits::new(self), password)?;
         let group = child.id().map(|pid| ProcessGroup(pid as libc::pid_t));
         if let Some(pid) = child.id() {
-            if !own_network(pid) {
-                if self.require_network_isolation {
-                    drop(group);
-                    return Err(ExtractError::new(
-                        ExtractErrorKind::Crashed,
-                        "the parser process could not be given a network namespace of its own, and \
-                         extract.require_network_isolation is set (see docs/SECURITY.md)",
-                    ));
-                }
-                warn_once_shared_network();
+            if let Err(refused) = self.check_network(pid) {
+                drop(group);
+                return Err(refused);
             }
         }
         let mut stdout = child.stdout.take();
@@ -515,8 +477,60 @@ async fn read_bounded_text(path: &Path, limit: u64) -> Result<String, ExtractErr
     }
 }
 
+/// Starts a parser process: `command` (its arguments set) with stdout and stderr piped, killed when dropped,
+/// nothing of this process's environment but the allowlist (no database URL, token or key), and `limits`
+/// applied between fork and exec (its own process group, rlimits, network namespace, no new privileges);
+/// with `password`, that document's password in [`CHILD_PASSWORD_ENV`].
+pub(crate) fn spawn_isolated(
+    mut command: tokio::process::Command,
+    program: &Path,
+    limits: ChildLimits,
+    password: Option<&Password>,
+) -> Result<tokio::process::Child, ExtractError> {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).env_clear();
+    for (key, value) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| CHILD_ENV_ALLOWLIST.contains(&k)) {
+            command.env(key, value);
+        }
+    }
+    if let Some(password) = password {
+        command.env(CHILD_PASSWORD_ENV, password.as_str());
+    }
+    // pdftoppm and friends started by the child must not inherit threads it does not need.
+    command.env("OMP_THREAD_LIMIT", "1").env("RUST_BACKTRACE", "0");
+    // SAFETY: only async-signal-safe calls (setpgid, setrlimit, unshare, open, write, close, prctl) on memory
+    // prepared before the fork; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || limits.apply());
+    }
+    command.spawn().map_err(|e| {
+        ExtractError::new(
+            ExtractErrorKind::Crashed,
+            format!("could not start the parser process {}: {e}", program.display()),
+        )
+    })
+}
+
+impl Sandbox {
+    /// Whether parser process `pid` may go on: it has a network namespace of its own, or it has not and this
+    /// is allowed (warned once); an error when `require_network_isolation` refuses it.
+    pub(crate) fn check_network(&self, pid: u32) -> Result<(), ExtractError> {
+        if !own_network(pid) {
+            if self.require_network_isolation {
+                return Err(ExtractError::new(
+                    ExtractErrorKind::Crashed,
+                    "the parser process could not be given a network namespace of its own, and \
+                     extract.require_network_isolation is set (see docs/SECURITY.md)",
+                ));
+            }
+            warn_once_shared_network();
+        }
+        Ok(())
+    }
+}
+
 /// Whether process `pid` is in a network namespace other than this process's.
-pub(crate) fn own_network(pid: u32) -> bool {
+fn own_network(pid: u32) -> bool {
     match (std::fs::read_link(format!("/proc/{pid}/ns/net")), std::fs::read_link("/proc/self/ns/net")) {
         (Ok(child), Ok(parent)) => child != parent,
         // The child already exited (it may have, when the file was quick): it was checked on an earlier one.
@@ -524,7 +538,7 @@ pub(crate) fn own_network(pid: u32) -> bool {
     }
 }
 
-pub(crate) fn warn_once_shared_network() {
+fn warn_once_shared_network() {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
