@@ -84,8 +84,10 @@ fn extract_opened(
     }
     let page_count = u32::try_from(found).unwrap_or(u32::MAX);
     check_page_limit(page_count, opts)?;
-    let (texts, forms) = pdfium::page_texts(doc, page_count <= MAX_FORM_PAGES);
-    let layer_texts = texts.clone();
+    let with_form = page_count <= MAX_FORM_PAGES;
+    let (texts, forms) = pdfium::page_texts(doc, with_form);
+    // The layer's text, to tell the pages OCR changed: kept only where a form is made.
+    let layer_texts = if with_form { texts.clone() } else { Vec::new() };
     let page_texts: Vec<(u32, String)> = (1..).zip(texts).collect();
     let (lopdf_doc, lopdf_pages) = match &structure {
         Some((lo, _)) => (Some(lo), lo.get_pages()),
@@ -96,7 +98,7 @@ fn extract_opened(
     // The form from each page's layout, where its text is the layer's (a page OCR read is set as its text),
     // with the pictures it draws.
     let mut pictures = Vec::new();
-    let form = (page_count <= MAX_FORM_PAGES).then(|| {
+    let form = with_form.then(|| {
         let pages: Vec<form::PageForm> = page_texts
             .iter()
             .zip(forms)

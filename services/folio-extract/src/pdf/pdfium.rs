@@ -382,6 +382,10 @@ pub(crate) fn picture_boxes(doc: &PdfDocument, index: u32) -> Vec<[f32; 4]> {
             rects.extend(object.bounds().ok().map(|q| q.to_rect()));
         }
     }
+    if rects.is_empty() {
+        return Vec::new();
+    }
+    // The page's text is laid out again only for a page that draws an image.
     let text = page.text().ok();
     let mut out: Vec<[f32; 4]> = Vec::new();
     for rect in rects {
