@@ -5,6 +5,35 @@
 use folio_core::structure::{Block, Text};
 use folio_extract::{extract_bytes, Options, ThumbnailSpec};
 
+/// The report's list items, as both its DOCX and its PDF hold them: `(level, ordered, text)`.
+const LIST_ITEMS: [(u8, bool, &str); 5] = [
+    (1, false, "Non-technical survey of every village"),
+    (1, false, "Technical survey of the suspected areas"),
+    (1, false, "Clearance to international standards"),
+    (1, true, "The community signs the handover"),
+    (1, true, "The district keeps the map"),
+];
+
+fn headings(blocks: &[Block]) -> Vec<(u8, &str)> {
+    blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, text } => Some((*level, text.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn list_items(blocks: &[Block]) -> Vec<(u8, bool, &str)> {
+    blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::ListItem { level, ordered, text } => Some((*level, *ordered, text.text.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn form() -> folio_extract::Extraction {
     let opts = Options { thumbnails: ThumbnailSpec::none(), ..Options::default() };
     extract_bytes("form.docx", include_bytes!("fixtures/form/form.docx"), &opts)
@@ -16,15 +45,8 @@ fn a_docx_keeps_its_headings_lists_table_picture_and_notes() {
     assert_eq!(ex.record.error, None);
     let structure = ex.structure.expect("a DOCX has a structure");
     let blocks = &structure.blocks;
-    let headings: Vec<(u8, &str)> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Heading { level, text } => Some((*level, text.as_str())),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        headings,
+        headings(blocks),
         [
             (1, "Clearing the border districts"),
             (1, "Background"),
@@ -34,22 +56,9 @@ fn a_docx_keeps_its_headings_lists_table_picture_and_notes() {
         ],
         "Title and Word's heading styles"
     );
-    let items: Vec<(bool, &str)> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::ListItem { ordered, text, level: 1 } => Some((*ordered, text.text.as_str())),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        items,
-        [
-            (false, "Non-technical survey of every village"),
-            (false, "Technical survey of the suspected areas"),
-            (false, "Clearance to international standards"),
-            (true, "The community signs the handover"),
-            (true, "The district keeps the map"),
-        ],
+        list_items(blocks),
+        LIST_ITEMS,
         "bullets from the List Bullet style's numbering, numbers from the paragraphs' own"
     );
     let tables: Vec<&Vec<Vec<Vec<String>>>> = blocks
@@ -113,15 +122,8 @@ fn a_pdf_report_keeps_its_headings_and_lists_and_loses_its_running_heads() {
     assert_eq!(ex.record.error, None);
     assert_eq!(ex.record.pages, Some(2));
     let blocks = ex.structure.expect("a PDF read with PDFium has a structure").blocks;
-    let headings: Vec<(u8, &str)> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Heading { level, text } => Some((*level, text.as_str())),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        headings,
+        headings(&blocks),
         [
             (1, "Clearing the border districts"),
             (2, "Background"),
@@ -131,23 +133,7 @@ fn a_pdf_report_keeps_its_headings_and_lists_and_loses_its_running_heads() {
         ],
         "levels from the sizes the headings are set in: {blocks:#?}"
     );
-    let items: Vec<(bool, &str)> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::ListItem { ordered, text, .. } => Some((*ordered, text.text.as_str())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        items,
-        [
-            (false, "Non-technical survey of every village"),
-            (false, "Technical survey of the suspected areas"),
-            (false, "Clearance to international standards"),
-            (true, "The community signs the handover"),
-            (true, "The district keeps the map"),
-        ]
-    );
+    assert_eq!(list_items(&blocks), LIST_ITEMS, "{blocks:#?}");
     // The map, as printed, where it stands: after the table, before the paragraph under it.
     let at = blocks.iter().position(|b| matches!(b, Block::Picture { picture: 0, .. })).expect("the map");
     assert!(matches!(&blocks[at + 1], Block::Paragraph(t) if t.text == "The cleared areas in 2012"), "{blocks:#?}");
