@@ -18,6 +18,7 @@ mod tools;
 pub use folio_core::ThumbnailFormat;
 pub use limits::Limits;
 pub use office::render::find_office;
+pub use office::warm::stop_all as stop_warm_offices;
 
 /// The language packs the installed Tesseract has (`eng`, `heb`, `osd`, ...); empty without Tesseract.
 pub fn ocr_languages() -> &'static [String] {
@@ -110,6 +111,10 @@ pub struct Options {
     /// LibreOffice's `soffice`, to render DOCX files (the first-page thumbnail, and the page count when
     /// `docProps/app.xml` has none); `None` to do without. [`find_office`] looks for it on `PATH`.
     pub office: Option<PathBuf>,
+    /// Conversions one LibreOffice makes before it is replaced, kept running in this process between them
+    /// (see `office/warm.rs`); 0 starts a LibreOffice for each conversion. Worth it only in a process that
+    /// reads many documents: a warm parser process, or a worker reading in-process.
+    pub office_conversions: u32,
     /// Also put the text in `record.text` (it is always in [`Extraction::text`]).
     pub keep_text: bool,
     /// Run OCR on images and scanned pages when Tesseract is installed. Off for fuzzing and for benchmarks
@@ -133,6 +138,7 @@ impl Default for Options {
             limits: Limits::default(),
             thumbnails: ThumbnailSpec::default(),
             office: None,
+            office_conversions: 0,
             keep_text: false,
             ocr: true,
             password: None,

@@ -182,6 +182,10 @@ pub struct ExtractSection {
     pub libreoffice: String,
     /// Wall-clock seconds one LibreOffice conversion may take.
     pub libreoffice_timeout_secs: u64,
+    /// Conversions one LibreOffice makes before it is replaced, kept running between documents by each warm
+    /// parser process (and by an in-process worker); it is also replaced after a crash or a hang. 0 starts a
+    /// LibreOffice for every document. Needs Python's `uno` module (Debian: python3-uno); without it, 0.
+    pub libreoffice_conversions: u32,
     /// Most text kept of one document, in MiB: past it the text is cut, the record says how much was found
     /// (`text_cut_from_bytes`) and the rules add a blocking `text_cut` finding.
     pub max_text_mib: u64,
@@ -252,6 +256,7 @@ impl Default for ExtractSection {
             thumbnail_format: ThumbnailFormat::Png,
             libreoffice: "auto".into(),
             libreoffice_timeout_secs: 60,
+            libreoffice_conversions: 50,
             max_text_mib: folio_extract::Limits::DEFAULT_MAX_TEXT_BYTES >> 20,
             cpu_secs: 0,
             max_write_mib: crate::worker::sandbox::Sandbox::DEFAULT_MAX_WRITE_BYTES >> 20,
@@ -441,6 +446,7 @@ impl Settings {
         sandbox.thumbnails = self.thumbnails()?;
         sandbox.office = self.office()?;
         sandbox.office_timeout = Duration::from_secs(self.extract.libreoffice_timeout_secs.max(1));
+        sandbox.office_conversions = self.extract.libreoffice_conversions;
         sandbox.max_text_bytes = self.extract.max_text_mib.max(1) << 20;
         sandbox.cpu_secs = match self.extract.cpu_secs {
             0 => 2 * sandbox.timeout.as_secs(),

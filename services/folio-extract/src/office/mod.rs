@@ -6,4 +6,5 @@ pub(crate) mod crypto;
 pub(crate) mod docx;
 pub(crate) mod legacy;
 pub(crate) mod render;
+pub(crate) mod warm;
 pub(crate) mod wordml;

@@ -7,6 +7,10 @@
 //! So each conversion takes a profile of its own from a small pool under the temporary folder, held with
 //! `flock` for as long as it runs. Profiles are reused (building a fresh one costs a second or more) but
 //! never by two conversions at once, whichever process they run in.
+//!
+//! A process that reads many documents ([`Options::office_conversions`] above 0) keeps LibreOffice running
+//! between them ([`super::warm`]); this module's own `soffice` per conversion is the fallback when that cannot
+//! be had, and the way of a one-shot parser process.
 
 use crate::Options;
 use image::DynamicImage;
@@ -68,6 +72,23 @@ pub(crate) fn convert(office: &Path, bytes: &[u8], from: &str, to: &str, opts: &
     let input = work.path().join(format!("document.{from}"));
     std::fs::write(&input, bytes).map_err(|e| format!("writing the temporary {from} file: {e}"))?;
     let out = work.path().join("out");
+    let written = out.join(format!("document.{to}"));
+    let warm = if opts.office_conversions > 0 { super::warm::python_for(office) } else { None };
+    if let Some(python) = warm {
+        let filter = match to {
+            "pdf" => "writer_pdf_Export",
+            _ => "MS Word 2007 XML",
+        };
+        std::fs::create_dir(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+        match super::warm::convert(office, &python, &input, &written, filter, opts) {
+            Ok(()) => return read_converted(&written, to, opts),
+            Err(super::warm::Failure::Failed(why)) => return Err(why),
+            // A crash may be the warm office's own state: the document gets an office of its own.
+            Err(super::warm::Failure::Crashed(why)) => {
+                tracing::warn!("the warm LibreOffice failed ({why}); converting with a LibreOffice of its own");
+            }
+        }
+    }
     let profile = Profile::take()?;
     let mut cmd = Command::new(office);
     cmd.args(["--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck"])
@@ -84,28 +105,38 @@ pub(crate) fn convert(office: &Path, bytes: &[u8], from: &str, to: &str, opts: &
         .stderr(Stdio::null());
     let (status, _) = crate::tools::run(&mut cmd, "LibreOffice", opts.limits.office_timeout)?;
     drop(profile);
-    let written = out.join(format!("document.{to}"));
     // soffice exits 0 when it could not convert, too: what counts is the file it wrote.
-    let size = match std::fs::metadata(&written) {
+    if std::fs::metadata(&written).is_err() {
+        return Err(if status.success() {
+            format!("soffice wrote no {to} file (it could not open the document)")
+        } else {
+            format!("soffice exited with {status}")
+        });
+    }
+    read_converted(&written, to, opts)
+}
+
+/// The converted file, within `max_file_bytes`.
+fn read_converted(written: &Path, to: &str, opts: &Options) -> Result<Vec<u8>, String> {
+    let size = match std::fs::metadata(written) {
         Ok(m) => m.len(),
-        Err(_) if !status.success() => return Err(format!("soffice exited with {status}")),
-        Err(_) => return Err(format!("soffice wrote no {to} file (it could not open the document)")),
+        Err(_) => return Err(format!("LibreOffice wrote no {to} file (it could not open the document)")),
     };
     if size > opts.limits.max_file_bytes {
         return Err(format!("the converted {to} file is {size} bytes, past max_file_bytes"));
     }
-    std::fs::read(&written).map_err(|e| format!("reading the converted {to} file: {e}"))
+    std::fs::read(written).map_err(|e| format!("reading the converted {to} file: {e}"))
 }
 
 /// A LibreOffice profile of the pool, held (its lock file `flock`ed) until dropped.
-struct Profile {
-    dir: PathBuf,
+pub(crate) struct Profile {
+    pub(crate) dir: PathBuf,
     _lock: File,
 }
 
 impl Profile {
     /// The first free profile of the pool in `$TMPDIR/folio-office-<uid>`.
-    fn take() -> Result<Self, String> {
+    pub(crate) fn take() -> Result<Self, String> {
         // SAFETY: plain syscall without arguments.
         let uid = unsafe { libc::geteuid() };
         let root = std::env::temp_dir().join(format!("folio-office-{uid}"));
@@ -137,7 +168,7 @@ impl Profile {
 }
 
 /// `file://` URL of an absolute path, bytes outside the unreserved set percent-encoded.
-fn file_url(path: &Path) -> String {
+pub(crate) fn file_url(path: &Path) -> String {
     use std::os::unix::ffi::OsStrExt;
     let mut url = String::from("file://");
     for &b in path.as_os_str().as_bytes() {

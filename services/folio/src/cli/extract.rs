@@ -14,6 +14,8 @@ pub struct ExtractArgs {
     pub text: bool,
     pub thumbnails: Option<PathBuf>,
     pub jobs: usize,
+    /// OCR nothing, as for a contribution declared a photograph.
+    pub no_ocr: bool,
 }
 
 pub async fn run(sandbox: Sandbox, args: ExtractArgs) -> Result<()> {
@@ -22,10 +24,11 @@ pub async fn run(sandbox: Sandbox, args: ExtractArgs) -> Result<()> {
     }
     let sandbox = &sandbox;
     let thumbnails = args.thumbnails.as_deref();
+    let ocr = !args.no_ocr;
     let mut results = stream::iter(args.files.iter().enumerate())
         .map(|(index, path)| async move {
             let name = path.display().to_string();
-            let extraction = sandbox.extract(path, &name).await;
+            let extraction = sandbox.extract_document(path, &name, sandbox.password.as_ref(), ocr).await;
             let mut record = extraction.record;
             if let Some(dir) = thumbnails {
                 for thumbnail in &extraction.thumbnails {

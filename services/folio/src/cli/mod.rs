@@ -153,6 +153,10 @@ pub enum Command {
         /// takes this command down).
         #[arg(long)]
         in_process: bool,
+        /// OCR nothing: each file is read as a contribution declared a photograph is (its picture, size and
+        /// thumbnails; `ocr: needed` where OCR would have run).
+        #[arg(long)]
+        no_ocr: bool,
         /// Password for protected documents (a DOCX, a PDF with a user password), read from this file (a
         /// trailing newline is dropped); tried on every file given that needs one. The variable
         /// FOLIO_PASSWORD also gives one. There is no flag for the password itself: the command line is
@@ -253,12 +257,12 @@ pub enum Command {
         #[command(flatten)]
         settings: AllSettings,
     },
-    /// Internal: extracts one file for a parent process, with only what the parent passes.
-    #[command(hide = true)]
     /// A warm parser process: reads one request per line on stdin, answers each record on stdout (started
     /// by workers, never by hand).
     #[command(hide = true)]
     ExtractServer,
+    /// Internal: extracts one file for a parent process, with only what the parent passes.
+    #[command(hide = true)]
     ExtractChild {
         #[arg(long)]
         name: String,
@@ -404,6 +408,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 max_text_bytes,
                 office,
                 office_timeout: office_timeout_secs.map(Duration::from_secs),
+                office_conversions: 0,
                 password,
             };
             crate::worker::sandbox::child_main(&file, request)?;
@@ -421,7 +426,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::roles::process::describe(&summary));
             Ok(())
         }
-        Command::Extract { json, text, thumbnails, jobs, in_process, password_file, env_password, files, settings } => {
+        Command::Extract {
+            json,
+            text,
+            thumbnails,
+            jobs,
+            in_process,
+            no_ocr,
+            password_file,
+            env_password,
+            files,
+            settings,
+        } => {
             crate::telemetry::init("folio=warn");
             let settings = cli.global.settings(settings.given())?;
             let mut sandbox = settings.sandbox()?;
@@ -433,7 +449,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 sandbox.thumbnails = ThumbnailSpec::none();
             }
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
-            extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs }).await
+            extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs, no_ocr }).await
         }
         Command::Eval { manifests, jobs, against_pdftotext, settings } => {
             crate::telemetry::init("folio=error");

@@ -42,6 +42,8 @@ pub struct WarmRequest {
     pub max_text_bytes: u64,
     pub office: Option<PathBuf>,
     pub office_timeout_secs: u64,
+    /// Conversions the LibreOffice this process keeps running makes before it is replaced.
+    pub office_conversions: u32,
     pub no_ocr: bool,
 }
 
@@ -174,6 +176,7 @@ impl WarmPool {
             max_text_bytes: sandbox.max_text_bytes,
             office: sandbox.office.clone(),
             office_timeout_secs: sandbox.office_timeout.as_secs().max(1),
+            office_conversions: sandbox.office_conversions,
             no_ocr: !ocr,
         };
         let mut line = serde_json::to_vec(&request)
@@ -276,6 +279,8 @@ pub fn server_main() -> std::io::Result<()> {
     loop {
         line.clear();
         if stdin.lock().read_line(&mut line)? == 0 {
+            // The LibreOffice this process kept running goes with it.
+            folio_extract::stop_warm_offices();
             return Ok(());
         }
         let request: WarmRequest = serde_json::from_str(&line).map_err(std::io::Error::other)?;
@@ -289,6 +294,7 @@ pub fn server_main() -> std::io::Result<()> {
             max_text_bytes: Some(request.max_text_bytes),
             office: request.office,
             office_timeout: Some(std::time::Duration::from_secs(request.office_timeout_secs)),
+            office_conversions: request.office_conversions,
             password: None,
         };
         super::sandbox::child_main(&request.file, child)?;

@@ -102,6 +102,9 @@ pub struct Sandbox {
     pub office: Option<PathBuf>,
     /// Wall-clock limit for one LibreOffice conversion (within `timeout`).
     pub office_timeout: Duration,
+    /// Conversions one LibreOffice makes in a process that reads many documents (a warm parser process, or
+    /// this one when in-process) before it is replaced; 0 starts one per conversion.
+    pub office_conversions: u32,
     /// The password tried on every document that needs one (a protected DOCX, a PDF with a user
     /// password); `None` for none. Its `Debug` output hides it.
     pub password: Option<Password>,
@@ -140,6 +143,7 @@ impl Sandbox {
             thumbnails: ThumbnailSpec::default(),
             office: None,
             office_timeout: Limits::default().office_timeout,
+            office_conversions: 0,
             password: None,
             max_text_bytes: Limits::DEFAULT_MAX_TEXT_BYTES,
             cpu_secs: 2 * Self::DEFAULT_TIMEOUT.as_secs(),
@@ -163,6 +167,7 @@ impl Sandbox {
             },
             thumbnails: self.thumbnails.clone(),
             office: self.office.clone(),
+            office_conversions: self.office_conversions,
             keep_text: true,
             password: password.cloned(),
             ocr,
@@ -737,6 +742,9 @@ pub struct ChildRequest {
     /// LibreOffice, for DOCX renderings.
     pub office: Option<PathBuf>,
     pub office_timeout: Option<Duration>,
+    /// Conversions one LibreOffice kept running in this process makes (a warm parser process); 0 for a
+    /// one-shot process, which starts one per conversion.
+    pub office_conversions: u32,
     /// The document's password, from [`CHILD_PASSWORD_ENV`] (see [`take_password_env`]).
     pub password: Option<Password>,
 }
@@ -757,6 +765,7 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
         limits,
         thumbnails,
         office: request.office,
+        office_conversions: request.office_conversions,
         keep_text: false,
         password: request.password,
         ocr: !request.no_ocr,
