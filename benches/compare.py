@@ -2,7 +2,8 @@
 """Folio beside the tools people would pick instead, on the same files, in one run.
 
     benches/compare.py [--corpus ../shared/corpus] [--folio target/release/folio] [--rounds 5]
-                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg] [--work DIR]
+                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg,office,photos]
+                       [--work DIR]
 
 Set-up (Debian; none of these tools' code enters the repository):
 
@@ -40,6 +41,10 @@ every process it started (wait4's ru_maxrss).
   text PDFs of at most 10 pages, the DOCX and the OCR set (the ocr-truth pages), with word-F1 for both against pdftotext,
   python-docx and the transcriptions; and a mixed call (10 PDFs of at most 10 pages, 6 DOCX, 6 photographs,
   3 scans) through `folio process` (the whole bundle) against Kreuzberg's text of the same files.
+- office: the corpus's DOCX rendered by LibreOffice (first page at 256 px, page count), one at a time, with
+  LibreOffice kept running between documents and started for each: median time of a rendered DOCX.
+- photos: the corpus's images that are not of text, undeclared: what the look for text (and OCR where it
+  runs) adds to each above decoding and thumbnails (`folio extract --no-ocr`).
 """
 
 import argparse
@@ -446,6 +451,78 @@ def bench_docs(a, entries):
             print(f"\nFolio / {k}: documents a second {dps['folio'] / dps[k]:.2f}, peak memory {r['folio'][1] / r[k][1]:.2f}")
 
 
+def docx_files(entries):
+    return [e["file"] for e in entries if e["format"] == "docx" and not e["expected_error"]
+            and "encrypted" not in e.get("kind", [])]
+
+
+def bench_office(a, entries):
+    """Issue 24: the corpus's DOCX rendered by LibreOffice (the first page at 256 px, and the page count where
+    app.xml has none), one file at a time: `folio extract --jobs 1` with LibreOffice kept running between
+    documents (the default, `extract.libreoffice_conversions = 50`) and started for each
+    (`libreoffice_conversions = 0`). The time of one DOCX is its record's `elapsed_ms` (parse, rendering,
+    thumbnail); the first document of a warm run also pays LibreOffice's start."""
+    files = docx_files(entries)
+    cold = Path(tempfile.mkdtemp(dir=a.work)) / "cold-office.toml"
+    cold.write_text("[extract]\nlibreoffice_conversions = 0\n")
+    out = Path(tempfile.mkdtemp(dir=a.work))
+
+    def folio(config=None):
+        cmd = [a.folio, "extract", "--jobs", "1", "--json", "--thumbnail-sizes", "256", "--thumbnails", str(out),
+               "--libreoffice", "auto"] + [str(f) for f in files]
+        return run((["env", f"FOLIO_CONFIG={config}"] if config else []) + cmd)
+
+    r = alternate(a.rounds, {
+        "folio, LibreOffice kept running": lambda: folio(),
+        "folio, a LibreOffice a document": lambda: folio(cold),
+    })
+    rows = []
+    for name, (seconds, peak, output) in r.items():
+        recs = [rec for rec in records(output) if not rec.get("error")]
+        rendered = [rec.get("elapsed_ms", 0) for rec in recs if rec.get("thumbnails")]
+        rows.append([name, len(files), len(rendered), f"{seconds:.2f}", f"{len(files) / seconds:.1f}",
+                     f"{statistics.median(rendered):.0f}" if rendered else "-",
+                     f"{max(rendered):.0f}" if rendered else "-", f"{peak:.0f}"])
+    table(f"DOCX renderings: {len(files)} DOCX, one at a time",
+          ["LibreOffice", "files", "rendered", "median s (run)", "documents/s", "median ms a rendered DOCX",
+           "max ms", "peak MiB"], rows)
+
+
+def photograph_files(entries):
+    return [e["file"] for e in entries if e["format"] in ("jpeg", "webp", "png", "tiff", "gif") and not e["expected_error"]
+            and not {"ocr", "text-in-image", "photo-of-text", "graphic", "scanned"} & set(e.get("kind", []))]
+
+
+def bench_photos(a, entries):
+    """Issue 24: what a photograph costs above decoding and thumbnails when nobody said it is one: `folio
+    extract --jobs 1` with the default thumbnails (256 and 1024 px), OCR as for an undeclared image (the look
+    for rows of letters, then OCR where it finds some) against `--no-ocr` (as for a declared photograph).
+    Per photograph: the difference of the records' `elapsed_ms`, median over the rounds."""
+    files = photograph_files(entries)
+    out = Path(tempfile.mkdtemp(dir=a.work))
+    base = [a.folio, "extract", "--jobs", "1", "--json", "--thumbnails", str(out)]
+    times = {"ocr": [], "no-ocr": []}
+    status = {}
+    for r in range(a.rounds):
+        for side in (["ocr", "no-ocr"] if r % 2 == 0 else ["no-ocr", "ocr"]):
+            _, _, output = run(base + (["--no-ocr"] if side == "no-ocr" else []) + [str(f) for f in files])
+            recs = records(output)
+            times[side].append({rec["path"]: rec.get("elapsed_ms", 0) for rec in recs})
+            if side == "ocr":
+                status = {rec["path"]: rec.get("ocr") for rec in recs}
+    rows = []
+    extra = []
+    for f in files:
+        with_ocr = statistics.median(t[str(f)] for t in times["ocr"])
+        without = statistics.median(t[str(f)] for t in times["no-ocr"])
+        extra.append(with_ocr - without)
+        rows.append([Path(f).name, f"{without:.0f}", f"{with_ocr:.0f}", f"{with_ocr - without:.0f}", status.get(str(f))])
+    table(f"Photographs: {len(files)} images that are not of text, undeclared, one at a time",
+          ["file", "ms, no OCR (decode, thumbnails)", "ms, as undeclared", "ms added", "ocr"], rows)
+    print(f"\nAdded to a photograph by the look (and OCR where it ran): median {statistics.median(extra):.0f} ms, "
+          f"max {max(extra):.0f} ms")
+
+
 # Kreuzberg (PyPI `kreuzberg`, MIT), its OCR on with Tesseract and English, in one Python process: one JSON
 # line per file (its text), then the files it failed on.
 KREUZBERG = r"""
@@ -557,7 +634,7 @@ def main():
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     p.add_argument("--folio", default="target/release/folio")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg")
+    p.add_argument("--only", default="text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg,office,photos")
     p.add_argument("--work", default=None, help="scratch folder (the 24 MP photos are kept there)")
     a = p.parse_args()
     a.work = a.work or tempfile.mkdtemp(prefix="folio-compare-")
@@ -586,6 +663,10 @@ def main():
         bench_docs(a, entries)
     if "kreuzberg" in only:
         bench_kreuzberg(a, entries)
+    if "office" in only:
+        bench_office(a, entries)
+    if "photos" in only:
+        bench_photos(a, entries)
 
 
 if __name__ == "__main__":

@@ -139,9 +139,12 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
     let first_pack = pack_for_script(&script);
     let first = run(&png, &first_pack, dir.path(), left()?)?;
     let mut best = (first_pack.clone(), first);
-    if script.is_empty() && !is_text(&best.0, &best.1) {
+    if script.is_empty() && !is_text(&best.0, &best.1) && !best.1.confidences.is_empty() {
         // OSD could not name the script (a sign, a caption): Latin was a guess. Read the page once more with
-        // every installed script pack at once, and keep that if it reads better.
+        // every installed script pack at once, and keep that if it reads better. Not when the first reading
+        // found no word at all: the page's layout, which finds the lines, is the same whatever the packs, and
+        // on a photograph that the look let through (a texture, a few painted words) that reading costs half
+        // a second or more for nothing.
         let all = script_packs();
         if all.contains('+') {
             let second = run(&png, &all, dir.path(), left()?)?;
