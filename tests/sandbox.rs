@@ -235,6 +235,35 @@ async fn a_warm_parser_reads_several_documents_and_is_replaced_after_its_share()
     assert_eq!(pids[2], pids[1], "the new one read the third and waits: {pids:?}");
 }
 
+/// Each record's `peak_memory_kib` is its own document's, though one warm process reads them all: a 64
+/// megapixel image (256 MiB decoded) and then a small one, whose record does not carry the first one's peak.
+#[tokio::test]
+async fn a_warm_parsers_records_give_each_documents_own_peak_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("large.png");
+    image::RgbaImage::from_fn(8000, 8000, |x, y| image::Rgba([(x % 251) as u8, (y % 241) as u8, 0, 255]))
+        .save(&large)
+        .unwrap();
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ccm-2012/timeline-2012.png");
+    let mut sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    sandbox.memory_bytes = 4 << 30;
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 4 << 30));
+    sandbox.warm = Some(pool.clone());
+    // No OCR: this is about memory, and Tesseract on 64 megapixels only costs time.
+    let first = sandbox.extract_document(&large, "large.png", None, false).await;
+    assert_eq!(first.record.error, None);
+    let warm = pool.idle_pids();
+    let second = sandbox.extract_document(&small, "small.png", None, false).await;
+    assert_eq!(second.record.error, None);
+    assert_eq!(pool.idle_pids(), warm, "one process read both");
+    let (large_kib, small_kib) = (first.record.peak_memory_kib.unwrap(), second.record.peak_memory_kib.unwrap());
+    assert!(large_kib > 256 << 10, "the large image's peak holds its decoded pixels: {large_kib} KiB");
+    assert!(
+        small_kib * 2 < large_kib,
+        "the small image's record has its own peak: {small_kib} against {large_kib} KiB"
+    );
+}
+
 /// A warm process that crashes or hangs on a document: that document's typed error, and the next document
 /// is read by a new process. A stand-in speaks the warm protocol: it answers a record per request line, exits
 /// on a request for `crash`, hangs on one for `hang`.

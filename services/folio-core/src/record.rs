@@ -218,8 +218,9 @@ pub struct Record {
     /// paragraph could be told.
     #[serde(default)]
     pub language_shares: Vec<LanguageShare>,
-    /// Peak resident memory of the parser process and the tools it ran (renderer, OCR), in KiB. Like
-    /// `elapsed_ms`, left out of bundles.
+    /// Peak resident memory of the parser process while it read this document, and of the tools it ran for
+    /// it (renderer, OCR), in KiB: the larger. A warm parser process's LibreOffice, which serves many
+    /// documents, is not counted. Like `elapsed_ms`, left out of bundles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_kib: Option<u64>,
     /// The document's subject as its metadata gives it (PDF Info `/Subject`); absent in older records.

@@ -11,17 +11,41 @@ pub(crate) mod pdftoppm;
 pub(crate) mod tesseract;
 
 use std::process::{Child, ChildStdout, Command, ExitStatus};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The largest resident set of a tool reaped since [`reset_tools_peak`], in KiB.
+static TOOLS_PEAK_KIB: AtomicU64 = AtomicU64::new(0);
+
+/// The largest resident set (KiB) of any tool this process ran and reaped since the last
+/// [`reset_tools_peak`]: with [`wait4`](libc::wait4)'s own figure for each tool, a process that reads many
+/// documents tells each document's tools apart, which `RUSAGE_CHILDREN` (a peak over the process's life)
+/// cannot.
+pub fn tools_peak_kib() -> u64 {
+    TOOLS_PEAK_KIB.load(Ordering::Relaxed)
+}
+
+/// Starts a new [`tools_peak_kib`] (a new document).
+pub fn reset_tools_peak() {
+    TOOLS_PEAK_KIB.store(0, Ordering::Relaxed);
+}
+
 /// Kills the child and its descendants on drop, so that no tool outlives an early return or a panic.
-struct KillOnDrop(Child);
+struct KillOnDrop {
+    child: Child,
+    /// Reaped by [`run`] already: its pid may belong to another process by now.
+    reaped: bool,
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            kill_tree(self.0.id());
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+        if self.reaped {
+            return;
+        }
+        if let Ok(None) = self.child.try_wait() {
+            kill_tree(self.child.id());
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -34,23 +58,34 @@ pub(crate) fn run(
     name: &str,
     timeout: Duration,
 ) -> Result<(ExitStatus, Option<ChildStdout>), String> {
-    let mut child = KillOnDrop(cmd.spawn().map_err(|e| format!("cannot run {name}: {e}"))?);
-    let stdout = child.0.stdout.take();
+    let mut child = KillOnDrop { child: cmd.spawn().map_err(|e| format!("cannot run {name}: {e}"))?, reaped: false };
+    let stdout = child.child.stdout.take();
+    let Ok(pid) = libc::pid_t::try_from(child.child.id()) else { return Err(format!("{name}: pid out of range")) };
     let start = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
-        match child.0.try_wait() {
-            Ok(Some(status)) => return Ok((status, stdout)),
-            Ok(None) if start.elapsed() >= timeout => {
-                // Dropping `child` kills it and its descendants, and reaps it.
-                return Err(format!("{name} took longer than {} s; killed", timeout.as_secs_f64()));
-            }
-            Ok(None) => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            Err(e) => return Err(format!("waiting for {name}: {e}")),
+        let mut status: libc::c_int = 0;
+        // SAFETY: wait4 writes the status and the usage into the two values we hand it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            child.reaped = true;
+            TOOLS_PEAK_KIB.fetch_max(u64::try_from(usage.ru_maxrss).unwrap_or(0), Ordering::Relaxed);
+            return Ok((std::os::unix::process::ExitStatusExt::from_raw(status), stdout));
         }
+        if reaped < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(format!("waiting for {name}: {error}"));
+        }
+        if start.elapsed() >= timeout {
+            // Dropping `child` kills it and its descendants, and reaps it.
+            return Err(format!("{name} took longer than {} s; killed", timeout.as_secs_f64()));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

@@ -715,12 +715,25 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
 /// Peak resident memory of this process and of the tools it waited for (renderer, OCR), in KiB: the
 /// larger of the two, since they ran one after the other.
 fn peak_memory_kib() -> Option<u64> {
-    let peak = |who| {
+    // This process's peak since the document began (reset by `start_memory_peak`), and its tools' own.
+    let own = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    });
+    let own = own.or_else(|| {
         // SAFETY: getrusage writes into the struct we hand it.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        (unsafe { libc::getrusage(who, &mut usage) } == 0).then_some(usage.ru_maxrss.max(0) as u64)
-    };
-    peak(libc::RUSAGE_SELF).max(peak(libc::RUSAGE_CHILDREN))
+        (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0).then_some(usage.ru_maxrss.max(0) as u64)
+    })?;
+    Some(own.max(folio_extract::tools_peak_kib()))
+}
+
+/// Starts the peak of [`peak_memory_kib`] anew: a warm parser process reads many documents, and each
+/// record's `peak_memory_kib` is its own document's. Linux resets a process's peak resident set (VmHWM) when
+/// 5 is written to its `clear_refs`; where that is refused, the peak is the process's so far.
+fn start_memory_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    folio_extract::reset_tools_peak();
 }
 
 /// What the parent asks of `folio extract-child`.
@@ -771,6 +784,7 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
         ocr: !request.no_ocr,
         ..Options::default()
     };
+    start_memory_peak();
     let mut extraction = folio_extract::extract_path(path, &options);
     extraction.record.path = request.name;
     match &request.text_file {
