@@ -214,7 +214,7 @@ async fn main() {
 
     let mut conn = PgConnection::connect(&cluster.db_url()).await.unwrap();
     let rows: Vec<(f64, f64)> = sqlx::query_as(
-        "SELECT EXTRACT(EPOCH FROM (r.created_at - d.created_at))::float8, (r.record->>'elapsed_ms')::float8
+        "SELECT EXTRACT(EPOCH FROM (r.created_at - d.created_at))::float8, COALESCE((r.record->>'elapsed_ms')::float8, 0)
          FROM records r JOIN documents d ON d.id = r.document_id",
     )
     .fetch_all(&mut conn)
