@@ -178,13 +178,7 @@ fn app_xml_comes_before_the_rendering_and_the_thumbnail_still_comes() {
 #[test]
 fn a_libreoffice_failure_or_timeout_is_not_the_documents_error() {
     let dir = tempfile::tempdir().unwrap();
-    let script = |name: &str, body: &str| {
-        use std::os::unix::fs::PermissionsExt;
-        let path = dir.path().join(name);
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    };
+    let script = |name: &str, body: &str| script(dir.path(), name, body);
     let bytes = paged_docx(&["One.", "Two."], None);
     let failing = script("soffice-fails", "echo 'cannot convert' >&2; exit 1");
     let silent = script("soffice-silent", "exit 0");

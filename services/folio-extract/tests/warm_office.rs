@@ -153,13 +153,7 @@ fn one_libreoffice_renders_several_documents_and_is_replaced_when_due_or_broken(
 fn without_a_working_office_the_warm_path_falls_back_and_costs_the_document_nothing() {
     require_uno();
     let dir = tempfile::tempdir().unwrap();
-    let script = |name: &str, body: &str| {
-        use std::os::unix::fs::PermissionsExt;
-        let path = dir.path().join(name);
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    };
+    let script = |name: &str, body: &str| script(dir.path(), name, body);
     let bytes = paged_docx(&["One.", "Two."], None);
     let failing = script("soffice-fails", "echo 'cannot start' >&2; exit 1");
     let hanging = script("soffice-hangs", "sleep 60 & wait");

@@ -176,3 +176,13 @@ pub fn require_soffice() -> std::path::PathBuf {
          apt-get install --no-install-recommends libreoffice-writer-nogui",
     )
 }
+
+/// An executable shell script `name` in `dir` running `body`: a stand-in for a tool (a LibreOffice that fails,
+/// says nothing or hangs).
+pub fn script(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
