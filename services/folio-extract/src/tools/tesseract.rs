@@ -20,11 +20,16 @@ fn command() -> Command {
     cmd
 }
 
-/// The installed language packs (`osd` included), asked of `tesseract --list-langs` once per process.
-/// Empty when tesseract is missing or fails; a warning is logged once.
+/// Where a parent process that asked tesseract already hands its answer to a parser process (pack names,
+/// comma-separated): asking costs a tesseract start (about 0.25 s), which every new parser process paid.
+pub const LANGUAGES_ENV: &str = "FOLIO_TESSERACT_LANGS";
+
+/// The installed language packs (`osd` included): from [`LANGUAGES_ENV`] when the parent gave them, else
+/// asked of `tesseract --list-langs`; once per process. Empty when tesseract is missing or fails; a warning
+/// is logged once.
 pub(crate) fn installed_languages() -> &'static [String] {
     static LANGS: OnceLock<Vec<String>> = OnceLock::new();
-    LANGS.get_or_init(|| match list_languages() {
+    LANGS.get_or_init(|| match given_languages().map(Ok).unwrap_or_else(list_languages) {
         Ok(langs) if !langs.is_empty() => langs,
         Ok(_) => {
             tracing::warn!("tesseract has no language packs; images and scans are not OCRed (run scripts/setup)");
@@ -40,6 +45,17 @@ pub(crate) fn installed_languages() -> &'static [String] {
 /// Whether the language pack `lang` (e.g. `spa`) is installed.
 pub(crate) fn has_language(lang: &str) -> bool {
     installed_languages().iter().any(|l| l == lang)
+}
+
+/// The packs in [`LANGUAGES_ENV`], when it holds a list of pack names (letters, digits, `_` and `-`).
+fn given_languages() -> Option<Vec<String>> {
+    parse_given_languages(&std::env::var(LANGUAGES_ENV).ok()?)
+}
+
+fn parse_given_languages(value: &str) -> Option<Vec<String>> {
+    let names: Vec<String> = value.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
+    let plausible = |n: &String| n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (!names.is_empty() && names.iter().all(plausible)).then_some(names)
 }
 
 fn list_languages() -> Result<Vec<String>, String> {
@@ -127,6 +143,17 @@ pub(crate) fn recognise_tsv(png: &Path, langs: &str, work: &Path, timeout: Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packs_handed_down_are_taken_only_when_they_look_like_pack_names() {
+        assert_eq!(
+            parse_given_languages("eng,osd, chi_sim ,"),
+            Some(vec!["eng".into(), "osd".into(), "chi_sim".into()])
+        );
+        assert_eq!(parse_given_languages(""), None);
+        assert_eq!(parse_given_languages("eng,../../etc"), None);
+        assert_eq!(parse_given_languages("eng;rm -rf"), None);
+    }
 
     #[test]
     fn parses_language_lists() {

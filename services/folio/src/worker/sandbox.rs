@@ -501,6 +501,11 @@ pub(crate) fn spawn_isolated(
     if let Some(password) = password {
         command.env(CHILD_PASSWORD_ENV, password.as_str());
     }
+    // The packs Tesseract has, asked once by this process instead of once by every parser process.
+    let packs = folio_extract::ocr_languages();
+    if !packs.is_empty() {
+        command.env(folio_extract::TESSERACT_LANGUAGES_ENV, packs.join(","));
+    }
     // pdftoppm and friends started by the child must not inherit threads it does not need.
     command.env("OMP_THREAD_LIMIT", "1").env("RUST_BACKTRACE", "0");
     // SAFETY: only async-signal-safe calls (setpgid, setrlimit, unshare, open, write, close, prctl) on memory
