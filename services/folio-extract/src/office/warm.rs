@@ -1,7 +1,7 @@
 //! LibreOffice kept running between documents, as Gotenberg does: a `soffice` listening on a pipe and a small
 //! Python bridge (`bridge.py`, with LibreOffice's own UNO module) that converts one document per request.
-//! Starting LibreOffice costs 1.5 to 2 s; a conversion through a running one costs 70 to 300 ms for a
-//! contribution-sized DOCX.
+//! Starting LibreOffice costs 1.5 to 2 s; through a running one, the corpus's DOCX take a median of 49 ms each,
+//! rendering and thumbnail included (`benches/compare.py --only office`, docs/PERFORMANCE.md).
 //!
 //! Each warm office lives in the process that started it (a warm parser process, or an in-process worker),
 //! inside whatever isolation that process has: the same cleared environment, limits and network namespace.
