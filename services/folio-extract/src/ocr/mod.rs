@@ -180,7 +180,7 @@ pub(crate) fn recognise(img: &DynamicImage, limits: &Limits) -> Result<PageOcr, 
         }
     }
     let (pack, tsv) = best;
-    let kept = is_text(&pack, &tsv);
+    let kept = is_text(&pack, &tsv) || is_code_page(&tsv);
     Ok(PageOcr {
         text: if kept { tsv.text.clone() } else { String::new() },
         languages: pack.split('+').map(str::to_string).collect(),
@@ -211,6 +211,17 @@ fn is_text(pack: &str, t: &crate::ocr::tsv::TsvText) -> bool {
     let marked = pack.split('+').all(|p| matches!(p, "heb" | "ara" | "fas" | "hin" | "tha"));
     let floor = if marked { MIN_MEAN_CONFIDENCE_MARKED_SCRIPT } else { MIN_MEAN_CONFIDENCE };
     t.mean_confidence() >= floor && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS && reads_as_writing(&t.text)
+}
+
+/// Confident words from which a reading is kept though [`reads_as_writing`] refuses it.
+const MIN_CONFIDENT_WORDS_OF_CODE: usize = 50;
+
+/// A page of source code or markup (`\DeclareTextComposite{\'}{T1}{E}{200}`, `a_b = c[i]`): its braces,
+/// backslashes and mixed case are what [`reads_as_writing`] takes for a photo's texture read as letters, but
+/// Tesseract reads such a page with confidence, word after word, which a texture never gives (a handful of
+/// words, at 0 to 40). Kept from [`MIN_CONFIDENT_WORDS_OF_CODE`] confident words at the usual mean confidence.
+fn is_code_page(t: &crate::ocr::tsv::TsvText) -> bool {
+    t.mean_confidence() >= MIN_MEAN_CONFIDENCE && t.confident_words(CONFIDENT) >= MIN_CONFIDENT_WORDS_OF_CODE
 }
 
 /// Letters (at least) from which [`reads_as_writing`] judges the mix of scripts.
@@ -389,6 +400,19 @@ fn language_of_pack(pack: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_of_code_read_with_confidence_is_kept_a_texture_is_not() {
+        let line = "651 \\DeclareTextComposite{\\*}{T1}{E}{202} oss \\DeclareTextCompositef{\\'}{T1}{0}{210}\n";
+        let code = |words: usize, confidence: f64| crate::ocr::tsv::TsvText {
+            text: line.repeat(words / 4),
+            confidences: vec![confidence; words],
+        };
+        assert!(!reads_as_writing(&code(80, 70.0).text), "its symbols and mixed case refuse it as writing");
+        assert!(is_code_page(&code(80, 70.0)), "80 words at 70: read with confidence");
+        assert!(!is_code_page(&code(12, 70.0)), "a handful of words is what a texture gives");
+        assert!(!is_code_page(&code(80, 30.0)), "and at low confidence");
+    }
 
     #[test]
     fn bounds_large_images() {
