@@ -135,6 +135,15 @@ fn one_libreoffice_renders_several_documents_and_is_replaced_when_due_or_broken(
     std::thread::sleep(Duration::from_millis(300));
     assert!(our_offices().iter().all(|(pid, _)| *pid != running[0]), "the hung office was killed");
 
+    // A .doc goes through the warm office too, saved as DOCX (the "MS Word 2007 XML" filter) and read as one.
+    let doc = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/legacy/call-for-contributions.doc"))
+        .unwrap();
+    let ex = extract_bytes("call.doc", &doc, &short);
+    assert_eq!(ex.record.error, None);
+    assert_eq!(ex.record.converted_from.as_deref(), Some("doc"));
+    assert!(ex.record.words > 500, "{} words", ex.record.words);
+    assert_eq!(pids().len(), 1, "converted by a warm office, which waits for the next document");
+
     folio_extract::stop_warm_offices();
     std::thread::sleep(Duration::from_millis(300));
     assert!(pids().is_empty(), "no office outlives stop_warm_offices");
