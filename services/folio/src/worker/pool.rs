@@ -263,10 +263,7 @@ async fn send(process: &mut WarmProcess, line: &[u8]) -> bool {
 
 /// A process's resident memory, from `/proc/<pid>/status`.
 fn resident_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    super::sandbox::proc_status_kib(&pid.to_string(), "VmRSS").map(|kib| kib * 1024)
 }
 
 /// The warm process's side: `folio extract-server`. Reads one request per line until stdin closes, and

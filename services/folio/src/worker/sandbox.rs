@@ -721,16 +721,20 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
 /// larger of the two, since they ran one after the other.
 fn peak_memory_kib() -> Option<u64> {
     // This process's peak since the document began (reset by `start_memory_peak`), and its tools' own.
-    let own = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
-    });
+    let own = proc_status_kib("self", "VmHWM");
     let own = own.or_else(|| {
         // SAFETY: getrusage writes into the struct we hand it.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0).then_some(usage.ru_maxrss.max(0) as u64)
     })?;
     Some(own.max(folio_extract::tools_peak_kib()))
+}
+
+/// A memory figure of `/proc/<process>/status` (`VmRSS`, `VmHWM`), in KiB; `process` is a pid or `self`.
+pub(crate) fn proc_status_kib(process: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Starts the peak of [`peak_memory_kib`] anew: a warm parser process reads many documents, and each
