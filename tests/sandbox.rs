@@ -317,3 +317,72 @@ async fn a_warm_parser_that_crashes_or_hangs_costs_that_document_only() {
     assert_ne!(pool.idle_pids(), warm);
     assert_eq!(pool.idle_pids().len(), 1);
 }
+
+/// The answer comes back over the pipe, each part through its bound: a stand-in (one-shot, then warm) that
+/// answers a record and a text part is read whole; one that announces a terabyte of text is stopped before a
+/// byte of it is buffered, as that document's `too_large` error, and a warm one is not given another document.
+#[tokio::test]
+async fn a_parsers_answer_is_read_part_by_part_through_its_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = |text_bytes: u64| {
+        let mut record = serde_json::to_value(folio_core::Record::failed(
+            "stand-in",
+            String::new(),
+            0,
+            folio_core::ExtractError::new(ExtractErrorKind::Corrupt, "answered by the stand-in"),
+        ))
+        .unwrap();
+        record["parts"] = serde_json::json!([{ "kind": "text", "bytes": text_bytes }]);
+        record["parser_us"] = serde_json::json!(1500);
+        let line = record.to_string();
+        assert!(!line.contains('\''));
+        line
+    };
+    // A one-shot stand-in: the answer, then its text's five bytes.
+    let good = script(dir.path(), "good", &format!("printf '%s\\n' '{}'; printf 'hello'", answer(5)));
+    let greedy = script(dir.path(), "greedy", &format!("printf '%s\\n' '{}'; exec cat /dev/zero", answer(1 << 40)));
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(good);
+    sandbox.timeout = Duration::from_secs(10);
+    let measured = sandbox.extract_measured(&file, "good.pdf", None, true).await;
+    assert_eq!(measured.extraction.text, "hello");
+    assert_eq!(measured.parser, Some(Duration::from_micros(1500)), "the parser's own time, to the microsecond");
+    assert_eq!(measured.extraction.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt));
+
+    let mut sandbox = Sandbox::with_program(greedy);
+    sandbox.timeout = Duration::from_secs(10);
+    let started = Instant::now();
+    let error = sandbox.extract(&file, "greedy.pdf").await.record.error.expect("an error");
+    assert_eq!(error.kind, ExtractErrorKind::TooLarge, "{}", error.message);
+    assert!(error.message.contains("1099511627776 bytes of text"), "{}", error.message);
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped at once, not read: {:?}", started.elapsed());
+
+    // The same stand-ins speaking the warm protocol: an answer per request line.
+    let warm = script(
+        dir.path(),
+        "warm",
+        &format!(
+            "[ \"$1\" = extract-server ] || exit 9\n\
+             while IFS= read -r line; do\n\
+               case \"$line\" in\n\
+                 *greedy*) printf '%s\\n' '{}'; exec cat /dev/zero ;;\n\
+                 *) printf '%s\\n' '{}'; printf 'hello' ;;\n\
+               esac\n\
+             done\n",
+            answer(1 << 40),
+            answer(5)
+        ),
+    );
+    let mut sandbox = Sandbox::with_program(warm);
+    sandbox.timeout = Duration::from_secs(10);
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
+    sandbox.warm = Some(pool.clone());
+    for n in 0..2 {
+        assert_eq!(sandbox.extract(&file, &format!("good-{n}.pdf")).await.text, "hello", "answer {n}");
+    }
+    let first = pool.idle_pids();
+    let error = sandbox.extract(&file, "greedy.pdf").await.record.error.expect("an error");
+    assert_eq!(error.kind, ExtractErrorKind::TooLarge, "{}", error.message);
+    assert_eq!(sandbox.extract(&file, "after.pdf").await.text, "hello");
+    assert_ne!(pool.idle_pids(), first, "a new process read the document after");
+}

@@ -277,6 +277,14 @@ pub fn pdfium_available() -> bool {
     pdf::pdfium::available()
 }
 
+/// Loads what the first document would otherwise load: PDFium, the language tables and word lists. A warm
+/// parser process calls it when it starts, before its first request, so that a process started to replace
+/// another (after its share of documents) is ready by the time the next document comes.
+pub fn warm_up() {
+    let _ = pdf::pdfium::available();
+    let _ = language::detect("warm up the tables with a sentence of words that is long enough to be read");
+}
+
 /// Combining marks composed with their letters (Unicode NFC), as text is compared, searched and set: a PDF
 /// or an OCR result may give `и` and U+0306 where the author typed `й`. Left as it is when already composed.
 fn compose(text: &mut String) {

@@ -98,14 +98,22 @@ pub(crate) fn check_key(key: &str) -> Result<(), BlobError> {
 impl BlobStore for FileBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
         let path = self.path(key)?;
-        let io = |source| BlobError::Io { key: key.to_string(), source };
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io)?;
-        }
-        // Write beside, then rename: a crash mid-write leaves the old blob or none, never half of one.
-        let tmp = self.partial(key).await?;
-        tokio::fs::write(&tmp, &bytes).await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)
+        let partial_dir = self.root.join(PARTIAL_DIR);
+        // One trip to a blocking thread for the whole write (a document stores several small blobs).
+        let written = tokio::task::spawn_blocking(move || {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            // Write beside, then rename: a crash mid-write leaves the old blob or none, never half of one.
+            std::fs::create_dir_all(&partial_dir)?;
+            let tmp = partial_dir.join(uuid::Uuid::new_v4().simple().to_string());
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &path)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|written| written);
+        written.map_err(|source| BlobError::Io { key: key.to_string(), source })
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {

@@ -266,26 +266,17 @@ pub enum Command {
     ExtractChild {
         #[arg(long)]
         name: String,
-        /// Longest sides of the thumbnails, comma-separated.
+        /// Longest sides of the thumbnails, comma-separated; none are made without it.
         #[arg(long, value_delimiter = ',')]
         sizes: Vec<u32>,
         /// Format of the thumbnails.
         #[arg(long, default_value = "png")]
         format: ThumbnailFormat,
-        /// Where to write the thumbnails (`<size>.<format>`); none are made without it.
-        #[arg(long)]
-        thumbnail_dir: Option<PathBuf>,
         /// LibreOffice's soffice, for DOCX renderings.
         #[arg(long)]
         office: Option<PathBuf>,
         #[arg(long)]
         office_timeout_secs: Option<u64>,
-        /// Where to write the text; without it the text is in the record on stdout.
-        #[arg(long)]
-        text_file: Option<PathBuf>,
-        /// Where to write the document's form (`structure.json`, `picture-N.png`) where its format gives one.
-        #[arg(long)]
-        form_dir: Option<PathBuf>,
         /// OCR nothing (a document declared a photograph).
         #[arg(long)]
         no_ocr: bool,
@@ -388,11 +379,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             name,
             sizes,
             format,
-            thumbnail_dir,
             office,
             office_timeout_secs,
-            text_file,
-            form_dir,
             no_ocr,
             max_text_bytes,
             password,
@@ -401,9 +389,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             let request = ChildRequest {
                 name,
                 thumbnails: ThumbnailSpec { sizes, format },
-                thumbnail_dir,
-                text_file,
-                form_dir,
                 no_ocr,
                 max_text_bytes,
                 office,
@@ -411,7 +396,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 office_conversions: 0,
                 password,
             };
-            crate::worker::sandbox::child_main(&file, request)?;
+            // The answer on stdout (the record's line, then its parts), written in large pieces.
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+            crate::worker::sandbox::child_main(&file, request, &mut out)?;
             Ok(())
         }
         Command::Process { dir, out, workers, quiet, settings } => {
@@ -590,8 +577,6 @@ mod tests {
             "1024,256",
             "--format",
             "webp",
-            "--thumbnail-dir",
-            "/tmp/t",
             "--office",
             "/usr/bin/soffice",
             "--office-timeout-secs",
@@ -602,10 +587,9 @@ mod tests {
         .unwrap();
         assert_eq!(cli.global.extraction.thumbnail_sizes.as_deref(), Some("none"));
         match cli.command {
-            Command::ExtractChild { sizes, format, thumbnail_dir, office, office_timeout_secs, file, .. } => {
+            Command::ExtractChild { sizes, format, office, office_timeout_secs, file, .. } => {
                 assert_eq!(sizes, [1024, 256]);
                 assert_eq!(format, ThumbnailFormat::Webp);
-                assert_eq!(thumbnail_dir, Some(PathBuf::from("/tmp/t")));
                 assert_eq!(office, Some(PathBuf::from("/usr/bin/soffice")));
                 assert_eq!(office_timeout_secs, Some(9));
                 assert_eq!(file, PathBuf::from("-odd.pdf"));

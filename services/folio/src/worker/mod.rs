@@ -1,6 +1,7 @@
 //! The worker role: takes work requests from the queue, claims the document in the database, extracts it in
 //! the sandbox, writes the record, and only then acknowledges the message.
 
+pub mod answer;
 pub mod pool;
 pub mod reconciler;
 pub mod sandbox;
@@ -431,10 +432,12 @@ impl Worker {
         };
         times.fetch = fetching.elapsed();
         let extracting = Instant::now();
-        let extraction = self.sandbox.extract_document(&path, &document.file_name, password, ocr).await;
+        let measured = self.sandbox.extract_measured(&path, &document.file_name, password, ocr).await;
         let sandboxed = extracting.elapsed();
+        let extraction = measured.extraction;
         let mut record = extraction.record;
-        times.extract = Duration::from_millis(record.elapsed_ms).min(sandboxed);
+        let parser = measured.parser.unwrap_or(Duration::from_millis(record.elapsed_ms));
+        times.extract = parser.min(sandboxed);
         times.isolation = sandboxed.saturating_sub(times.extract);
         let error = record.error.as_ref().map(|e| e.kind);
         // The parser process died (crashed, ran out of memory or time): that may be the machine (memory
@@ -492,11 +495,16 @@ impl Worker {
         // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
         let thumbnail_key = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
         record.thumbnail = thumbnail_key.clone();
-        // The text's digest reads all of it (up to extract.max_text_mib): off the runtime's threads.
+        // The text's digest reads all of it (up to extract.max_text_mib): off the runtime's threads, unless it
+        // is as short as most are (a trip to a blocking thread would cost more than the digest).
         let text = extraction.text;
-        let stored = tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key))
-            .await
-            .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })?;
+        let stored = if text.len() <= INLINE_DIGEST_BYTES {
+            StoredRecord::new(record, text, thumbnail_key)
+        } else {
+            tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key))
+                .await
+                .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })?
+        };
         match self.store.complete(document.id, &self.settings.name, &stored).await {
             Ok(true) => {
                 times.store = storing.elapsed();
@@ -515,6 +523,9 @@ impl Worker {
     }
 }
 
+/// The longest text whose digest is made on the runtime's own thread (tens of microseconds).
+const INLINE_DIGEST_BYTES: usize = 64 * 1024;
+
 /// Where one document's time went in this worker, from its message's delivery to its acknowledgement. What is
 /// not `extract` is the pipeline's own cost: the database (`claim`, the record in `store`), the blob store
 /// (`fetch`, the thumbnails in `store`), the queue (`settle`) and the parser process's start and hand-back
@@ -525,9 +536,10 @@ struct StageTimes {
     claim: Duration,
     /// Making the original a local file for the parser (a copy from the blob store where it has no path).
     fetch: Duration,
-    /// The parser's own time on the document (the record's `elapsed_ms`).
+    /// The parser's own time on the document (to the microsecond where the parser said it, else the
+    /// record's `elapsed_ms`).
     extract: Duration,
-    /// The rest of the parser process's wall time: starting it, its scratch folder, its answer coming back.
+    /// The rest of the parser process's wall time: starting it (one-shot), the request, its answer coming back.
     isolation: Duration,
     /// Writing the thumbnails and the record.
     store: Duration,

@@ -2,9 +2,10 @@
 //!
 //! A warm process is `folio extract-server`, started as a one-shot parser is (cleared environment and its
 //! allowlist, its own process group and network namespace, `RLIMIT_AS`, `RLIMIT_FSIZE`, no core, no new
-//! privileges, killed with its group when dropped), that reads one request per line on stdin (the file, where
-//! to write the text, thumbnails and form), extracts it as `folio extract-child` would, and answers its
-//! record as one line on stdout. The worker keeps it for the next document unless:
+//! privileges, killed with its group when dropped), that reads one request per line on stdin (the file and
+//! what to make of it), extracts it as `folio extract-child` would, and answers on stdout as it does
+//! ([`super::answer`]: the record's line, then the text, form and thumbnails, each read through its bound).
+//! The worker keeps it for the next document unless:
 //! - it has read [`WarmPool::documents_per_process`] documents (then it is replaced: what a parser leaks or
 //!   leaves behind lives that long at most);
 //! - its resident memory has passed [`WarmPool::recycle_bytes`];
@@ -14,7 +15,8 @@
 //! What differs from a one-shot process: `RLIMIT_CPU` bounds a process's life, so it is the one-shot limit
 //! times the documents a process may read (the wall-clock limit still stops each document); a document with
 //! a password is read by a one-shot process (its password must not stay in a process that reads the next
-//! document); and the peak memory a record gives is the process's so far.
+//! document); and each document's peak memory is measured from its start (`/proc/self/clear_refs`), so a
+//! record's `peak_memory_kib` is its own where the kernel allows the reset, the process's so far where not.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -22,21 +24,19 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use folio_core::{ExtractError, ExtractErrorKind, ThumbnailFormat};
-use folio_extract::Extraction;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::sandbox::{classify_exit, spawn_isolated, ChildLimits, ProcessGroup, Sandbox, Scratch, MAX_RECORD_BYTES};
+use super::answer::{self, Measured, Unread};
+use super::sandbox::{classify_exit, spawn_isolated, ChildLimits, ProcessGroup, Sandbox};
 
 /// One document, as the worker asks a warm process for it (one JSON line on its stdin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WarmRequest {
     pub file: PathBuf,
     pub name: String,
-    pub text_file: PathBuf,
-    pub form_dir: PathBuf,
-    pub thumbnail_dir: Option<PathBuf>,
+    /// Thumbnails' longest sides (none when empty).
     pub sizes: Vec<u32>,
     pub format: ThumbnailFormat,
     pub max_text_bytes: u64,
@@ -151,27 +151,11 @@ impl WarmPool {
         path: &Path,
         name: &str,
         ocr: bool,
-    ) -> Result<Extraction, ExtractError> {
-        let scratch_dir = tempfile::tempdir()
-            .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
-        let scratch = Scratch {
-            text_file: scratch_dir.path().join("text"),
-            thumbnail_dir: scratch_dir.path().join("thumbnails"),
-            form_dir: scratch_dir.path().join("form"),
-        };
-        let io = |e: std::io::Error| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder: {e}"));
-        std::fs::create_dir(&scratch.form_dir).map_err(io)?;
-        let sizes = sandbox.thumbnails.sizes_largest_first();
-        if !sizes.is_empty() {
-            std::fs::create_dir(&scratch.thumbnail_dir).map_err(io)?;
-        }
+    ) -> Result<Measured, ExtractError> {
         let request = WarmRequest {
             file: path.to_path_buf(),
             name: name.to_string(),
-            text_file: scratch.text_file.clone(),
-            form_dir: scratch.form_dir.clone(),
-            thumbnail_dir: (!sizes.is_empty()).then(|| scratch.thumbnail_dir.clone()),
-            sizes,
+            sizes: sandbox.thumbnails.sizes_largest_first(),
             format: sandbox.thumbnails.format,
             max_text_bytes: sandbox.max_text_bytes,
             office: sandbox.office.clone(),
@@ -199,12 +183,8 @@ impl WarmPool {
             }
         };
 
-        let mut out = Vec::new();
-        let read = async {
-            let mut bounded = (&mut process.stdout).take(MAX_RECORD_BYTES + 1);
-            bounded.read_until(b'\n', &mut out).await
-        };
-        match tokio::time::timeout(sandbox.timeout, read).await {
+        let asked = sandbox.asked();
+        let answered = match tokio::time::timeout(sandbox.timeout, answer::read(&mut process.stdout, &asked)).await {
             Err(_) => {
                 // Dropped: its group is killed.
                 drop(process);
@@ -213,22 +193,17 @@ impl WarmPool {
                     format!("took longer than the {} s limit and was stopped", sandbox.timeout.as_secs()),
                 ));
             }
-            Ok(Err(e)) => {
+            Ok(Err(Unread::Ended)) => return Err(self.died(process, sandbox).await),
+            Ok(Err(unread)) => {
+                // Past a bound, nonsense, or a broken pipe: the process is not trusted with another document.
+                let error = unread.into_error(&process.stderr_text());
                 drop(process);
-                return Err(ExtractError::new(ExtractErrorKind::Crashed, format!("lost the parser process: {e}")));
+                return Err(error);
             }
-            Ok(Ok(_)) if out.len() as u64 > MAX_RECORD_BYTES => {
-                drop(process);
-                return Err(ExtractError::new(
-                    ExtractErrorKind::TooLarge,
-                    format!("the parser process answered more than {} MiB of record", MAX_RECORD_BYTES >> 20),
-                ));
-            }
-            Ok(Ok(_)) if !out.ends_with(b"\n") => return Err(self.died(process, sandbox).await),
-            Ok(Ok(_)) => {}
-        }
+            Ok(Ok(answered)) => answered,
+        };
         process.documents += 1;
-        let answer = sandbox.read_answer(&out, &process.stderr_text(), &scratch).await;
+        let answer = answered.into_extraction(&asked, &process.stderr_text());
         let worn = process.documents >= self.documents_per_process
             || resident_bytes(process.pid).is_some_and(|bytes| bytes > self.recycle_bytes);
         if answer.is_ok() && !worn {
@@ -267,12 +242,15 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 }
 
 /// The warm process's side: `folio extract-server`. Reads one request per line until stdin closes, and
-/// answers each as `folio extract-child` does (the record as one line on stdout; text, thumbnails and form
-/// into the files and folders the request names).
+/// answers each on stdout as `folio extract-child` does.
 pub fn server_main() -> std::io::Result<()> {
     use std::io::BufRead;
     let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let mut line = String::new();
+    // Ready before the first request: a replacement process starts while the worker stores the document
+    // before it.
+    folio_extract::warm_up();
     loop {
         line.clear();
         if stdin.lock().read_line(&mut line)? == 0 {
@@ -284,9 +262,6 @@ pub fn server_main() -> std::io::Result<()> {
         let child = super::sandbox::ChildRequest {
             name: request.name,
             thumbnails: folio_extract::ThumbnailSpec { sizes: request.sizes, format: request.format },
-            thumbnail_dir: request.thumbnail_dir,
-            text_file: Some(request.text_file),
-            form_dir: Some(request.form_dir),
             no_ocr: request.no_ocr,
             max_text_bytes: Some(request.max_text_bytes),
             office: request.office,
@@ -294,6 +269,6 @@ pub fn server_main() -> std::io::Result<()> {
             office_conversions: request.office_conversions,
             password: None,
         };
-        super::sandbox::child_main(&request.file, child)?;
+        super::sandbox::child_main(&request.file, child, &mut out)?;
     }
 }

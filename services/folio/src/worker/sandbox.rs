@@ -1,11 +1,10 @@
 //! Runs each extraction in a child process of the `folio` binary, so that a parser that panics, aborts,
 //! overflows its stack, loops or eats memory costs that one document its record, never the worker.
 //!
-//! The child is `folio extract-child`: it reads one file, writes its text into a file it is given
-//! (`--text-file`), prints its record as JSON on stdout and writes its thumbnails into a folder it is given,
-//! one file per size (`256.png`, `1024.png`), listed in the record's `thumbnails`; the parent reads back
-//! those it asked for. Everything it answers is read through a bound: the record ([`MAX_RECORD_BYTES`]), the
-//! text (`max_text_bytes`), stderr (64 KiB), each thumbnail ([`MAX_THUMBNAIL_BYTES`]).
+//! The child is `folio extract-child` (or a warm `folio extract-server`, [`super::pool`]): it reads one file
+//! and answers on its stdout the record, the text, the form and the thumbnails ([`super::answer`]); the
+//! parent reads each through its bound before buffering it (the record, the text at `max_text_bytes`, each
+//! thumbnail and picture), and at most 64 KiB of its stderr. Nothing passes through a scratch file.
 //!
 //! What a parser that is taken over (a hostile file exploiting PDFium, LibreOffice or Tesseract) can reach
 //! is bounded too. The child starts with a cleared environment and an allowlist ([`CHILD_ENV_ALLOWLIST`]):
@@ -22,9 +21,9 @@
 //! child's command only), never in its arguments, which every user of the machine can read with `ps`; the
 //! child takes it out of its environment before it starts any thread or tool.
 
-use folio_core::structure::Structure;
+use super::answer::{self, Asked, Measured, Unread};
 use folio_core::{ExtractError, ExtractErrorKind, Record};
-use folio_extract::{Extraction, Limits, Options, Password, Picture, Thumbnail, ThumbnailSpec};
+use folio_extract::{Extraction, Limits, Options, Password, ThumbnailSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -50,21 +49,6 @@ pub const CHILD_ENV_ALLOWLIST: &[&str] = &[
     "FOLIO_TESSERACT",
     "FOLIO_DJPEG",
 ];
-
-/// The most bytes of record (JSON, without its text) read from a parser process.
-pub const MAX_RECORD_BYTES: u64 = 4 << 20;
-/// The most bytes read back of one thumbnail (a 4096 px lossless image is well under it).
-pub const MAX_THUMBNAIL_BYTES: u64 = 64 << 20;
-/// The most bytes read back of one picture taken from a document (1600 px at most: well under it).
-pub const MAX_PICTURE_BYTES: u64 = 16 << 20;
-/// The file in the form folder that holds a document's structure (JSON).
-const STRUCTURE_FILE: &str = "structure.json";
-
-/// The most bytes of structure read back: its texts are bounded as the text is (`max_text_bytes`), with room
-/// for JSON's escapes and its tables' and notes' framing.
-fn max_structure_bytes(max_text_bytes: u64) -> u64 {
-    max_text_bytes.saturating_mul(2).saturating_add(1 << 20)
-}
 
 /// Take the password in the environment variable `name` out of this process's environment, so that no
 /// process it starts later inherits it; `None` when it is unset or empty. Call it before any thread
@@ -195,19 +179,26 @@ impl Sandbox {
         password: Option<&Password>,
         ocr: bool,
     ) -> Extraction {
+        self.extract_measured(path, name, password, ocr).await.extraction
+    }
+
+    /// As [`Sandbox::extract_document`], with the parser's own time on the document (apart from its process's
+    /// start and hand-back), to the microsecond where the parser said it.
+    pub async fn extract_measured(&self, path: &Path, name: &str, password: Option<&Password>, ocr: bool) -> Measured {
         let started = Instant::now();
-        let mut extraction = match &self.isolation {
+        let mut measured = match &self.isolation {
             Isolation::InProcess => {
                 let (owned_path, owned_name, options) =
                     (path.to_path_buf(), name.to_string(), self.options(password, ocr));
                 let timeout = self.timeout;
                 let task = tokio::task::spawn_blocking(move || {
+                    let parsing = Instant::now();
                     let mut e = folio_extract::extract_path(&owned_path, &options);
                     e.record.path = owned_name;
-                    e
+                    Measured { extraction: e, parser: Some(parsing.elapsed()) }
                 });
                 match tokio::time::timeout(timeout, task).await {
-                    Ok(Ok(e)) => e,
+                    Ok(Ok(measured)) => measured,
                     Ok(Err(join)) => {
                         failure(path, name, ExtractErrorKind::Crashed, format!("the parser thread failed: {join}"))
                     }
@@ -225,15 +216,21 @@ impl Sandbox {
                     _ => self.run_child(program, path, name, password, ocr).await,
                 };
                 match answered {
-                    Ok(e) => e,
+                    Ok(measured) => measured,
                     Err(error) => failure(path, name, error.kind, error.message),
                 }
             }
         };
-        if extraction.record.elapsed_ms == 0 {
-            extraction.record.elapsed_ms = started.elapsed().as_millis() as u64;
+        let record = &mut measured.extraction.record;
+        if record.elapsed_ms == 0 {
+            record.elapsed_ms = started.elapsed().as_millis() as u64;
         }
-        extraction
+        measured
+    }
+
+    /// What a parser process is asked for, and so the bounds its answer is read through.
+    pub(crate) fn asked(&self) -> Asked {
+        Asked { max_text_bytes: self.max_text_bytes, thumbnails: self.thumbnails.clone() }
     }
 
     async fn run_child(
@@ -243,34 +240,17 @@ impl Sandbox {
         name: &str,
         password: Option<&Password>,
         ocr: bool,
-    ) -> Result<Extraction, ExtractError> {
-        let scratch = tempfile::tempdir()
-            .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the parser: {e}")))?;
-        let thumbnail_dir = scratch.path().join("thumbnails");
-        let form_dir = scratch.path().join("form");
-        let text_file = scratch.path().join("text");
-        std::fs::create_dir(&form_dir)
-            .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for the form: {e}")))?;
+    ) -> Result<Measured, ExtractError> {
         let mut command = tokio::process::Command::new(program);
         command.arg("extract-child").arg("--name").arg(name);
-        command.arg("--text-file").arg(&text_file).arg("--max-text-bytes").arg(self.max_text_bytes.to_string());
-        command.arg("--form-dir").arg(&form_dir);
+        command.arg("--max-text-bytes").arg(self.max_text_bytes.to_string());
         if !ocr {
             command.arg("--no-ocr");
         }
         let sizes = self.thumbnails.sizes_largest_first();
         if !sizes.is_empty() {
-            std::fs::create_dir(&thumbnail_dir).map_err(|e| {
-                ExtractError::new(ExtractErrorKind::Io, format!("no scratch folder for thumbnails: {e}"))
-            })?;
             let sizes: Vec<String> = sizes.iter().map(u32::to_string).collect();
-            command
-                .arg("--sizes")
-                .arg(sizes.join(","))
-                .arg("--format")
-                .arg(self.thumbnails.format.as_str())
-                .arg("--thumbnail-dir")
-                .arg(&thumbnail_dir);
+            command.arg("--sizes").arg(sizes.join(",")).arg("--format").arg(self.thumbnails.format.as_str());
         }
         if let Some(office) = &self.office {
             command.arg("--office").arg(office);
@@ -285,16 +265,21 @@ impl Sandbox {
                 return Err(refused);
             }
         }
-        let mut stdout = child.stdout.take();
+        let stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
+        let asked = self.asked();
         let run = async {
-            let mut out = Vec::new();
             let mut err = Vec::new();
             let read_out = async {
-                if let Some(s) = stdout.as_mut() {
-                    // One byte past the bound tells a record that is too long from one that fits.
-                    let _ = s.take(MAX_RECORD_BYTES + 1).read_to_end(&mut out).await;
+                let mut stdout = tokio::io::BufReader::new(stdout?);
+                let answer = answer::read(&mut stdout, &asked).await;
+                if let (Err(Unread::TooLarge(_)), Some(group)) = (&answer, &group) {
+                    // Stop it now (its stderr then ends too): what it says past its answer is not read.
+                    group.kill();
                 }
+                // Whatever it writes after its answer is not read: it ends on a closed pipe.
+                drop(stdout);
+                Some(answer)
             };
             let read_err = async {
                 if let Some(s) = stderr.as_mut() {
@@ -302,15 +287,11 @@ impl Sandbox {
                     let _ = s.take(64 * 1024).read_to_end(&mut err).await;
                 }
             };
-            tokio::join!(read_out, read_err);
-            if out.len() as u64 > MAX_RECORD_BYTES {
-                // Stop it now: what it says past the bound is not read.
-                let _ = child.start_kill();
-            }
+            let (answer, ()) = tokio::join!(read_out, read_err);
             let status = child.wait().await;
-            (status, out, err)
+            (status, answer, err)
         };
-        let (status, out, err) = match tokio::time::timeout(self.timeout, run).await {
+        let (status, answer, err) = match tokio::time::timeout(self.timeout, run).await {
             Ok(result) => result,
             Err(_) => {
                 // `child` is dropped with the future (kill_on_drop); the group takes its children with it.
@@ -323,162 +304,17 @@ impl Sandbox {
         };
         // The child exited: nothing of its group may outlive the document.
         drop(group);
-        if out.len() as u64 > MAX_RECORD_BYTES {
-            return Err(ExtractError::new(
-                ExtractErrorKind::TooLarge,
-                format!("the parser process answered more than {} MiB of record", MAX_RECORD_BYTES >> 20),
-            ));
+        let stderr_text = String::from_utf8_lossy(&err);
+        let answer = answer.unwrap_or(Err(Unread::Ended));
+        if let Err(Unread::TooLarge(message)) = answer {
+            return Err(ExtractError::new(ExtractErrorKind::TooLarge, message));
         }
         let status = status
             .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("lost the parser process: {e}")))?;
-        let stderr_text = String::from_utf8_lossy(&err);
         if !status.success() {
             return Err(classify_exit(status, &stderr_text, self));
         }
-        self.read_answer(&out, &stderr_text, &Scratch { text_file, thumbnail_dir, form_dir }).await
-    }
-
-    /// What a parser process answered for one document: its record (`out`, JSON), then the text, the
-    /// thumbnails and the form it wrote into `scratch`, each read through its bound.
-    pub(crate) async fn read_answer(
-        &self,
-        out: &[u8],
-        stderr_text: &str,
-        scratch: &Scratch,
-    ) -> Result<Extraction, ExtractError> {
-        let Scratch { text_file, thumbnail_dir, form_dir } = scratch;
-        let mut record: Record = serde_json::from_slice(out).map_err(|e| {
-            ExtractError::new(
-                ExtractErrorKind::Crashed,
-                format!("the parser process answered nonsense ({e}); stderr: {}", tail(stderr_text)),
-            )
-        })?;
-        let mut text = match record.text.take() {
-            Some(inline) => inline,
-            None => read_bounded_text(text_file, self.max_text_bytes).await?,
-        };
-        if let Some(found) = folio_extract::cut_text(&mut text, self.max_text_bytes) {
-            record.text_cut_from_bytes = Some(record.text_cut_from_bytes.unwrap_or(found).max(found));
-        }
-        // The record lists the thumbnails the child wrote; read back those of the sizes and format asked
-        // for, each from the file name the parent expects (never a path the child chose).
-        let mut thumbnails = Vec::new();
-        for made in std::mem::take(&mut record.thumbnails) {
-            if !self.thumbnails.sizes.contains(&made.max_side) || made.format != self.thumbnails.format {
-                continue;
-            }
-            let mut thumbnail = Thumbnail {
-                max_side: made.max_side,
-                width: made.width,
-                height: made.height,
-                format: made.format,
-                bytes: Vec::new(),
-            };
-            match read_bounded(&thumbnail_dir.join(thumbnail.file_name()), MAX_THUMBNAIL_BYTES).await {
-                Ok(Some(bytes)) => {
-                    thumbnail.bytes = bytes;
-                    thumbnails.push(thumbnail);
-                }
-                Ok(None) => tracing::warn!(size = made.max_side, "a thumbnail the parser wrote is over its bound"),
-                Err(e) => tracing::warn!(size = made.max_side, error = %e, "a thumbnail the parser listed is missing"),
-            }
-        }
-        record.thumbnail = None;
-        let (structure, pictures) = read_form(form_dir, self.max_text_bytes).await;
-        Ok(Extraction { record, text, thumbnails, structure, pictures })
-    }
-}
-
-/// Where a parser process writes what it found of one document.
-pub(crate) struct Scratch {
-    pub text_file: PathBuf,
-    pub thumbnail_dir: PathBuf,
-    pub form_dir: PathBuf,
-}
-
-/// The form the child wrote, read through its bounds: the structure ([`max_structure_bytes`], then held to
-/// [`Structure::cut`]'s), each picture it names ([`MAX_PICTURE_BYTES`], from the file name the parent expects,
-/// a PNG of the size the structure says). A picture that is missing or over its bound is left out with the
-/// blocks that show it; a structure that is over its bound or does not parse is left out (the text remains).
-async fn read_form(dir: &Path, max_text_bytes: u64) -> (Option<Structure>, Vec<Picture>) {
-    let mut structure: Structure = match read_bounded(&dir.join(STRUCTURE_FILE), max_structure_bytes(max_text_bytes))
-        .await
-    {
-        Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
-            Ok(structure) => structure,
-            Err(e) => {
-                tracing::warn!(error = %e, "the structure the parser wrote does not parse; the text is set instead");
-                return (None, Vec::new());
-            }
-        },
-        Ok(None) => {
-            tracing::warn!("the structure the parser wrote is over its bound; the text is set instead");
-            return (None, Vec::new());
-        }
-        Err(_) => return (None, Vec::new()),
-    };
-    structure.cut();
-    let mut pictures = Vec::new();
-    let mut kept = Vec::new();
-    for (index, reference) in structure.pictures.iter_mut().enumerate() {
-        let name = Picture::file_name(index);
-        let read = read_bounded(&dir.join(&name), MAX_PICTURE_BYTES).await.ok().flatten();
-        let png = read.filter(|bytes| png_size(bytes) == Some((reference.width, reference.height)));
-        kept.push(png.is_some());
-        if let Some(png) = png {
-            reference.location = name;
-            pictures.push(Picture { png, width: reference.width, height: reference.height });
-        } else {
-            tracing::warn!(
-                picture = index + 1,
-                "a picture the parser listed is missing, over its bound or not the PNG it says"
-            );
-        }
-    }
-    structure.keep_pictures(&kept);
-    (Some(structure), pictures)
-}
-
-/// The width and height a PNG's header gives.
-fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
-        return None;
-    }
-    let be = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    Some((be(16), be(20)))
-}
-
-/// A file's content when it has at most `limit` bytes; `None` when it has more (only `limit + 1` are read).
-async fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let file = tokio::fs::File::open(path).await?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).await?;
-    Ok((bytes.len() as u64 <= limit).then_some(bytes))
-}
-
-/// The text the child wrote: at most `limit` bytes of it are read (the child cuts it already; this holds
-/// whatever the child does), cut at a character boundary. No file: no text.
-async fn read_bounded_text(path: &Path, limit: u64) -> Result<String, ExtractError> {
-    let file = match tokio::fs::File::open(path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(e) => return Err(ExtractError::new(ExtractErrorKind::Io, format!("reading the parser's text: {e}"))),
-    };
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| ExtractError::new(ExtractErrorKind::Io, format!("reading the parser's text: {e}")))?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(text),
-        Err(e) => {
-            // Over the bound, the last character may be cut in two: keep what decodes.
-            let valid = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes)
-                .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("the parser's text: {e}")))
-        }
+        answer.map_err(|unread| unread.into_error(&stderr_text))?.into_extraction(&asked, &stderr_text)
     }
 }
 
@@ -647,8 +483,9 @@ unsafe fn write_proc(path: &std::ffi::CStr, bytes: &[u8]) {
 #[derive(Debug)]
 pub(crate) struct ProcessGroup(pub(crate) libc::pid_t);
 
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
+impl ProcessGroup {
+    /// Kills every process of the group.
+    pub(crate) fn kill(&self) {
         // SAFETY: plain syscall; the group id is the child's pid, set by setpgid before exec.
         unsafe {
             libc::kill(-self.0, libc::SIGKILL);
@@ -656,10 +493,10 @@ impl Drop for ProcessGroup {
     }
 }
 
-fn tail(text: &str) -> String {
-    let trimmed = text.trim();
-    let start = trimmed.char_indices().rev().nth(300).map(|(i, _)| i).unwrap_or(0);
-    trimmed[start..].to_string()
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 #[cfg(unix)]
@@ -696,10 +533,10 @@ pub(crate) fn classify_exit(status: std::process::ExitStatus, stderr: &str, limi
         Some(signal) => format!("was ended by signal {signal}"),
         None => format!("exited with status {}", status.code().unwrap_or(-1)),
     };
-    ExtractError::new(ExtractErrorKind::Crashed, format!("the parser {why}: {}", tail(stderr)))
+    ExtractError::new(ExtractErrorKind::Crashed, format!("the parser {why}: {}", answer::tail(stderr)))
 }
 
-fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> Extraction {
+fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> Measured {
     let content = std::fs::read(path).ok();
     let (sha256, bytes) = content
         .as_deref()
@@ -714,7 +551,9 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
         record.format = format.as_str().to_string();
         record.mime = format.mime().to_string();
     }
-    Extraction { record, text: String::new(), thumbnails: Vec::new(), structure: None, pictures: Vec::new() }
+    let extraction =
+        Extraction { record, text: String::new(), thumbnails: Vec::new(), structure: None, pictures: Vec::new() };
+    Measured { extraction, parser: None }
 }
 
 /// Peak resident memory of this process and of the tools it waited for (renderer, OCR), in KiB: the
@@ -750,13 +589,8 @@ fn start_memory_peak() {
 pub struct ChildRequest {
     /// The name to record the file under.
     pub name: String,
-    /// Thumbnails to make, written into `thumbnail_dir` (none without one).
+    /// Thumbnails to make (none when it lists no size).
     pub thumbnails: ThumbnailSpec,
-    pub thumbnail_dir: Option<PathBuf>,
-    /// Where to write the text; without it the text goes in the record on stdout.
-    pub text_file: Option<PathBuf>,
-    /// Where to write the document's form: `structure.json` and its pictures (`picture-N.png`); none without.
-    pub form_dir: Option<PathBuf>,
     /// OCR nothing (a declared photograph).
     pub no_ocr: bool,
     /// Most text kept, in bytes.
@@ -771,11 +605,10 @@ pub struct ChildRequest {
     pub password: Option<Password>,
 }
 
-/// The child's side: `folio extract-child`. Writes each thumbnail as `<max_side>.<format>` into the
-/// thumbnail folder, lists them in the record's `thumbnails` under those names, writes the text into the
-/// text file, and prints the record as one JSON line (with the text in it when no text file was given).
-pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
-    let thumbnails = if request.thumbnail_dir.is_some() { request.thumbnails } else { ThumbnailSpec::none() };
+/// The child's side: `folio extract-child` (and each document of `folio extract-server`). Extracts the file
+/// and writes its answer on `out` ([`answer::write`]): the record, then the text, the form and the
+/// thumbnails.
+pub fn child_main(path: &Path, request: ChildRequest, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut limits = Limits::default();
     if let Some(timeout) = request.office_timeout {
         limits.office_timeout = timeout;
@@ -785,7 +618,7 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
     }
     let options = Options {
         limits,
-        thumbnails,
+        thumbnails: request.thumbnails,
         office: request.office,
         office_conversions: request.office_conversions,
         keep_text: false,
@@ -794,30 +627,10 @@ pub fn child_main(path: &Path, request: ChildRequest) -> std::io::Result<()> {
         ..Options::default()
     };
     start_memory_peak();
+    let parsing = Instant::now();
     let mut extraction = folio_extract::extract_path(path, &options);
+    let parser = parsing.elapsed();
     extraction.record.path = request.name;
-    match &request.text_file {
-        Some(file) => std::fs::write(file, extraction.text.as_bytes())?,
-        None => extraction.record.text = Some(std::mem::take(&mut extraction.text)),
-    }
     extraction.record.peak_memory_kib = peak_memory_kib();
-    if let (Some(dir), Some(structure)) = (&request.form_dir, &extraction.structure) {
-        for (index, picture) in extraction.pictures.iter().enumerate() {
-            std::fs::write(dir.join(folio_extract::Picture::file_name(index)), &picture.png)?;
-        }
-        std::fs::write(dir.join(STRUCTURE_FILE), serde_json::to_vec(structure).map_err(std::io::Error::other)?)?;
-    }
-    if let Some(dir) = &request.thumbnail_dir {
-        for thumbnail in &extraction.thumbnails {
-            let file = thumbnail.file_name();
-            std::fs::write(dir.join(&file), &thumbnail.bytes)?;
-            extraction.record.thumbnails.push(thumbnail.reference(file));
-        }
-    }
-    let line = serde_json::to_string(&extraction.record).map_err(std::io::Error::other)?;
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(line.as_bytes())?;
-    stdout.write_all(b"\n")?;
-    stdout.flush()
+    answer::write(out, extraction, parser)
 }
