@@ -65,6 +65,12 @@ async fn blobs_go_to_s3_and_come_back_whole() {
         assert!(matches!(blobs.put(bad, vec![1]).await, Err(BlobError::BadKey(_))), "{bad}");
     }
     assert!(blobs.local_path("originals/ab").is_none());
+    // A document's blobs in one call.
+    let several =
+        vec![("thumbnails/d/256.png".to_string(), b"a".to_vec()), ("thumbnails/d/1024.png".to_string(), b"b".to_vec())];
+    blobs.put_all(several).await.unwrap();
+    assert_eq!(blobs.get("thumbnails/d/256.png").await.unwrap(), b"a");
+    assert_eq!(blobs.get("thumbnails/d/1024.png").await.unwrap(), b"b");
     // The prefix keeps runs apart in one bucket.
     let other = store(&bucket, "run-2");
     assert!(!other.exists("originals/ab").await.unwrap());

@@ -34,6 +34,15 @@ impl BlobError {
 pub trait BlobStore: Send + Sync {
     /// Writes a blob; writing the same key again replaces it whole (readers never see half a blob).
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
+    /// Writes several blobs, as [`BlobStore::put`] each, at once (a document's thumbnails and form); the first
+    /// error when any fails. No order among them is promised.
+    async fn put_all(&self, blobs: Vec<(String, Vec<u8>)>) -> Result<(), BlobError> {
+        futures_util::future::try_join_all(
+            blobs.into_iter().map(|(key, bytes)| async move { self.put(&key, bytes).await }),
+        )
+        .await
+        .map(|_| ())
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
     /// A blob's size in bytes, without reading it ([`BlobError::NotFound`] when there is none).
@@ -97,23 +106,31 @@ pub(crate) fn check_key(key: &str) -> Result<(), BlobError> {
 #[async_trait]
 impl BlobStore for FileBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
-        let path = self.path(key)?;
+        self.put_all(vec![(key.to_string(), bytes)]).await
+    }
+
+    /// One trip to a blocking thread for all of them (a document's blobs are small and several).
+    async fn put_all(&self, blobs: Vec<(String, Vec<u8>)>) -> Result<(), BlobError> {
+        let paths = blobs.iter().map(|(key, _)| self.path(key)).collect::<Result<Vec<_>, _>>()?;
         let partial_dir = self.root.join(PARTIAL_DIR);
-        // One trip to a blocking thread for the whole write (a document stores several small blobs).
-        let written = tokio::task::spawn_blocking(move || {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
+        tokio::task::spawn_blocking(move || {
+            for ((key, bytes), path) in blobs.into_iter().zip(paths) {
+                let write = || {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    // Write beside, then rename: a crash mid-write leaves the old blob or none, never half of one.
+                    std::fs::create_dir_all(&partial_dir)?;
+                    let tmp = partial_dir.join(uuid::Uuid::new_v4().simple().to_string());
+                    std::fs::write(&tmp, &bytes)?;
+                    std::fs::rename(&tmp, &path)
+                };
+                write().map_err(|source| BlobError::Io { key, source })?;
             }
-            // Write beside, then rename: a crash mid-write leaves the old blob or none, never half of one.
-            std::fs::create_dir_all(&partial_dir)?;
-            let tmp = partial_dir.join(uuid::Uuid::new_v4().simple().to_string());
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::rename(&tmp, &path)
+            Ok(())
         })
         .await
-        .map_err(std::io::Error::other)
-        .and_then(|written| written);
-        written.map_err(|source| BlobError::Io { key: key.to_string(), source })
+        .map_err(|e| BlobError::Io { key: "a document's blobs".to_string(), source: std::io::Error::other(e) })?
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
@@ -215,6 +232,25 @@ mod tests {
         assert_eq!(store.size("originals/ab/cd").await.unwrap(), 3);
         assert!(matches!(store.size("nope").await, Err(BlobError::NotFound(_))));
         assert!(matches!(store.put(".partial/x", vec![]).await, Err(BlobError::BadKey(_))));
+    }
+
+    /// A document's blobs go in one call; a bad key among them refuses the call before anything is written.
+    #[tokio::test]
+    async fn several_blobs_are_put_at_once() {
+        let (dir, store) = temp_store();
+        let blobs = vec![
+            ("thumbnails/d/256.png".to_string(), b"small".to_vec()),
+            ("thumbnails/d/1024.png".to_string(), b"large".to_vec()),
+            ("structure/d/structure.json".to_string(), b"{}".to_vec()),
+        ];
+        store.put_all(blobs).await.unwrap();
+        assert_eq!(store.get("thumbnails/d/1024.png").await.unwrap(), b"large");
+        assert_eq!(store.list("thumbnails/d/").await.unwrap(), ["thumbnails/d/1024.png", "thumbnails/d/256.png"]);
+        assert_eq!(store.get("structure/d/structure.json").await.unwrap(), b"{}");
+        let bad = vec![("structure/e/a".to_string(), vec![1]), ("../escape".to_string(), vec![2])];
+        assert!(matches!(store.put_all(bad).await, Err(BlobError::BadKey(_))));
+        assert!(!dir.path().join("structure/e").exists(), "nothing written when a key is refused");
+        assert_eq!(std::fs::read_dir(dir.path().join(PARTIAL_DIR)).unwrap().count(), 0, "nothing left beside");
     }
 
     /// Any name is a blob's name: one that looks like a half-written file is listed like the others.

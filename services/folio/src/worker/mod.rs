@@ -459,29 +459,20 @@ impl Worker {
         let storing = Instant::now();
         let (format, ocr_pages) = (record.format.clone(), record.ocr_pages.len());
         // One blob per document and size, at a key fixed by both: a redelivered message overwrites them.
+        let mut blobs = Vec::new();
         for thumbnail in extraction.thumbnails {
             let key = format!("thumbnails/{}/{}", document.id, thumbnail.file_name());
-            let reference = thumbnail.reference(key.clone());
-            self.blobs.put(&key, thumbnail.bytes).await.map_err(|e| Fault {
-                retryable: e.is_retryable(),
-                parser: false,
-                message: e.to_string(),
-            })?;
-            record.thumbnails.push(reference);
+            record.thumbnails.push(thumbnail.reference(key.clone()));
+            blobs.push((key, thumbnail.bytes));
         }
-        // The form beside them, for the book: its pictures, then its structure naming their keys.
+        // The form beside them, for the book: its pictures, and its structure naming their keys.
         if let Some(mut structure) = extraction.structure {
-            let stored = |e: folio_store::BlobError| Fault {
-                retryable: e.is_retryable(),
-                parser: false,
-                message: e.to_string(),
-            };
             for (index, (picture, reference)) in
                 extraction.pictures.into_iter().zip(&mut structure.pictures).enumerate()
             {
                 let key = format!("structure/{}/{}", document.id, folio_extract::Picture::file_name(index));
-                self.blobs.put(&key, picture.png).await.map_err(stored)?;
-                reference.location = key;
+                reference.location = key.clone();
+                blobs.push((key, picture.png));
             }
             let key = format!("structure/{}/structure.json", document.id);
             let json = serde_json::to_vec(&structure).map_err(|e| Fault {
@@ -489,9 +480,15 @@ impl Worker {
                 parser: false,
                 message: format!("the structure: {e}"),
             })?;
-            self.blobs.put(&key, json).await.map_err(stored)?;
+            blobs.push((key.clone(), json));
             record.structure = Some(key);
         }
+        // All at once; nothing names them until the record is written below.
+        self.blobs.put_all(blobs).await.map_err(|e| Fault {
+            retryable: e.is_retryable(),
+            parser: false,
+            message: e.to_string(),
+        })?;
         // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
         let thumbnail_key = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
         record.thumbnail = thumbnail_key.clone();
