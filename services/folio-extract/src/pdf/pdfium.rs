@@ -227,17 +227,36 @@ fn form_lines(text: &PdfPageText, area: PdfRect) -> Vec<crate::pdf::form::Line> 
     out
 }
 
-/// The lines of a page's text inside `area`, from PDFium's segments (see [`crate::pdf::paragraphs`]).
+/// The lines of a page's text inside `area`, from PDFium's segments (see [`crate::pdf::paragraphs`]), asked
+/// for line by line (between the line breaks of the page's text): pdfium-render counts the segments of its
+/// whole range again for each one it hands out, which over a whole page of a thousand characters cost
+/// milliseconds, and over a line costs little. A segment is a run of one text object's characters, and a
+/// text object is shown on one line, so the segments are the page's.
 fn line_boxes(text: &PdfPageText, area: PdfRect) -> Vec<crate::pdf::paragraphs::LineBox> {
     use crate::pdf::paragraphs::{lines_of, LineBox};
-    let segments: Vec<LineBox> = text
-        .segments()
-        .iter()
-        .map(|s| s.bounds())
-        .filter(|b| overlaps([b.left().value, b.bottom().value, b.right().value, b.top().value], area))
-        .filter(|b| b.top().value > b.bottom().value)
-        .map(|b| LineBox { bottom: b.bottom().value, top: b.top().value })
-        .collect();
+    let mut segments: Vec<LineBox> = Vec::new();
+    let mut add = |start: usize, end: usize| {
+        if end <= start {
+            return;
+        }
+        let line = text.segments_subset(start, end - start);
+        segments.extend(
+            line.iter()
+                .map(|s| s.bounds())
+                .filter(|b| overlaps([b.left().value, b.bottom().value, b.right().value, b.top().value], area))
+                .filter(|b| b.top().value > b.bottom().value)
+                .map(|b| LineBox { bottom: b.bottom().value, top: b.top().value }),
+        );
+    };
+    let mut start = 0;
+    let chars = text.chars();
+    for (index, c) in chars.iter().enumerate() {
+        if matches!(c.unicode_char(), Some('\n' | '\r')) {
+            add(start, index);
+            start = index + 1;
+        }
+    }
+    add(start, chars.len());
     lines_of(&segments)
 }
 
