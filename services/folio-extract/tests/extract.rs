@@ -536,6 +536,21 @@ fn pdf_with_broken_startxref_is_repaired() {
     assert!(json.get("repaired").is_none(), "absent unless repaired: {json}");
 }
 
+/// lopdf's whole-file view is loaded only for a file whose end is damaged, and for one whose bytes declare a
+/// page count out of range: PDFium would count the leaves of such a tree and read on, where the file lies.
+#[test]
+fn a_page_count_out_of_range_is_corrupt_though_the_files_end_is_intact() {
+    let texts: Vec<String> = (1..=10).map(|n| format!("Page {n} words.")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut bytes = pdf_of(&texts, None, None);
+    let at = bytes.windows(9).position(|w| w == b"/Count 10").unwrap();
+    // The same length: every offset of the cross-reference table stays right.
+    bytes[at..at + 9].copy_from_slice(b"/Count -9");
+    let ex = extract_bytes("lying.pdf", &bytes, &no_thumb());
+    assert_eq!(kind(&ex), Some(ExtractErrorKind::Corrupt), "{:?}", ex.record.error);
+    assert!(ex.record.error.unwrap().message.contains("invalid page count"));
+}
+
 /// A text box is written twice in a DOCX: as DrawingML in `mc:Choice` and as VML in `mc:Fallback`, for older
 /// readers. Its text is read once.
 #[test]

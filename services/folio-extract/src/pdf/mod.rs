@@ -2,9 +2,11 @@
 //! page count and first page of the PDF LibreOffice makes of a DOCX ([`rendering`]).
 //!
 //! With PDFium installed (see [`crate::pdf::pdfium`]) the text, metadata, page count and renderings come from
-//! it: it reads every producer's fonts (CID, no ToUnicode, CJK, right-to-left) in reading order. lopdf
-//! still loads the file beside it for the structural checks (a lying page count) and to tell which pages
-//! draw images (OCR candidates). Without PDFium, or when it cannot open a file that lopdf (after xref
+//! it: it reads every producer's fonts (CID, no ToUnicode, CJK, right-to-left) in reading order, and tells
+//! which pages draw images (OCR candidates). lopdf loads the whole file beside it only where the file's end
+//! is not an intact cross-reference ([`intact_end`]: a truncated or damaged file), for the structural checks
+//! (whether the table had to be rebuilt, a page count the tree declares but the file lacks): that load was
+//! a third of a small PDF's time. Without PDFium, or when it cannot open a file that lopdf (after xref
 //! repair) can, everything comes from lopdf and our text walker ([`crate::pdf::text`]).
 //!
 //! lopdf parses recursively and can be driven deep by hostile files; the lead runs extraction in a child
@@ -45,12 +47,13 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
 /// The PDFium path. `None` when PDFium cannot open the file (for a reason other than a password): the
 /// caller then tries lopdf, whose xref repair reads some files PDFium gives up on.
 fn extract_with_pdfium(pdfium: &Pdfium, bytes: &[u8], opts: &Options) -> Option<Result<Extracted, ExtractError>> {
-    let structure = load(bytes);
-    let doc = match pdfium::open(pdfium, bytes, opts.password.as_ref().map(Password::as_str)) {
+    let password = opts.password.as_ref().map(Password::as_str);
+    let doc = match pdfium::open(pdfium, bytes, password) {
         Ok(doc) => doc,
         Err(OpenError::Password) => {
             let error =
                 ExtractError::new(ExtractErrorKind::Encrypted, "the PDF is encrypted and needs a password to open");
+            let structure = load(bytes);
             return Some(Ok(locked(structure.as_ref().ok().map(|(d, _)| d), bytes, opts, error)));
         }
         Err(OpenError::Other(why)) => {
@@ -58,23 +61,92 @@ fn extract_with_pdfium(pdfium: &Pdfium, bytes: &[u8], opts: &Options) -> Option<
             return None;
         }
     };
-    Some(extract_opened(&doc, structure.ok(), bytes, opts))
+    // lopdf's view only of a file whose end is not intact (where it may have to rebuild the table), or that
+    // declares a page count PDFium would pass over.
+    let structure = if intact_end(bytes) && !declares_odd_count(bytes) {
+        Structure::Intact
+    } else {
+        match load(bytes) {
+            Ok(loaded) => Structure::Loaded(loaded),
+            Err(_) => Structure::Unreadable,
+        }
+    };
+    // pdfium-render asks PDFium for the Info key "ModificationDate", not "ModDate", so it never finds one.
+    let modified = pdfium::meta_text(pdfium, bytes, password, "ModDate").as_deref().and_then(iso_date);
+    Some(extract_opened(&doc, structure, modified, bytes, opts))
 }
 
-/// Text, metadata and thumbnail of a document PDFium opened; `structure` is lopdf's view of the same
-/// file, when lopdf could load it.
+/// lopdf's view of a file PDFium opened.
+enum Structure {
+    /// The file ends with an intact cross-reference ([`intact_end`]): not loaded.
+    Intact,
+    /// Loaded, and whether its cross-reference table had to be rebuilt.
+    Loaded((Document, bool)),
+    /// lopdf cannot read it even after rebuilding the table.
+    Unreadable,
+}
+
+/// Whether the file ends as an undamaged PDF does: in its last 1,024 bytes `startxref`, an offset and
+/// `%%EOF`, and at that offset a cross-reference table (`xref`) or stream (`N G obj`). A truncated file lacks
+/// them; one whose table moved or was cut points at something else.
+pub(crate) fn intact_end(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    let Some(at) = tail.windows(9).rposition(|w| w == b"startxref") else { return false };
+    let rest = &tail[at + 9..];
+    let digits_at = rest.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(rest.len());
+    let digits = rest[digits_at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(offset) =
+        std::str::from_utf8(&rest[digits_at..digits_at + digits]).ok().and_then(|d| d.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    let after = &rest[digits_at + digits..];
+    let eof_at = after.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(after.len());
+    if digits == 0 || !after[eof_at..].starts_with(b"%%EOF") || offset >= bytes.len() {
+        return false;
+    }
+    let target = &bytes[offset..bytes.len().min(offset + 64)];
+    let target = &target[target.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(target.len())..];
+    if target.starts_with(b"xref") {
+        return true;
+    }
+    // `N G obj`: an object number, a generation, the keyword.
+    let mut words = target.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    let number = |w: Option<&[u8]>| w.is_some_and(|w| w.iter().all(u8::is_ascii_digit));
+    number(words.next()) && number(words.next()) && words.next().is_some_and(|w| w.starts_with(b"obj"))
+}
+
+/// Whether a `/Count` written in the file's bytes (outside compressed object streams) is one
+/// [`check_page_count`] refuses: below 0 or past `i32::MAX`. PDFium counts the page tree's leaves instead of
+/// such a count, so only lopdf's view tells.
+fn declares_odd_count(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"/Count").any(|at| {
+        let rest = &bytes[at + 6..bytes.len().min(at + 6 + 32)];
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(rest.len());
+        let rest = &rest[start..];
+        let negative = rest.first() == Some(&b'-');
+        let digits: Vec<u8> = rest[usize::from(negative)..].iter().copied().take_while(u8::is_ascii_digit).collect();
+        let value = std::str::from_utf8(&digits).ok().and_then(|d| d.parse::<u64>().ok());
+        !digits.is_empty() && (negative || value.is_none_or(|v| v > i32::MAX as u64))
+    })
+}
+
+/// Text, metadata and thumbnail of a document PDFium opened; `structure` is lopdf's view of the same file
+/// where it was loaded, `modified` the Info dictionary's `ModDate` as PDFium reads it.
 fn extract_opened(
     doc: &PdfDocument,
-    structure: Option<(Document, bool)>,
+    structure: Structure,
+    modified: Option<String>,
     bytes: &[u8],
     opts: &Options,
 ) -> Result<Extracted, ExtractError> {
     let found = usize::from(doc.pages().len());
     // Damaged: lopdf read it only with a rebuilt cross-reference table (PDFium repairs such files silently).
-    let repaired = matches!(structure, Some((_, true)));
+    let repaired = matches!(structure, Structure::Loaded((_, true)));
     let truncated = match &structure {
-        Some((lo, repaired)) => check_page_count(lo, lo.get_pages().len(), *repaired)?,
-        None => {
+        Structure::Loaded((lo, repaired)) => check_page_count(lo, lo.get_pages().len(), *repaired)?,
+        Structure::Intact => None,
+        Structure::Unreadable => {
             tracing::warn!("lopdf could not load the PDF; structural checks skipped, PDFium's reading used");
             None
         }
@@ -85,16 +157,17 @@ fn extract_opened(
     let page_count = u32::try_from(found).unwrap_or(u32::MAX);
     check_page_limit(page_count, opts)?;
     let with_form = page_count <= MAX_FORM_PAGES;
-    let (texts, forms) = pdfium::page_texts(doc, with_form);
+    let pdfium::PageTexts { texts, forms, images } = pdfium::page_texts(doc, with_form);
     // The layer's text, to tell the pages OCR changed: kept only where a form is made.
     let layer_texts = if with_form { texts.clone() } else { Vec::new() };
     let page_texts: Vec<(u32, String)> = (1..).zip(texts).collect();
-    let (lopdf_doc, lopdf_pages) = match &structure {
-        Some((lo, _)) => (Some(lo), lo.get_pages()),
-        None => (None, BTreeMap::new()),
+    let lopdf_doc = match &structure {
+        Structure::Loaded((lo, _)) => Some(lo),
+        _ => None,
     };
+    let draws_image = |number: u32| images.get(number as usize - 1).copied().unwrap_or(false);
     let (page_texts, ocr, ocr_found) =
-        finish_text(page_texts, page_count, lopdf_doc, &lopdf_pages, Some(doc), bytes, opts);
+        finish_text(page_texts, page_count, &draws_image, OcrWith::Pdfium(doc), bytes, opts);
     // The form from each page's layout, where its text is the layer's (a page OCR read is set as its text),
     // with the pictures it draws.
     let mut pictures = Vec::new();
@@ -128,11 +201,7 @@ fn extract_opened(
     });
     let read = (joined(page_texts), ocr, ocr_found);
     let (title, author, mut info) = pdfium_metadata(doc);
-    if info.modified.is_none() {
-        // pdfium-render 0.8.37 asks PDFium for the key "ModificationDate", not the Info key "ModDate", so
-        // it never finds one; lopdf reads it (an encrypted file's dates stay unread).
-        info.modified = lopdf_doc.and_then(|lo| info_metadata(lo).2.modified);
-    }
+    info.modified = info.modified.or(modified).or_else(|| lopdf_doc.and_then(|lo| info_metadata(lo).2.modified));
     let preview = opts.thumbnails.largest().and_then(|px| first_page(Some(doc), bytes, px, opts));
     let mut found = counted(page_count, read, (title, author, info), preview, truncated, repaired);
     found.structure = form;
@@ -275,35 +344,33 @@ fn check_page_limit(page_count: u32, opts: &Options) -> Result<(), ExtractError>
 /// layer has a sample checked against the layer and is read again when the layer lies (`ocr: redone`); a
 /// page with a good visible layer has only its images read, for text the layer lacks, added without
 /// doubling it. Without PDFium, pages with too few words are read and pdftoppm renders them.
+/// Which reader OCRs the pages: PDFium's, or lopdf's (with pdftoppm rendering).
+enum OcrWith<'a, 'p> {
+    Pdfium(&'a PdfDocument<'p>),
+    Lopdf(&'a Document, &'a BTreeMap<u32, lopdf::ObjectId>),
+}
+
 fn finish_text(
     mut page_texts: Vec<(u32, String)>,
     page_count: u32,
-    doc: Option<&Document>,
-    pages: &BTreeMap<u32, lopdf::ObjectId>,
-    pdfium_doc: Option<&PdfDocument>,
+    draws_image: &dyn Fn(u32) -> bool,
+    with: OcrWith<'_, '_>,
     bytes: &[u8],
     opts: &Options,
 ) -> (Vec<(u32, String)>, OcrStatus, crate::OcrFound) {
     let layer_words: u64 = page_texts.iter().map(|(_, t)| count_words(t)).sum();
     let mut ocr =
         if layer_words < MIN_WORDS_PER_PAGE * u64::from(page_count) { OcrStatus::Needed } else { OcrStatus::NotNeeded };
-    let with_images: Vec<(u32, String)> = match doc {
-        Some(doc) => page_texts
-            .iter()
-            .filter(|(n, _)| pages.get(n).is_some_and(|id| crate::pdf::ocr::draws_image(doc, *id)))
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
+    let with_images: Vec<(u32, String)> = page_texts.iter().filter(|(n, _)| draws_image(*n)).cloned().collect();
     let mut ocr_found = Default::default();
-    let can_ocr = doc.is_some() && !with_images.is_empty() && opts.ocr && crate::ocr::available();
-    match (doc, pdfium_doc) {
-        (Some(_), Some(pdfium_doc)) if can_ocr => {
+    let can_ocr = !with_images.is_empty() && opts.ocr && crate::ocr::available();
+    match with {
+        OcrWith::Pdfium(pdfium_doc) if can_ocr => {
             let (status, results) = ocr_planned(pdfium_doc, &mut page_texts, &with_images, opts);
             ocr = status.unwrap_or(ocr);
             ocr_found = crate::OcrFound::from_pages(&results);
         }
-        (Some(doc), None) if can_ocr => {
+        OcrWith::Lopdf(doc, pages) if can_ocr => {
             let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
             let results = crate::pdf::ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, None);
             if !results.is_empty() {
@@ -479,7 +546,9 @@ fn extract_with_lopdf(bytes: &[u8], opts: &Options) -> Result<Extracted, Extract
     for (&number, &page_id) in &pages {
         page_texts.push((number, page_text(&doc, number, page_id, opts.limits.max_pdf_depth)));
     }
-    let (page_texts, ocr, ocr_found) = finish_text(page_texts, page_count, Some(&doc), &pages, None, bytes, opts);
+    let draws_image = |number: u32| pages.get(&number).is_some_and(|id| crate::pdf::ocr::draws_image(&doc, *id));
+    let (page_texts, ocr, ocr_found) =
+        finish_text(page_texts, page_count, &draws_image, OcrWith::Lopdf(&doc, &pages), bytes, opts);
     let read = (joined(page_texts), ocr, ocr_found);
     let preview = opts.thumbnails.largest().and_then(|px| first_page(None, bytes, px, opts));
     Ok(counted(page_count, read, info_metadata(&doc), preview, truncated, repaired))
@@ -739,6 +808,32 @@ fn pdf_doc_char(b: u8) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_intact_end_points_at_a_cross_reference() {
+        let body = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\n";
+        let table = [&body[..], b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< >>\n"].concat();
+        let with = |bytes: &[u8], offset: usize, end: &[u8]| {
+            [bytes, format!("startxref\n{offset}\n").as_bytes(), end].concat()
+        };
+        assert!(intact_end(&with(&table, body.len(), b"%%EOF\n")));
+        // A cross-reference stream: `N G obj` at the offset.
+        assert!(intact_end(&with(body, 9, b"%%EOF")));
+        // Pointing elsewhere, past the end, without %%EOF, or cut before `startxref`.
+        assert!(!intact_end(&with(&table, 3, b"%%EOF\n")));
+        assert!(!intact_end(&with(&table, 100_000, b"%%EOF\n")));
+        assert!(!intact_end(&with(&table, body.len(), b"")));
+        assert!(!intact_end(&table));
+        assert!(!intact_end(b""));
+    }
+
+    #[test]
+    fn a_count_out_of_range_is_found_in_the_bytes() {
+        assert!(declares_odd_count(b"<< /Type /Pages /Count -2147483648 /Kids [3 0 R] >>"));
+        assert!(declares_odd_count(b"<</Count 99999999999>>"));
+        assert!(!declares_odd_count(b"<< /Type /Pages /Count 12 /Kids [] >> << /Count 0 >>"));
+        assert!(!declares_odd_count(b"/Count"));
+    }
 
     #[test]
     fn only_pages_without_text_are_ocred() {

@@ -75,6 +75,49 @@ pub(crate) fn with<R>(f: impl FnOnce(&Pdfium) -> R) -> Option<R> {
     Some(f(&guard.0))
 }
 
+/// A text of the document's Info dictionary (`ModDate`, say) as PDFium reads it (decrypted, decoded); `None`
+/// when there is none. pdfium-render maps only its own names to Info keys, so the key is asked for through
+/// PDFium's own call, on a second handle to the same bytes (PDFium reads only the trailer and that
+/// dictionary of it).
+pub(crate) fn meta_text(pdfium: &Pdfium, bytes: &[u8], password: Option<&str>, key: &str) -> Option<String> {
+    let bindings = pdfium.bindings();
+    // As [`open`]: the empty password first (owner-password-only files open with it), then the one given.
+    let mut document = bindings.FPDF_LoadMemDocument64(bytes, None);
+    if document.is_null() && password.is_some() {
+        document = bindings.FPDF_LoadMemDocument64(bytes, password);
+    }
+    if document.is_null() {
+        return None;
+    }
+    let length = bindings.FPDF_GetMetaText(document, key, std::ptr::null_mut(), 0);
+    // UTF-16LE with a terminating NUL; at most 64 KiB of it is read (an Info date is a few dozen bytes).
+    let text = (length > 2 && length <= 64 * 1024).then(|| {
+        let mut buffer = vec![0u8; length as usize];
+        let written = bindings.FPDF_GetMetaText(document, key, buffer.as_mut_ptr().cast(), length);
+        let units: Vec<u16> = buffer[..(written.min(length) as usize)]
+            .chunks_exact(2)
+            .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+            .take_while(|unit| *unit != 0)
+            .collect();
+        String::from_utf16_lossy(&units)
+    });
+    bindings.FPDF_CloseDocument(document);
+    text.filter(|t| !t.trim().is_empty())
+}
+
+/// Whether a page draws an image: an image object, or a form XObject that draws one (one level down). The
+/// pages OCR may read.
+fn page_draws_image(page: &pdfium_render::prelude::PdfPage) -> bool {
+    use pdfium_render::prelude::PdfPageObjectsCommon;
+    let drawn = page.objects().iter().any(|object| {
+        object.as_image_object().is_some()
+            || object
+                .as_x_object_form_object()
+                .is_some_and(|form| form.iter().any(|inner| inner.as_image_object().is_some()))
+    });
+    drawn
+}
+
 /// Why PDFium could not open a document.
 #[derive(Debug)]
 pub(crate) enum OpenError {
@@ -106,11 +149,14 @@ fn is_password(e: &PdfiumError) -> bool {
 /// The text of every page, in page order, as PDFium lays it out (see [`tidy`]), and, with `form`, each
 /// page's lines with their place and type (see [`crate::pdf::form`]; `None` for a page turned by /Rotate or
 /// whose text cannot be read). A page whose text cannot be read contributes an empty string and a warning;
-/// it never fails the document.
-pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> (Vec<String>, Vec<Option<crate::pdf::form::PageForm>>) {
+/// it never fails the document. Also whether each page draws an image ([`draws_image`]), read from the page
+/// while it is loaded.
+pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> PageTexts {
     let mut texts = Vec::new();
     let mut forms = Vec::new();
+    let mut images = Vec::new();
     for (index, page) in doc.pages().iter().enumerate() {
+        images.push(page_draws_image(&page));
         match page.text() {
             Ok(text) => {
                 let area = text_area(&page);
@@ -139,7 +185,15 @@ pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> (Vec<String>, Vec<Opt
             }
         }
     }
-    (texts, forms)
+    PageTexts { texts, forms, images }
+}
+
+/// What [`page_texts`] read of each page, in page order.
+pub(crate) struct PageTexts {
+    pub texts: Vec<String>,
+    pub forms: Vec<Option<crate::pdf::form::PageForm>>,
+    /// Whether the page draws an image.
+    pub images: Vec<bool>,
 }
 
 /// A page's lines inside `area` with where they are and the size and weight they are set in, from PDFium's
