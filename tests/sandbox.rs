@@ -386,3 +386,17 @@ async fn a_parsers_answer_is_read_part_by_part_through_its_bounds() {
     assert_eq!(sandbox.extract(&file, "after.pdf").await.text, "hello");
     assert_ne!(pool.idle_pids(), first, "a new process read the document after");
 }
+
+/// Tesseract's packs, once this process has asked for them (a worker does at its start), are handed to each
+/// parser process it starts, which then does not run `tesseract --list-langs` again.
+#[tokio::test]
+async fn the_parser_is_told_tesseracts_packs_once_this_process_knows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path());
+    let show = script(dir.path(), "show-packs", r#"echo "packs=[$FOLIO_TESSERACT_LANGS]" >&2; exit 1"#);
+    let mut sandbox = Sandbox::with_program(show);
+    sandbox.timeout = Duration::from_secs(10);
+    let packs = folio_extract::ocr_languages().join(",");
+    let message = sandbox.extract(&file, "input.pdf").await.record.error.expect("the stand-in fails").message;
+    assert!(message.contains(&format!("packs=[{packs}]")), "{message}");
+}

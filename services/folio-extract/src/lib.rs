@@ -26,6 +26,10 @@ pub use tools::{reset_tools_peak, tools_peak_kib};
 pub fn ocr_languages() -> &'static [String] {
     tools::tesseract::installed_languages()
 }
+/// [`ocr_languages`] when this process has asked for them already; `None` (without asking) before.
+pub fn ocr_languages_known() -> Option<&'static [String]> {
+    tools::tesseract::known_languages()
+}
 pub use sniff::{encryption_info_marker, word_document_marker, Format};
 
 use folio_core::structure::{Block, Structure, Text};

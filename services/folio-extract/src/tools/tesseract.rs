@@ -24,11 +24,18 @@ fn command() -> Command {
 /// comma-separated): asking costs a tesseract start (about 0.25 s), which every new parser process paid.
 pub const LANGUAGES_ENV: &str = "FOLIO_TESSERACT_LANGS";
 
+static LANGS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// The installed packs when this process has already asked for them ([`installed_languages`]); `None`
+/// before, without asking.
+pub(crate) fn known_languages() -> Option<&'static [String]> {
+    LANGS.get().map(Vec::as_slice)
+}
+
 /// The installed language packs (`osd` included): from [`LANGUAGES_ENV`] when the parent gave them, else
 /// asked of `tesseract --list-langs`; once per process. Empty when tesseract is missing or fails; a warning
 /// is logged once.
 pub(crate) fn installed_languages() -> &'static [String] {
-    static LANGS: OnceLock<Vec<String>> = OnceLock::new();
     LANGS.get_or_init(|| match given_languages().map(Ok).unwrap_or_else(list_languages) {
         Ok(langs) if !langs.is_empty() => langs,
         Ok(_) => {

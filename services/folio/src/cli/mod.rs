@@ -435,6 +435,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             if thumbnails.is_none() {
                 sandbox.thumbnails = ThumbnailSpec::none();
             }
+            if sandbox.warm.is_none() && !in_process {
+                sandbox.ask_ocr_languages();
+            }
             let jobs = jobs.unwrap_or_else(|| settings.concurrency());
             extract::run(sandbox, ExtractArgs { files, json, text, thumbnails, jobs, no_ocr }).await
         }

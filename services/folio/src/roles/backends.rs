@@ -51,11 +51,13 @@ impl Backends {
     /// A worker on these backends, with the settings' parser sandbox and worker settings; `events` tells a
     /// listener (the progress bar of `folio process`) what happens to each document.
     pub fn worker(&self, settings: &Settings, events: Option<broadcast::Sender<WorkEvent>>) -> Result<Worker> {
+        let sandbox = settings.sandbox()?;
+        sandbox.ask_ocr_languages();
         Ok(Worker {
             store: self.store.clone(),
             blobs: self.blobs.clone(),
             queue: self.queue.clone(),
-            sandbox: settings.sandbox()?,
+            sandbox,
             settings: settings.worker_settings(),
             events,
         })

@@ -228,6 +228,16 @@ impl Sandbox {
         measured
     }
 
+    /// Asks Tesseract for its packs once for this process (`tesseract --list-langs`, tens of milliseconds), on
+    /// a thread of its own, so that the parser processes started from then on are told instead of asking:
+    /// for a long-running worker, and for one-shot parser processes (each would ask). A short command whose
+    /// warm parser may never OCR does not ask.
+    pub fn ask_ocr_languages(&self) {
+        std::thread::spawn(|| {
+            let _ = folio_extract::ocr_languages();
+        });
+    }
+
     /// What a parser process is asked for, and so the bounds its answer is read through.
     pub(crate) fn asked(&self) -> Asked {
         Asked { max_text_bytes: self.max_text_bytes, thumbnails: self.thumbnails.clone() }
@@ -337,9 +347,9 @@ pub(crate) fn spawn_isolated(
     if let Some(password) = password {
         command.env(CHILD_PASSWORD_ENV, password.as_str());
     }
-    // The packs Tesseract has, asked once by this process instead of once by every parser process.
-    let packs = folio_extract::ocr_languages();
-    if !packs.is_empty() {
+    // The packs Tesseract has, asked once by this process instead of once by every parser process, where it
+    // has asked (see [`Sandbox::ask_ocr_languages`]); else the parser asks itself, only if it OCRs.
+    if let Some(packs) = folio_extract::ocr_languages_known().filter(|p| !p.is_empty()) {
         command.env(folio_extract::TESSERACT_LANGUAGES_ENV, packs.join(","));
     }
     // pdftoppm and friends started by the child must not inherit threads it does not need.
