@@ -154,3 +154,70 @@ fn a_pdf_report_keeps_its_headings_and_lists_and_loses_its_running_heads() {
         "a paragraph's lines are one paragraph:\n{joined}"
     );
 }
+
+/// A PDF page's picture (an image with no text over it) comes out as a picture block of the page's form,
+/// rendered from the page where it stands.
+#[test]
+fn a_pdf_pages_picture_is_a_block_of_its_form() {
+    use lopdf::{content::Content, content::Operation, dictionary, Document, Object, Stream};
+    if !folio_extract::pdfium_available() {
+        eprintln!("PDFium is not installed (scripts/setup): the form of a PDF comes from PDFium; skipped");
+        return;
+    }
+    let (w, h) = (400u32, 300u32);
+    let pixels: Vec<u8> = (0..w * h).map(|i| ((i % w) * 255 / w) as u8).collect();
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let image_id = doc.add_object(Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => i64::from(w), "Height" => i64::from(h),
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        pixels,
+    ));
+    let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    let mut operations = vec![Operation::new("BT", vec![]), Operation::new("Tf", vec!["F1".into(), 12.into()])];
+    for line in 0..12 {
+        operations.push(Operation::new("Td", vec![50.into(), (if line == 0 { 780 } else { -16 }).into()]));
+        operations.push(Operation::new(
+            "Tj",
+            vec![Object::string_literal(format!("Line {line} of the report on village libraries and their readers."))],
+        ));
+    }
+    operations.push(Operation::new("ET", vec![]));
+    // The picture: 300 by 225 points near the foot of the page, nothing written over it.
+    for op in [
+        Operation::new("q", vec![]),
+        Operation::new("cm", vec![300.into(), 0.into(), 0.into(), 225.into(), 100.into(), 100.into()]),
+        Operation::new("Do", vec!["Im1".into()]),
+        Operation::new("Q", vec![]),
+    ] {
+        operations.push(op);
+    }
+    let content_id = doc.add_object(Stream::new(dictionary! {}, Content { operations }.encode().unwrap()));
+    let resources =
+        dictionary! { "Font" => dictionary! { "F1" => font_id }, "XObject" => dictionary! { "Im1" => image_id } };
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id, "Resources" => resources,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![Object::from(page_id)], "Count" => 1 }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+
+    // No OCR: the layer stands as the page's text, and the page keeps its form.
+    let opts = Options { thumbnails: ThumbnailSpec::none(), ocr: false, ..Options::default() };
+    let ex = extract_bytes("report.pdf", &bytes, &opts);
+    assert_eq!(ex.record.error, None);
+    let structure = ex.structure.expect("a form");
+    assert_eq!(structure.pictures.len(), 1, "{:?}", structure.pictures);
+    assert_eq!(ex.pictures.len(), 1);
+    let (pw, ph) = (structure.pictures[0].width, structure.pictures[0].height);
+    assert!(pw > ph && pw * 3 / 4 <= ph + 2, "the picture's shape, 4:3: {pw} x {ph}");
+    assert!(structure.blocks.iter().any(|b| matches!(b, Block::Picture { picture: 0, .. })), "{:?}", structure.blocks);
+}

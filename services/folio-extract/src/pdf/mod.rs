@@ -67,7 +67,7 @@ fn extract_with_pdfium(pdfium: &Pdfium, bytes: &[u8], opts: &Options) -> Option<
         Structure::Intact
     } else {
         match load(bytes) {
-            Ok(loaded) => Structure::Loaded(loaded),
+            Ok(loaded) => Structure::Loaded(Box::new(loaded)),
             Err(_) => Structure::Unreadable,
         }
     };
@@ -81,7 +81,7 @@ enum Structure {
     /// The file ends with an intact cross-reference ([`intact_end`]): not loaded.
     Intact,
     /// Loaded, and whether its cross-reference table had to be rebuilt.
-    Loaded((Document, bool)),
+    Loaded(Box<(Document, bool)>),
     /// lopdf cannot read it even after rebuilding the table.
     Unreadable,
 }
@@ -142,9 +142,9 @@ fn extract_opened(
 ) -> Result<Extracted, ExtractError> {
     let found = usize::from(doc.pages().len());
     // Damaged: lopdf read it only with a rebuilt cross-reference table (PDFium repairs such files silently).
-    let repaired = matches!(structure, Structure::Loaded((_, true)));
+    let repaired = matches!(&structure, Structure::Loaded(loaded) if loaded.1);
     let truncated = match &structure {
-        Structure::Loaded((lo, repaired)) => check_page_count(lo, lo.get_pages().len(), *repaired)?,
+        Structure::Loaded(loaded) => check_page_count(&loaded.0, loaded.0.get_pages().len(), loaded.1)?,
         Structure::Intact => None,
         Structure::Unreadable => {
             tracing::warn!("lopdf could not load the PDF; structural checks skipped, PDFium's reading used");
@@ -157,12 +157,12 @@ fn extract_opened(
     let page_count = u32::try_from(found).unwrap_or(u32::MAX);
     check_page_limit(page_count, opts)?;
     let with_form = page_count <= MAX_FORM_PAGES;
-    let pdfium::PageTexts { texts, forms, images } = pdfium::page_texts(doc, with_form);
+    let pdfium::PageTexts { texts, forms, images, pictures: picture_boxes } = pdfium::page_texts(doc, with_form);
     // The layer's text, to tell the pages OCR changed: kept only where a form is made.
     let layer_texts = if with_form { texts.clone() } else { Vec::new() };
     let page_texts: Vec<(u32, String)> = (1..).zip(texts).collect();
     let lopdf_doc = match &structure {
-        Structure::Loaded((lo, _)) => Some(lo),
+        Structure::Loaded(loaded) => Some(&loaded.0),
         _ => None,
     };
     let draws_image = |number: u32| images.get(number as usize - 1).copied().unwrap_or(false);
@@ -180,7 +180,8 @@ fn extract_opened(
             .map(|(index, (((_, text), laid), layer))| match laid {
                 Some(mut laid) if text == layer => {
                     if let form::PageForm::Laid { pictures: placed, .. } = &mut laid {
-                        *placed = page_pictures(doc, index as u32, &mut pictures);
+                        let boxes = picture_boxes.get(index).map_or(&[][..], Vec::as_slice);
+                        *placed = page_pictures(doc, index as u32, boxes, &mut pictures);
                     }
                     laid
                 }
@@ -209,12 +210,17 @@ fn extract_opened(
     Ok(found)
 }
 
-/// The pictures page `index` (0-based) draws, as printed ([`pdfium::picture_boxes`]), appended to
+/// The pictures page `index` (0-based) draws, at `boxes` as printed (from [`pdfium::page_texts`]), appended to
 /// `pictures` (at most [`MAX_PICTURES`] in the document); where each stands on the page. One that cannot be
 /// rendered is left out.
-fn page_pictures(doc: &PdfDocument, index: u32, pictures: &mut Vec<crate::Picture>) -> Vec<form::Placed> {
+fn page_pictures(
+    doc: &PdfDocument,
+    index: u32,
+    boxes: &[[f32; 4]],
+    pictures: &mut Vec<crate::Picture>,
+) -> Vec<form::Placed> {
     let mut placed = Vec::new();
-    for region in pdfium::picture_boxes(doc, index) {
+    for &region in boxes {
         if pictures.len() == MAX_PICTURES {
             break;
         }

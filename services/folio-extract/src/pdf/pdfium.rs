@@ -155,6 +155,7 @@ pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> PageTexts {
     let mut texts = Vec::new();
     let mut forms = Vec::new();
     let mut images = Vec::new();
+    let mut pictures = Vec::new();
     for (index, page) in doc.pages().iter().enumerate() {
         images.push(page_draws_image(&page));
         match page.text() {
@@ -167,6 +168,7 @@ pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> PageTexts {
                     top: area.top().value,
                     pictures: Vec::new(),
                 }));
+                pictures.push(if form && upright { picture_boxes(&page, &text) } else { Vec::new() });
                 let raw = text.inside_rect(area);
                 let tidied = if crate::pdf::accents::has_spacing_accent(&raw) {
                     tidy(&crate::pdf::accents::compose(&glyphs(&text, area)))
@@ -182,10 +184,11 @@ pub(crate) fn page_texts(doc: &PdfDocument, form: bool) -> PageTexts {
                 tracing::warn!("page {}: PDFium could not read its text: {e}", index + 1);
                 texts.push(String::new());
                 forms.push(None);
+                pictures.push(Vec::new());
             }
         }
     }
-    PageTexts { texts, forms, images }
+    PageTexts { texts, forms, images, pictures }
 }
 
 /// What [`page_texts`] read of each page, in page order.
@@ -194,6 +197,8 @@ pub(crate) struct PageTexts {
     pub forms: Vec<Option<crate::pdf::form::PageForm>>,
     /// Whether the page draws an image.
     pub images: Vec<bool>,
+    /// Where the pictures of a page given a form are ([`picture_boxes`]); empty for the others.
+    pub pictures: Vec<Vec<[f32; 4]>>,
 }
 
 /// A page's lines inside `area` with where they are and the size and weight they are set in, from PDFium's
@@ -429,13 +434,13 @@ pub(crate) fn look(doc: &PdfDocument, index: u32) -> Option<PageLook> {
     Some(look)
 }
 
-/// The pictures page `index` (0-based) draws, for the book: image objects (one level into form XObjects, by
+/// The pictures a page draws, for the book: image objects (one level into form XObjects, by
 /// the form's box) covering at least [`MIN_IMAGE_SHARE`] of the page, clipped to it, with no text of the layer
 /// over them (a scan under its OCR layer is not a picture), at most [`MAX_BARE_IMAGES`], top first. Each is
-/// `[left, bottom, right, top]` in points. Empty for a page turned by /Rotate.
-pub(crate) fn picture_boxes(doc: &PdfDocument, index: u32) -> Vec<[f32; 4]> {
+/// `[left, bottom, right, top]` in points. Empty for a page turned by /Rotate. Read from the page and its
+/// text as [`page_texts`] loaded them (loading a page again parses its content again).
+fn picture_boxes(page: &PdfPage, text: &PdfPageText) -> Vec<[f32; 4]> {
     use pdfium_render::prelude::{PdfPageObjectCommon, PdfPageObjectsCommon, PdfPageRenderRotation};
-    let Some(page) = u16::try_from(index).ok().and_then(|i| doc.pages().get(i).ok()) else { return Vec::new() };
     if !matches!(page.rotation(), Ok(PdfPageRenderRotation::None)) {
         return Vec::new();
     }
@@ -458,8 +463,6 @@ pub(crate) fn picture_boxes(doc: &PdfDocument, index: u32) -> Vec<[f32; 4]> {
     if rects.is_empty() {
         return Vec::new();
     }
-    // The page's text is laid out again only for a page that draws an image.
-    let text = page.text().ok();
     let mut out: Vec<[f32; 4]> = Vec::new();
     for rect in rects {
         let (l, r) = (rect.left().value.max(x0), rect.right().value.min(x1));
@@ -468,7 +471,7 @@ pub(crate) fn picture_boxes(doc: &PdfDocument, index: u32) -> Vec<[f32; 4]> {
             continue;
         }
         let clipped = PdfRect::new_from_values(b, l, t, r);
-        if text.as_ref().is_some_and(|tx| crate::language::count_words(&tx.inside_rect(clipped)) > 0) {
+        if crate::language::count_words(&text.inside_rect(clipped)) > 0 {
             continue;
         }
         if !out.contains(&[l, b, r, t]) && out.len() < MAX_BARE_IMAGES {
