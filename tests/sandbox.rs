@@ -16,6 +16,18 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// A stand-in for `folio extract-server`: for each request line, the shell of the first `case` pattern the
+/// line matches (`cases`: `pattern) commands ;;` lines).
+fn warm_script(dir: &Path, name: &str, cases: &str) -> PathBuf {
+    let body = format!(
+        "[ \"$1\" = extract-server ] || exit 9\n\
+         while IFS= read -r line; do\n\
+           case \"$line\" in\n{cases}\n           esac\n\
+         done\n"
+    );
+    script(dir, name, &body)
+}
+
 fn input(dir: &Path) -> PathBuf {
     let path = dir.join("input.pdf");
     std::fs::write(&path, b"%PDF-1.4 not really").unwrap();
@@ -278,18 +290,13 @@ async fn a_warm_parser_that_crashes_or_hangs_costs_that_document_only() {
     ))
     .unwrap();
     assert!(!record.contains('\''));
-    let program = script(
+    let program = warm_script(
         dir.path(),
         "warm-stand-in",
         &format!(
-            "[ \"$1\" = extract-server ] || exit 9\n\
-             while IFS= read -r line; do\n\
-               case \"$line\" in\n\
-                 *crash*) echo 'memory allocation of 1099511627776 bytes failed' >&2; exit 3 ;;\n\
-                 *hang*) sleep 60 ;;\n\
-                 *) printf '%s\\n' '{record}' ;;\n\
-               esac\n\
-             done\n"
+            "*crash*) echo 'memory allocation of 1099511627776 bytes failed' >&2; exit 3 ;;\n\
+             *hang*) sleep 60 ;;\n\
+             *) printf '%s\\n' '{record}' ;;"
         ),
     );
     let file = input(dir.path());
@@ -358,17 +365,12 @@ async fn a_parsers_answer_is_read_part_by_part_through_its_bounds() {
     assert!(started.elapsed() < Duration::from_secs(5), "stopped at once, not read: {:?}", started.elapsed());
 
     // The same stand-ins speaking the warm protocol: an answer per request line.
-    let warm = script(
+    let warm = warm_script(
         dir.path(),
         "warm",
         &format!(
-            "[ \"$1\" = extract-server ] || exit 9\n\
-             while IFS= read -r line; do\n\
-               case \"$line\" in\n\
-                 *greedy*) printf '%s\\n' '{}'; exec cat /dev/zero ;;\n\
-                 *) printf '%s\\n' '{}'; printf 'hello' ;;\n\
-               esac\n\
-             done\n",
+            "*greedy*) printf '%s\\n' '{}'; exec cat /dev/zero ;;\n\
+             *) printf '%s\\n' '{}'; printf 'hello' ;;",
             answer(1 << 40),
             answer(5)
         ),

@@ -2,6 +2,8 @@
 //! blocks beside its text; its running header, its footer and the text box's fallback copy do not.
 //! Fixture: `tests/fixtures/form/form.docx` (made by `make-form.py` there; CC0).
 
+mod common;
+
 use folio_core::structure::{Block, Text};
 use folio_extract::{extract_bytes, Options, ThumbnailSpec};
 
@@ -168,13 +170,7 @@ fn a_pdf_pages_picture_is_a_block_of_its_form() {
     let pixels: Vec<u8> = (0..w * h).map(|i| ((i % w) * 255 / w) as u8).collect();
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
-    let image_id = doc.add_object(Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image", "Width" => i64::from(w), "Height" => i64::from(h),
-            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-        },
-        pixels,
-    ));
+    let image_id = common::gray_image(&mut doc, w, h, pixels);
     let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
     let mut operations = vec![Operation::new("BT", vec![]), Operation::new("Tf", vec!["F1".into(), 12.into()])];
     for line in 0..12 {

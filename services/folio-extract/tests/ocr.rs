@@ -127,13 +127,7 @@ fn pdf_with_scan_then_text(png: &[u8]) -> Vec<u8> {
     let (w, h) = img.dimensions();
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
-    let image_id = doc.add_object(Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image", "Width" => i64::from(w), "Height" => i64::from(h),
-            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-        },
-        img.into_raw(),
-    ));
+    let image_id = common::gray_image(&mut doc, w, h, img.into_raw());
     let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
     // The scan was rendered at 150 dpi: w/150 inches wide, 72 points an inch.
     let (pw, ph) = (f64::from(w) * 72.0 / 150.0, f64::from(h) * 72.0 / 150.0);

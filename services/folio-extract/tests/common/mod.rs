@@ -38,6 +38,17 @@ pub fn docx_with_body(body: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A PDF of `pages` pages, page i showing `texts[i]` in Helvetica; Info Title/Author when given.
+/// An 8-bit gray image XObject of `width` x `height` `pixels`, added to `doc`.
+pub fn gray_image(doc: &mut Document, width: u32, height: u32, pixels: Vec<u8>) -> lopdf::ObjectId {
+    doc.add_object(Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => i64::from(width), "Height" => i64::from(height),
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        pixels,
+    ))
+}
+
 pub fn pdf_of(texts: &[&str], title: Option<&str>, author: Option<&str>) -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
