@@ -354,6 +354,42 @@ mod tests {
         assert!(matches!(read(&mut reader, &asked()).await, Err(Unread::Ended)));
     }
 
+    /// Whatever a parser process writes, reading it ends in an answer or an error, never a panic, and never
+    /// holds more than the bounds allow.
+    #[tokio::test]
+    async fn any_bytes_read_as_an_answer_or_an_error() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let kinds = ["text", "structure", "picture", "thumbnail", "other"];
+        for _ in 0..2_000 {
+            let mut input = Vec::new();
+            if next() % 2 == 0 {
+                let parts: Vec<String> = (0..next() % 4)
+                    .map(|_| {
+                        let kind = kinds[(next() % kinds.len() as u64) as usize];
+                        format!(r#"{{"kind":"{kind}","bytes":{}}}"#, next() % 64)
+                    })
+                    .collect();
+                input.extend(
+                    format!(r#"{{"path":"x","parts":[{}],"parser_us":{}}}"#, parts.join(","), next() % 9).bytes(),
+                );
+                input.push(b'\n');
+            }
+            input.extend((0..next() % 200).map(|_| next() as u8));
+            let mut reader = tokio::io::BufReader::new(&input[..]);
+            if let Ok(answer) = read(&mut reader, &asked()).await {
+                assert!(answer.text.len() as u64 <= asked().max_text_bytes);
+                assert!(answer.thumbnails.len() <= asked().thumbnails.sizes.len());
+                let _ = answer.into_extraction(&asked(), "");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_part_over_its_bound_is_refused_before_it_is_read() {
         let line = br#"{"parts":[{"kind":"text","bytes":1099511627776}]}"#;
