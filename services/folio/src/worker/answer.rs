@@ -42,7 +42,7 @@ pub enum Part {
 }
 
 /// What the line carries besides the record (read from the same JSON; the record ignores these fields).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Envelope {
     #[serde(default)]
     parts: Vec<Part>,
@@ -104,7 +104,7 @@ pub struct Asked {
 #[derive(Debug)]
 pub struct Answer {
     line: Vec<u8>,
-    envelope: Envelope,
+    parser_us: Option<u64>,
     text: Vec<u8>,
     structure: Option<Vec<u8>>,
     pictures: Vec<Vec<u8>>,
@@ -149,7 +149,7 @@ pub async fn read<R: AsyncBufRead + Unpin>(from: &mut R, asked: &Asked) -> Resul
     }
     let mut answer = Answer {
         line,
-        envelope: Envelope { parts: Vec::new(), parser_us: envelope.parser_us },
+        parser_us: envelope.parser_us,
         text: Vec::new(),
         structure: None,
         pictures: Vec::new(),
@@ -180,7 +180,6 @@ pub async fn read<R: AsyncBufRead + Unpin>(from: &mut R, asked: &Asked) -> Resul
             Part::Thumbnail { .. } => answer.thumbnails.push(body),
         }
     }
-    answer.envelope.parts = envelope.parts;
     Ok(answer)
 }
 
@@ -245,7 +244,7 @@ impl Answer {
             Some(json) => form(&json, self.pictures),
             None => (None, Vec::new()),
         };
-        let parser = self.envelope.parser_us.map(Duration::from_micros);
+        let parser = self.parser_us.map(Duration::from_micros);
         Ok(Measured { extraction: Extraction { record, text, thumbnails, structure, pictures }, parser })
     }
 }
