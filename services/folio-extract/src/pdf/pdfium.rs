@@ -105,17 +105,19 @@ pub(crate) fn meta_text(pdfium: &Pdfium, bytes: &[u8], password: Option<&str>, k
     text.filter(|t| !t.trim().is_empty())
 }
 
-/// Whether a page draws an image: an image object, or a form XObject that draws one (one level down). The
-/// pages OCR may read.
+/// Whether a page draws an image ([`shows_image`]): the pages OCR may read.
 fn page_draws_image(page: &pdfium_render::prelude::PdfPage) -> bool {
     use pdfium_render::prelude::PdfPageObjectsCommon;
-    let drawn = page.objects().iter().any(|object| {
-        object.as_image_object().is_some()
-            || object
-                .as_x_object_form_object()
-                .is_some_and(|form| form.iter().any(|inner| inner.as_image_object().is_some()))
-    });
+    let drawn = page.objects().iter().any(|object| shows_image(&object));
     drawn
+}
+
+/// Whether a page object shows an image: it is one, or it is a form XObject that draws one (one level down).
+fn shows_image(object: &pdfium_render::prelude::PdfPageObject) -> bool {
+    object.as_image_object().is_some()
+        || object
+            .as_x_object_form_object()
+            .is_some_and(|form| form.iter().any(|inner| inner.as_image_object().is_some()))
 }
 
 /// Why PDFium could not open a document.
@@ -451,14 +453,8 @@ fn picture_boxes(page: &PdfPage, text: &PdfPageText) -> Vec<[f32; 4]> {
         (boundary.bottom().value.min(boundary.top().value), boundary.bottom().value.max(boundary.top().value));
     let area = f64::from((x1 - x0).max(1.0)) * f64::from((y1 - y0).max(1.0));
     let mut rects: Vec<PdfRect> = Vec::new();
-    for object in page.objects().iter() {
-        if let Some(form) = object.as_x_object_form_object() {
-            if form.iter().any(|inner| inner.as_image_object().is_some()) {
-                rects.extend(object.bounds().ok().map(|q| q.to_rect()));
-            }
-        } else if object.as_image_object().is_some() {
-            rects.extend(object.bounds().ok().map(|q| q.to_rect()));
-        }
+    for object in page.objects().iter().filter(shows_image) {
+        rects.extend(object.bounds().ok().map(|q| q.to_rect()));
     }
     if rects.is_empty() {
         return Vec::new();
