@@ -661,10 +661,23 @@ const MIN_SHARE: f64 = 0.2;
 /// Tokens read at most: the beginning of a long text says as much as the whole.
 const MAX_TOKENS: usize = 2_000;
 
-/// The language whose function words clearly dominate `text`, with the share of its tokens that are its
-/// function words; `None` when the text is too short or no language clearly leads. "Clearly" means at least
-/// twice the hits of the runner-up.
-pub(crate) fn dominant(text: &str) -> Option<(&'static str, f64)> {
+/// What a text's function words say of its language.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Reading {
+    /// One listed language clearly leads (at least twice the hits of any other), with the share of the
+    /// tokens that are its function words.
+    Named(&'static str, f64),
+    /// Function words are frequent enough to count, but two or more close languages share the lead (Czech and
+    /// Slovak, Danish and Norwegian, Croatian and Slovene): the listed languages with more than half the
+    /// leader's hits (bit `i` for `LISTS[i]`). A listed language below that is ruled out, as it is when one
+    /// language leads clearly.
+    Between(u32),
+    /// Too short, or too few function words of any list to tell.
+    Unknown,
+}
+
+/// What the function words of `text` say: see [`Reading`].
+pub(crate) fn read(text: &str) -> Reading {
     // One buffer for every token's lower-case form: this runs on every paragraph of every document.
     let mut word = String::new();
     let mut tokens = 0usize;
@@ -695,20 +708,31 @@ pub(crate) fn dominant(text: &str) -> Option<(&'static str, f64)> {
         }
     }
     if tokens < MIN_TOKENS {
-        return None;
+        return Reading::Unknown;
     }
     // The language with most hits (the first listed on a tie) and the most hits of any other.
     let counts = &counts[..LISTS.len()];
     let best = (0..counts.len()).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
     let best_hits = counts[best];
-    let runner_up = counts.iter().enumerate().filter(|(i, _)| *i != best).map(|(_, n)| *n).max().unwrap_or(0);
     let share = best_hits as f64 / tokens as f64;
-    (best_hits >= MIN_HITS && share >= MIN_SHARE && best_hits >= 2 * runner_up.max(1)).then_some((LISTS[best].0, share))
+    if best_hits < MIN_HITS || share < MIN_SHARE {
+        return Reading::Unknown;
+    }
+    let runner_up = counts.iter().enumerate().filter(|(i, _)| *i != best).map(|(_, n)| *n).max().unwrap_or(0);
+    if best_hits >= 2 * runner_up.max(1) {
+        return Reading::Named(LISTS[best].0, share);
+    }
+    let close = counts.iter().enumerate().filter(|(_, n)| 2 * **n > best_hits).fold(0u32, |m, (i, _)| m | 1 << i);
+    Reading::Between(close)
 }
 
-/// Whether `code` has a function-word list (an answer of whatlang for a listed language is checked against
-/// it; one for an unlisted language is overruled only by a clear lead).
-#[cfg(test)]
+/// The codes of the listed languages in a [`Reading::Between`] mask.
+pub(crate) fn codes(mask: u32) -> impl Iterator<Item = &'static str> {
+    LISTS.iter().enumerate().filter(move |(i, _)| mask & (1 << i) != 0).map(|(_, (code, _))| *code)
+}
+
+/// Whether `code` has a function-word list (a reading that rules out listed languages says nothing of the
+/// others).
 pub(crate) fn knows(code: &str) -> bool {
     LISTS.iter().any(|(lang, _)| *lang == code)
 }
@@ -717,14 +741,19 @@ pub(crate) fn knows(code: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The language a reading names outright, if any.
+    fn named(text: &str) -> Option<&'static str> {
+        match read(text) {
+            Reading::Named(code, _) => Some(code),
+            _ => None,
+        }
+    }
+
     #[test]
     fn names_the_language_of_prose() {
-        assert_eq!(dominant("Let me see what happens if I insert a worksheet.").map(|d| d.0), Some("en"));
-        assert_eq!(dominant("Kila mmoja ana haki ya uhuru wa kutoa na kueleza maoni yake").map(|d| d.0), Some("sw"));
-        assert_eq!(
-            dominant("Le catalogue rassemble les pratiques des États et leur expérience").map(|d| d.0),
-            Some("fr")
-        );
+        assert_eq!(named("Let me see what happens if I insert a worksheet."), Some("en"));
+        assert_eq!(named("Kila mmoja ana haki ya uhuru wa kutoa na kueleza maoni yake"), Some("sw"));
+        assert_eq!(named("Le catalogue rassemble les pratiques des États et leur expérience"), Some("fr"));
         assert!(knows("sw") && !knows("jv"));
         // The eighteen added later, on sentences of their own.
         for (text, language) in [
@@ -737,7 +766,7 @@ mod tests {
             ("Kami tidak tahu bahwa mereka sudah datang ke rumah itu dengan keluarga mereka.", "id"),
             ("Chúng tôi đã làm việc này trong nhiều năm và những người đó cũng đã giúp.", "vi"),
         ] {
-            assert_eq!(dominant(text).map(|d| d.0), Some(language), "{text}");
+            assert_eq!(named(text), Some(language), "{text}");
         }
     }
 
@@ -755,9 +784,20 @@ mod tests {
     }
 
     #[test]
-    fn says_nothing_on_too_little_or_no_clear_lead() {
-        assert_eq!(dominant("Hello World"), None);
-        assert_eq!(dominant("Apache Tika OCR Testing"), None);
-        assert_eq!(dominant("fn main() { let x = 1; println!(x); }"), None);
+    fn says_nothing_on_too_little() {
+        assert_eq!(read("Hello World"), Reading::Unknown);
+        assert_eq!(read("Apache Tika OCR Testing"), Reading::Unknown);
+        assert_eq!(read("fn main() { let x = 1; println!(x); }"), Reading::Unknown);
+    }
+
+    /// Danish and Norwegian share most function words: neither leads, both stay candidates, and the lists
+    /// that score under half the leader's hits are ruled out.
+    #[test]
+    fn close_languages_without_a_clear_lead_stay_candidates() {
+        let text = "Det er ikke noe som vi har sett for, men han var der og de kom til huset med alle sine ting.";
+        let Reading::Between(mask) = read(text) else { panic!("{:?}", read(text)) };
+        let candidates: Vec<&str> = codes(mask).collect();
+        assert!(candidates.contains(&"da") && candidates.contains(&"nb"), "{candidates:?}");
+        assert!(!candidates.contains(&"en") && !candidates.contains(&"fr"), "{candidates:?}");
     }
 }
