@@ -108,7 +108,7 @@ async fn documents_held_by_a_dead_worker_are_taken_over_when_the_lease_runs_out(
     // A worker claimed half the documents with a short lease, then died without writing anything.
     for d in &s.documents[..5] {
         let claim = s.store.claim(d.id, "dead-worker", Duration::from_millis(300), 3).await.unwrap();
-        assert!(matches!(claim, Claim::Granted(_)));
+        assert!(matches!(claim, Claim::Granted { .. }));
     }
     // Its messages come back (the broker redelivers a dead consumer's unacknowledged messages).
     for d in &s.documents {

@@ -11,6 +11,9 @@ pub struct Stages {
     pub extract: f64,
     pub isolation: f64,
     pub store: f64,
+    /// Of `store`: the blobs and the text's digest, then the record's write to the database.
+    pub blobs: f64,
+    pub record: f64,
     pub settle: f64,
 }
 
@@ -28,6 +31,8 @@ pub fn parse(log: &str) -> Vec<Stages> {
                 extract: ms("extract_ms"),
                 isolation: ms("isolation_ms"),
                 store: ms("store_ms"),
+                blobs: ms("blobs_ms"),
+                record: ms("record_ms"),
                 settle: ms("settle_ms"),
             }
         })
@@ -66,7 +71,11 @@ pub struct Summary {
     pub mean_fetch: f64,
     pub mean_isolation: f64,
     pub mean_store: f64,
+    pub mean_blobs: f64,
+    pub mean_record: f64,
     pub mean_settle: f64,
+    /// What no stage holds: the worker's own steps between them (events, logs, the lease's keeper).
+    pub mean_between: f64,
 }
 
 pub fn summarise(stages: &[Stages]) -> Summary {
@@ -91,7 +100,12 @@ pub fn summarise(stages: &[Stages]) -> Summary {
         mean_fetch: mean(&|s| s.fetch),
         mean_isolation: mean(&|s| s.isolation),
         mean_store: mean(&|s| s.store),
+        mean_blobs: mean(&|s| s.blobs),
+        mean_record: mean(&|s| s.record),
         mean_settle: mean(&|s| s.settle),
+        mean_between: mean(&|s| {
+            (s.document - s.claim - s.fetch - s.extract - s.isolation - s.store - s.settle).max(0.0)
+        }),
     }
 }
 
@@ -101,7 +115,7 @@ impl Summary {
         format!(
             "in a worker             median {:.1} ms, p99 {:.1} ms a document (delivery to acknowledgement; {} documents)\n\
              outside extraction      {:.1}% of a document's time (median), {:.1}% of all; without the parser process's start: {:.1}% (median), {:.1}% of all\n\
-             mean ms a document      claim {:.2}, fetch {:.2}, isolation {:.2}, store {:.2}, settle {:.2}",
+             mean ms a document      claim {:.2}, fetch {:.2}, isolation {:.2}, store {:.2} (blobs {:.2}, record {:.2}), settle {:.2}, between {:.2}",
             self.handled_median_ms,
             self.handled_p99_ms,
             self.documents,
@@ -113,7 +127,10 @@ impl Summary {
             self.mean_fetch,
             self.mean_isolation,
             self.mean_store,
+            self.mean_blobs,
+            self.mean_record,
             self.mean_settle,
+            self.mean_between,
         )
     }
 }

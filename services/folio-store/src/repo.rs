@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use folio_core::duplicates::TextDigest;
 use folio_core::{
-    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, DecisionAction, Document, Finding,
-    FindingCode, Record,
+    CatalogueConfig, Chapter, ConfirmedClassification, Contribution, ContributionKind, Decision, DecisionAction,
+    Document, Finding, FindingCode, Record,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -144,8 +144,9 @@ impl ChapterProgress {
 /// The answer to a worker asking for a document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// The worker holds the document until its lease runs out.
-    Granted(Document),
+    /// The worker holds the document until its lease runs out. Its contribution's declared kind comes with it
+    /// (a photograph is not OCRed unless the settings ask), read in the claim's own statement.
+    Granted { document: Document, kind: ContributionKind },
     /// Already done or failed: the request is a duplicate and can be dropped.
     Finished,
     /// Another worker holds a live lease on it.

@@ -265,14 +265,18 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 async fn intake_is_idempotent_and_keeps_finished_work(store: Arc<dyn Store>) {
     let cat = Uuid::new_v4();
-    let snap = snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")]);
+    let mut snap = snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")]);
+    snap.contributions[0].kind = ContributionKind::Photograph;
     store.sync_intake(&snap).await.unwrap();
     store.sync_intake(&snap).await.unwrap();
     let docs = store.documents(cat).await.unwrap();
     assert_eq!(docs.len(), 2, "reading the same intake twice makes no second row");
     assert_eq!(store.findings(cat).await.unwrap().len(), 1);
 
-    let Claim::Granted(doc) = store.claim(docs[0].id, "w1", MINUTE, 3).await.unwrap() else { panic!("claim refused") };
+    let Claim::Granted { document: doc, kind } = store.claim(docs[0].id, "w1", MINUTE, 3).await.unwrap() else {
+        panic!("claim refused")
+    };
+    assert_eq!(kind, ContributionKind::Photograph, "the claim says what its contribution declared");
     assert!(store.complete(doc.id, "w1", &stored("a.pdf")).await.unwrap());
     // A new reading of the same folder keeps the finished document's state and record.
     store.sync_intake(&snap).await.unwrap();
@@ -327,7 +331,9 @@ async fn a_new_password_reopens_a_finished_document(store: Arc<dyn Store>) {
     store.sync_intake(&snap).await.unwrap();
     let docs = store.documents(cat).await.unwrap();
     let locked = docs.iter().find(|d| d.file_name == "locked.pdf").unwrap().id;
-    let Claim::Granted(claimed) = store.claim(locked, "w1", MINUTE, 3).await.unwrap() else { panic!("claim refused") };
+    let Claim::Granted { document: claimed, .. } = store.claim(locked, "w1", MINUTE, 3).await.unwrap() else {
+        panic!("claim refused")
+    };
     assert_eq!(claimed.password.as_ref().map(Password::as_str), Some("first"), "the worker gets the password");
     assert!(store.complete(locked, "w1", &stored("locked.pdf")).await.unwrap());
     let finished = store.document(locked).await.unwrap().unwrap();
@@ -356,11 +362,11 @@ async fn one_worker_wins_a_claim_and_duplicates_write_nothing(store: Arc<dyn Sto
     store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
     let id = store.documents(cat).await.unwrap()[0].id;
 
-    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert_eq!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Held);
     // A restarted single process may take back what it held before it died.
     assert_eq!(store.requeue_processing(cat).await.unwrap(), 1);
-    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     // The loser cannot write a record.
     assert!(!store.complete(id, "w2", &stored("a.pdf")).await.unwrap());
     assert!(store.complete(id, "w1", &stored("a.pdf")).await.unwrap());
@@ -386,9 +392,9 @@ async fn expired_leases_are_taken_over_and_attempts_are_bounded(store: Arc<dyn S
     let id = store.documents(cat).await.unwrap()[0].id;
 
     // w1 dies holding a short lease; w2 takes over once it runs out.
-    assert!(matches!(store.claim(id, "w1", Duration::from_millis(1), 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w1", Duration::from_millis(1), 2).await.unwrap(), Claim::Granted { .. }));
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(matches!(store.claim(id, "w2", Duration::from_millis(1), 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w2", Duration::from_millis(1), 2).await.unwrap(), Claim::Granted { .. }));
     assert!(!store.complete(id, "w1", &stored("a.pdf")).await.unwrap(), "the dead worker's late write is refused");
     tokio::time::sleep(Duration::from_millis(20)).await;
     // Two attempts used: the third claim gives up and records why.
@@ -445,7 +451,7 @@ async fn a_renewed_lease_keeps_a_document_held(store: Arc<dyn Store>) {
     store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
     let id = store.documents(cat).await.unwrap()[0].id;
     let short = Duration::from_millis(300);
-    assert!(matches!(store.claim(id, "w1", short, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w1", short, 3).await.unwrap(), Claim::Granted { .. }));
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert!(store.renew_lease(id, "w1", short).await.unwrap(), "the holder renews its lease");
@@ -455,7 +461,7 @@ async fn a_renewed_lease_keeps_a_document_held(store: Arc<dyn Store>) {
     assert!(!store.renew_lease(id, "w2", short).await.unwrap(), "only the holder renews");
     assert!(store.reconcile(Some(MINUTE), 3, 100).await.unwrap().requeue.is_empty(), "a live lease is left alone");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(matches!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert!(!store.renew_lease(id, "w1", short).await.unwrap(), "the old holder learns it lost the document");
 }
 
@@ -466,11 +472,11 @@ async fn the_reconciler_takes_back_what_stopped_workers_held(store: Arc<dyn Stor
     let (a, b, c) = (docs[0].id, docs[1].id, docs[2].id);
     let brief = Duration::from_millis(1);
     // a: its worker died on the first attempt. b: on its last allowed attempt. c: held by a live worker.
-    assert!(matches!(store.claim(a, "dead-1", brief, 2).await.unwrap(), Claim::Granted(_)));
-    assert!(matches!(store.claim(b, "dead-1", brief, 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(a, "dead-1", brief, 2).await.unwrap(), Claim::Granted { .. }));
+    assert!(matches!(store.claim(b, "dead-1", brief, 2).await.unwrap(), Claim::Granted { .. }));
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(matches!(store.claim(b, "dead-2", brief, 2).await.unwrap(), Claim::Granted(_)));
-    assert!(matches!(store.claim(c, "alive", MINUTE, 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(b, "dead-2", brief, 2).await.unwrap(), Claim::Granted { .. }));
+    assert!(matches!(store.claim(c, "alive", MINUTE, 2).await.unwrap(), Claim::Granted { .. }));
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let swept = store.reconcile(Some(MINUTE), 2, 100).await.unwrap();
@@ -487,7 +493,7 @@ async fn the_reconciler_takes_back_what_stopped_workers_held(store: Arc<dyn Stor
     // Nothing more to do: a second sweep changes nothing.
     assert_eq!(store.reconcile(Some(MINUTE), 2, 100).await.unwrap(), Default::default());
     // The requeued document is claimed and completed as usual; the late holder's write is refused.
-    assert!(matches!(store.claim(a, "w", MINUTE, 2).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(a, "w", MINUTE, 2).await.unwrap(), Claim::Granted { .. }));
     assert!(!store.complete(a, "dead-1", &stored("a.pdf")).await.unwrap());
     assert!(store.complete(a, "w", &stored("a.pdf")).await.unwrap());
     assert_eq!(store.records(cat).await.unwrap().len(), 1);
@@ -668,7 +674,7 @@ async fn concurrent_workers_process_each_document_once(store: Arc<dyn Store>) {
             let mut won = Vec::new();
             for id in ids {
                 match store.claim(id, &worker, MINUTE, 3).await.unwrap() {
-                    Claim::Granted(doc) => {
+                    Claim::Granted { document: doc, .. } => {
                         assert_eq!((doc.state, doc.attempts), (DocumentState::Processing, 1));
                         assert!(store.complete(id, &worker, &stored(&doc.file_name)).await.unwrap());
                         won.push(id);
@@ -700,7 +706,7 @@ async fn a_duplicate_completion_changes_nothing(store: Arc<dyn Store>) {
     store.sync_intake(&snapshot(cat, &[("a.pdf", "aa"), ("b.pdf", "bb")])).await.unwrap();
     let docs = store.documents(cat).await.unwrap();
     let (a, b) = (docs[0].id, docs[1].id);
-    assert!(matches!(store.claim(a, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(a, "w1", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert!(store.complete(a, "w1", &stored("a.pdf")).await.unwrap());
     let (doc_before, record_before) = (store.document(a).await.unwrap(), store.record(a).await.unwrap());
 
@@ -718,7 +724,7 @@ async fn a_duplicate_completion_changes_nothing(store: Arc<dyn Store>) {
     assert_eq!(store.claim(Uuid::new_v4(), "w2", MINUTE, 3).await.unwrap(), Claim::Missing);
 
     // The same completion delivered eight times at once: one wins.
-    assert!(matches!(store.claim(b, "w1", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(b, "w1", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     let racing = (0..8).map(|_| {
         let store = store.clone();
         tokio::spawn(async move { store.complete(b, "w1", &stored("b.pdf")).await.unwrap() })
@@ -774,7 +780,7 @@ async fn text_with_nuls_is_stored(store: Arc<dyn Store>) {
     let mut record = stored("a.pdf");
     record.text = "Hello\0world".into();
     record.record.title = Some("Ti\0tle".into());
-    assert!(matches!(store.claim(docs[0].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(docs[0].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert!(store.complete(docs[0].id, "w", &record).await.unwrap());
     let back = store.record(docs[0].id).await.unwrap().unwrap();
     let as_written = |s: &str| s.replace('\u{FFFD}', "\0");
@@ -782,7 +788,7 @@ async fn text_with_nuls_is_stored(store: Arc<dyn Store>) {
     assert_eq!(as_written(&text), "Hello\0world");
     assert_eq!(back.record.title.as_deref().map(as_written).as_deref(), Some("Ti\0tle"));
 
-    assert!(matches!(store.claim(docs[1].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(docs[1].id, "w", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert!(store.release(docs[1].id, "w", "parser said \0", true).await.unwrap());
     let error = store.document(docs[1].id).await.unwrap().unwrap().last_error.unwrap();
     assert_eq!(as_written(&error), "parser said \0");
@@ -892,7 +898,7 @@ async fn an_upload_adds_its_contribution_once_and_the_catalogue_keeps_it(store: 
     assert!(documents.iter().all(|d| d.state == DocumentState::Queued && d.attempts == 0));
 
     // Finished work survives a retried upload.
-    assert!(matches!(store.claim(x.id, "w", MINUTE, 3).await.unwrap(), Claim::Granted(_)));
+    assert!(matches!(store.claim(x.id, "w", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert!(store.complete(x.id, "w", &stored("x.pdf")).await.unwrap());
     store.add_contribution(cat, &c, &[x.clone(), y.clone()]).await.unwrap();
     assert_eq!(store.document(x.id).await.unwrap().unwrap().state, DocumentState::Done);

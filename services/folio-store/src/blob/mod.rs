@@ -111,6 +111,9 @@ impl BlobStore for FileBlobStore {
 
     /// One trip to a blocking thread for all of them (a document's blobs are small and several).
     async fn put_all(&self, blobs: Vec<(String, Vec<u8>)>) -> Result<(), BlobError> {
+        if blobs.is_empty() {
+            return Ok(());
+        }
         let paths = blobs.iter().map(|(key, _)| self.path(key)).collect::<Result<Vec<_>, _>>()?;
         let partial_dir = self.root.join(PARTIAL_DIR);
         tokio::task::spawn_blocking(move || {

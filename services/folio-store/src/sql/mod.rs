@@ -31,7 +31,7 @@ use folio_core::{
 };
 use rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,
-    decision_from, document_from, finding_from, progress_from, record_from, EngineRow, StoredRow, BUILD_COLUMNS,
+    decision_from, document_from, finding_from, progress_from, record_from, word, EngineRow, StoredRow, BUILD_COLUMNS,
     DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
 use sqlx::pool::PoolConnection;
@@ -73,6 +73,9 @@ pub(crate) trait Exec: Send {
 
 /// How an engine writes the shared SQL's fragments (see [`expand`]) and binds [`Arg`]s.
 pub(crate) trait Dialect: Database {
+    /// Whether a statement's `WITH` may hold `INSERT`/`UPDATE` (PostgreSQL's data-modifying CTEs; SQLite has
+    /// none): several writes in one statement, one round trip, atomic without `BEGIN`/`COMMIT`.
+    const WRITES_IN_WITH: bool;
     fn fragment(name: &str, argument: &str) -> String;
     fn bind<'q>(
         query: Query<'q, Self, <Self as Database>::Arguments<'q>>,

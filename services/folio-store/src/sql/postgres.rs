@@ -152,6 +152,8 @@ fn replace_nuls(value: &mut Value) {
 type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
 impl Dialect for Postgres {
+    const WRITES_IN_WITH: bool = true;
+
     fn fragment(name: &str, argument: &str) -> String {
         fragment(name, argument)
     }

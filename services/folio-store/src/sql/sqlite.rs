@@ -79,6 +79,8 @@ fn time_text(time: &DateTime<Utc>) -> String {
 }
 
 impl Dialect for Sqlite {
+    const WRITES_IN_WITH: bool = false;
+
     fn fragment(name: &str, argument: &str) -> String {
         fragment(name, argument)
     }

@@ -298,10 +298,10 @@ impl Worker {
         let id = request.document_id;
         let s = &self.settings;
         let claiming = Instant::now();
-        let document = match self.store.claim(id, &s.name, s.lease, s.max_attempts).await {
-            Ok(Claim::Granted(document)) => {
+        let (document, kind) = match self.store.claim(id, &s.name, s.lease, s.max_attempts).await {
+            Ok(Claim::Granted { document, kind }) => {
                 times.claim = claiming.elapsed();
-                document
+                (document, kind)
             }
             Ok(Claim::GaveUp) => {
                 warn!(attempts = s.max_attempts, "document given up on");
@@ -321,7 +321,7 @@ impl Worker {
         // The lease is renewed while the work goes on, so that it can be short: a worker that dies is noticed
         // (and its document sent again by the reconciler) within one lease, however long documents take.
         let result = tokio::select! {
-            result = self.extract_and_record(&document, times) => result,
+            result = self.extract_and_record(&document, kind, times) => result,
             () = self.keep_lease(id) => {
                 warn!("the document was taken back (our lease ran out); its work here is dropped");
                 self.emit(WorkEvent::Skipped { document_id: id });
@@ -398,6 +398,7 @@ impl Worker {
     async fn extract_and_record(
         &self,
         document: &folio_core::Document,
+        kind: folio_core::ContributionKind,
         times: &mut StageTimes,
     ) -> Result<Option<ExtractErrorKind>, Fault> {
         // The parser reads a local file: the blob store's own when it has one, else a scratch copy.
@@ -422,14 +423,7 @@ impl Worker {
         // The document's own password, for this document only.
         let password = document.password.as_ref().or(self.sandbox.password.as_ref());
         // A photograph, as its sender declared it, is not OCRed unless the settings ask.
-        let ocr = self.sandbox.ocr_photographs || {
-            let contribution = self.store.contribution(document.contribution_id).await.map_err(|e| Fault {
-                retryable: e.is_retryable(),
-                parser: false,
-                message: e.to_string(),
-            })?;
-            contribution.is_none_or(|c| c.kind != folio_core::ContributionKind::Photograph)
-        };
+        let ocr = self.sandbox.ocr_photographs || kind != folio_core::ContributionKind::Photograph;
         times.fetch = fetching.elapsed();
         let extracting = Instant::now();
         let measured = self.sandbox.extract_measured(&path, &document.file_name, password, ocr).await;
@@ -483,25 +477,34 @@ impl Worker {
             blobs.push((key.clone(), json));
             record.structure = Some(key);
         }
-        // All at once; nothing names them until the record is written below.
-        self.blobs.put_all(blobs).await.map_err(|e| Fault {
-            retryable: e.is_retryable(),
-            parser: false,
-            message: e.to_string(),
-        })?;
         // The smallest stays `thumbnail` and the store's `thumbnail_key`, for readers that know only one.
         let thumbnail_key = record.thumbnails.iter().min_by_key(|t| t.max_side).map(|t| t.location.clone());
         record.thumbnail = thumbnail_key.clone();
-        // The text's digest reads all of it (up to extract.max_text_mib): off the runtime's threads, unless it
-        // is as short as most are (a trip to a blocking thread would cost more than the digest).
+        // The blobs all at once (nothing names them until the record is written below), and meanwhile the
+        // text's digest, which reads all of it (up to extract.max_text_mib): on this task while the blobs are
+        // written on a blocking thread, or on a blocking thread of its own when the text is longer than most
+        // (a trip there would cost more than the digest of a short one).
         let text = extraction.text;
-        let stored = if text.len() <= INLINE_DIGEST_BYTES {
-            StoredRecord::new(record, text, thumbnail_key)
-        } else {
-            tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key))
-                .await
-                .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })?
+        let digest = async move {
+            if text.len() <= INLINE_DIGEST_BYTES {
+                Ok(StoredRecord::new(record, text, thumbnail_key))
+            } else {
+                tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key))
+                    .await
+                    .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })
+            }
         };
+        let written = async {
+            self.blobs.put_all(blobs).await.map_err(|e| Fault {
+                retryable: e.is_retryable(),
+                parser: false,
+                message: e.to_string(),
+            })
+        };
+        let (written, stored) = tokio::join!(written, digest);
+        written?;
+        let stored = stored?;
+        times.blobs = storing.elapsed();
         match self.store.complete(document.id, &self.settings.name, &stored).await {
             Ok(true) => {
                 times.store = storing.elapsed();
@@ -540,6 +543,8 @@ struct StageTimes {
     isolation: Duration,
     /// Writing the thumbnails and the record.
     store: Duration,
+    /// Of `store`, the part before the record's write: the blobs (thumbnails, form) and the text's digest.
+    blobs: Duration,
     /// Acknowledging the message.
     settle: Duration,
     /// The whole, from delivery to acknowledgement.
@@ -577,6 +582,8 @@ impl StageTimes {
             extract_ms = ms(self.extract),
             isolation_ms = ms(self.isolation),
             store_ms = ms(self.store),
+            blobs_ms = ms(self.blobs),
+            record_ms = ms(self.store.saturating_sub(self.blobs)),
             settle_ms = ms(self.settle),
             "document handled"
         );
