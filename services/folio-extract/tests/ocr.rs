@@ -247,3 +247,37 @@ fn devanagari_thai_and_pointed_hebrew_are_read_in_their_languages() {
         assert!(ex.text.contains(phrase), "{name}: {}", ex.text);
     }
 }
+
+/// Two lines of the English scan ("Geneva, January 18, 2012", "Dear Excellency,"), white on a dark band, on
+/// a textured 1400 x 1000 picture: a sign in a photograph.
+fn sign_in_a_photo() -> Vec<u8> {
+    let scan = image::load_from_memory(SCAN_EN).expect("fixture").to_luma8();
+    let lines = image::imageops::crop_imm(&scan, 110, 195, 320, 100).to_image();
+    let mut seed = 777u32;
+    let mut img = RgbImage::from_fn(1400, 1000, |x, y| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let noise = (seed >> 16) as u8 % 40;
+        Rgb([(x / 8) as u8 / 2 + noise, 90 + noise, ((x + y) / 12) as u8 / 2 + noise])
+    });
+    for (x, y, p) in lines.enumerate_pixels() {
+        // Light letters on a dark blue band.
+        let v = 255 - p.0[0];
+        img.put_pixel(500 + x, 300 + y, Rgb([v / 2 + 20, v / 2 + 30, v / 2 + 110]));
+    }
+    let mut png = Vec::new();
+    DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).expect("encode");
+    png
+}
+
+#[test]
+fn the_words_on_a_picture_are_read_from_their_rows() {
+    common::require_tesseract();
+    let ex = extract_bytes("sign.png", &sign_in_a_photo(), &opts());
+    let r = &ex.record;
+    assert_eq!(r.error, None);
+    assert_eq!(r.ocr, OcrStatus::Applied);
+    assert!(ex.text.contains("Excellency"), "text: {:?}", ex.text);
+    assert!(ex.text.contains("Geneva"), "text: {:?}", ex.text);
+    // Only the sign's rows: nothing read into the texture around them.
+    assert!(r.words <= 8, "{} words: {:?}", r.words, ex.text);
+}

@@ -22,12 +22,46 @@ const MARK_HEIGHT: std::ops::RangeInclusive<u32> = 6..=120;
 const MIN_ROW: usize = 5;
 
 /// What [`find`] saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Lines {
-    /// Rows of at least [`MIN_ROW`] marks.
+    /// Rows of at least [`MIN_ROW`] marks (of the polarity that has more marks).
     pub rows: usize,
     /// Marks in those rows.
     pub marks: usize,
+    /// Where the rows are, in the image's own pixels, of either polarity, top to bottom.
+    pub boxes: Vec<RowBox>,
+    /// The share of the image's tiles that show contrast away from every row: about none on a page (paper
+    /// around the lines), much on a photograph (its texture around a sign).
+    pub busy_ground: f64,
+}
+
+/// One row of marks: its box in the image's pixels, and whether its letters are lighter than their ground.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowBox {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+    pub light: bool,
+    /// Marks in the row.
+    pub marks: usize,
+}
+
+impl RowBox {
+    pub(crate) fn width(&self) -> u32 {
+        self.x1 - self.x0 + 1
+    }
+    pub(crate) fn height(&self) -> u32 {
+        self.y1 - self.y0 + 1
+    }
+    fn area(&self) -> u64 {
+        u64::from(self.width()) * u64::from(self.height())
+    }
+    fn overlap(&self, other: &RowBox) -> u64 {
+        let w = (self.x1.min(other.x1) + 1).saturating_sub(self.x0.max(other.x0));
+        let h = (self.y1.min(other.y1) + 1).saturating_sub(self.y0.max(other.y0));
+        u64::from(w) * u64::from(h)
+    }
 }
 
 impl Lines {
@@ -45,17 +79,36 @@ pub(crate) fn likely_text(img: &DynamicImage) -> bool {
     find(img).are_text()
 }
 
-/// The rows of letter-like marks in `img`, of the polarity that has more.
+/// The rows of letter-like marks in `img`: counted for the polarity that has more, placed for both (a sign
+/// holds dark letters on a light band and light ones on a dark band); where rows of the two polarities lie
+/// on one another (the gaps between letters are marks too), the one of more marks stands.
 pub(crate) fn find(img: &DynamicImage) -> Lines {
     let grey = working_copy(img);
-    let (dark, light) = masks(&grey);
-    let a = rows(&components(&dark, grey.width(), grey.height()));
-    let b = rows(&components(&light, grey.width(), grey.height()));
-    if a.marks >= b.marks {
-        a
-    } else {
-        b
+    let (dark, light, contrasted) = masks(&grey);
+    let mut a = rows(&components(&dark, grey.width(), grey.height()), false);
+    let mut b = rows(&components(&light, grey.width(), grey.height()), true);
+    let mut boxes: Vec<RowBox> = Vec::with_capacity(a.boxes.len() + b.boxes.len());
+    let mut candidates: Vec<RowBox> = a.boxes.drain(..).chain(b.boxes.drain(..)).collect();
+    candidates.sort_by_key(|q| std::cmp::Reverse(q.marks));
+    for candidate in candidates {
+        if !boxes.iter().any(|kept| 2 * kept.overlap(&candidate) > candidate.area().min(kept.area())) {
+            boxes.push(candidate);
+        }
     }
+    let busy_ground = busy_ground(&contrasted, &boxes, grey.width(), grey.height());
+    // Back to the image's own pixels.
+    let longest = img.width().max(img.height()).max(1);
+    if longest > WORK_SIDE {
+        let scale = f64::from(longest) / f64::from(WORK_SIDE);
+        let at = |v: u32, most: u32| ((f64::from(v) * scale).round() as u32).min(most.saturating_sub(1));
+        for r in &mut boxes {
+            (r.x0, r.x1) = (at(r.x0, img.width()), at(r.x1 + 1, img.width()));
+            (r.y0, r.y1) = (at(r.y0, img.height()), at(r.y1 + 1, img.height()));
+        }
+    }
+    boxes.sort_by_key(|r| (r.y0, r.x0));
+    let counted = if a.marks >= b.marks { a } else { b };
+    Lines { rows: counted.rows, marks: counted.marks, boxes, busy_ground }
 }
 
 fn working_copy(img: &DynamicImage) -> GrayImage {
@@ -71,10 +124,11 @@ fn working_copy(img: &DynamicImage) -> GrayImage {
 
 /// Dark and light marks: in each tile with contrast, the pixels below and above the tile's middle level (the
 /// anti-aliased grey of thin strokes included, or small type falls apart into specks).
-fn masks(grey: &GrayImage) -> (Vec<bool>, Vec<bool>) {
+fn masks(grey: &GrayImage) -> (Vec<bool>, Vec<bool>, Vec<(u32, u32)>) {
     let (w, h) = (grey.width(), grey.height());
     let mut dark = vec![false; (w * h) as usize];
     let mut light = vec![false; (w * h) as usize];
+    let mut contrasted = Vec::new();
     for ty in (0..h).step_by(TILE as usize) {
         for tx in (0..w).step_by(TILE as usize) {
             let (x1, y1) = ((tx + TILE).min(w), (ty + TILE).min(h));
@@ -89,6 +143,7 @@ fn masks(grey: &GrayImage) -> (Vec<bool>, Vec<bool>) {
             if hi - lo < MIN_TILE_CONTRAST {
                 continue;
             }
+            contrasted.push((tx, ty));
             let middle = (u16::from(lo) + u16::from(hi)) / 2;
             for y in ty..y1 {
                 for x in tx..x1 {
@@ -100,7 +155,18 @@ fn masks(grey: &GrayImage) -> (Vec<bool>, Vec<bool>) {
             }
         }
     }
-    (dark, light)
+    (dark, light, contrasted)
+}
+
+/// The share of all tiles that have contrast (their corners in `contrasted`) and touch no row of `boxes`
+/// (at the working size).
+fn busy_ground(contrasted: &[(u32, u32)], boxes: &[RowBox], w: u32, h: u32) -> f64 {
+    let tiles = (w.div_ceil(TILE) * h.div_ceil(TILE)).max(1);
+    let away = contrasted
+        .iter()
+        .filter(|&&(tx, ty)| !boxes.iter().any(|r| tx <= r.x1 && r.x0 < tx + TILE && ty <= r.y1 && r.y0 < ty + TILE))
+        .count();
+    away as f64 / f64::from(tiles)
 }
 
 /// A connected component's box and size.
@@ -201,7 +267,7 @@ fn components(mask: &[bool], w: u32, h: u32) -> Vec<Mark> {
 
 /// Chains of marks, each followed by its nearest neighbour on the right of like height, on the same line, a
 /// gap of at most a letter and a half away; counted when at least [`MIN_ROW`] long and of unlike widths.
-fn rows(marks: &[Mark]) -> Lines {
+fn rows(marks: &[Mark], light: bool) -> Lines {
     let mut order: Vec<usize> = (0..marks.len()).collect();
     order.sort_by_key(|&i| (marks[i].x0, marks[i].y0));
     let mut next: Vec<Option<usize>> = vec![None; marks.len()];
@@ -239,8 +305,12 @@ fn rows(marks: &[Mark]) -> Lines {
     for start in (0..marks.len()).filter(|&i| !has_previous[i]) {
         let mut widths = Vec::new();
         let mut at = Some(start);
+        let first = marks[start];
+        let mut row = RowBox { x0: first.x0, y0: first.y0, x1: first.x1, y1: first.y1, light, marks: 0 };
         while let Some(i) = at {
             widths.push(f64::from(marks[i].width()));
+            let m = marks[i];
+            (row.x0, row.y0, row.x1, row.y1) = (row.x0.min(m.x0), row.y0.min(m.y0), row.x1.max(m.x1), row.y1.max(m.y1));
             at = next[i];
             if widths.len() > marks.len() {
                 break;
@@ -254,6 +324,8 @@ fn rows(marks: &[Mark]) -> Lines {
         if spread >= 0.12 {
             lines.rows += 1;
             lines.marks += widths.len();
+            row.marks = widths.len();
+            lines.boxes.push(row);
         }
     }
     lines
@@ -301,5 +373,41 @@ mod tests {
         let fence =
             GrayImage::from_fn(800, 200, |x, y| Luma([if (50..90).contains(&y) && x % 20 < 8 { 0 } else { 255 }]));
         assert_eq!(find(&DynamicImage::ImageLuma8(fence)).rows, 0);
+    }
+
+    #[test]
+    fn rows_of_both_polarities_are_placed_in_the_images_own_pixels() {
+        // Dark rows on a light top half, light rows on a dark bottom half, the whole twice the working size.
+        let dark = lines_of_marks(2, false).to_luma8();
+        let light = lines_of_marks(2, true).to_luma8();
+        let mut both = GrayImage::from_pixel(600, dark.height() + light.height(), Luma([240]));
+        image::imageops::replace(&mut both, &dark, 0, 0);
+        image::imageops::replace(&mut both, &light, 0, i64::from(dark.height()));
+        let found = find(&DynamicImage::ImageLuma8(both.clone()));
+        let polarity: Vec<bool> = found.boxes.iter().map(|r| r.light).collect();
+        assert_eq!(polarity, [false, false, true, true], "{found:?}");
+        // The first row's marks start at x 20, y 30 and are 20 high.
+        let first = found.boxes[0];
+        assert_eq!((first.x0, first.y0, first.height()), (20, 30, 20), "{first:?}");
+        let big = image::imageops::resize(&both, 3600, both.height() * 6, image::imageops::FilterType::Nearest);
+        let scaled = find(&DynamicImage::ImageLuma8(big));
+        assert_eq!(scaled.boxes.len(), 4, "{scaled:?}");
+        let first = scaled.boxes[0];
+        assert!(first.x0.abs_diff(120) <= 6 && first.y0.abs_diff(180) <= 6, "{first:?}");
+        assert!(first.height().abs_diff(120) <= 12, "{first:?}");
+    }
+
+    #[test]
+    fn a_page_has_a_plain_ground_and_a_photograph_a_busy_one() {
+        let page = find(&lines_of_marks(3, false));
+        assert!(page.busy_ground < 0.05, "{page:?}");
+        // The same rows on a checkered ground.
+        let photo = lines_of_marks(3, false).to_luma8();
+        let rows_end = photo.height();
+        let mut big =
+            GrayImage::from_fn(600, rows_end * 3, |x, y| Luma([if (x / 9 + y / 13) % 2 == 0 { 60 } else { 200 }]));
+        image::imageops::replace(&mut big, &photo, 0, 0);
+        let busy = find(&DynamicImage::ImageLuma8(big));
+        assert!(busy.busy_ground > 0.3, "{busy:?}");
     }
 }

@@ -60,6 +60,36 @@ pub(crate) fn parse(tsv: &str) -> TsvText {
     out
 }
 
+/// Like [`parse`], keeping only the pages (of a TSV read from a list of images, one row of text each) whose
+/// words' mean confidence is at least `min_mean`: a row the look took for letters (a railing, a window's
+/// bars) reads as a few marks of low confidence, and its noise stays out of the rows that are text.
+pub(crate) fn parse_confident_pages(tsv: &str, min_mean: f64) -> TsvText {
+    let mut pages: std::collections::BTreeMap<&str, (f64, usize)> = std::collections::BTreeMap::new();
+    for row in tsv.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        if cols.len() < 12 || cols[0] != "5" || cols[11..].join(" ").trim().is_empty() {
+            continue;
+        }
+        if let Ok(conf) = cols[10].trim().parse::<f64>().map(|c| c.min(100.0)) {
+            if conf >= 0.0 {
+                let page = pages.entry(cols[1]).or_default();
+                page.0 += conf;
+                page.1 += 1;
+            }
+        }
+    }
+    let kept: Vec<&str> =
+        pages.into_iter().filter(|(_, (sum, n))| *n > 0 && sum / *n as f64 >= min_mean).map(|(p, _)| p).collect();
+    let mut filtered = String::with_capacity(tsv.len());
+    for (i, row) in tsv.lines().enumerate() {
+        if i == 0 || row.split('\t').nth(1).is_some_and(|page| kept.contains(&page)) {
+            filtered.push_str(row);
+            filtered.push('\n');
+        }
+    }
+    parse(&filtered)
+}
+
 /// Whether two letters of a line are of scripts written without spaces between words (Thai, Lao, Khmer,
 /// Myanmar; Chinese characters and Japanese kana), or the second is a combining mark.
 fn unspaced(before: Option<char>, after: Option<char>) -> bool {
@@ -102,5 +132,20 @@ mod tests {
         let t = parse(HEAD);
         assert_eq!(t.text, "");
         assert_eq!(t.mean_confidence(), 0.0);
+    }
+
+    #[test]
+    fn pages_of_low_confidence_are_left_out() {
+        let tsv = format!(
+            "{HEAD}5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t91\tMusée\n\
+             5\t1\t1\t1\t1\t2\t0\t0\t9\t9\t89\tdu\n\
+             5\t2\t1\t1\t1\t1\t0\t0\t9\t9\t20\t|‘\n\
+             5\t2\t1\t1\t1\t2\t0\t0\t9\t9\t70\tmiu\n\
+             5\t3\t1\t1\t1\t1\t0\t0\t9\t9\t80\tLOUVRE\n"
+        );
+        let t = parse_confident_pages(&tsv, 50.0);
+        assert_eq!(t.text, "Musée du\n\nLOUVRE");
+        assert_eq!(t.confidences, [91.0, 89.0, 80.0]);
+        assert_eq!(parse_confident_pages(&tsv, 95.0), TsvText::default());
     }
 }

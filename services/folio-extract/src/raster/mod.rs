@@ -107,12 +107,22 @@ fn recognise_page(img: &DynamicImage, limits: &Limits, enabled: bool) -> (OcrSta
     if !enabled || !crate::ocr::available() {
         return (OcrStatus::Needed, None);
     }
-    if !crate::ocr::could_hold_text(img) || !crate::ocr::textlines::likely_text(img) {
+    if !crate::ocr::could_hold_text(img) {
+        return (OcrStatus::NotNeeded, None);
+    }
+    let lines = crate::ocr::textlines::find(img);
+    if !lines.are_text() {
         // Too small for a line of text, one flat colour, or no row of letter-like marks: a picture, whatever
         // OCR would make of it (a photograph's reading costs half a second and more, the look tens of ms).
         return (OcrStatus::NotNeeded, None);
     }
-    match crate::ocr::recognise(img, limits) {
+    let read = if crate::ocr::words_on_a_picture(img, &lines) {
+        // A sign, a caption: its rows are read, not the photograph.
+        crate::ocr::recognise_rows(img, &lines, limits)
+    } else {
+        crate::ocr::recognise(img, limits)
+    };
+    match read {
         Ok(page) => (OcrStatus::Applied, Some(page)),
         Err(why) => {
             tracing::warn!("OCR of the image failed: {why}");

@@ -140,10 +140,30 @@ fn parse_osd(text: &str) -> Option<Osd> {
     Some(Osd { script, rotate })
 }
 
-/// Recognise the image `png` with the packs `langs` (e.g. `spa` or `chi_sim+eng`), page segmentation 3
-/// (automatic); returns tesseract's TSV (see [`crate::ocr::tsv`]).
-pub(crate) fn recognise_tsv(png: &Path, langs: &str, work: &Path, timeout: Duration) -> Result<String, String> {
-    let tsv = run_to_file(png, &work.join("ocr"), &["-l", langs, "--psm", "3", "tsv"], "tsv", timeout)?;
+/// What Tesseract is told an image holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// A page: its layout found automatically (page segmentation 3).
+    Page,
+    /// One line of text (page segmentation 7).
+    Line,
+}
+
+/// Recognise the image `input` with the packs `langs` (e.g. `spa` or `chi_sim+eng`); `input` may also be a
+/// text file listing images, one a line, each then a page of the TSV. Returns tesseract's TSV (see
+/// [`crate::ocr::tsv`]).
+pub(crate) fn recognise_tsv(
+    input: &Path,
+    langs: &str,
+    layout: Layout,
+    work: &Path,
+    timeout: Duration,
+) -> Result<String, String> {
+    let psm = match layout {
+        Layout::Page => "3",
+        Layout::Line => "7",
+    };
+    let tsv = run_to_file(input, &work.join("ocr"), &["-l", langs, "--psm", psm, "tsv"], "tsv", timeout)?;
     Ok(String::from_utf8_lossy(&tsv).into_owned())
 }
 
