@@ -85,16 +85,7 @@ fn turned(png: &[u8], degrees: f64) -> Vec<u8> {
 #[test]
 fn a_photo_without_text_stays_a_photo() {
     common::require_tesseract();
-    // Smooth gradients with deterministic noise: texture, no text.
-    let mut seed = 12345u32;
-    let img = RgbImage::from_fn(800, 600, |x, y| {
-        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let noise = (seed >> 16) as u8 % 48;
-        Rgb([(x / 4) as u8 / 2 + noise, (y / 3) as u8 / 2 + noise, ((x + y) / 6) as u8 / 2 + noise])
-    });
-    let mut png = Vec::new();
-    DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).expect("encode");
-    let ex = extract_bytes("photo.png", &png, &opts());
+    let ex = extract_bytes("photo.png", &png_of(textured(800, 600)), &opts());
     let r = &ex.record;
     assert_eq!(r.error, None);
     // The cheap look for rows of letters (ocr/textlines.rs) finds none: Tesseract is not run at all.
@@ -253,17 +244,26 @@ fn devanagari_thai_and_pointed_hebrew_are_read_in_their_languages() {
 fn sign_in_a_photo() -> Vec<u8> {
     let scan = image::load_from_memory(SCAN_EN).expect("fixture").to_luma8();
     let lines = image::imageops::crop_imm(&scan, 110, 195, 320, 100).to_image();
-    let mut seed = 777u32;
-    let mut img = RgbImage::from_fn(1400, 1000, |x, y| {
-        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let noise = (seed >> 16) as u8 % 40;
-        Rgb([(x / 8) as u8 / 2 + noise, 90 + noise, ((x + y) / 12) as u8 / 2 + noise])
-    });
+    let mut img = textured(1400, 1000);
     for (x, y, p) in lines.enumerate_pixels() {
         // Light letters on a dark blue band.
         let v = 255 - p.0[0];
         img.put_pixel(500 + x, 300 + y, Rgb([v / 2 + 20, v / 2 + 30, v / 2 + 110]));
     }
+    png_of(img)
+}
+
+/// A picture of smooth gradients with deterministic noise: texture, no text.
+fn textured(width: u32, height: u32) -> RgbImage {
+    let mut seed = 12345u32;
+    RgbImage::from_fn(width, height, |x, y| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let noise = (seed >> 16) as u8 % 48;
+        Rgb([(x / 4) as u8 / 2 + noise, (y / 3) as u8 / 2 + noise, ((x + y) / 6) as u8 / 2 + noise])
+    })
+}
+
+fn png_of(img: RgbImage) -> Vec<u8> {
     let mut png = Vec::new();
     DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).expect("encode");
     png
