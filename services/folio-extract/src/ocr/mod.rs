@@ -87,15 +87,24 @@ pub(crate) fn could_hold_text(img: &DynamicImage) -> bool {
     }
     // A sample of at most about 1024 x 1024 pixels: strokes of text at 300 dpi are 3 to 5 pixels wide,
     // and a coarser grid steps over the few lines of a nearly blank page.
-    let step = (img.width().max(img.height()) / 1024).max(1);
-    let gray = img.to_luma8();
+    let step = (img.width().max(img.height()) / 1024).max(1) as usize;
     let mut histogram = [0u64; 256];
     let mut count = 0u64;
-    for y in (0..gray.height()).step_by(step as usize) {
-        for x in (0..gray.width()).step_by(step as usize) {
-            histogram[usize::from(gray.get_pixel(x, y)[0])] += 1;
-            count += 1;
+    // Only the sampled pixels are made grey (a 12-megapixel photograph's grey copy took 60 ms).
+    let mut sample = |raw: &[u8], channels: usize| {
+        let width = img.width() as usize;
+        for line in raw.chunks_exact(width * channels).step_by(step) {
+            for p in line.chunks_exact(channels).step_by(step) {
+                histogram[textlines::grey_of(p) as usize & 0xff] += 1;
+                count += 1;
+            }
         }
+    };
+    match img {
+        DynamicImage::ImageLuma8(g) => sample(g.as_raw(), 1),
+        DynamicImage::ImageRgb8(rgb) => sample(rgb.as_raw(), 3),
+        DynamicImage::ImageRgba8(rgba) => sample(rgba.as_raw(), 4),
+        other => sample(other.to_luma8().as_raw(), 1),
     }
     // The background is the most common level; ink is whatever stands clearly apart from it.
     let Some(background) = (0..256).max_by_key(|&level| histogram[level]) else { return false };
@@ -148,16 +157,16 @@ pub(crate) fn words_on_a_picture(img: &DynamicImage, lines: &textlines::Lines) -
 /// one); the strip is a small page of text and costs a fraction of the photograph's reading.
 pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limits: &Limits) -> Result<PageOcr, String> {
     let deadline = Instant::now() + limits.ocr_timeout;
-    let grey = img.to_luma8();
     let mut cut: Vec<image::GrayImage> = Vec::new();
     for row in &lines.boxes {
         let h = row.height();
         let (mx, my) = ((h / 2).max(2), (h / 3).max(2));
         let x0 = row.x0.saturating_sub(mx);
         let y0 = row.y0.saturating_sub(my);
-        let x1 = (row.x1 + mx).min(grey.width().saturating_sub(1));
-        let y1 = (row.y1 + my).min(grey.height().saturating_sub(1));
-        let mut part = image::imageops::crop_imm(&grey, x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_image();
+        let x1 = (row.x1 + mx).min(img.width().saturating_sub(1));
+        let y1 = (row.y1 + my).min(img.height().saturating_sub(1));
+        // Only the row is made grey, not the photograph.
+        let mut part = img.crop_imm(x0, y0, x1 - x0 + 1, y1 - y0 + 1).to_luma8();
         if row.light {
             image::imageops::invert(&mut part);
         }
@@ -185,7 +194,8 @@ pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limit
     }
     let rows = dir.path().join("rows.txt");
     std::fs::write(&rows, list).map_err(|e| format!("writing the list of rows: {e}"))?;
-    // The rows are level and upright as found; their script is unknown (Latin first, as after OSD finds none).
+    // The rows are level and upright as found; they are read in Latin (then in the language that reading
+    // names, where it has a pack of its own).
     best_reading("", Read::Rows, |pack| {
         let tsv = tesseract::recognise_tsv(&rows, pack, tesseract::Layout::Line, dir.path(), left()?)?;
         Ok(crate::ocr::tsv::parse_confident_pages(&tsv, MIN_MEAN_CONFIDENCE))
@@ -233,9 +243,9 @@ enum Read {
 }
 
 /// The reading kept of a page or of rows, `read` reading them with a set of packs: first with the pack of
-/// `script` (Latin where OSD named none), then, where OSD named no script and Latin may have been the wrong
-/// guess, with every script pack at once; where the text kept reads as a language with a pack of its own,
-/// with that pack too.
+/// `script` (Latin where OSD named none), then, for a page where OSD named no script and Latin may have been
+/// the wrong guess, with every script pack at once; where the text kept reads as a language with a pack of
+/// its own, with that pack too.
 fn best_reading(
     script: &str,
     what: Read,
@@ -247,9 +257,10 @@ fn best_reading(
     let latin_in_doubt = match what {
         // Words, but not text.
         Read::Page => !is_text(&best.0, &best.1) && !best.1.confidences.is_empty(),
-        // Rows of letters, none of them read with confidence in Latin ("bottom" painted on a landscape, read
-        // at 90, is Latin: not read again).
-        Read::Rows => best.1.confidences.is_empty(),
+        // Never: every script pack at once reads a photograph's rows that are not letters into some script
+        // (Thai letters out of a landscape's railing, kept at Thai's lower confidence floor). The rows of a
+        // sign in another script are not read.
+        Read::Rows => false,
     };
     if script.is_empty() && latin_in_doubt {
         // OSD could not name the script (a sign, a caption): Latin was a guess. Read the page once more with
