@@ -407,11 +407,7 @@ impl Worker {
         let path = match self.blobs.local_path(&document.blob_key).filter(|p| p.is_file()) {
             Some(path) => path,
             None => {
-                let bytes = self.blobs.get(&document.blob_key).await.map_err(|e| Fault {
-                    retryable: e.is_retryable(),
-                    parser: false,
-                    message: e.to_string(),
-                })?;
+                let bytes = self.blobs.get(&document.blob_key).await.map_err(Fault::from)?;
                 scratch =
                     tempfile::NamedTempFile::new().map_err(|e| Fault::passing(format!("no scratch file: {e}")))?;
                 tokio::fs::write(scratch.path(), &bytes)
@@ -494,13 +490,7 @@ impl Worker {
                     .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })
             }
         };
-        let written = async {
-            self.blobs.put_all(blobs).await.map_err(|e| Fault {
-                retryable: e.is_retryable(),
-                parser: false,
-                message: e.to_string(),
-            })
-        };
+        let written = async { self.blobs.put_all(blobs).await.map_err(Fault::from) };
         let (written, stored) = tokio::join!(written, digest);
         written?;
         let stored = stored?;
@@ -518,7 +508,7 @@ impl Worker {
                 info!("claim lost before the record was written; the other worker's record stands");
                 Ok(error)
             }
-            Err(e) => Err(Fault { retryable: e.is_retryable(), parser: false, message: e.to_string() }),
+            Err(e) => Err(Fault::from(e)),
         }
     }
 }
@@ -601,6 +591,19 @@ struct Fault {
 impl Fault {
     fn passing(message: String) -> Self {
         Self { retryable: true, parser: false, message }
+    }
+}
+
+/// The blob store's faults and the database's: passing or not as each error says.
+impl From<folio_store::BlobError> for Fault {
+    fn from(e: folio_store::BlobError) -> Self {
+        Self { retryable: e.is_retryable(), parser: false, message: e.to_string() }
+    }
+}
+
+impl From<StoreError> for Fault {
+    fn from(e: StoreError) -> Self {
+        Self { retryable: e.is_retryable(), parser: false, message: e.to_string() }
     }
 }
 
