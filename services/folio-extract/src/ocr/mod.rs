@@ -151,10 +151,10 @@ pub(crate) fn words_on_a_picture(img: &DynamicImage, lines: &textlines::Lines) -
 }
 
 /// Recognise the words on a picture: each row `lines` found, cut out with a margin, made dark on light
-/// (a sign's white letters on blue are inverted), brought to [`ROW_PX`], and the rows stacked on white into one
-/// strip that Tesseract reads as a page. Tesseract reading the whole photograph finds its page layout in the
-/// photo's texture and reads little of a sign (nothing of a Shanghai street sign, a few letters of a Paris
-/// one); the strip is a small page of text and costs a fraction of the photograph's reading.
+/// (a sign's white letters on blue are inverted), brought to [`ROW_PX`], and read as one line of text, all the
+/// rows in one Tesseract run. Tesseract reading the whole photograph finds its page layout in the photo's
+/// texture and reads little of a sign (nothing of a Shanghai street sign, a few letters of a Paris one); the
+/// rows are a few small images and cost a fraction of the photograph's reading.
 pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limits: &Limits) -> Result<PageOcr, String> {
     let deadline = Instant::now() + limits.ocr_timeout;
     let mut cut: Vec<image::GrayImage> = Vec::new();
