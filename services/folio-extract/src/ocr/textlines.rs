@@ -166,7 +166,8 @@ fn shrink_to_grey(pixels: &[u8], channels: usize, width: u32, height: u32, w: u3
     let (width, height, w_us, h_us) = (width as usize, height as usize, w as usize, h as usize);
     let across = spans(width as u32, w);
     let down = spans(height as u32, h);
-    // Rows: each source row made grey, then to `w` sums (grey x weight).
+    // Rows: each source row made grey, then to `w` weighted sums (saturating: a span would have to be 65,793
+    // pixels wide, an image 105 million pixels wide, to reach the most a u32 holds).
     let mut rows = vec![0u32; w_us * height];
     let mut grey = vec![0u32; width];
     for (y, line) in pixels.chunks_exact(width * channels).take(height).enumerate() {
@@ -175,15 +176,17 @@ fn shrink_to_grey(pixels: &[u8], channels: usize, width: u32, height: u32, w: u3
         }
         let out = &mut rows[y * w_us..(y + 1) * w_us];
         for (o, (first, last, weights)) in out.iter_mut().zip(&across) {
-            *o = grey[*first..*last].iter().zip(weights).map(|(g, weight)| g * weight).sum();
+            *o = grey[*first..*last].iter().zip(weights).fold(0u32, |sum, (g, weight)| sum.saturating_add(g * weight));
         }
     }
-    // Columns: the row sums down each output row's span; then divided by the weights' total.
+    // Columns: the row sums down each output row's span, weighted; then divided by the weights' total.
+    let across_totals: Vec<u64> =
+        across.iter().map(|(_, _, weights)| weights.iter().map(|&w| u64::from(w)).sum()).collect();
     let mut out = vec![0u8; w_us * h_us];
     for (oy, (first, _, weights)) in down.iter().enumerate() {
-        let total_y: u32 = weights.iter().sum();
-        for (ox, (_, _, across_weights)) in across.iter().enumerate() {
-            let total = u64::from(total_y) * u64::from(across_weights.iter().sum::<u32>());
+        let total_y: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+        for (ox, total_x) in across_totals.iter().enumerate() {
+            let total = total_y * total_x;
             let mut sum = 0u64;
             for (k, weight) in weights.iter().enumerate() {
                 sum += u64::from(rows[(first + k) * w_us + ox]) * u64::from(*weight);
