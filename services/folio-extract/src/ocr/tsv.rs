@@ -25,37 +25,51 @@ impl TsvText {
     }
 }
 
-/// Parse TSV (header line, then `level page block par line word left top width height conf text`).
+/// One recognised word of a TSV row: where it is (page, block, paragraph, line), its confidence and text.
+struct Word {
+    at: (u32, u32, u32, u32),
+    confidence: f64,
+    text: String,
+}
+
+/// The words of TSV (header line, then `level page block par line word left top width height conf text`).
 /// Rows that do not parse are skipped: a malformed line costs a word, never the page.
-pub(crate) fn parse(tsv: &str) -> TsvText {
-    let mut out = TsvText::default();
-    let mut last: Option<(u32, u32, u32, u32)> = None;
-    for row in tsv.lines().skip(1) {
+fn words(tsv: &str) -> impl Iterator<Item = Word> + '_ {
+    tsv.lines().skip(1).filter_map(|row| {
         let cols: Vec<&str> = row.split('\t').collect();
         if cols.len() < 12 || cols[0] != "5" {
-            continue;
+            return None;
         }
-        let word = cols[11..].join(" ");
-        let word = word.trim();
+        let text = cols[11..].join(" ").trim().to_string();
         let num = |i: usize| cols[i].trim().parse::<u32>().ok();
-        let (Some(page), Some(block), Some(par), Some(line)) = (num(1), num(2), num(3), num(4)) else { continue };
-        let Ok(conf) = cols[10].trim().parse::<f64>() else { continue };
-        if word.is_empty() || conf < 0.0 {
-            continue;
-        }
-        let here = (page, block, par, line);
+        let at = (num(1)?, num(2)?, num(3)?, num(4)?);
+        let confidence = cols[10].trim().parse::<f64>().ok()?;
+        (!text.is_empty() && confidence >= 0.0).then(|| Word { at, confidence: confidence.min(100.0), text })
+    })
+}
+
+/// Parse TSV into its text (lines and paragraphs as Tesseract found them) and its words' confidences.
+pub(crate) fn parse(tsv: &str) -> TsvText {
+    assemble(words(tsv))
+}
+
+fn assemble(words: impl Iterator<Item = Word>) -> TsvText {
+    let mut out = TsvText::default();
+    let mut last: Option<(u32, u32, u32, u32)> = None;
+    for word in words {
+        let (page, block, par, line) = word.at;
         match last {
             None => {}
             Some(prev) if (prev.0, prev.1, prev.2) != (page, block, par) => out.text.push_str("\n\n"),
             Some(prev) if prev.3 != line => out.text.push('\n'),
             // Thai (and Chinese, Japanese) put no space between words, and Tesseract's words there are
             // letters or syllables: joined without one, as written.
-            Some(_) if !unspaced(out.text.chars().next_back(), word.chars().next()) => out.text.push(' '),
+            Some(_) if !unspaced(out.text.chars().next_back(), word.text.chars().next()) => out.text.push(' '),
             Some(_) => {}
         }
-        out.text.push_str(word);
-        out.confidences.push(conf.min(100.0));
-        last = Some(here);
+        out.text.push_str(&word.text);
+        out.confidences.push(word.confidence);
+        last = Some(word.at);
     }
     out
 }
@@ -64,30 +78,14 @@ pub(crate) fn parse(tsv: &str) -> TsvText {
 /// words' mean confidence is at least `min_mean`: a row the look took for letters (a railing, a window's
 /// bars) reads as a few marks of low confidence, and its noise stays out of the rows that are text.
 pub(crate) fn parse_confident_pages(tsv: &str, min_mean: f64) -> TsvText {
-    let mut pages: std::collections::BTreeMap<&str, (f64, usize)> = std::collections::BTreeMap::new();
-    for row in tsv.lines().skip(1) {
-        let cols: Vec<&str> = row.split('\t').collect();
-        if cols.len() < 12 || cols[0] != "5" || cols[11..].join(" ").trim().is_empty() {
-            continue;
-        }
-        if let Ok(conf) = cols[10].trim().parse::<f64>().map(|c| c.min(100.0)) {
-            if conf >= 0.0 {
-                let page = pages.entry(cols[1]).or_default();
-                page.0 += conf;
-                page.1 += 1;
-            }
-        }
+    let mut pages: std::collections::BTreeMap<u32, (f64, usize)> = std::collections::BTreeMap::new();
+    for word in words(tsv) {
+        let page = pages.entry(word.at.0).or_default();
+        page.0 += word.confidence;
+        page.1 += 1;
     }
-    let kept: Vec<&str> =
-        pages.into_iter().filter(|(_, (sum, n))| *n > 0 && sum / *n as f64 >= min_mean).map(|(p, _)| p).collect();
-    let mut filtered = String::with_capacity(tsv.len());
-    for (i, row) in tsv.lines().enumerate() {
-        if i == 0 || row.split('\t').nth(1).is_some_and(|page| kept.contains(&page)) {
-            filtered.push_str(row);
-            filtered.push('\n');
-        }
-    }
-    parse(&filtered)
+    let kept = |page: u32| pages.get(&page).is_some_and(|(sum, n)| *n > 0 && sum / *n as f64 >= min_mean);
+    assemble(words(tsv).filter(|w| kept(w.at.0)))
 }
 
 /// Whether two letters of a line are of scripts written without spaces between words (Thai, Lao, Khmer,
