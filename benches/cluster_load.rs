@@ -220,6 +220,14 @@ async fn main() {
     .fetch_all(&mut conn)
     .await
     .unwrap();
+    // From the first document's row to the last record (PostgreSQL's clock): the processing time.
+    let processing_s: f64 = sqlx::query_scalar(
+        "SELECT COALESCE(EXTRACT(EPOCH FROM (max(r.created_at) - min(d.created_at)))::float8, 0)
+         FROM records r JOIN documents d ON d.id = r.document_id",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
     let failed: i64 =
         sqlx::query_scalar("SELECT count(*) FROM documents WHERE state = 'failed'").fetch_one(&mut conn).await.unwrap();
     let largest_parser: Option<(f64, String)> = sqlx::query_as(
@@ -263,7 +271,14 @@ async fn main() {
     );
     let worker_names: Vec<&str> = names.iter().filter(|n| n.starts_with("worker")).map(String::as_str).collect();
     let stages: Vec<timing::Stages> = worker_names.iter().flat_map(|n| timing::parse(&cluster.log(n))).collect();
-    println!("{}", timing::summarise(&stages).lines());
+    let summary = timing::summarise(&stages);
+    println!("{}", summary.lines());
+    println!(
+        "parsers busy            {:.1}% (their own time over {} parsers x {:.1} s from the first document's row to the last record)",
+        100.0 * summary.parsers_busy(a.workers * a.concurrency, processing_s),
+        a.workers * a.concurrency,
+        processing_s
+    );
     // Each worker's resident memory, the largest sample in each tenth of the run's documents.
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!("worker resident MiB     by tenth of the documents recorded (largest sample in each):");

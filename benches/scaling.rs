@@ -14,8 +14,9 @@
 //! For each worker count it prints: the wall time of the whole command (reading the folder, processing,
 //! checking, typesetting the book); the processing time, from the first document's row to the last record
 //! (both by the database's clock); documents a second over that time; the speed-up over one worker and the
-//! efficiency (speed-up / workers); and how busy the parsers kept the workers (the sum of the extraction times
-//! over workers x processing time: what is left is queue, database and blob store, and waiting); the time
+//! efficiency (speed-up / workers); and how busy the parsers kept the workers (the sum of the parsers' own times,
+//! from the timing log, over workers x processing time: what is left is the queue, database, blob store and
+//! hand-over that the parsers waited for, and waiting for work); the time
 //! from upload to record (the document's row to its record's: in this burst, mostly the wait in line), median
 //! and 99th percentile; and, from the workers' `folio::timing` log events, the median share of a document's
 //! time in a worker spent outside the parser's own work (database, blob store, queue and the parser process's
@@ -251,7 +252,7 @@ async fn main() {
                 "{workers:>7} {round:>5} {wall_s:>8.1} {processing_s:>12.1} {rate:>8.2} {:>8} {:>10} {:>10.0}% {:>13.2} {:>13.2} {:>7.1}% {:>7.1}%   ({records} records, {unreadable} unreadable)",
                 speedup.map_or("-".into(), |s| format!("{s:.2}")),
                 speedup.map_or("-".into(), |s| format!("{:.2}", s / workers as f64)),
-                100.0 * parser_s / (workers as f64 * processing_s),
+                100.0 * stages.parsers_busy(workers, processing_s),
                 row.latency_p50_s,
                 row.latency_p99_s,
                 100.0 * row.outside,

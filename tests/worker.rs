@@ -3,7 +3,7 @@
 //! document (each fails after its attempts).
 
 use folio::worker::sandbox::Sandbox;
-use folio::worker::{Worker, WorkerSettings};
+use folio::worker::{WorkEvent, Worker, WorkerSettings};
 use folio_core::*;
 use folio_store::*;
 use std::path::PathBuf;
@@ -144,4 +144,99 @@ async fn a_parser_that_always_crashes_fails_its_documents_after_their_attempts_n
         let error = d.last_error.as_deref().unwrap_or_default();
         assert!(error.starts_with("crashed: "), "{error}");
     }
+}
+
+/// Runs one worker with `concurrency` parsers over every queued request, recording its events, until every
+/// document is finished (or 60 s pass).
+async fn run_one_until_cleared(s: &Setup, sandbox: Sandbox, concurrency: usize) -> Vec<WorkEvent> {
+    let (events, mut heard) = tokio::sync::broadcast::channel(1024);
+    let mut w = worker(s, "worker-a", sandbox, Duration::from_secs(60));
+    w.settings.concurrency = concurrency;
+    w.events = Some(events);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(w.run(stop.clone()));
+    let cleared = tokio::time::timeout(
+        Duration::from_secs(60),
+        folio::build::inputs::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
+    )
+    .await;
+    s.queue.close();
+    stop.cancel();
+    running.await.unwrap();
+    cleared.expect("documents did not clear within 60 s").unwrap();
+    let mut seen = Vec::new();
+    while let Ok(event) = heard.try_recv() {
+        seen.push(event);
+    }
+    seen
+}
+
+/// Issue 24: a worker holds two documents a parser, so that the next one is claimed (and the last one
+/// stored) while its parser reads; but it never reads more documents at once than it has parsers.
+#[tokio::test]
+async fn a_worker_claims_the_next_document_while_its_one_parser_reads_and_never_reads_two_at_once() {
+    let s = setup(8).await;
+    for d in &s.documents {
+        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+    }
+    let mut sandbox = real_sandbox();
+    let pool = Arc::new(folio::worker::pool::WarmPool::new(1000, 1 << 30));
+    sandbox.warm = Some(pool.clone());
+    let events = run_one_until_cleared(&s, sandbox, 1).await;
+    assert_one_record_each(&s).await;
+    // Documents claimed and not yet recorded, event by event: two at some point (the next claimed while one
+    // was read), never more than two.
+    let mut held = 0i32;
+    let mut most = 0;
+    for event in &events {
+        match event {
+            WorkEvent::Started { .. } => held += 1,
+            WorkEvent::Recorded { .. } | WorkEvent::Failed { .. } | WorkEvent::Retried { .. } => held -= 1,
+            WorkEvent::Skipped { .. } => {}
+        }
+        most = most.max(held);
+    }
+    assert_eq!(most, 2, "one document in the parser and the next claimed beside it: {events:?}");
+    // Two documents read at once would have needed a second warm process; both would be waiting now.
+    assert_eq!(pool.idle_pids().len(), 1, "one parser process read every document");
+}
+
+/// A worker that stops gives back at once the document it claimed that still waits for its parser (its
+/// attempt not counted); the one being read has the grace period, then is abandoned.
+#[tokio::test]
+async fn a_stopping_worker_gives_back_at_once_the_document_waiting_for_its_parser() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(3).await;
+    for d in &s.documents {
+        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+    }
+    // A parser that never answers: the first document holds the only parser until the grace period ends.
+    let dir = tempfile::tempdir().unwrap();
+    let hang = dir.path().join("hang");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (events, mut heard) = tokio::sync::broadcast::channel(64);
+    let mut w = worker(&s, "worker-a", Sandbox::with_program(hang), Duration::from_secs(60));
+    w.settings.concurrency = 1;
+    w.events = Some(events);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(w.run_with_grace(stop.clone(), Some(Duration::from_secs(2))));
+    async fn next(heard: &mut tokio::sync::broadcast::Receiver<WorkEvent>) -> WorkEvent {
+        tokio::time::timeout(Duration::from_secs(20), heard.recv()).await.expect("an event within 20 s").unwrap()
+    }
+    let WorkEvent::Started { document_id: reading } = next(&mut heard).await else { panic!("the first starts") };
+    let WorkEvent::Started { document_id: waiting } = next(&mut heard).await else { panic!("the second is claimed") };
+    stop.cancel();
+    assert_eq!(next(&mut heard).await, WorkEvent::Retried { document_id: waiting }, "the waiting one goes back first");
+    assert_eq!(next(&mut heard).await, WorkEvent::Retried { document_id: reading }, "then, after the grace, the other");
+    running.await.unwrap();
+    let state = |id: Uuid| {
+        let store = s.store.clone();
+        async move { store.document(id).await.unwrap().unwrap() }
+    };
+    let (read, unread) = (state(reading).await, state(waiting).await);
+    assert_eq!((read.state, read.attempts), (DocumentState::Queued, 1), "abandoned while read: an attempt");
+    assert_eq!((unread.state, unread.attempts), (DocumentState::Queued, 0), "given back unread: no attempt");
+    let third = s.documents.iter().find(|d| d.id != reading && d.id != waiting).unwrap();
+    assert_eq!(state(third.id).await.attempts, 0, "the third was never claimed");
 }

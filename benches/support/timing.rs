@@ -5,8 +5,11 @@
 /// One document's stages in milliseconds, as the worker logged them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stages {
+    /// From delivery to acknowledgement, less `wait`.
     pub document: f64,
     pub claim: f64,
+    /// Waiting for a parser held by another of the worker's documents: time in line, left out of `document`.
+    pub wait: f64,
     pub fetch: f64,
     pub extract: f64,
     pub isolation: f64,
@@ -25,8 +28,9 @@ pub fn parse(log: &str) -> Vec<Stages> {
         .map(|v| {
             let ms = |k: &str| v[k].as_f64().unwrap_or(0.0);
             Stages {
-                document: ms("document_ms"),
+                document: ms("document_ms") - ms("wait_ms"),
                 claim: ms("claim_ms"),
+                wait: ms("wait_ms"),
                 fetch: ms("fetch_ms"),
                 extract: ms("extract_ms"),
                 isolation: ms("isolation_ms"),
@@ -55,7 +59,8 @@ pub fn sorted(mut values: Vec<f64>) -> Vec<f64> {
 /// A summary of the stages over many documents.
 pub struct Summary {
     pub documents: usize,
-    /// Median and 99th percentile of the whole time in a worker, delivery to acknowledgement (ms).
+    /// Median and 99th percentile of the whole time in a worker, delivery to acknowledgement less the wait
+    /// for a parser (ms).
     pub handled_median_ms: f64,
     pub handled_p99_ms: f64,
     /// Median over documents of the share of its time outside the parser's own work (the database, the
@@ -68,6 +73,7 @@ pub struct Summary {
     pub pipeline_total: f64,
     /// Mean milliseconds a document of each stage outside extraction.
     pub mean_claim: f64,
+    pub mean_wait: f64,
     pub mean_fetch: f64,
     pub mean_isolation: f64,
     pub mean_store: f64,
@@ -76,6 +82,8 @@ pub struct Summary {
     pub mean_settle: f64,
     /// What no stage holds: the worker's own steps between them (events, logs, the lease's keeper).
     pub mean_between: f64,
+    /// The parsers' own time over all documents (ms).
+    pub extract_total_ms: f64,
 }
 
 pub fn summarise(stages: &[Stages]) -> Summary {
@@ -97,12 +105,14 @@ pub fn summarise(stages: &[Stages]) -> Summary {
         outside_total: stages.iter().map(outside).sum::<f64>() / total,
         pipeline_total: stages.iter().map(pipeline).sum::<f64>() / total,
         mean_claim: mean(&|s| s.claim),
+        mean_wait: mean(&|s| s.wait),
         mean_fetch: mean(&|s| s.fetch),
         mean_isolation: mean(&|s| s.isolation),
         mean_store: mean(&|s| s.store),
         mean_blobs: mean(&|s| s.blobs),
         mean_record: mean(&|s| s.record),
         mean_settle: mean(&|s| s.settle),
+        extract_total_ms: stages.iter().map(|s| s.extract).sum(),
         mean_between: mean(&|s| {
             (s.document - s.claim - s.fetch - s.extract - s.isolation - s.store - s.settle).max(0.0)
         }),
@@ -110,12 +120,19 @@ pub fn summarise(stages: &[Stages]) -> Summary {
 }
 
 impl Summary {
+    /// How busy `parsers` parsers were with documents' own work over `seconds` (the run's processing time):
+    /// what is left is the pipeline's share of the run (the database, blob store, queue and hand-over that
+    /// the parsers waited for) and the wait for work.
+    pub fn parsers_busy(&self, parsers: usize, seconds: f64) -> f64 {
+        self.extract_total_ms / 1000.0 / (parsers.max(1) as f64 * seconds)
+    }
+
     /// The summary as printed by the benches.
     pub fn lines(&self) -> String {
         format!(
-            "in a worker             median {:.1} ms, p99 {:.1} ms a document (delivery to acknowledgement; {} documents)\n\
+            "in a worker             median {:.1} ms, p99 {:.1} ms a document (delivery to acknowledgement, less the wait for a parser; {} documents)\n\
              outside extraction      {:.1}% of a document's time (median), {:.1}% of all; without the parser process's start: {:.1}% (median), {:.1}% of all\n\
-             mean ms a document      claim {:.2}, fetch {:.2}, isolation {:.2}, store {:.2} (blobs {:.2}, record {:.2}), settle {:.2}, between {:.2}",
+             mean ms a document      claim {:.2}, fetch {:.2}, isolation {:.2}, store {:.2} (blobs {:.2}, record {:.2}), settle {:.2}, between {:.2}; waiting for a parser {:.2}",
             self.handled_median_ms,
             self.handled_p99_ms,
             self.documents,
@@ -131,6 +148,7 @@ impl Summary {
             self.mean_record,
             self.mean_settle,
             self.mean_between,
+            self.mean_wait,
         )
     }
 }

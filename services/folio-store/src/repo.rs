@@ -352,6 +352,11 @@ pub trait Leases: Send + Sync {
     /// Gives a held document back: to the queue (`terminal == false`) or as failed with `error`.
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError>;
 
+    /// Gives back a document `worker` claimed but never started to read (it stopped while the document waited
+    /// for a parser): queued again, its claim's attempt not counted, its last error as it was. `false` when
+    /// the worker no longer holds it.
+    async fn give_back_unread(&self, document_id: Uuid, worker: &str) -> Result<bool, StoreError>;
+
     /// Extends the lease of a document `worker` holds, while it works on it (a heartbeat): `false` when it no
     /// longer holds it (its lease ran out and it was taken back).
     async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError>;

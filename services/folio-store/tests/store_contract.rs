@@ -52,6 +52,7 @@ engines!(
     text_with_nuls_is_stored,
     a_new_password_reopens_a_finished_document,
     a_renewed_lease_keeps_a_document_held,
+    a_document_given_back_unread_keeps_its_attempts,
     the_reconciler_takes_back_what_stopped_workers_held,
     the_reconciler_resends_lost_requests_once_per_period,
     a_dead_lettered_document_is_failed_unless_finished,
@@ -463,6 +464,29 @@ async fn a_renewed_lease_keeps_a_document_held(store: Arc<dyn Store>) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(matches!(store.claim(id, "w2", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
     assert!(!store.renew_lease(id, "w1", short).await.unwrap(), "the old holder learns it lost the document");
+}
+
+async fn a_document_given_back_unread_keeps_its_attempts(store: Arc<dyn Store>) {
+    let cat = Uuid::new_v4();
+    store.sync_intake(&snapshot(cat, &[("a.pdf", "aa")])).await.unwrap();
+    let id = store.documents(cat).await.unwrap()[0].id;
+    // An attempt that failed, then a claim given back before its document was read.
+    store.claim(id, "w1", MINUTE, 3).await.unwrap();
+    assert!(store.release(id, "w1", "blob store unreachable", false).await.unwrap());
+    assert!(matches!(store.claim(id, "w1", MINUTE, 3).await.unwrap(), Claim::Granted { .. }));
+    assert!(!store.give_back_unread(id, "w2").await.unwrap(), "only the holder gives a document back");
+    assert!(store.give_back_unread(id, "w1").await.unwrap());
+    let doc = store.document(id).await.unwrap().unwrap();
+    assert_eq!(doc.state, DocumentState::Queued);
+    assert_eq!(doc.attempts, 1, "the claim given back unread is not an attempt");
+    assert_eq!(doc.last_error.as_deref(), Some("blob store unreachable"), "the last error stays");
+    assert!(!store.give_back_unread(id, "w1").await.unwrap(), "a queued document is not held");
+    // Given back as often as a worker stops: the document is still claimed within its attempts.
+    for _ in 0..5 {
+        assert!(matches!(store.claim(id, "w3", MINUTE, 2).await.unwrap(), Claim::Granted { .. }));
+        assert!(store.give_back_unread(id, "w3").await.unwrap());
+    }
+    assert_eq!(store.document(id).await.unwrap().unwrap().attempts, 1);
 }
 
 async fn the_reconciler_takes_back_what_stopped_workers_held(store: Arc<dyn Store>) {

@@ -6,7 +6,7 @@
 //! | metric | type | labels | what |
 //! |---|---|---|---|
 //! | `folio_documents_total` | counter | `outcome` (`done`, `unreadable`, `failed`), `format` | documents recorded by this process's workers: `done` with a usable record, `unreadable` with the record's error (encrypted, corrupt, ...), `failed` after their attempts |
-//! | `folio_stage_seconds` | histogram | `stage` (`claim`, `fetch`, `extract`, `isolation`, `store`, `settle`, `document`), `format` | time spent per document in a worker: claiming it in the database, making the original a local file, the parser's own work, the parser process's start and hand-back, writing thumbnails and the record, acknowledging the message, and the whole from delivery to acknowledgement |
+//! | `folio_stage_seconds` | histogram | `stage` (`claim`, `wait`, `fetch`, `extract`, `isolation`, `store`, `settle`, `document`), `format` | time spent per document in a worker: claiming it in the database, waiting for one of the worker's parsers (another of its documents being read), making the original a local file, the parser's own work, the parser process's start and hand-back, writing thumbnails and the record, acknowledging the message, and the whole from delivery to acknowledgement |
 //! | `folio_ocr_pages_total` | counter | | pages whose text came from OCR |
 //! | `folio_bytes_processed_total` | counter | `format` | bytes of the originals processed |
 //! | `folio_uploads_total` | counter | `outcome` (`created`, `repeated`, `refused`) | uploads taken in by the gateway or from the queue |

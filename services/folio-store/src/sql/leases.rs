@@ -117,6 +117,13 @@ impl<E: Engine> Leases for SqlStore<E> {
         Ok(updated == 1)
     }
 
+    async fn give_back_unread(&self, document_id: Uuid, worker: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE documents SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = @now,
+                   attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+                 WHERE id = $1 AND state = 'processing' AND claimed_by = $2";
+        Ok(self.engine.run(sql, &[Arg::Id(document_id), Arg::Text(worker)]).await? == 1)
+    }
+
     async fn renew_lease(&self, document_id: Uuid, worker: &str, lease: Duration) -> Result<bool, StoreError> {
         let sql =
             "UPDATE documents SET lease_until = @later($1) WHERE id = $2 AND state = 'processing' AND claimed_by = $3";

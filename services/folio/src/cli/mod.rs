@@ -197,7 +197,8 @@ pub enum Command {
     /// Takes work requests from the queue and writes records, until SIGTERM or SIGINT; then finishes what is
     /// in flight within `worker.shutdown_grace_secs` and gives the rest back to the queue.
     Worker {
-        /// Documents processed at once (default: one per CPU core); also the queue's prefetch.
+        /// Documents read at once, each by its own parser process (default: one per CPU core). The worker
+        /// holds twice as many (the queue's prefetch), so that claiming and storing overlap the reading.
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
         #[command(flatten)]
@@ -218,7 +219,7 @@ pub enum Command {
         /// Address to listen on, such as 0.0.0.0:8080.
         #[arg(long, env = "FOLIO_GATEWAY_LISTEN")]
         listen: Option<String>,
-        /// Documents processed at once (default: one per CPU core).
+        /// Documents read at once, each by its own parser process (default: one per CPU core).
         #[arg(long, env = "FOLIO_WORKER_CONCURRENCY")]
         concurrency: Option<usize>,
         #[command(flatten)]

@@ -21,7 +21,7 @@ pub struct Backends {
 
 impl Backends {
     /// Opens what the settings name. `prefetch`: the most unacknowledged messages a broker hands this
-    /// process at once (its workers' concurrency; 1 for a role that takes no work).
+    /// process at once (the documents its workers hold; 1 for a role that takes no work).
     pub async fn open(settings: &Settings, prefetch: u16) -> Result<Self> {
         let store = open_store(&settings.database_url()).await.context("opening the database")?;
         let blobs = open_blobs(&settings.blob_url()).context("opening the blob store")?;
@@ -29,9 +29,11 @@ impl Backends {
         Ok(Self { store, blobs, queue })
     }
 
-    /// As [`Backends::open`], with the prefetch of this process's workers.
+    /// As [`Backends::open`], with the prefetch of this process's workers: the documents they hold
+    /// ([`crate::worker::WorkerSettings::documents_in_hand`]).
     pub async fn open_for_workers(settings: &Settings) -> Result<Self> {
-        Self::open(settings, u16::try_from(settings.concurrency()).unwrap_or(u16::MAX)).await
+        let in_hand = settings.worker_settings().documents_in_hand();
+        Self::open(settings, u16::try_from(in_hand).unwrap_or(u16::MAX)).await
     }
 
     /// For a role that shares its work with other processes through the queue: the in-process queue is

@@ -45,7 +45,8 @@ pub enum WorkEvent {
 pub struct WorkerSettings {
     /// Names this worker in claims (`hostname-pid` by default).
     pub name: String,
-    /// Documents processed at once.
+    /// Documents read at once: the worker's parsers. It holds up to [`DOCUMENTS_IN_HAND_PER_PARSER`] times
+    /// as many documents, so that claiming the next and storing the last overlap a parser's work.
     pub concurrency: usize,
     /// How long a claim holds before another worker may take the document over.
     pub lease: Duration,
@@ -67,6 +68,21 @@ impl Default for WorkerSettings {
     }
 }
 
+/// Documents a worker holds for each of its parsers: the one being read, and one claimed and waiting for
+/// the parser or having its thumbnails and record written. The claim, the blob store's writes, the record's
+/// transaction and the acknowledgement (round trips to the database, the object store and the broker) then
+/// happen while the parser reads, not between two documents; the parser waits only for its own hand-over.
+/// The cost: one more claimed document and one more answer (thumbnails, text; each bounded) in memory a
+/// parser, and as many more unacknowledged messages prefetched from the broker.
+pub const DOCUMENTS_IN_HAND_PER_PARSER: usize = 2;
+
+impl WorkerSettings {
+    /// The most documents in hand at once ([`DOCUMENTS_IN_HAND_PER_PARSER`] a parser): the broker's prefetch.
+    pub fn documents_in_hand(&self) -> usize {
+        self.concurrency.max(1).saturating_mul(DOCUMENTS_IN_HAND_PER_PARSER)
+    }
+}
+
 pub fn default_worker_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -82,6 +98,18 @@ pub struct Worker {
     pub sandbox: Sandbox,
     pub settings: WorkerSettings,
     pub events: Option<broadcast::Sender<WorkEvent>>,
+}
+
+/// What a worker's documents share while it runs.
+#[derive(Clone)]
+struct Running {
+    /// One permit a parser: held from the start of a document's extraction to its answer's arrival.
+    parsers: Arc<Semaphore>,
+    /// The worker stops taking work: a document still waiting for a parser is given back at once.
+    stopping: CancellationToken,
+    /// After the grace period: the documents still in flight are given back.
+    abandoned: CancellationToken,
+    backoff: Arc<FaultBackoff>,
 }
 
 /// How one request ended, for the acknowledgement.
@@ -141,12 +169,17 @@ impl Worker {
     /// still running then are abandoned: their parsers are killed, their claims released and their messages
     /// given back to the queue, for another worker to take at once.
     pub async fn run_with_grace(self, shutdown: CancellationToken, grace: Option<Duration>) {
-        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let in_hand = Arc::new(Semaphore::new(self.settings.documents_in_hand()));
         let abandon = CancellationToken::new();
-        let backoff = Arc::new(FaultBackoff::default());
+        let running = Running {
+            parsers: Arc::new(Semaphore::new(self.settings.concurrency.max(1))),
+            stopping: shutdown.clone(),
+            abandoned: abandon.clone(),
+            backoff: Arc::new(FaultBackoff::default()),
+        };
         let mut in_flight = tokio::task::JoinSet::new();
         loop {
-            let pause = backoff.pause();
+            let pause = running.backoff.pause();
             if !pause.is_zero() {
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
@@ -154,7 +187,7 @@ impl Worker {
                 }
             }
             let permit = tokio::select! {
-                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                p = in_hand.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
                 () = shutdown.cancelled() => break,
             };
             let delivery = tokio::select! {
@@ -162,10 +195,9 @@ impl Worker {
                 () = shutdown.cancelled() => break,
             };
             let worker = self.clone();
-            let abandoned = abandon.clone();
-            let backoff = backoff.clone();
+            let running = running.clone();
             in_flight.spawn(async move {
-                worker.handle(delivery, abandoned, &backoff).await;
+                worker.handle(delivery, &running).await;
                 drop(permit);
             });
             // Reap finished tasks so the set does not grow over a long run.
@@ -197,7 +229,8 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, delivery: Box<dyn Delivery>, abandoned: CancellationToken, backoff: &FaultBackoff) {
+    async fn handle(&self, delivery: Box<dyn Delivery>, running: &Running) {
+        let backoff = running.backoff.as_ref();
         let request = match delivery.message() {
             Message::Work(request) => request.clone(),
             Message::Upload(upload) => {
@@ -209,9 +242,9 @@ impl Worker {
         let handling = Instant::now();
         let mut times = StageTimes::default();
         let outcome = tokio::select! {
-            outcome = self.process(&request, &mut times).instrument(span.clone()) => outcome,
+            outcome = self.process(&request, running, &mut times).instrument(span.clone()) => outcome,
             // Dropping `process` kills the parser (its child is killed on drop, with its process group).
-            () = abandoned.cancelled() => self.abandon(&request).instrument(span.clone()).await,
+            () = running.abandoned.cancelled() => self.abandon(&request).instrument(span.clone()).await,
         };
         let settling = Instant::now();
         let settled = match outcome {
@@ -290,7 +323,7 @@ impl Worker {
         }
     }
 
-    async fn process(&self, request: &WorkRequest, times: &mut StageTimes) -> Outcome {
+    async fn process(&self, request: &WorkRequest, running: &Running, times: &mut StageTimes) -> Outcome {
         if request.version != WorkRequest::VERSION {
             warn!(version = request.version, "work request of an unknown version dropped");
             return Outcome::Ack;
@@ -320,8 +353,25 @@ impl Worker {
 
         // The lease is renewed while the work goes on, so that it can be short: a worker that dies is noticed
         // (and its document sent again by the reconciler) within one lease, however long documents take.
+        // First a parser: the worker's other document may still hold it. A worker that stops meanwhile gives
+        // this one back at once rather than reading it in its grace period.
+        let waiting = Instant::now();
+        let parser = tokio::select! {
+            biased;
+            parser = running.parsers.clone().acquire_owned() => match parser {
+                Ok(parser) => parser,
+                Err(_) => return self.give_back_unread(id).await,
+            },
+            () = running.stopping.cancelled() => return self.give_back_unread(id).await,
+            () = self.keep_lease(id) => {
+                warn!("the document was taken back (our lease ran out) while it waited for a parser");
+                self.emit(WorkEvent::Skipped { document_id: id });
+                return Outcome::Ack;
+            }
+        };
+        times.wait = waiting.elapsed();
         let result = tokio::select! {
-            result = self.extract_and_record(&document, kind, times) => result,
+            result = self.extract_and_record(&document, kind, parser, times) => result,
             () = self.keep_lease(id) => {
                 warn!("the document was taken back (our lease ran out); its work here is dropped");
                 self.emit(WorkEvent::Skipped { document_id: id });
@@ -359,8 +409,6 @@ impl Worker {
         }
     }
 
-    /// Gives back a document whose work was cut short by shutdown: the claim (if this worker held it) goes back
-    /// to the queued state, and the message back to the queue.
     /// Renews the lease on `document_id` every third of it; returns only when the lease is lost. A database
     /// that cannot be reached is not a loss: the work goes on, and writing the record will tell.
     async fn keep_lease(&self, document_id: Uuid) {
@@ -376,11 +424,23 @@ impl Worker {
         }
     }
 
+    /// Gives back a document whose work was cut short by shutdown: the claim (if this worker held it) goes back
+    /// to the queued state, and the message back to the queue.
     async fn abandon(&self, request: &WorkRequest) -> Outcome {
         let message = "the worker shut down before finishing";
         match self.store.release(request.document_id, &self.settings.name, message, false).await {
             Ok(_) => info!("abandoned at shutdown; requeued"),
             Err(e) => warn!(error = %e, "could not release the claim at shutdown; the lease will run out"),
+        }
+        Outcome::GiveBack
+    }
+
+    /// Gives back a document claimed but not yet read when the worker stops: queued again, the attempt its
+    /// claim counted taken back (stopping workers, as in a rolling update, do not use up its attempts).
+    async fn give_back_unread(&self, document_id: Uuid) -> Outcome {
+        match self.store.give_back_unread(document_id, &self.settings.name).await {
+            Ok(_) => info!("given back unread at shutdown; requeued"),
+            Err(e) => warn!(error = %e, "could not give the claim back at shutdown; the lease will run out"),
         }
         Outcome::GiveBack
     }
@@ -399,6 +459,7 @@ impl Worker {
         &self,
         document: &folio_core::Document,
         kind: folio_core::ContributionKind,
+        parser: tokio::sync::OwnedSemaphorePermit,
         times: &mut StageTimes,
     ) -> Result<Option<ExtractErrorKind>, Fault> {
         // The parser reads a local file: the blob store's own when it has one, else a scratch copy.
@@ -424,6 +485,8 @@ impl Worker {
         let extracting = Instant::now();
         let measured = self.sandbox.extract_measured(&path, &document.file_name, password, ocr).await;
         let sandboxed = extracting.elapsed();
+        // The parser is free for the next document while this one is stored.
+        drop(parser);
         let extraction = measured.extraction;
         let mut record = extraction.record;
         let parser = measured.parser.unwrap_or(Duration::from_millis(record.elapsed_ms));
@@ -524,6 +587,8 @@ const INLINE_DIGEST_BYTES: usize = 64 * 1024;
 struct StageTimes {
     /// Claiming the document in the database.
     claim: Duration,
+    /// Waiting for a parser, held by another document of this worker: time in line, not a cost.
+    wait: Duration,
     /// Making the original a local file for the parser (a copy from the blob store where it has no path).
     fetch: Duration,
     /// The parser's own time on the document (to the microsecond where the parser said it, else the
@@ -551,6 +616,7 @@ impl StageTimes {
             format,
             &[
                 ("claim", self.claim),
+                ("wait", self.wait),
                 ("fetch", self.fetch),
                 ("extract", self.extract),
                 ("isolation", self.isolation),
@@ -568,6 +634,7 @@ impl StageTimes {
             format,
             document_ms = ms(self.document),
             claim_ms = ms(self.claim),
+            wait_ms = ms(self.wait),
             fetch_ms = ms(self.fetch),
             extract_ms = ms(self.extract),
             isolation_ms = ms(self.isolation),
