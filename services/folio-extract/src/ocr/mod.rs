@@ -13,7 +13,6 @@ pub(crate) mod tsv;
 
 use crate::{language, tools::tesseract, Limits};
 use image::DynamicImage;
-use std::path::Path;
 use std::time::Instant;
 
 /// Below this mean word confidence (0–100) the page is treated as having no text. Measured on the dev
@@ -152,7 +151,7 @@ pub(crate) fn words_on_a_picture(img: &DynamicImage, lines: &textlines::Lines) -
 
 /// Recognise the words on a picture: each row `lines` found, cut out with a margin, made dark on light
 /// (a sign's white letters on blue are inverted), brought to [`ROW_PX`], and read as one line of text, all the
-/// rows in one Tesseract run. Tesseract reading the whole photograph finds its page layout in the photo's
+/// rows by one engine. Tesseract reading the whole photograph finds its page layout in the photo's
 /// texture and reads little of a sign (nothing of a Shanghai street sign, a few letters of a Paris one); the
 /// rows are a few small images and cost a fraction of the photograph's reading.
 pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limits: &Limits) -> Result<PageOcr, String> {
@@ -181,23 +180,13 @@ pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limit
     if pixels > limits.max_ocr_pixels.max(1) {
         return recognise(img, limits);
     }
-    // Each row a file, all read by one Tesseract run (a list of images), each as one line of text: one
-    // process and one model load for the picture, and no page layout to find in a photograph.
+    // All the rows read by one engine, each as one line of text: no page layout to find in a photograph.
     let left = || deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or("OCR time limit");
-    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let mut list = String::new();
-    for (n, part) in cut.into_iter().enumerate() {
-        let path = dir.path().join(format!("row-{n}.png"));
-        write_png(&DynamicImage::ImageLuma8(part), &path)?;
-        list.push_str(&path.to_string_lossy());
-        list.push('\n');
-    }
-    let rows = dir.path().join("rows.txt");
-    std::fs::write(&rows, list).map_err(|e| format!("writing the list of rows: {e}"))?;
+    let rows: Vec<&image::GrayImage> = cut.iter().collect();
     // The rows are level and upright as found; they are read in Latin (then in the language that reading
     // names, where it has a pack of its own).
     best_reading("", Read::Rows, |pack| {
-        let tsv = tesseract::recognise_tsv(&rows, pack, tesseract::Layout::Line, dir.path(), left()?)?;
+        let tsv = tesseract::recognise_tsv(&rows, pack, tesseract::Layout::Line, left()?)?;
         Ok(crate::ocr::tsv::parse_confident_pages(&tsv, MIN_MEAN_CONFIDENCE))
     })
 }
@@ -205,12 +194,8 @@ pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limit
 /// Read a prepared page (grey, level, within the pixel limit) by the time `deadline`.
 fn read(page: image::GrayImage, deadline: Instant) -> Result<PageOcr, String> {
     let left = || deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or("OCR time limit");
-    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let png = dir.path().join("page.png");
     let mut page = page;
-    write_png(&DynamicImage::ImageLuma8(page.clone()), &png)?;
-
-    let script = match tesseract::osd(&png, dir.path(), left()?) {
+    let script = match tesseract::osd(&page) {
         Ok(osd) => {
             if osd.rotate != 0 {
                 page = match osd.rotate {
@@ -218,7 +203,6 @@ fn read(page: image::GrayImage, deadline: Instant) -> Result<PageOcr, String> {
                     180 => image::imageops::rotate180(&page),
                     _ => image::imageops::rotate270(&page),
                 };
-                write_png(&DynamicImage::ImageLuma8(page), &png)?;
             }
             osd.script
         }
@@ -230,7 +214,7 @@ fn read(page: image::GrayImage, deadline: Instant) -> Result<PageOcr, String> {
     };
 
     best_reading(&script, Read::Page, |pack| {
-        Ok(crate::ocr::tsv::parse(&tesseract::recognise_tsv(&png, pack, tesseract::Layout::Page, dir.path(), left()?)?))
+        Ok(crate::ocr::tsv::parse(&tesseract::recognise_tsv(&[&page], pack, tesseract::Layout::Page, left()?)?))
     })
 }
 
@@ -447,11 +431,7 @@ fn bounded(img: &DynamicImage, max_pixels: u64) -> DynamicImage {
     img.resize_exact(w, h, image::imageops::FilterType::Triangle)
 }
 
-fn write_png(img: &DynamicImage, path: &Path) -> Result<(), String> {
-    img.save_with_format(path, image::ImageFormat::Png).map_err(|e| format!("writing the page for OCR: {e}"))
-}
-
-/// Every installed pack of a script other than Latin, after `eng`, joined for one Tesseract run
+/// Every installed pack of a script other than Latin, after `eng`, joined for one engine
 /// (`eng+chi_sim+jpn+kor+...`).
 fn script_packs() -> String {
     ["eng", "chi_sim", "jpn", "kor", "rus", "ara", "heb", "hin", "tha"]

@@ -7,6 +7,7 @@
 //! process group rather than getting one of its own: the sandbox that runs this parser in a child process
 //! kills that child's process group when the document runs out of time, and the tools must go with it.
 
+pub(crate) mod libtesseract;
 pub(crate) mod pdftoppm;
 pub(crate) mod tesseract;
 

@@ -1,8 +1,9 @@
-//! The `tesseract` command-line tool (Debian's Tesseract 5), run as a child process: which language packs
-//! are installed, script and orientation detection (OSD), and recognition to TSV. No Rust bindings: a
-//! crash or a runaway page in the OCR engine then costs one killed child, never the extractor.
+//! Tesseract 5 (Debian's): which language packs are installed (asked of the `tesseract` tool once per
+//! worker and handed down to its parser processes), script and orientation detection (OSD), and recognition
+//! to TSV, both through the library, whose engines the parser process keeps loaded
+//! ([`crate::tools::libtesseract`]).
 
-use std::path::Path;
+use crate::tools::libtesseract::{self, Segmentation};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -103,41 +104,20 @@ pub(crate) struct Osd {
 /// running text score 10–20 (ocrmypdf's default threshold is 14). Our turned test page scored 16.9.
 const MIN_ORIENTATION_CONFIDENCE: f64 = 8.0;
 
-/// Runs tesseract on the image `png` with `args`, its output named `base`, and reads what it wrote there
-/// (`base.<extension>`), removing it.
-fn run_to_file(png: &Path, base: &Path, args: &[&str], extension: &str, timeout: Duration) -> Result<Vec<u8>, String> {
-    let mut cmd = command();
-    cmd.arg(png).arg(base).args(args).stdout(Stdio::null());
-    let (status, _) = crate::tools::run(&mut cmd, "tesseract", timeout)?;
-    if !status.success() {
-        return Err(format!("tesseract ({extension}) exited with {status}"));
-    }
-    let out = base.with_extension(extension);
-    let bytes = std::fs::read(&out).map_err(|e| format!("tesseract wrote no {extension}: {e}"))?;
-    let _ = std::fs::remove_file(&out);
-    Ok(bytes)
+/// Script and orientation of `page` (Tesseract's OSD, as `--psm 0 -l osd` gives them). Fails when there is
+/// too little text to tell, which is common and not worth a warning.
+pub(crate) fn osd(page: &image::GrayImage) -> Result<Osd, String> {
+    let found = libtesseract::osd(page)?.ok_or("too little text for OSD")?;
+    Ok(osd_of(&found))
 }
 
-/// Script and orientation of the image `png` (a file) with `--psm 0 -l osd`. Fails when there is too
-/// little text to tell, which is common and not worth a warning.
-pub(crate) fn osd(png: &Path, work: &Path, timeout: Duration) -> Result<Osd, String> {
-    let text = run_to_file(png, &work.join("osd"), &["--psm", "0", "-l", "osd"], "osd", timeout)?;
-    parse_osd(&String::from_utf8_lossy(&text)).ok_or_else(|| "OSD output without a script".to_string())
-}
-
-fn parse_osd(text: &str) -> Option<Osd> {
-    let field = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')).map(str::trim))
-    };
-    let script = field("Script")?.to_string();
-    let confident = field("Orientation confidence")
-        .and_then(|c| c.parse::<f64>().ok())
-        .is_some_and(|c| c >= MIN_ORIENTATION_CONFIDENCE);
-    let rotate = field("Rotate")
-        .and_then(|r| r.parse::<u32>().ok())
-        .filter(|r| confident && r % 90 == 0 && *r < 360)
-        .unwrap_or(0);
-    Some(Osd { script, rotate })
+/// What OSD found, as Folio uses it: the page's orientation (the degrees its text is turned
+/// counter-clockwise) becomes the clockwise turn that makes it upright, where OSD was confident.
+fn osd_of(found: &libtesseract::Orientation) -> Osd {
+    let confident = f64::from(found.confidence) >= MIN_ORIENTATION_CONFIDENCE;
+    let upright = found.degrees.rem_euclid(360);
+    let rotate = if confident && upright % 90 == 0 { ((360 - upright) % 360) as u32 } else { 0 };
+    Osd { script: found.script.clone(), rotate }
 }
 
 /// What Tesseract is told an image holds.
@@ -149,22 +129,29 @@ pub(crate) enum Layout {
     Line,
 }
 
-/// Recognise the image `input` with the packs `langs` (e.g. `spa` or `chi_sim+eng`); `input` may also be a
-/// text file listing images, one a line, each then a page of the TSV. Returns tesseract's TSV (see
-/// [`crate::ocr::tsv`]).
+/// Recognise `pages` with the packs `langs` (e.g. `spa` or `chi_sim+eng`), each a page of the TSV, within
+/// `timeout` for all. Returns Tesseract's TSV (see [`crate::ocr::tsv`]).
 pub(crate) fn recognise_tsv(
-    input: &Path,
+    pages: &[&image::GrayImage],
     langs: &str,
     layout: Layout,
-    work: &Path,
     timeout: Duration,
 ) -> Result<String, String> {
-    let psm = match layout {
-        Layout::Page => "3",
-        Layout::Line => "7",
+    let segmentation = match layout {
+        Layout::Page => Segmentation::Auto,
+        Layout::Line => Segmentation::Line,
     };
-    let tsv = run_to_file(input, &work.join("ocr"), &["-l", langs, "--psm", psm, "tsv"], "tsv", timeout)?;
-    Ok(String::from_utf8_lossy(&tsv).into_owned())
+    libtesseract::recognise_tsv(pages, langs, segmentation, timeout)
+}
+
+/// Loads the library and the Latin pack's engine now, where OCR is available, so that a warm parser
+/// process's first picture does not wait for them.
+pub(crate) fn prepare() {
+    if has_language("eng") {
+        if let Err(why) = libtesseract::prepare("eng") {
+            tracing::warn!("OCR engine not loaded: {why}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -189,13 +176,14 @@ mod tests {
     }
 
     #[test]
-    fn parses_osd() {
-        let out = "Page number: 0\nOrientation in degrees: 90\nRotate: 270\nOrientation confidence: 16.94\n\
-                   Script: Latin\nScript confidence: 7.27\n";
-        assert_eq!(parse_osd(out), Some(Osd { script: "Latin".into(), rotate: 270 }));
-        assert_eq!(parse_osd("Rotate: 45\nScript: Han\n"), Some(Osd { script: "Han".into(), rotate: 0 }));
-        let unsure = "Rotate: 180\nOrientation confidence: 1.2\nScript: Latin\n";
-        assert_eq!(parse_osd(unsure), Some(Osd { script: "Latin".into(), rotate: 0 }));
-        assert_eq!(parse_osd("garbage"), None);
+    fn osd_turns_a_confident_orientation_into_the_turn_that_makes_it_upright() {
+        let found = |degrees, confidence| libtesseract::Orientation { degrees, confidence, script: "Latin".into() };
+        // Tesseract's own tool prints "Orientation in degrees: 90" with "Rotate: 270" for the same page.
+        assert_eq!(osd_of(&found(90, 16.94)), Osd { script: "Latin".into(), rotate: 270 });
+        assert_eq!(osd_of(&found(270, 16.94)).rotate, 90);
+        assert_eq!(osd_of(&found(180, 12.0)).rotate, 180);
+        assert_eq!(osd_of(&found(0, 20.0)).rotate, 0);
+        assert_eq!(osd_of(&found(180, 1.2)).rotate, 0, "not confident: left as it is");
+        assert_eq!(osd_of(&found(45, 20.0)).rotate, 0, "not a quarter turn");
     }
 }

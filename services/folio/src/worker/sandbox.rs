@@ -47,6 +47,7 @@ pub const CHILD_ENV_ALLOWLIST: &[&str] = &[
     "FOLIO_PDFIUM_LIB",
     "FOLIO_PDFTOPPM",
     "FOLIO_TESSERACT",
+    "FOLIO_LIBTESSERACT",
     "FOLIO_DJPEG",
 ];
 
