@@ -281,13 +281,13 @@ pub fn pdfium_available() -> bool {
     pdf::pdfium::available()
 }
 
-/// Loads what the first document would otherwise load: PDFium, Tesseract's engine for Latin script (where OCR
-/// is installed), the language tables and word lists. A warm
+/// Loads what the first document would otherwise load: PDFium, the language tables and word lists (not
+/// Tesseract's engines: 130 to 170 ms each, paid by the first document that OCRs, not by a batch of text
+/// PDFs that never does). A warm
 /// parser process calls it when it starts, before its first request, so that a process started to replace
 /// another (after its share of documents) is ready by the time the next document comes.
 pub fn warm_up() {
     let _ = pdf::pdfium::available();
-    tools::tesseract::prepare();
     let _ = language::detect("warm up the tables with a sentence of words that is long enough to be read");
 }
 

@@ -154,12 +154,6 @@ fn keep(engine: Engine) {
     }
 }
 
-/// Loads the library and the engine of `packs` now, so that the first document does not wait for them.
-pub(crate) fn prepare(packs: &str) -> Result<(), String> {
-    keep(engine(packs)?);
-    Ok(())
-}
-
 /// Text Tesseract allocated, copied out and freed.
 fn take_text(lib: &Library, text: *mut c_char) -> Option<String> {
     if text.is_null() {
@@ -271,8 +265,11 @@ mod tests {
     use super::*;
 
     fn installed() -> bool {
-        match library().and_then(|_| prepare("eng")) {
-            Ok(()) => true,
+        match engine("eng") {
+            Ok(engine) => {
+                keep(engine);
+                true
+            }
             Err(why) => panic!("libtesseract with the eng pack is needed (scripts/setup installs it): {why}"),
         }
     }

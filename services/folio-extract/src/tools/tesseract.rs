@@ -144,16 +144,6 @@ pub(crate) fn recognise_tsv(
     libtesseract::recognise_tsv(pages, langs, segmentation, timeout)
 }
 
-/// Loads the library and the Latin pack's engine now, where OCR is available, so that a warm parser
-/// process's first picture does not wait for them.
-pub(crate) fn prepare() {
-    if has_language("eng") {
-        if let Err(why) = libtesseract::prepare("eng") {
-            tracing::warn!("OCR engine not loaded: {why}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
