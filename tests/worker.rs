@@ -49,9 +49,14 @@ fn real_sandbox() -> Sandbox {
 
 /// Runs two workers until every document is finished (or 60 s pass), then stops them.
 async fn run_until_cleared(s: &Setup, sandbox: Sandbox, lease: Duration) {
+    let workers = vec![worker(s, "worker-a", sandbox.clone(), lease), worker(s, "worker-b", sandbox, lease)];
+    run_workers_until_cleared(s, workers).await;
+}
+
+/// Runs `workers` until every document is finished (or 60 s pass), then stops them.
+async fn run_workers_until_cleared(s: &Setup, workers: Vec<Worker>) {
     let stop = tokio_util::sync::CancellationToken::new();
-    let a = tokio::spawn(worker(s, "worker-a", sandbox.clone(), lease).run(stop.clone()));
-    let b = tokio::spawn(worker(s, "worker-b", sandbox, lease).run(stop.clone()));
+    let running: Vec<_> = workers.into_iter().map(|w| tokio::spawn(w.run(stop.clone()))).collect();
     let cleared = tokio::time::timeout(
         Duration::from_secs(60),
         folio::build::inputs::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
@@ -59,8 +64,9 @@ async fn run_until_cleared(s: &Setup, sandbox: Sandbox, lease: Duration) {
     .await;
     s.queue.close();
     stop.cancel();
-    a.await.unwrap();
-    b.await.unwrap();
+    for worker in running {
+        worker.await.unwrap();
+    }
     cleared.expect("documents did not clear within 60 s").unwrap();
 }
 
@@ -153,17 +159,7 @@ async fn run_one_until_cleared(s: &Setup, sandbox: Sandbox, concurrency: usize) 
     let mut w = worker(s, "worker-a", sandbox, Duration::from_secs(60));
     w.settings.concurrency = concurrency;
     w.events = Some(events);
-    let stop = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(w.run(stop.clone()));
-    let cleared = tokio::time::timeout(
-        Duration::from_secs(60),
-        folio::build::inputs::wait_until_cleared(s.store.as_ref(), s.catalogue_id, Duration::from_millis(50), |_| {}),
-    )
-    .await;
-    s.queue.close();
-    stop.cancel();
-    running.await.unwrap();
-    cleared.expect("documents did not clear within 60 s").unwrap();
+    run_workers_until_cleared(s, vec![w]).await;
     let mut seen = Vec::new();
     while let Ok(event) = heard.try_recv() {
         seen.push(event);

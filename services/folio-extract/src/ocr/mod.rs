@@ -186,7 +186,7 @@ pub(crate) fn recognise_rows(img: &DynamicImage, lines: &textlines::Lines, limit
     // The rows are level and upright as found; they are read in Latin (then in the language that reading
     // names, where it has a pack of its own).
     best_reading("", Read::Rows, |pack| {
-        let tsv = tesseract::recognise_tsv(&rows, pack, tesseract::Layout::Line, left()?)?;
+        let tsv = tesseract::recognise_tsv(&rows, pack, tesseract::Segmentation::Line, left()?)?;
         Ok(crate::ocr::tsv::parse_confident_pages(&tsv, MIN_MEAN_CONFIDENCE))
     })
 }
@@ -214,7 +214,7 @@ fn read(page: image::GrayImage, deadline: Instant) -> Result<PageOcr, String> {
     };
 
     best_reading(&script, Read::Page, |pack| {
-        Ok(crate::ocr::tsv::parse(&tesseract::recognise_tsv(&[&page], pack, tesseract::Layout::Page, left()?)?))
+        Ok(crate::ocr::tsv::parse(&tesseract::recognise_tsv(&[&page], pack, tesseract::Segmentation::Auto, left()?)?))
     })
 }
 

@@ -3,7 +3,9 @@
 //! to TSV, both through the library, whose engines the parser process keeps loaded
 //! ([`crate::tools::libtesseract`]).
 
-use crate::tools::libtesseract::{self, Segmentation};
+use crate::tools::libtesseract;
+/// Recognition: pages of grey pixels read by an engine kept loaded, as Tesseract's page segmentation says.
+pub(crate) use libtesseract::{recognise_tsv, Segmentation};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -118,30 +120,6 @@ fn osd_of(found: &libtesseract::Orientation) -> Osd {
     let upright = found.degrees.rem_euclid(360);
     let rotate = if confident && upright % 90 == 0 { ((360 - upright) % 360) as u32 } else { 0 };
     Osd { script: found.script.clone(), rotate }
-}
-
-/// What Tesseract is told an image holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Layout {
-    /// A page: its layout found automatically (page segmentation 3).
-    Page,
-    /// One line of text (page segmentation 7).
-    Line,
-}
-
-/// Recognise `pages` with the packs `langs` (e.g. `spa` or `chi_sim+eng`), each a page of the TSV, within
-/// `timeout` for all. Returns Tesseract's TSV (see [`crate::ocr::tsv`]).
-pub(crate) fn recognise_tsv(
-    pages: &[&image::GrayImage],
-    langs: &str,
-    layout: Layout,
-    timeout: Duration,
-) -> Result<String, String> {
-    let segmentation = match layout {
-        Layout::Page => Segmentation::Auto,
-        Layout::Line => Segmentation::Line,
-    };
-    libtesseract::recognise_tsv(pages, langs, segmentation, timeout)
 }
 
 #[cfg(test)]
