@@ -124,6 +124,10 @@ fn engine(packs: &str) -> Result<Engine, String> {
         }
     }
     let wanted = CString::new(packs).map_err(|_| format!("a pack name with a NUL: {packs:?}"))?;
+    // One engine made at a time: `debug_file` below is one of Tesseract's global settings, and extraction in
+    // one process (`folio extract --in-process --jobs N`, the extractor's tests) reads files on several threads.
+    static MAKING: Mutex<()> = Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|p| p.into_inner());
     // SAFETY: a new engine; Init3 reads the packs' traineddata from Tesseract's own data folder (NULL: the
     // one it was built with, or TESSDATA_PREFIX).
     let engine = Engine { api: unsafe { (lib.create)() }, packs: packs.to_string() };
