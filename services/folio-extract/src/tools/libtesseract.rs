@@ -44,6 +44,7 @@ struct Library {
     detect_orientation_script: unsafe extern "C" fn(Api, *mut c_int, *mut f32, *mut *const c_char, *mut f32) -> c_int,
     delete_text: unsafe extern "C" fn(*const c_char),
     clear: unsafe extern "C" fn(Api),
+    clear_adaptive_classifier: unsafe extern "C" fn(Api),
     end: unsafe extern "C" fn(Api),
     monitor_create: unsafe extern "C" fn() -> Monitor,
     monitor_delete: unsafe extern "C" fn(Monitor),
@@ -79,6 +80,7 @@ fn load() -> Result<Library, String> {
         detect_orientation_script: function(&loaded, "TessBaseAPIDetectOrientationScript")?,
         delete_text: function(&loaded, "TessDeleteText")?,
         clear: function(&loaded, "TessBaseAPIClear")?,
+        clear_adaptive_classifier: function(&loaded, "TessBaseAPIClearAdaptiveClassifier")?,
         end: function(&loaded, "TessBaseAPIEnd")?,
         monitor_create: function(&loaded, "TessMonitorCreate")?,
         monitor_delete: function(&loaded, "TessMonitorDelete")?,
@@ -144,11 +146,16 @@ fn engine(packs: &str) -> Result<Engine, String> {
     Ok(engine)
 }
 
-/// Keeps `engine` for the next reading with its packs, its last image and results let go.
+/// Keeps `engine` for the next reading with its packs, its last image and results let go, and what its
+/// classifier adapted to on this one (the legacy engine learns shapes from a page as it reads it): each
+/// reading starts as a new process's did, whatever was read before it.
 fn keep(engine: Engine) {
     if let Ok(lib) = library() {
         // SAFETY: the engine is ours alone until it is in the cache.
-        unsafe { (lib.clear)(engine.api) };
+        unsafe {
+            (lib.clear)(engine.api);
+            (lib.clear_adaptive_classifier)(engine.api);
+        }
     }
     let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
     kept.push(engine);
