@@ -354,24 +354,22 @@ impl Worker {
         // The lease is renewed while the work goes on, so that it can be short: a worker that dies is noticed
         // (and its document sent again by the reconciler) within one lease, however long documents take.
         // First a parser: the worker's other document may still hold it. A worker that stops meanwhile gives
-        // this one back at once rather than reading it in its grace period.
-        let waiting = Instant::now();
-        let parser = tokio::select! {
-            biased;
-            parser = running.parsers.clone().acquire_owned() => match parser {
-                Ok(parser) => parser,
-                Err(_) => return self.give_back_unread(id).await,
-            },
-            () = running.stopping.cancelled() => return self.give_back_unread(id).await,
-            () = self.keep_lease(id) => {
-                warn!("the document was taken back (our lease ran out) while it waited for a parser");
-                self.emit(WorkEvent::Skipped { document_id: id });
-                return Outcome::Ack;
-            }
+        // this one back at once rather than reading it in its grace period (`None`).
+        let work = async {
+            let waiting = Instant::now();
+            let parser = tokio::select! {
+                biased;
+                parser = running.parsers.clone().acquire_owned() => parser.ok()?,
+                () = running.stopping.cancelled() => return None,
+            };
+            times.wait = waiting.elapsed();
+            Some(self.extract_and_record(&document, kind, parser, times).await)
         };
-        times.wait = waiting.elapsed();
         let result = tokio::select! {
-            result = self.extract_and_record(&document, kind, parser, times) => result,
+            result = work => match result {
+                Some(result) => result,
+                None => return self.give_back_unread(id).await,
+            },
             () = self.keep_lease(id) => {
                 warn!("the document was taken back (our lease ran out); its work here is dropped");
                 self.emit(WorkEvent::Skipped { document_id: id });
