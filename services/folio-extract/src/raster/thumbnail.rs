@@ -40,14 +40,50 @@ pub(crate) fn make_all(preview: &DynamicImage, spec: &ThumbnailSpec) -> Vec<Thum
     out
 }
 
-/// `img` downscaled so its longest side is at most `max_side` (never upscaled).
+/// `img` downscaled so its longest side is at most `max_side` (never upscaled), its aspect kept.
 fn scale(img: &DynamicImage, max_side: u32) -> Cow<'_, DynamicImage> {
     let max_side = max_side.max(1);
-    if img.width().max(img.height()) > max_side {
-        Cow::Owned(img.resize(max_side, max_side, FilterType::Triangle))
-    } else {
-        Cow::Borrowed(img)
+    if img.width().max(img.height()) <= max_side {
+        return Cow::Borrowed(img);
     }
+    let (w, h) = fit(img.width(), img.height(), max_side);
+    Cow::Owned(resample(img, w, h).unwrap_or_else(|| img.resize_exact(w, h, FilterType::Triangle)))
+}
+
+/// The size of a `width` x `height` picture fitted within `max_side` x `max_side`, rounded (as the image
+/// crate's `resize` does), at least 1 px a side.
+fn fit(width: u32, height: u32, max_side: u32) -> (u32, u32) {
+    let ratio = f64::from(max_side) / f64::from(width.max(height).max(1));
+    let side = |n: u32| ((f64::from(n) * ratio).round() as u32).clamp(1, max_side);
+    (side(width), side(height))
+}
+
+/// `img` resampled to `w` x `h` by a triangle filter (the image crate's `Triangle`, a tent as wide as the
+/// scale) with fast_image_resize's SIMD convolution, for the 8-bit layouts thumbnails are made in (colour
+/// averaged by its alpha where it has one); `None` for other layouts. The image crate's own resampling took
+/// 60% of a 2-megapixel photograph's time in the parser (two thumbnails).
+fn resample(img: &DynamicImage, w: u32, h: u32) -> Option<DynamicImage> {
+    use fast_image_resize::{
+        images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+    };
+    let (pixel, raw) = match img {
+        DynamicImage::ImageLuma8(i) => (PixelType::U8, i.as_raw()),
+        DynamicImage::ImageLumaA8(i) => (PixelType::U8x2, i.as_raw()),
+        DynamicImage::ImageRgb8(i) => (PixelType::U8x3, i.as_raw()),
+        DynamicImage::ImageRgba8(i) => (PixelType::U8x4, i.as_raw()),
+        _ => return None,
+    };
+    let source = ImageRef::new(img.width(), img.height(), raw, pixel).ok()?;
+    let mut scaled = Image::new(w, h, pixel);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new().resize(&source, &mut scaled, &options).ok()?;
+    let raw = scaled.into_vec();
+    Some(match pixel {
+        PixelType::U8 => DynamicImage::ImageLuma8(image::ImageBuffer::from_raw(w, h, raw)?),
+        PixelType::U8x2 => DynamicImage::ImageLumaA8(image::ImageBuffer::from_raw(w, h, raw)?),
+        PixelType::U8x3 => DynamicImage::ImageRgb8(image::ImageBuffer::from_raw(w, h, raw)?),
+        _ => DynamicImage::ImageRgba8(image::ImageBuffer::from_raw(w, h, raw)?),
+    })
 }
 
 /// `img` in the fewest 8-bit channels that hold its pixels exactly, or `None` where it already is. 16 bits
@@ -143,7 +179,7 @@ pub(crate) fn png_fit(img: &DynamicImage, max_side: u32) -> Result<(Vec<u8>, u32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{Rgb, RgbImage};
+    use image::{GenericImageView, Rgb, RgbImage};
 
     fn spec(sizes: &[u32], format: ThumbnailFormat) -> ThumbnailSpec {
         ThumbnailSpec { sizes: sizes.to_vec(), format }
@@ -204,19 +240,45 @@ mod tests {
                     assert_eq!(back.color(), image::ColorType::L8, "{} px", t.max_side);
                 }
                 // The pixels are those the four-channel image scaled the same way has.
-                let four = page.resize(t.max_side, t.max_side, FilterType::Triangle);
-                let four = if t.max_side == 256 {
-                    page.resize(1024, 1024, FilterType::Triangle).resize(256, 256, FilterType::Triangle)
-                } else {
-                    four
-                };
-                assert_eq!(back.to_rgba8(), four.to_rgba8(), "{} px, {}", t.max_side, format.as_str());
+                let four = scale(&page, 1024).into_owned();
+                let four = if t.max_side == 256 { scale(&four, 256).into_owned() } else { four };
+                let (back, four) = (back.to_rgba8(), four.to_rgba8());
+                assert_eq!(back.dimensions(), four.dimensions());
+                let differ = back.as_raw().iter().zip(four.as_raw()).filter(|(a, b)| a != b).count();
+                assert_eq!(differ, 0, "{} px, {}: {differ} values differ", t.max_side, format.as_str());
             }
         }
         // And the grey PNG is smaller than the same pixels in four channels.
         let grey = make_all(&page, &spec(&[1024], ThumbnailFormat::Png));
-        let four = encode(&page.resize(1024, 1024, FilterType::Triangle), ThumbnailFormat::Png).unwrap();
+        let four = encode(&scale(&page, 1024), ThumbnailFormat::Png).unwrap();
         assert!(grey[0].bytes.len() * 2 < four.len(), "{} against {}", grey[0].bytes.len(), four.len());
+    }
+
+    /// The triangle filter as the image crate's: the same picture scaled by both differs by at most a
+    /// rounding (SIMD in fixed point against floating point), on a photograph-like, a text-like and a
+    /// four-channel picture. (Where alpha varies, ours averages colour weighted by it, theirs does not.)
+    #[test]
+    fn thumbnails_are_scaled_as_the_image_crates_triangle_filter_would() {
+        let photo = DynamicImage::ImageRgb8(RgbImage::from_fn(1800, 1200, |x, y| {
+            Rgb([(x / 3 % 256) as u8, ((x + y) / 5 % 256) as u8, ((x * y) % 251) as u8])
+        }));
+        let text = DynamicImage::ImageLuma8(image::GrayImage::from_fn(1240, 1754, |x, y| {
+            image::Luma([if (x / 3 + y / 17) % 5 == 0 && y % 40 < 20 { 0 } else { 255 }])
+        }));
+        let four = DynamicImage::ImageRgba8(image::RgbaImage::from_fn(900, 700, |x, y| {
+            image::Rgba([(x % 256) as u8, (y % 256) as u8, 90, 255])
+        }));
+        for img in [photo, text, four] {
+            for side in [1024, 256, 100].into_iter().filter(|side| *side < img.width().max(img.height())) {
+                let ours = scale(&img, side).into_owned();
+                let theirs = img.resize(side, side, FilterType::Triangle);
+                assert_eq!(ours.color(), img.color());
+                assert_eq!(ours.dimensions(), theirs.dimensions(), "{side} px");
+                let (ours, theirs) = (ours.to_rgba8(), theirs.to_rgba8());
+                let most = ours.as_raw().iter().zip(theirs.as_raw()).map(|(a, b)| a.abs_diff(*b)).max();
+                assert!(most <= Some(2), "{side} px: values differ by up to {most:?}");
+            }
+        }
     }
 
     #[test]
