@@ -402,3 +402,64 @@ async fn the_parser_is_told_tesseracts_packs_once_this_process_knows_them() {
     let message = sandbox.extract(&file, "input.pdf").await.record.error.expect("the stand-in fails").message;
     assert!(message.contains(&format!("packs=[{packs}]")), "{message}");
 }
+
+/// A warm process that OCRed a document is replaced by one that loads the OCR engines at its start
+/// (`--prepare-ocr`), beside its first documents rather than inside the first one it OCRs; one that never
+/// OCRed is replaced by a plain one. A stand-in writes its arguments when it starts and answers a record
+/// that says OCR ran for a request naming `scanned.png`.
+#[tokio::test]
+async fn a_parser_that_ocred_is_replaced_by_one_that_loads_the_ocr_engines_at_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |ocr: &str| {
+        let mut record = serde_json::to_value(folio_core::Record::failed(
+            "stand-in",
+            String::new(),
+            0,
+            folio_core::ExtractError::new(ExtractErrorKind::Corrupt, "answered by the stand-in"),
+        ))
+        .unwrap();
+        record["ocr"] = serde_json::json!(ocr);
+        let line = record.to_string();
+        assert!(!line.contains('\''));
+        line
+    };
+    let started = dir.path().join("started");
+    let program = script(
+        dir.path(),
+        "warm-stand-in",
+        &format!(
+            "echo \"$*\" >> {}\n\
+             while IFS= read -r line; do\n\
+               case \"$line\" in\n\
+                 *scanned.png*) printf '%s\\n' '{}' ;;\n\
+                 *) printf '%s\\n' '{}' ;;\n\
+               esac\n\
+             done",
+            started.display(),
+            record("applied"),
+            record("not_needed"),
+        ),
+    );
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(program);
+    sandbox.timeout = Duration::from_secs(10);
+    // One document a process: each is replaced after it.
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(1, 512 << 20));
+    sandbox.warm = Some(pool.clone());
+    let plain = sandbox.extract(&file, "plain.pdf").await;
+    assert_eq!(plain.record.ocr, folio_core::OcrStatus::NotNeeded);
+    let scanned = sandbox.extract(&file, "scanned.png").await;
+    assert_eq!(scanned.record.ocr, folio_core::OcrStatus::Applied);
+    // The last replacement was started after the answer; it writes its arguments when it runs.
+    let waiting = Instant::now();
+    let mut starts = String::new();
+    while starts.lines().count() < 3 && waiting.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        starts = std::fs::read_to_string(&started).unwrap_or_default();
+    }
+    assert_eq!(
+        starts.lines().collect::<Vec<_>>(),
+        ["extract-server", "extract-server", "extract-server --prepare-ocr"],
+        "the first, its plain replacement, then the replacement of the one that OCRed"
+    );
+}

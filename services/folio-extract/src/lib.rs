@@ -291,6 +291,13 @@ pub fn warm_up() {
     let _ = language::detect("warm up the tables with a sentence of words that is long enough to be read");
 }
 
+/// Starts loading the OCR engines a first reading of a page wants (OSD, then the Latin pack) on a thread of
+/// their own, so that a warm parser process likely to OCR (the one it replaces did) does not load them inside
+/// a document.
+pub fn prepare_ocr() {
+    ocr::prepare(true);
+}
+
 /// Combining marks composed with their letters (Unicode NFC), as text is compared, searched and set: a PDF
 /// or an OCR result may give `и` and U+0306 where the author typed `й`. Left as it is when already composed.
 fn compose(text: &mut String) {

@@ -63,6 +63,22 @@ pub(crate) fn available() -> bool {
     tesseract::installed_languages().iter().any(|l| l != "osd")
 }
 
+/// Starts loading the engines a reading wants first, where OCR is available and they are not loaded yet, on a
+/// thread of their own ([`tesseract::prepare`]): called as soon as a document may be OCRed, so that the models
+/// load while it is decoded or rendered and looked at. A page (`with_osd`) is read by OSD first, then the
+/// Latin pack; the words on a picture in Latin alone, and most pictures hold none (OSD's load for nothing).
+pub(crate) fn prepare(with_osd: bool) {
+    if !available() {
+        return;
+    }
+    let latin = pack_for_script("");
+    if with_osd && tesseract::has_language("osd") {
+        tesseract::prepare(&["osd", &latin]);
+    } else {
+        tesseract::prepare(&[&latin]);
+    }
+}
+
 /// Below this confidence (0 to 1) language detection on OCR text is a guess (whatlang gives "Apache Tika
 /// OCR Testing" 0.04 for Swedish).
 const UNSURE_DETECTION: f64 = 0.2;

@@ -378,6 +378,9 @@ fn finish_text(
         }
         OcrWith::Lopdf(doc, pages) if can_ocr => {
             let wanted = pages_to_ocr(&with_images, opts.limits.max_ocr_pages);
+            if !wanted.is_empty() {
+                crate::ocr::prepare(true);
+            }
             let results = crate::pdf::ocr::ocr_pages(bytes, doc, pages, &wanted, &opts.limits, None);
             if !results.is_empty() {
                 ocr = OcrStatus::Applied;
@@ -461,6 +464,8 @@ fn ocr_planned(
             continue;
         }
         budget -= 1;
+        // The OCR models load while the page is rendered and looked at.
+        crate::ocr::prepare(true);
         let Some(slot) = page_texts.iter_mut().find(|(n, _)| n == number) else { continue };
         // The page is rendered once, when first read, for all the regions its plan reads.
         let mut rendered: Option<Result<image::GrayImage, String>> = None;

@@ -15,6 +15,10 @@ use std::io::Cursor;
 const BYTES_PER_PIXEL: u64 = 8;
 
 pub(crate) fn extract(bytes: &[u8], format: Format, opts: &Options) -> Result<Extracted, ExtractError> {
+    if opts.ocr {
+        // The OCR models load beside the decoding and the look, for the image that turns out to hold text.
+        crate::ocr::prepare(false);
+    }
     match format {
         Format::Tiff => {
             read_pages(tiff::pages(bytes, &opts.limits)?, tiff_directories(bytes, opts.limits.max_pages), opts)

@@ -11,7 +11,7 @@
 //! [`LIBRARY_ENV`]); where it cannot be loaded, OCR is unavailable, as without the tool.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 /// A path to `libtesseract.so.5` other than the linker's, for a Tesseract installed elsewhere.
@@ -116,15 +116,108 @@ static KEPT: Mutex<Vec<Engine>> = Mutex::new(Vec::new());
 /// Engines kept: OSD, the Latin pack, and two more (a script's pack, the language's pack a reading named).
 const KEPT_ENGINES: usize = 4;
 
-/// An engine for `packs`: a kept one, or one initialised now (the model's load).
-fn engine(packs: &str) -> Result<Engine, String> {
-    let lib = library()?;
-    {
-        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = kept.iter().rposition(|e| e.packs == packs) {
-            return Ok(kept.remove(at));
+/// Packs whose engine a [`prepare`] thread is loading now: a reading that wants one waits for it
+/// ([`PREPARED`]) instead of loading a second.
+static PREPARING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Told when a [`prepare`] thread is done with a set of packs (kept, or failed).
+static PREPARED: Condvar = Condvar::new();
+
+/// A kept engine for `packs`, taken out of the cache.
+fn take_kept(packs: &str) -> Option<Engine> {
+    let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+    let at = kept.iter().rposition(|e| e.packs == packs)?;
+    Some(kept.remove(at))
+}
+
+/// Loads the engines for each set of `packs` in turn, on a thread of their own, unless kept or being loaded
+/// already: what the parser calls when a document may be OCRed (an image, a page without text), so that the
+/// model loads (130 to 170 ms for `eng` on this project's machine) while the document is decoded, rendered
+/// and looked at, not after. A reading that wants one of them waits for its load rather than making another.
+/// Nothing happens where the library cannot be loaded.
+pub(crate) fn prepare(packs: &[&str]) {
+    if library().is_err() {
+        return;
+    }
+    let wanted: Vec<String> = {
+        let kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        let mut preparing = PREPARING.lock().unwrap_or_else(|p| p.into_inner());
+        let wanted: Vec<String> = packs
+            .iter()
+            .filter(|p| !kept.iter().any(|e| e.packs == **p) && !preparing.iter().any(|q| q == *p))
+            .map(|p| p.to_string())
+            .collect();
+        preparing.extend(wanted.iter().cloned());
+        wanted
+    };
+    if wanted.is_empty() {
+        return;
+    }
+    /// The packs still to load: each taken off [`PREPARING`] once its engine is kept (or failed), and the
+    /// rest however the thread ends (a panic in a load included), so that no reading waits for a load that
+    /// will not come.
+    struct Loading(Vec<String>);
+    impl Loading {
+        fn done(&mut self, packs: &str) {
+            self.0.retain(|p| p != packs);
+            let mut preparing = PREPARING.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = preparing.iter().position(|p| p == packs) {
+                preparing.remove(at);
+            }
+            PREPARED.notify_all();
         }
     }
+    impl Drop for Loading {
+        fn drop(&mut self) {
+            for packs in std::mem::take(&mut self.0) {
+                self.done(&packs);
+            }
+        }
+    }
+    let mut loading = Loading(wanted);
+    let started = std::thread::Builder::new().name("ocr-engines".into()).spawn(move || {
+        for packs in loading.0.clone() {
+            match make(&packs) {
+                Ok(engine) => keep(engine),
+                Err(why) => tracing::debug!("OCR engine for {packs} not loaded ahead: {why}"),
+            }
+            loading.done(&packs);
+        }
+    });
+    // Without a thread (the process's limit), the readings load their engines themselves: `loading` was
+    // dropped with the closure.
+    if let Err(why) = started {
+        tracing::debug!("no thread to load OCR engines ahead: {why}");
+    }
+}
+
+/// An engine for `packs`: a kept one, one a [`prepare`] thread is loading, or one initialised now (the
+/// model's load).
+fn engine(packs: &str) -> Result<Engine, String> {
+    library()?;
+    if let Some(engine) = take_kept(packs) {
+        return Ok(engine);
+    }
+    {
+        let mut preparing = PREPARING.lock().unwrap_or_else(|p| p.into_inner());
+        while preparing.iter().any(|p| p == packs) {
+            preparing = PREPARED.wait(preparing).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+    if let Some(engine) = take_kept(packs) {
+        return Ok(engine);
+    }
+    make(packs)
+}
+
+/// The packs of each engine made, in order (for the tests: a model loaded once, not twice).
+#[cfg(test)]
+static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A new engine for `packs`: the model's load.
+fn make(packs: &str) -> Result<Engine, String> {
+    let lib = library()?;
+    #[cfg(test)]
+    MADE.lock().unwrap_or_else(|p| p.into_inner()).push(packs.to_string());
     let wanted = CString::new(packs).map_err(|_| format!("a pack name with a NUL: {packs:?}"))?;
     // One engine made at a time: `debug_file` below is one of Tesseract's global settings, and extraction in
     // one process (`folio extract --in-process --jobs N`, the extractor's tests) reads files on several threads.
@@ -295,6 +388,25 @@ mod tests {
         let kept = KEPT.lock().unwrap();
         assert!(kept.len() <= KEPT_ENGINES);
         assert_eq!(kept.last().map(|e| e.packs.as_str()), Some("eng"), "the most recent is last");
+    }
+
+    #[test]
+    fn an_engine_loaded_ahead_is_the_one_the_reading_gets_and_its_model_loads_once() {
+        assert!(installed());
+        // A set of packs no other test uses.
+        let packs = "osd+eng";
+        let made = || MADE.lock().unwrap().iter().filter(|p| *p == packs).count();
+        prepare(&[packs]);
+        assert!(PREPARING.lock().unwrap().iter().any(|p| p == packs), "loading on its own thread");
+        prepare(&[packs]);
+        // The reading waits for the load under way instead of loading the model a second time.
+        let blank = image::GrayImage::from_pixel(200, 60, image::Luma([255]));
+        recognise_tsv(&[&blank], packs, Segmentation::Line, Duration::from_secs(10)).unwrap();
+        assert_eq!(made(), 1, "loaded once: {:?}", MADE.lock().unwrap());
+        assert!(!PREPARING.lock().unwrap().iter().any(|p| p == packs));
+        // A pack that is not installed: the load fails on its thread, and a reading is told, not kept waiting.
+        prepare(&["no_such_pack_either"]);
+        assert!(recognise_tsv(&[&blank], "no_such_pack_either", Segmentation::Line, Duration::from_secs(10)).is_err());
     }
 
     #[test]

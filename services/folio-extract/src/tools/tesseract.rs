@@ -5,7 +5,7 @@
 
 use crate::tools::libtesseract;
 /// Recognition: pages of grey pixels read by an engine kept loaded, as Tesseract's page segmentation says.
-pub(crate) use libtesseract::{recognise_tsv, Segmentation};
+pub(crate) use libtesseract::{prepare, recognise_tsv, Segmentation};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;

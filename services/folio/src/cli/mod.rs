@@ -261,7 +261,11 @@ pub enum Command {
     /// A warm parser process: reads one request per line on stdin, answers each record on stdout (started
     /// by workers, never by hand).
     #[command(hide = true)]
-    ExtractServer,
+    ExtractServer {
+        /// Load the OCR engines at the start (the process this one replaces OCRed).
+        #[arg(long)]
+        prepare_ocr: bool,
+    },
     /// Internal: extracts one file for a parent process, with only what the parent passes.
     #[command(hide = true)]
     ExtractChild {
@@ -372,8 +376,8 @@ impl GlobalArgs {
 /// Runs a parsed command line; the process exit status is the caller's.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::ExtractServer => {
-            crate::worker::pool::server_main()?;
+        Command::ExtractServer { prepare_ocr } => {
+            crate::worker::pool::server_main(prepare_ocr)?;
             Ok(())
         }
         Command::ExtractChild {

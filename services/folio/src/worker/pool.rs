@@ -70,6 +70,8 @@ struct WarmProcess {
     stderr_reader: tokio::task::JoinHandle<()>,
     pid: u32,
     documents: u32,
+    /// Whether it OCRed a document: its replacement then loads the OCR engines at its start.
+    ocred: bool,
     /// Dropped last: kills the process's whole group (it and the tools it started).
     _group: ProcessGroup,
 }
@@ -99,10 +101,14 @@ impl WarmPool {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(process);
     }
 
-    /// Starts a warm process of `program` under the sandbox's limits.
-    fn spawn(&self, sandbox: &Sandbox, program: &Path) -> Result<WarmProcess, ExtractError> {
+    /// Starts a warm process of `program` under the sandbox's limits; one that will likely OCR (`prepare_ocr`:
+    /// the one it replaces did) loads the OCR engines at its start, beside its first documents.
+    fn spawn(&self, sandbox: &Sandbox, program: &Path, prepare_ocr: bool) -> Result<WarmProcess, ExtractError> {
         let mut command = tokio::process::Command::new(program);
         command.arg("extract-server").stdin(Stdio::piped());
+        if prepare_ocr {
+            command.arg("--prepare-ocr");
+        }
         let limits = ChildLimits::for_documents(sandbox, self.documents_per_process);
         let mut child = spawn_isolated(command, program, limits, None)?;
         let pid = child
@@ -138,6 +144,7 @@ impl WarmPool {
             stderr_reader,
             pid,
             documents: 0,
+            ocred: false,
             _group: group,
         })
     }
@@ -175,7 +182,7 @@ impl WarmPool {
         let mut process = match waiting {
             Some(waiting) => waiting,
             None => {
-                let mut fresh = self.spawn(sandbox, program)?;
+                let mut fresh = self.spawn(sandbox, program, false)?;
                 if !send(&mut fresh, &line).await {
                     return Err(self.died(fresh, sandbox).await);
                 }
@@ -204,14 +211,18 @@ impl WarmPool {
         };
         process.documents += 1;
         let answer = answered.into_extraction(&asked, &process.stderr_text());
+        if let Ok(measured) = &answer {
+            process.ocred |= measured.extraction.record.ocr == folio_core::OcrStatus::Applied;
+        }
         let worn = process.documents >= self.documents_per_process
             || resident_bytes(process.pid).is_some_and(|bytes| bytes > self.recycle_bytes);
         if answer.is_ok() && !worn {
             self.give_back(process);
         } else {
+            let ocred = process.ocred;
             drop(process);
             // The next document should not pay for the start: a new process waits for it.
-            if let Ok(fresh) = self.spawn(sandbox, program) {
+            if let Ok(fresh) = self.spawn(sandbox, program, ocred) {
                 self.give_back(fresh);
             }
         }
@@ -243,7 +254,7 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 
 /// The warm process's side: `folio extract-server`. Reads one request per line until stdin closes, and
 /// answers each on stdout as `folio extract-child` does.
-pub fn server_main() -> std::io::Result<()> {
+pub fn server_main(prepare_ocr: bool) -> std::io::Result<()> {
     use std::io::BufRead;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
@@ -251,6 +262,9 @@ pub fn server_main() -> std::io::Result<()> {
     // Ready before the first request: a replacement process starts while the worker stores the document
     // before it.
     folio_extract::warm_up();
+    if prepare_ocr {
+        folio_extract::prepare_ocr();
+    }
     loop {
         line.clear();
         if stdin.lock().read_line(&mut line)? == 0 {
