@@ -291,11 +291,16 @@ pub fn warm_up() {
     let _ = language::detect("warm up the tables with a sentence of words that is long enough to be read");
 }
 
-/// Starts loading the OCR engines a first reading of a page wants (OSD, then the Latin pack) on a thread of
-/// their own, so that a warm parser process likely to OCR (the one it replaces did) does not load them inside
-/// a document.
-pub fn prepare_ocr() {
-    ocr::prepare(true);
+/// For a warm parser process, which keeps its OCR engines from one document to the next: a document that may
+/// be OCRed (an image, a page without text) starts loading the engines its first reading wants on a thread of
+/// their own, beside its decoding and look; with `now` (the process it replaces OCRed), the engines a page's
+/// first reading wants (OSD, then the Latin pack) start loading at once. A process that reads one document
+/// never loads ahead.
+pub fn load_ocr_ahead(now: bool) {
+    ocr::load_ahead();
+    if now {
+        ocr::prepare(true);
+    }
 }
 
 /// Combining marks composed with their letters (Unicode NFC), as text is compared, searched and set: a PDF

@@ -63,13 +63,25 @@ pub(crate) fn available() -> bool {
     tesseract::installed_languages().iter().any(|l| l != "osd")
 }
 
-/// Starts loading the engines a reading wants first, where OCR is available and they are not loaded yet, on a
-/// thread of their own ([`tesseract::prepare`]): called as soon as a document may be OCRed, so that the models
-/// load while it is decoded or rendered and looked at. A page (`with_osd`) is read by OSD first, then the
-/// Latin pack; the words on a picture in Latin alone, and most pictures hold none (OSD's load for nothing).
-pub(crate) fn prepare(with_osd: bool) {
-    if !available() {
-        return;
+/// Whether this process loads OCR models ahead ([`prepare`]): a warm parser process does, as its engines serve
+/// the documents after; a process that reads one document does not (most pictures hold no text, and the load
+/// would be thrown away with the process).
+static LOAD_AHEAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets [`prepare`] load models ahead in this process (a warm parser process, which keeps its engines).
+pub(crate) fn load_ahead() {
+    LOAD_AHEAD.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Starts loading the engines a reading wants first, where this process loads ahead ([`load_ahead`]), OCR is
+/// available and they are not loaded yet, on a thread of their own ([`tesseract::prepare`]): called as soon as
+/// a document may be OCRed, so that the models load while it is decoded or rendered and looked at. A page
+/// (`with_osd`) is read by OSD first, then the Latin pack; the words on a picture in Latin alone, and most
+/// pictures hold none (OSD's load for nothing).
+/// Returns whether the engines were asked for (loaded ahead, being loaded, or kept already).
+pub(crate) fn prepare(with_osd: bool) -> bool {
+    if !LOAD_AHEAD.load(std::sync::atomic::Ordering::Relaxed) || !available() {
+        return false;
     }
     let latin = pack_for_script("");
     if with_osd && tesseract::has_language("osd") {
@@ -77,6 +89,7 @@ pub(crate) fn prepare(with_osd: bool) {
     } else {
         tesseract::prepare(&[&latin]);
     }
+    true
 }
 
 /// Below this confidence (0 to 1) language detection on OCR text is a guess (whatlang gives "Apache Tika
@@ -515,6 +528,18 @@ fn language_of_pack(pack: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As in a parser process that reads one document, a document that may be OCRed starts no load ahead
+    /// (most pictures hold no text, and the load would be thrown away); once the process loads ahead (a warm
+    /// parser), it does. (No other test calls `load_ahead`; after it, the other tests' loads may start ahead,
+    /// which changes no reading.)
+    #[test]
+    fn only_a_process_that_keeps_its_engines_loads_models_ahead() {
+        assert!(available(), "tesseract with its packs is needed (scripts/setup installs it)");
+        assert!(!prepare(true), "a one-document process loads nothing ahead");
+        load_ahead();
+        assert!(prepare(false), "a warm process does (or finds the engines loaded already)");
+    }
 
     #[test]
     fn a_page_of_code_read_with_confidence_is_kept_a_texture_is_not() {

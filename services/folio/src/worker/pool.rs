@@ -262,9 +262,7 @@ pub fn server_main(prepare_ocr: bool) -> std::io::Result<()> {
     // Ready before the first request: a replacement process starts while the worker stores the document
     // before it.
     folio_extract::warm_up();
-    if prepare_ocr {
-        folio_extract::prepare_ocr();
-    }
+    folio_extract::load_ocr_ahead(prepare_ocr);
     loop {
         line.clear();
         if stdin.lock().read_line(&mut line)? == 0 {

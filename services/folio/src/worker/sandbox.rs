@@ -189,6 +189,8 @@ impl Sandbox {
         let started = Instant::now();
         let mut measured = match &self.isolation {
             Isolation::InProcess => {
+                // This process keeps the OCR engines from one document to the next, as a warm parser does.
+                folio_extract::load_ocr_ahead(false);
                 let (owned_path, owned_name, options) =
                     (path.to_path_buf(), name.to_string(), self.options(password, ocr));
                 let timeout = self.timeout;
