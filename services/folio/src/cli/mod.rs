@@ -402,7 +402,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 password,
             };
             // The answer on stdout (the record's line, then its parts), written in large pieces.
-            let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+            let mut out = crate::worker::answer::output()?;
             crate::worker::sandbox::child_main(&file, request, &mut out)?;
             Ok(())
         }

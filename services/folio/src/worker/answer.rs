@@ -93,6 +93,15 @@ pub fn write(out: &mut impl Write, extraction: Extraction, parser: Duration) -> 
     out.flush()
 }
 
+/// Where a parser process writes its answers: its stdout, as a file of its own rather than through
+/// `std::io::stdout()`, which writes line by line (an answer's thumbnails hold newline bytes: one write a
+/// line of a PNG), buffered up to 64 KiB and larger parts written whole.
+pub fn output() -> std::io::Result<std::io::BufWriter<std::fs::File>> {
+    use std::os::fd::AsFd;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned()?;
+    Ok(std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::from(stdout)))
+}
+
 /// What the worker asked of the parser: the bounds its answer is read through.
 #[derive(Debug, Clone)]
 pub struct Asked {

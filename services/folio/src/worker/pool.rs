@@ -121,6 +121,7 @@ impl WarmPool {
         else {
             return Err(ExtractError::new(ExtractErrorKind::Crashed, "the parser process has no pipes"));
         };
+        widen_answer_pipe(&stdout);
         // Read its stderr as it comes (a chatty parser never blocks on a full pipe), keeping the last part.
         let kept = Arc::new(Mutex::new(VecDeque::new()));
         let sink = kept.clone();
@@ -247,9 +248,28 @@ async fn send(process: &mut WarmProcess, line: &[u8]) -> bool {
     process.stdin.write_all(line).await.is_ok() && process.stdin.flush().await.is_ok()
 }
 
-/// A process's resident memory, from `/proc/<pid>/status`.
+/// A process's resident memory, from `/proc/<pid>/statm` (its second field, in pages: the kernel writes
+/// those few numbers for less than `status`'s fifty lines, and this is read after every document).
 fn resident_bytes(pid: u32) -> Option<u64> {
-    super::sandbox::proc_status_kib(&pid.to_string(), "VmRSS").map(|kib| kib * 1024)
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system setting.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages.saturating_mul(u64::try_from(page).ok().filter(|p| *p > 0).unwrap_or(4096)))
+}
+
+/// The pipe a warm process answers through holds this much (Linux's `F_SETPIPE_SZ`, within the system's
+/// `fs.pipe-max-size`, 1 MiB by default): a document's answer (its text, thumbnails and form, a few hundred
+/// KiB) is written in one go rather than in the default 64 KiB, each part waiting for the worker to be
+/// scheduled and read the one before.
+const ANSWER_PIPE_BYTES: libc::c_int = 1 << 20;
+
+/// Widens the pipe of `stdout` to [`ANSWER_PIPE_BYTES`] where the system allows it; where not, it stays as
+/// it is (the answer is read all the same).
+fn widen_answer_pipe(stdout: &ChildStdout) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ changes only the capacity of the pipe this open descriptor names.
+    let _ = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, ANSWER_PIPE_BYTES) };
 }
 
 /// The warm process's side: `folio extract-server`. Reads one request per line until stdin closes, and
@@ -257,7 +277,7 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 pub fn server_main(prepare_ocr: bool) -> std::io::Result<()> {
     use std::io::BufRead;
     let stdin = std::io::stdin();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let mut out = super::answer::output()?;
     let mut line = String::new();
     // Ready before the first request: a replacement process starts while the worker stores the document
     // before it.
