@@ -247,6 +247,35 @@ async fn a_warm_parser_reads_several_documents_and_is_replaced_after_its_share()
     assert_eq!(pids[2], pids[1], "the new one read the third and waits: {pids:?}");
 }
 
+/// A warm parser whose resident memory has passed the pool's bound after a document is replaced: here a
+/// bound of 1 MiB, which any parser process passes, so each document is read by a new process.
+#[tokio::test]
+async fn a_warm_parser_past_its_memory_bound_is_replaced_after_its_document() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ccm-2012/timeline-2012.png");
+    let mut sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 1 << 20));
+    sandbox.warm = Some(pool.clone());
+    let mut pids = Vec::new();
+    for n in 0..2 {
+        let e = sandbox.extract(&example, &format!("timeline-{n}.png")).await;
+        assert_eq!(e.record.error, None, "document {n}");
+        pids.push(pool.idle_pids());
+    }
+    assert_eq!(pids[0].len(), 1, "a new process waits after the first document: {pids:?}");
+    assert_ne!(pids[1], pids[0], "replaced again after the second, being past its bound: {pids:?}");
+
+    // With room to spare, the same process reads both.
+    let mut sandbox = Sandbox::with_program(PathBuf::from(env!("CARGO_BIN_EXE_folio")));
+    let roomy = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 4 << 30));
+    sandbox.warm = Some(roomy.clone());
+    let mut kept = Vec::new();
+    for n in 0..2 {
+        assert_eq!(sandbox.extract(&example, &format!("timeline-{n}.png")).await.record.error, None);
+        kept.push(roomy.idle_pids());
+    }
+    assert_eq!(kept[0], kept[1], "kept while under its bound: {kept:?}");
+}
+
 /// Each record's `peak_memory_kib` is its own document's, though one warm process reads them all: a 64
 /// megapixel image (256 MiB decoded) and then a small one, whose record does not carry the first one's peak.
 #[tokio::test]
