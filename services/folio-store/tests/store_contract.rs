@@ -850,6 +850,41 @@ mod postgres_server {
         TestDb::create_with(Engine::Postgres, icu).await.check(book_order_is_the_same_in_every_engine).await;
     }
 
+    /// The store's connections to PostgreSQL are pinged before use only after sitting idle for half a second
+    /// (a ping before every use was a second round trip for each claim and completion): sessions the server
+    /// ended while they sat in the pool (a restart, an administrator, a proxy's idle cut) are found by that
+    /// ping and replaced, and the next statements succeed without an error to retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sessions_ended_while_idle_in_the_pool_are_replaced_before_use() {
+        let db = TestDb::create(Engine::Postgres).await;
+        let (server, name) = match &db {
+            TestDb::Postgres { server, name, .. } => (server.clone(), name.clone()),
+            TestDb::Sqlite { .. } => unreachable!("a PostgreSQL database"),
+        };
+        db.check(move |store| async move {
+            // Several connections in the pool, each used once.
+            let reads = (0..4).map(|_| store.document(Uuid::new_v4()));
+            for read in futures_util::future::join_all(reads).await {
+                assert!(read.unwrap().is_none());
+            }
+            admin(
+                &server,
+                &format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND application_name = 'folio' AND pid <> pg_backend_pid()"
+                ),
+            )
+            .await
+            .unwrap();
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let reads = (0..4).map(|_| store.document(Uuid::new_v4()));
+            for read in futures_util::future::join_all(reads).await {
+                assert!(read.expect("an ended session is replaced before use, not handed out").is_none());
+            }
+        })
+        .await;
+    }
+
     /// Faults that pass (a deadlock, a session ended by the server) are retryable; a broken constraint is not.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn server_faults_say_whether_to_retry() {
