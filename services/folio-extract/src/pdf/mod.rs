@@ -118,7 +118,10 @@ pub(crate) fn intact_end(bytes: &[u8]) -> bool {
 
 /// Whether a `/Count` written in the file's bytes (outside compressed object streams) is one
 /// [`check_page_count`] refuses: below 0 or past `i32::MAX`. PDFium counts the page tree's leaves instead of
-/// such a count, so only lopdf's view tells.
+/// such a count, so only lopdf's view tells. A negative `/Count` in an outline (bookmarks: the outline's root
+/// and its items, whose count is negative when the item is shown closed, as LaTeX's hyperref writes them) is
+/// not a page tree's and does not count: it made every PDF with closed bookmarks pay lopdf's load of the
+/// whole file, a fifth of a 41-page book's reading.
 fn declares_odd_count(bytes: &[u8]) -> bool {
     memchr::memmem::find_iter(bytes, b"/Count").any(|at| {
         let rest = &bytes[at + 6..bytes.len().min(at + 6 + 32)];
@@ -127,8 +130,25 @@ fn declares_odd_count(bytes: &[u8]) -> bool {
         let negative = rest.first() == Some(&b'-');
         let digits: Vec<u8> = rest[usize::from(negative)..].iter().copied().take_while(u8::is_ascii_digit).collect();
         let value = std::str::from_utf8(&digits).ok().and_then(|d| d.parse::<u64>().ok());
-        !digits.is_empty() && (negative || value.is_none_or(|v| v > i32::MAX as u64))
+        let odd = !digits.is_empty() && (negative || value.is_none_or(|v| v > i32::MAX as u64));
+        odd && !(negative && in_an_outline(bytes, at))
     })
+}
+
+/// Whether the object holding the bytes at `at` is an outline's (its root or an item): it has `/First` or
+/// `/Title` and no `/Kids`, which every page tree node has. Its bounds are the nearest `obj` before and
+/// `endobj` after, each within [`OBJECT_REACH`]; where either is not found, it is not taken for one.
+fn in_an_outline(bytes: &[u8], at: usize) -> bool {
+    const OBJECT_REACH: usize = 64 * 1024;
+    let before = &bytes[at.saturating_sub(OBJECT_REACH)..at];
+    let after = &bytes[at..bytes.len().min(at + OBJECT_REACH)];
+    let (Some(start), Some(end)) = (memchr::memmem::rfind(before, b"obj"), memchr::memmem::find(after, b"endobj"))
+    else {
+        return false;
+    };
+    let object = &bytes[at - before.len() + start..at + end];
+    let has = |key: &[u8]| memchr::memmem::find(object, key).is_some();
+    !has(b"/Kids") && (has(b"/First") || has(b"/Title"))
 }
 
 /// Text, metadata and thumbnail of a document PDFium opened; `structure` is lopdf's view of the same file
@@ -844,6 +864,19 @@ mod tests {
         assert!(declares_odd_count(b"<</Count 99999999999>>"));
         assert!(!declares_odd_count(b"<< /Type /Pages /Count 12 /Kids [] >> << /Count 0 >>"));
         assert!(!declares_odd_count(b"/Count"));
+        // Closed bookmarks: an outline's root and items with negative counts are not page tree nodes.
+        let outline = b"1 0 obj << /Type /Catalog /Pages 2 0 R /Outlines 7 0 R >> endobj \
+            2 0 obj << /Type /Pages /Count 1 /Kids [3 0 R] >> endobj \
+            7 0 obj << /Type /Outlines /First 8 0 R /Last 8 0 R /Count -1 >> endobj \
+            8 0 obj << /Title (Introduction) /Parent 7 0 R /First 9 0 R /Last 9 0 R /Count -4 >> endobj";
+        assert!(!declares_odd_count(outline));
+        // A page tree node's negative count still is one, in an object or not, beside an outline or not.
+        assert!(declares_odd_count(b"4 0 obj << /Type /Pages /Title (x) /Kids [5 0 R] /Count -3 >> endobj"));
+        assert!(declares_odd_count(b"<< /First 8 0 R /Count -3 >>"), "no object around it: not taken for an outline");
+        let both = [&outline[..], b" 5 0 obj << /Type /Pages /Kids [3 0 R] /Count -2 >> endobj"].concat();
+        assert!(declares_odd_count(&both));
+        // An outline's count past i32::MAX is odd whatever holds it.
+        assert!(declares_odd_count(b"7 0 obj << /Type /Outlines /First 8 0 R /Count 99999999999 >> endobj"));
     }
 
     #[test]
