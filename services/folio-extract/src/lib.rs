@@ -20,6 +20,7 @@ pub use limits::Limits;
 pub use office::render::find_office;
 pub use office::warm::stop_all as stop_warm_offices;
 pub use tools::tesseract::LANGUAGES_ENV as TESSERACT_LANGUAGES_ENV;
+pub use tools::tesseract::{ocr_threads_to_set, OCR_THREADS_ENV};
 pub use tools::{reset_tools_peak, tools_peak_kib};
 
 /// The language packs the installed Tesseract has (`eng`, `heb`, `osd`, ...); empty without Tesseract.

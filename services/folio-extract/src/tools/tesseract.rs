@@ -15,11 +15,23 @@ fn tesseract() -> std::ffi::OsString {
     std::env::var_os("FOLIO_TESSERACT").unwrap_or_else(|| "tesseract".into())
 }
 
-/// A tesseract command with one OpenMP thread: measured twice as fast per page as the default threading
-/// on our shared machines, and extraction already runs several files side by side.
+/// The environment variable, and its value, that give Tesseract one OpenMP thread a reading: measured twice
+/// as fast a page as its default threading on our shared machines (its threads wait for one another on
+/// busy cores), and extraction already runs several files side by side. Set for every `tesseract` and
+/// parser process; OpenMP reads it once, when the library is loaded, so a process that reads documents
+/// itself must have it from its start ([`OCR_THREADS_ENV`] in `folio`'s `main`).
+pub const OCR_THREADS_ENV: (&str, &str) = ("OMP_THREAD_LIMIT", "1");
+
+/// What a process should set before any thread starts so that Tesseract's library, loaded in it later, reads
+/// with one thread: [`OCR_THREADS_ENV`], unless `current` (the variable's value now) says otherwise.
+pub fn ocr_threads_to_set(current: Option<&std::ffi::OsStr>) -> Option<(&'static str, &'static str)> {
+    current.is_none().then_some(OCR_THREADS_ENV)
+}
+
+/// A tesseract command with one OpenMP thread ([`OCR_THREADS_ENV`]).
 fn command() -> Command {
     let mut cmd = Command::new(tesseract());
-    cmd.env("OMP_THREAD_LIMIT", "1").stdin(Stdio::null()).stderr(Stdio::null());
+    cmd.env(OCR_THREADS_ENV.0, OCR_THREADS_ENV.1).stdin(Stdio::null()).stderr(Stdio::null());
     cmd
 }
 
@@ -124,6 +136,12 @@ fn osd_of(found: &libtesseract::Orientation) -> Osd {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_ocr_thread_unless_the_environment_says_otherwise() {
+        assert_eq!(ocr_threads_to_set(None), Some(("OMP_THREAD_LIMIT", "1")));
+        assert_eq!(ocr_threads_to_set(Some(std::ffi::OsStr::new("4"))), None, "an operator's own limit stands");
+    }
+
     use super::*;
 
     #[test]

@@ -355,8 +355,9 @@ pub(crate) fn spawn_isolated(
     if let Some(packs) = folio_extract::ocr_languages_known().filter(|p| !p.is_empty()) {
         command.env(folio_extract::TESSERACT_LANGUAGES_ENV, packs.join(","));
     }
-    // pdftoppm and friends started by the child must not inherit threads it does not need.
-    command.env("OMP_THREAD_LIMIT", "1").env("RUST_BACKTRACE", "0");
+    // Tesseract's library in the child, and pdftoppm and friends it starts, read with one OpenMP thread.
+    let (threads, one) = folio_extract::OCR_THREADS_ENV;
+    command.env(threads, one).env("RUST_BACKTRACE", "0");
     // SAFETY: only async-signal-safe calls (setpgid, setrlimit, unshare, open, write, close, prctl) on memory
     // prepared before the fork; nothing else runs between fork and exec.
     unsafe {
