@@ -136,13 +136,13 @@ fn osd_of(found: &libtesseract::Orientation) -> Osd {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn one_ocr_thread_unless_the_environment_says_otherwise() {
         assert_eq!(ocr_threads_to_set(None), Some(("OMP_THREAD_LIMIT", "1")));
         assert_eq!(ocr_threads_to_set(Some(std::ffi::OsStr::new("4"))), None, "an operator's own limit stands");
     }
-
-    use super::*;
 
     #[test]
     fn packs_handed_down_are_taken_only_when_they_look_like_pack_names() {
