@@ -9,7 +9,9 @@
 //! SQLite in a file under a temporary folder; PostgreSQL in a database made for the run and dropped after
 //! (the server as `scripts/test` starts it). Each round is a new catalogue of `--documents` documents; each
 //! document is claimed and completed with a record of about the size a PDF's is (its text 5,000 bytes).
-//! Printed: the median and 90th percentile of each call, and the two together.
+//! Printed: the median and 90th percentile of each call, and the two together; and the CPU time a document
+//! (claim and completion) took, this process's and the whole machine's (which holds PostgreSQL's server and
+//! anything else running: run it on a quiet machine), from `/proc`.
 
 use folio_core::*;
 use folio_store::{open_store, Claim, IntakeSnapshot, Store, StoredRecord};
@@ -119,6 +121,29 @@ fn summary(name: &str, mut times: Vec<Duration>) -> String {
     format!("{name} median {:.3} ms, p90 {:.3} ms", at(0.5), at(0.9))
 }
 
+/// CPU seconds so far: this process's (user and system, `/proc/self/stat`) and the machine's (every core's
+/// busy time, `/proc/stat`), in clock ticks of 1/100 s.
+fn cpu_seconds() -> (f64, f64) {
+    const TICK: f64 = 0.01;
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's name, which is in parentheses and may hold spaces.
+    let after = own.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<f64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0.0)).collect();
+    let own = fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0);
+    let machine = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let busy: Vec<f64> = machine
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    // user, nice, system, irq, softirq: not idle or waiting for I/O.
+    let machine = [0, 1, 2, 5, 6].iter().map(|&i| busy.get(i).unwrap_or(&0.0)).sum::<f64>();
+    (own * TICK, machine * TICK)
+}
+
 async fn round(store: &dyn Store, documents: usize) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
     let catalogue = Uuid::new_v4();
     let snap = snapshot(catalogue, documents);
@@ -161,12 +186,17 @@ async fn main() {
         };
         let store = open_store(&url).await.expect("the store");
         for r in 1..=a.rounds {
+            let (own, machine) = cpu_seconds();
             let (claims, completions, both) = round(store.as_ref(), a.documents).await;
+            let (own_after, machine_after) = cpu_seconds();
+            let per_document = |seconds: f64| seconds * 1e6 / a.documents as f64;
             println!(
-                "{engine:<8} round {r}: {}; {}; {}",
+                "{engine:<8} round {r}: {}; {}; {}; CPU a document {:.0} µs here, {:.0} µs the machine",
                 summary("claim", claims),
                 summary("complete", completions),
-                summary("both", both)
+                summary("both", both),
+                per_document(own_after - own),
+                per_document(machine_after - machine),
             );
         }
         drop(store);

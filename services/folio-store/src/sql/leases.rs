@@ -77,9 +77,9 @@ impl<E: Engine> Leases for SqlStore<E> {
                  SELECT count(*) AS completed FROM texts";
             return Ok(self.engine.one(sql, &args).await?.int("completed")? == 1);
         }
-        // SQLite: the three statements sent together inside the transaction (one trip to the connection's
-        // thread instead of three), each conditioned on the claim, which the transaction's write lock keeps
-        // as it is from the first to the last.
+        // SQLite: the three statements, each conditioned on the claim, and the transaction around them sent
+        // together: one trip to the connection's thread. Within one write transaction the claim cannot change
+        // between them, and the document's row is changed last: where it is, so were the record and the text.
         let held = "EXISTS (SELECT 1 FROM documents WHERE id = $1 AND state = 'processing' AND claimed_by = $2)";
         let sql = format!(
             "INSERT INTO records (document_id, record, digest, thumbnail_key, created_at)
@@ -90,19 +90,11 @@ impl<E: Engine> Leases for SqlStore<E> {
                ON CONFLICT (document_id) DO UPDATE SET text = excluded.text;
              UPDATE documents SET state = 'done', claimed_by = NULL, lease_until = NULL, last_error = NULL,
                updated_at = @now, password = NULL
-             WHERE id = $1 AND state = 'processing' AND claimed_by = $2"
+             WHERE id = $1 AND state = 'processing' AND claimed_by = $2
+             RETURNING id"
         );
-        let mut tx = self.engine.begin().await?;
-        // The rows the three changed together: three when the claim held, none when it did not.
-        match tx.execute(&sql, &args).await? {
-            3 => {
-                tx.commit().await?;
-                Ok(true)
-            }
-            // Dropped without a commit: rolled back.
-            0 => Ok(false),
-            n => Err(corrupt(format!("completing a document changed {n} rows, not 3"))),
-        }
+        let mut db = self.engine.conn().await?;
+        Ok(db.fetch_all_in_transaction(&sql, &args).await?.len() == 1)
     }
 
     async fn release(&self, document_id: Uuid, worker: &str, error: &str, terminal: bool) -> Result<bool, StoreError> {

@@ -11,6 +11,7 @@
 mod builds;
 mod catalogues;
 mod editorial;
+mod kept;
 mod leases;
 pub mod postgres;
 mod rows;
@@ -29,14 +30,14 @@ use folio_core::{
     CatalogueConfig, Chapter, ConfirmedClassification, Contribution, Decision, Document, DocumentState, Finding,
     Password,
 };
+pub(crate) use kept::{Conn, Kept, Rollback};
 use rows::{
     build_from, catalogue_from, change_marker_of, chapter_from, classification_from, contribution_from, corrupt,
     decision_from, document_from, finding_from, progress_from, record_from, word, EngineRow, StoredRow, BUILD_COLUMNS,
     DOCUMENT_COLUMNS, DOCUMENT_RETURNING, STOPPED,
 };
-use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
-use sqlx::{Database, Executor, IntoArguments, Pool, Transaction};
+use sqlx::{Database, Executor, IntoArguments};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -55,16 +56,21 @@ pub(crate) enum Arg<'a> {
     Json(String),
 }
 
-/// A connection that runs statements: one from the pool (each statement its own transaction) or a
-/// transaction, committed by [`Exec::commit`] and rolled back when dropped without it.
+/// A connection that runs statements: each statement its own transaction, or inside one begun by
+/// [`Engine::begin`], committed by [`Exec::commit`] and rolled back when dropped without it.
 #[async_trait]
 pub(crate) trait Exec: Send {
     type Row: StoredRow + Send;
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
     async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Self::Row>, StoreError>;
     async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Self::Row>, StoreError>;
-    /// Ends a transaction, keeping what it wrote (nothing to do for a pooled connection).
+    /// Ends a transaction, keeping what it wrote (nothing to do outside one).
     async fn commit(self) -> Result<(), StoreError>;
+    /// `sql` (one or more statements) in a transaction of its own, begun and committed in the same trip: the
+    /// rows its statements return (a count of changes would not do: SQLite's counts a `BEGIN` or `COMMIT` with
+    /// the statement before it). Where a statement fails, the transaction is rolled back when the connection
+    /// is dropped.
+    async fn fetch_all_in_transaction(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Self::Row>, StoreError>;
 
     async fn fetch_one(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Self::Row, StoreError> {
         self.fetch_optional(sql, args).await?.ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
@@ -72,7 +78,9 @@ pub(crate) trait Exec: Send {
 }
 
 /// How an engine writes the shared SQL's fragments (see [`expand`]) and binds [`Arg`]s.
-pub(crate) trait Dialect: Database {
+pub(crate) trait Dialect: Rollback {
+    /// How a transaction that writes begins.
+    const BEGIN: &'static str;
     /// Whether a statement's `WITH` may hold `INSERT`/`UPDATE` (PostgreSQL's data-modifying CTEs; SQLite has
     /// none): several writes in one statement, one round trip, atomic without `BEGIN`/`COMMIT`.
     const WRITES_IN_WITH: bool;
@@ -84,37 +92,24 @@ pub(crate) trait Dialect: Database {
     fn rows_affected(result: &Self::QueryResult) -> u64;
 }
 
-/// A connection of an engine: one from the pool, or a transaction.
-pub(crate) enum Conn<DB: Database> {
-    Pooled(PoolConnection<DB>),
-    Transaction(Transaction<'static, DB>),
-}
-
-impl<DB: Database> From<PoolConnection<DB>> for Conn<DB> {
-    fn from(conn: PoolConnection<DB>) -> Self {
-        Self::Pooled(conn)
-    }
-}
-
-impl<DB: Database> From<Transaction<'static, DB>> for Conn<DB> {
-    fn from(tx: Transaction<'static, DB>) -> Self {
-        Self::Transaction(tx)
-    }
-}
-
 impl<DB: Dialect> Conn<DB> {
-    fn raw(&mut self) -> &mut DB::Connection {
-        match self {
-            Self::Pooled(conn) => conn,
-            Self::Transaction(tx) => tx,
-        }
-    }
-
     fn query<'q>(
         sql: &'q str,
         args: &'q [Arg<'_>],
     ) -> Result<Query<'q, DB, <DB as Database>::Arguments<'q>>, StoreError> {
         args.iter().try_fold(sqlx::query(sql), DB::bind)
+    }
+
+    /// Begins a transaction with `statement` (`BEGIN`, or SQLite's `BEGIN IMMEDIATE`).
+    pub(crate) async fn begin(&mut self, statement: &str) -> Result<(), StoreError>
+    where
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    {
+        self.in_transaction = true;
+        self.unsettled = true;
+        self.raw().execute(statement).await?;
+        self.unsettled = false;
+        Ok(())
     }
 }
 
@@ -130,25 +125,43 @@ where
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         let sql = expand(sql, DB::fragment);
+        self.unsettled = true;
         let result = Self::query(&sql, args)?.execute(self.raw()).await?;
+        self.unsettled = false;
         Ok(DB::rows_affected(&result))
     }
 
     async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<DB::Row>, StoreError> {
         let sql = expand(sql, DB::fragment);
+        self.unsettled = true;
         let rows = Self::query(&sql, args)?.fetch_all(self.raw()).await?;
+        self.unsettled = false;
         Ok(rows)
     }
 
     async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<DB::Row>, StoreError> {
         let sql = expand(sql, DB::fragment);
+        self.unsettled = true;
         let row = Self::query(&sql, args)?.fetch_optional(self.raw()).await?;
+        self.unsettled = false;
         Ok(row)
     }
 
-    async fn commit(self) -> Result<(), StoreError> {
-        if let Self::Transaction(tx) = self {
-            tx.commit().await?;
+    async fn fetch_all_in_transaction(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<DB::Row>, StoreError> {
+        let sql = format!("{};\n{};\nCOMMIT", DB::BEGIN, expand(sql, DB::fragment));
+        self.in_transaction = true;
+        self.unsettled = true;
+        // All of it read: the statements after the rows (the COMMIT) run only as the answer is read on.
+        let rows = Self::query(&sql, args)?.fetch_all(self.raw()).await?;
+        (self.in_transaction, self.unsettled) = (false, false);
+        Ok(rows)
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        if self.in_transaction {
+            self.unsettled = true;
+            self.raw().execute("COMMIT").await?;
+            (self.in_transaction, self.unsettled) = (false, false);
         }
         Ok(())
     }
@@ -158,15 +171,12 @@ where
 #[async_trait]
 pub(crate) trait Engine: Send + Sync + 'static {
     type Db: Dialect;
-    type Conn: Exec + From<PoolConnection<Self::Db>> + From<Transaction<'static, Self::Db>>;
-    fn pool(&self) -> &Pool<Self::Db>;
+    type Conn: Exec;
 
-    async fn conn(&self) -> Result<Self::Conn, StoreError> {
-        Ok(self.pool().acquire().await?.into())
-    }
-    async fn begin(&self) -> Result<Self::Conn, StoreError> {
-        Ok(self.pool().begin().await?.into())
-    }
+    /// A connection: one kept from an earlier statement, else one from the pool.
+    async fn conn(&self) -> Result<Self::Conn, StoreError>;
+    /// A connection inside a transaction ([`Dialect::BEGIN`]).
+    async fn begin(&self) -> Result<Self::Conn, StoreError>;
     /// A transaction in which nobody else claims a build of the catalogue until it ends.
     async fn begin_build_claim(&self, catalogue_id: Uuid) -> Result<Self::Conn, StoreError>;
     /// Applies the engine's migrations (`migrations/<engine>/`).

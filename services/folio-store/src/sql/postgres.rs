@@ -3,7 +3,7 @@
 //! the row lock a build claim takes, and migrating on a connection of its own.
 
 use super::rows::{corrupt, EngineRow};
-use super::{schema, Arg, Conn, Dialect, Engine, SqlStore};
+use super::{schema, Arg, Conn, Dialect, Engine, Exec, Kept, SqlStore};
 use crate::repo::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,9 +12,10 @@ use serde_json::Value;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{ConnectOptions, Connection, PgPool, Pool, Postgres, Row};
+use sqlx::{ConnectOptions, Connection, Postgres, Row};
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -27,7 +28,8 @@ const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 pub type PostgresStore = SqlStore<PostgresEngine>;
 
 pub struct PostgresEngine {
-    pool: PgPool,
+    /// Connections from sqlx's pool, kept between statements.
+    pub(super) kept: Arc<Kept<Postgres>>,
     /// Kept for the migrator, which runs on a connection of its own (see [`Engine::apply_migrations`]).
     options: PgConnectOptions,
 }
@@ -65,7 +67,9 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| tls_error(e, &options, url))?;
-        super::opened(PostgresEngine { pool, options }).await
+        // Kept between statements (see `Kept`): half the pool, pinged after the same idle time.
+        let kept = Kept::new(pool.clone(), POOL_SIZE as usize / 2, Some(PING_AFTER_IDLE));
+        super::opened(PostgresEngine { kept, options }).await
     }
 }
 
@@ -168,6 +172,7 @@ fn replace_nuls(value: &mut Value) {
 type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
 impl Dialect for Postgres {
+    const BEGIN: &'static str = "BEGIN";
     const WRITES_IN_WITH: bool = true;
 
     fn fragment(name: &str, argument: &str) -> String {
@@ -205,16 +210,20 @@ impl Engine for PostgresEngine {
     type Db = Postgres;
     type Conn = Conn<Postgres>;
 
-    fn pool(&self) -> &Pool<Postgres> {
-        &self.pool
+    async fn conn(&self) -> Result<Conn<Postgres>, StoreError> {
+        self.kept.take().await
+    }
+
+    async fn begin(&self) -> Result<Conn<Postgres>, StoreError> {
+        self.kept.begin().await
     }
 
     /// One claim at a time per catalogue: the catalogue's row is the lock, so that two builds finishing at
     /// once take numbers one after the other instead of both reading the same highest number.
     async fn begin_build_claim(&self, catalogue_id: Uuid) -> Result<Conn<Postgres>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT 1 FROM catalogues WHERE id = $1 FOR UPDATE").bind(catalogue_id).execute(&mut *tx).await?;
-        Ok(Conn::Transaction(tx))
+        let mut tx = self.kept.begin().await?;
+        tx.execute("SELECT 1 FROM catalogues WHERE id = $1 FOR UPDATE", &[Arg::Id(catalogue_id)]).await?;
+        Ok(tx)
     }
 
     /// Runs on a connection of its own, closed afterwards: sqlx's migrator holds a session-level advisory lock

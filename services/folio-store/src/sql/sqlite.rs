@@ -3,7 +3,7 @@
 //! is time order.
 
 use super::rows::{corrupt, text_date, text_time, text_uuid, EngineRow, StoredRow};
-use super::{schema, Arg, Conn, Dialect, Engine, SqlStore};
+use super::{schema, Arg, Conn, Dialect, Engine, Kept, SqlStore};
 use crate::repo::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -13,8 +13,9 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Pool, Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -22,7 +23,8 @@ use uuid::Uuid;
 pub type SqliteStore = SqlStore<SqliteEngine>;
 
 pub struct SqliteEngine {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
+    pub(super) kept: Arc<Kept<Sqlite>>,
 }
 
 impl SqliteStore {
@@ -54,7 +56,9 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        super::opened(SqliteEngine { pool }).await
+        // Kept between statements (see `Kept`): half the pool, never pinged (nothing can cut them).
+        let kept = Kept::new(pool.clone(), if memory { 0 } else { 4 }, None);
+        super::opened(SqliteEngine { pool, kept }).await
     }
 }
 
@@ -79,6 +83,11 @@ fn time_text(time: &DateTime<Utc>) -> String {
 }
 
 impl Dialect for Sqlite {
+    /// IMMEDIATE: every transaction here writes, and one that began as a reader (DEFERRED, SQLite's default)
+    /// and then writes while another connection holds the write lock fails at once with "database is locked"
+    /// (SQLite cannot wait there without risking a deadlock): an upload's intake failed so beside a busy
+    /// worker. Taking the write lock at the start makes it wait its turn (`busy_timeout`) instead.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const WRITES_IN_WITH: bool = false;
 
     fn fragment(name: &str, argument: &str) -> String {
@@ -110,21 +119,17 @@ impl Engine for SqliteEngine {
     type Db = Sqlite;
     type Conn = Conn<Sqlite>;
 
-    fn pool(&self) -> &Pool<Sqlite> {
-        &self.pool
+    async fn conn(&self) -> Result<Conn<Sqlite>, StoreError> {
+        self.kept.take().await
     }
 
-    /// IMMEDIATE: every transaction here writes, and one that began as a reader (DEFERRED, SQLite's default)
-    /// and then writes while another connection holds the write lock fails at once with "database is locked"
-    /// (SQLite cannot wait there without risking a deadlock): an upload's intake failed so beside a busy
-    /// worker. Taking the write lock at the start makes it wait its turn (`busy_timeout`) instead.
     async fn begin(&self) -> Result<Conn<Sqlite>, StoreError> {
-        Ok(Conn::Transaction(self.pool.begin_with("BEGIN IMMEDIATE").await?))
+        self.kept.begin().await
     }
 
     /// IMMEDIATE: the write lock from the start, so that two claims cannot both read "no build yet".
     async fn begin_build_claim(&self, _catalogue_id: Uuid) -> Result<Conn<Sqlite>, StoreError> {
-        Ok(Conn::Transaction(self.pool.begin_with("BEGIN IMMEDIATE").await?))
+        self.kept.begin().await
     }
 
     async fn apply_migrations(&self) -> Result<(), StoreError> {
