@@ -2,7 +2,7 @@
 """Folio beside the tools people would pick instead, on the same files, in one run.
 
     benches/compare.py [--corpus ../shared/corpus] [--folio target/release/folio] [--rounds 5]
-                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg,office,photos]
+                       [--only text,small,render,thumbs,ocr,ocr-truth,lang,docs,kreuzberg,mixed,office,photos]
                        [--work DIR]
 
 Set-up (Debian; none of these tools' code enters the repository):
@@ -40,7 +40,9 @@ every process it started (wait4's ru_maxrss).
 - kreuzberg: Kreuzberg 4 (OCR on, Tesseract, English) in one Python process against `folio extract`, on the
   text PDFs of at most 10 pages, the DOCX and the OCR set (the ocr-truth pages), with word-F1 for both against pdftotext,
   python-docx and the transcriptions; and a mixed call (10 PDFs of at most 10 pages, 6 DOCX, 6 photographs,
-  3 scans) through `folio process` (the whole bundle) against Kreuzberg's text of the same files.
+  3 scans) through `folio process` (the whole bundle) against Kreuzberg's text of the same files, with the
+  share of the median document's time in a worker outside extraction (from the workers' timing events).
+- mixed: the mixed call alone.
 - office: the corpus's DOCX rendered by LibreOffice (first page at 256 px, page count), one at a time, with
   LibreOffice kept running between documents and started for each: median time of a rendered DOCX.
 - photos: the corpus's images that are not of text, undeclared: what the look for text (and OCR where it
@@ -64,7 +66,8 @@ from pathlib import Path
 def run(cmd, **kw):
     """Runs a command; returns (seconds, peak RSS in MiB, stdout bytes)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
+    stderr = kw.pop("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, **kw)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
@@ -581,11 +584,11 @@ def run_kreuzberg(paths):
     return run([sys.executable, "-c", KREUZBERG] + paths)
 
 
-def bench_kreuzberg(a, entries):
+def bench_kreuzberg(a, entries, sets=True):
     """Issue 24: Folio beside Kreuzberg 4 with its OCR on (Tesseract, English), on the corpus's text PDFs, its
     DOCX and the OCR set (the ocr-truth pages), each scored by word-F1 against a reference (pdftotext for the
     PDFs, python-docx for the DOCX, the pages' transcriptions for the OCR set); and a mixed catalogue
-    through `folio process`, in a call's proportions."""
+    through `folio process`, in a call's proportions (that alone with `sets=False`: `--only mixed`)."""
     try:
         import kreuzberg  # noqa: F401
         import docx  # noqa: F401
@@ -598,7 +601,7 @@ def bench_kreuzberg(a, entries):
     docxs = [e["file"] for e in entries if e["format"] == "docx" and not e["expected_error"]
              and "encrypted" not in e.get("kind", [])]
     truth = truth_pages(a)
-    sets = {
+    sets = {} if not sets else {
         "text PDFs (at most 10 pages)": (pdfs, {str(f): subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True).stdout
                              for f in pdfs}),
         "DOCX": (docxs, {str(f): docx_text(f) for f in docxs}),
@@ -616,8 +619,9 @@ def bench_kreuzberg(a, entries):
             texts = texts_of(out)
             f1 = statistics.mean(word_f1(texts.get(pth, ""), reference[pth]) for pth in paths)
             rows.append([name, tool, len(paths), f"{seconds:.2f}", f"{len(paths) / seconds:.1f}", f"{f1:.3f}", f"{peak:.0f}"])
-    table("Beside Kreuzberg 4 (OCR on, Tesseract, English), one file at a time",
-          ["set", "tool", "files", "median s", "documents/s", "word-F1", "peak MiB"], rows)
+    if rows:
+        table("Beside Kreuzberg 4 (OCR on, Tesseract, English), one file at a time",
+              ["set", "tool", "files", "median s", "documents/s", "word-F1", "peak MiB"], rows)
 
     # A mixed catalogue in a call's proportions: 10 PDFs of at most 10 pages, 6 DOCX, 6 photographs, 3 scans.
     work = Path(tempfile.mkdtemp(dir=a.work)) / "call"
@@ -641,7 +645,11 @@ def bench_kreuzberg(a, entries):
 
     def folio_process():
         n = next(counter)
-        return run([a.folio, "--data-dir", str(outs / f"data-{n}"), "process", str(work), "--out", str(outs / f"out-{n}")])
+        # The workers' timing events (one a document), for the share of each document's time outside extraction.
+        env = dict(os.environ, FOLIO_LOG="folio=warn,folio::timing=info", FOLIO_LOG_FORMAT="json")
+        with open(outs / f"timing-{n}.jsonl", "wb") as log:
+            return run([a.folio, "--data-dir", str(outs / f"data-{n}"), "process", str(work), "--out", str(outs / f"out-{n}")],
+                       env=env, stderr=log)
 
     r = alternate(rounds, {
         "folio process (the whole bundle)": folio_process,
@@ -652,6 +660,22 @@ def bench_kreuzberg(a, entries):
           ["tool", "median s", "documents/s", "peak MiB"],
           [[k, f"{v[0]:.2f}", f"{dps[k]:.1f}", f"{v[1]:.0f}"] for k, v in r.items()])
     print(f"\nFolio / Kreuzberg, documents a second: {dps['folio process (the whole bundle)'] / dps['kreuzberg (OCR on, text only)']:.2f}")
+    # As the end-to-end benches say it (benches/support/timing.rs): a document's time in a worker, delivery to
+    # acknowledgement less its wait for a parser, and the part of it outside the parser's own work.
+    for n, path in enumerate(sorted(outs.glob("timing-*.jsonl"), key=lambda p: int(p.stem.split("-")[1]))):
+        shares, handled = [], []
+        for line in path.read_text(errors="replace").splitlines():
+            if '"document handled"' not in line:
+                continue
+            event = json.loads(line)
+            ms = lambda k: float(event.get(k) or 0.0)
+            document = ms("document_ms") - ms("wait_ms")
+            if document > 0:
+                handled.append(document)
+                shares.append(min(1.0, max(0.0, (document - ms("extract_ms")) / document)))
+        if shares:
+            print(f"folio process run {n + 1}: {len(shares)} documents, in a worker median {statistics.median(handled):.1f} ms; "
+                  f"outside extraction, median document {100 * statistics.median(shares):.1f}%")
 
 
 def main():
@@ -686,8 +710,8 @@ def main():
         bench_lang(a)
     if "docs" in only:
         bench_docs(a, entries)
-    if "kreuzberg" in only:
-        bench_kreuzberg(a, entries)
+    if "kreuzberg" in only or "mixed" in only:
+        bench_kreuzberg(a, entries, sets="kreuzberg" in only)
     if "office" in only:
         bench_office(a, entries)
     if "photos" in only:
