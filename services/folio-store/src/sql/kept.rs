@@ -3,12 +3,12 @@
 //!
 //! sqlx tests every connection that goes back into its pool with a ping: a round trip to PostgreSQL, a trip
 //! to SQLite's connection thread, in a task of its own. With one statement a claim and one a completion, that
-//! was half of what each database call cost the machine (`examples`-style measure on this project's machine:
-//! 80 µs of CPU a SQLite call through the pool against 35 µs on a connection held, 180 µs against 100 µs for
-//! PostgreSQL and its server together). A connection is therefore kept here after a use that ended cleanly,
-//! the most recently used first, and goes back to sqlx's pool (which pings it then, and applies its idle and
-//! lifetime limits) only when it may be in an unknown state, when more are kept than [`Kept::max`], or a
-//! minute after it left the pool.
+//! was a second trip beside each (`cargo bench -p folio-store --bench claim_and_complete`: the CPU a claimed
+//! and completed document costs, 520-620 µs to 290-380 µs on SQLite, 1,070-1,090 µs to 840-860 µs for
+//! PostgreSQL and its server together; docs/PERFORMANCE.md). A connection is therefore kept here after a use
+//! that ended cleanly, the most recently used first, and goes back to sqlx's pool (which pings it then, and
+//! applies its idle and lifetime limits) only when it may be in an unknown state, when [`Kept::max`] are kept
+//! already, when the pool has none left (a caller may be waiting there), or a minute after it left the pool.
 //!
 //! A kept connection that waited [`Kept::ping_after_idle`] or longer is pinged before use, as the pool does
 //! (`before_acquire`), and closed when the server ended its session meanwhile. A transaction is begun and
@@ -183,14 +183,13 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), done).await.unwrap_or_else(|_| panic!("{what}: not within 5 s"))
     }
 
-    async fn kept_after<E: Engine>(store: &SqlStore<E>, kept: &Kept<E::Db>, n: usize) {
+    async fn kept_after<DB: Dialect>(kept: &Kept<DB>, n: usize) {
         within_5s("the connection kept again", async {
             while kept.len() != n {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
         .await;
-        let _ = store;
     }
 
     async fn sqlite() -> (tempfile::TempDir, SqliteStore) {
@@ -232,7 +231,7 @@ mod tests {
         let mut tx = store.engine.begin().await.unwrap();
         tx.execute("INSERT INTO t (id) VALUES (1)", &[]).await.unwrap();
         drop(tx);
-        kept_after(&store, &kept, 1).await;
+        kept_after(&kept, 1).await;
         within_5s("a write after the rollback", store.engine.run("INSERT INTO t (id) VALUES (2)", &[])).await.unwrap();
         assert_eq!(count(&store).await, 1, "the dropped transaction's row is not there");
 
@@ -263,7 +262,7 @@ mod tests {
         let clash = conn.fetch_all_in_transaction("INSERT INTO t (id) VALUES (3); INSERT INTO t (id) VALUES (1)", &[]);
         assert!(clash.await.is_err(), "the second insert clashes");
         drop(conn);
-        kept_after(&store, &kept, 1).await;
+        kept_after(&kept, 1).await;
         within_5s("a write after the failed batch", store.engine.run("INSERT INTO t (id) VALUES (4)", &[]))
             .await
             .unwrap();
@@ -315,7 +314,7 @@ mod tests {
         let mut tx = store.engine.begin().await.unwrap();
         tx.execute("INSERT INTO t (id) VALUES (1)", &[]).await.unwrap();
         drop(tx);
-        kept_after(&store, &kept, 1).await;
+        kept_after(&kept, 1).await;
         assert_eq!(count(&store).await, 0, "rolled back");
         let mut tx = store.engine.begin().await.unwrap();
         tx.execute("INSERT INTO t (id) VALUES (1)", &[]).await.unwrap();
