@@ -492,3 +492,159 @@ async fn a_parser_that_ocred_is_replaced_by_one_that_loads_the_ocr_engines_at_it
         "the first, its plain replacement, then the replacement of the one that OCRed"
     );
 }
+
+/// A stand-in for `folio extract-server` in bash (for `read -t 0`): it writes a line to `started` when it
+/// starts, answers each request with a record whose `path` is the request's name, sleeps a second first on a
+/// request naming `slow`, and says in the record's error whether the next request was already waiting on
+/// its stdin when it answered. It exits (as out of memory) on `crash`, hangs on `hang`.
+fn lane_stand_in(dir: &Path, started: &Path) -> PathBuf {
+    let record = |message: &str| {
+        let line = serde_json::to_string(&folio_core::Record::failed(
+            "@NAME@",
+            String::new(),
+            0,
+            folio_core::ExtractError::new(ExtractErrorKind::Corrupt, message),
+        ))
+        .unwrap();
+        assert!(!line.contains('\''));
+        line
+    };
+    let body = format!(
+        "#!/bin/bash\n\
+         echo started >> '{started}'\n\
+         waiting='{waiting}'\n\
+         alone='{alone}'\n\
+         while IFS= read -r line; do\n\
+           name=${{line#*\\\"name\\\":\\\"}}; name=${{name%%\\\"*}}\n\
+           case \"$name\" in\n\
+             *crash*) sleep 0.5; echo 'memory allocation of 1099511627776 bytes failed' >&2; exit 3 ;;\n\
+             *hang*) sleep 60 ;;\n\
+             *slow*) sleep 1 ;;\n\
+           esac\n\
+           if read -t 0; then answer=$waiting; else answer=$alone; fi\n\
+           printf '%s\\n' \"${{answer/@NAME@/$name}}\"\n\
+         done\n",
+        started = started.display(),
+        waiting = record("the next request was waiting"),
+        alone = record("no request was waiting"),
+    );
+    let path = dir.join("lane-stand-in");
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn starts(started: &Path) -> usize {
+    std::fs::read_to_string(started).unwrap_or_default().lines().count()
+}
+
+/// Issue 24: with one parser, a second document asked for while the first is read has its request written
+/// ahead, so the parser goes on to it without waiting for the worker; its wait for the first is told apart
+/// from its own reading. Each answer is its own document's.
+#[tokio::test]
+async fn a_warm_parser_is_sent_the_next_document_while_it_reads_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
+    sandbox.timeout = Duration::from_secs(10);
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
+    pool.set_parsers(1);
+    sandbox.warm = Some(pool.clone());
+    let (first, second) = tokio::join!(
+        sandbox.extract_measured(&file, "slow-first.pdf", None, true),
+        sandbox.extract_measured(&file, "second.pdf", None, true),
+    );
+    let (first, second) = (first.extraction.record, second);
+    assert_eq!(first.path, "slow-first.pdf");
+    assert_eq!(first.error.unwrap().message, "the next request was waiting", "written ahead");
+    assert_eq!(second.extraction.record.path, "second.pdf");
+    assert_eq!(second.extraction.record.error.unwrap().message, "no request was waiting");
+    assert!(second.waited >= Duration::from_millis(900), "it waited for the first: {:?}", second.waited);
+    assert_eq!(starts(&started), 1, "one process read both");
+    assert_eq!(pool.idle_pids().len(), 1);
+
+    // Never written ahead past a process's share: with two documents a process, the second is its last.
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(2, 512 << 20));
+    pool.set_parsers(1);
+    sandbox.warm = Some(pool.clone());
+    let (a, b, c) = tokio::join!(
+        sandbox.extract(&file, "slow-a.pdf"),
+        sandbox.extract(&file, "slow-b.pdf"),
+        sandbox.extract(&file, "c.pdf"),
+    );
+    assert_eq!(a.record.error.unwrap().message, "the next request was waiting");
+    assert_eq!(b.record.error.unwrap().message, "no request was waiting", "c is not the first process's");
+    assert_eq!(
+        (a.record.path.as_str(), b.record.path.as_str(), c.record.path.as_str()),
+        ("slow-a.pdf", "slow-b.pdf", "c.pdf")
+    );
+    assert_eq!(
+        starts(&started),
+        3,
+        "the first process, the one that read c, and its successor's... {}",
+        starts(&started)
+    );
+}
+
+/// The document written ahead is not charged with the failure of the one before it: when that one crashes
+/// or hangs, its process goes, and the next document is read by a new one.
+#[tokio::test]
+async fn a_document_written_ahead_survives_the_crash_or_hang_of_the_one_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
+    sandbox.timeout = Duration::from_secs(2);
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
+    pool.set_parsers(1);
+    sandbox.warm = Some(pool.clone());
+    let (crashed, after_crash) =
+        tokio::join!(sandbox.extract(&file, "crash.pdf"), sandbox.extract(&file, "following-1.pdf"));
+    assert_eq!(crashed.record.error.map(|e| e.kind), Some(ExtractErrorKind::OutOfMemory));
+    assert_eq!(after_crash.record.path, "following-1.pdf");
+    assert_eq!(after_crash.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt), "the stand-in's answer");
+
+    let (hung, after_hang) =
+        tokio::join!(sandbox.extract(&file, "hang.pdf"), sandbox.extract(&file, "following-2.pdf"));
+    assert_eq!(hung.record.error.map(|e| e.kind), Some(ExtractErrorKind::Timeout));
+    assert_eq!(after_hang.record.path, "following-2.pdf");
+    assert_eq!(after_hang.record.error.map(|e| e.kind), Some(ExtractErrorKind::Corrupt));
+    assert_eq!(starts(&started), 3, "a new process after each");
+}
+
+/// A document given up while it waits for the one before it (a worker stopping) returns at once unread;
+/// its request, written ahead, is never answered as another document's: the process that has it is replaced
+/// before the next document.
+#[tokio::test]
+async fn a_document_given_up_in_its_lane_is_never_answered_as_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
+    sandbox.timeout = Duration::from_secs(10);
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
+    pool.set_parsers(1);
+    sandbox.warm = Some(pool.clone());
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let stop_soon = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stopping.cancel();
+        Instant::now()
+    };
+    let (first, given_up, stopped) = tokio::join!(
+        sandbox.extract_measured(&file, "slow-first.pdf", None, true),
+        async {
+            let given_up = sandbox.extract_measured_unless(&file, "given-up.pdf", None, true, Some(&stopping)).await;
+            (given_up.is_none(), Instant::now())
+        },
+        stop_soon,
+    );
+    let (unread, returned) = given_up;
+    assert!(unread, "given up unread");
+    assert!(returned.duration_since(stopped) < Duration::from_millis(500), "at once, not after the first");
+    assert_eq!(first.extraction.record.path, "slow-first.pdf");
+    let next = sandbox.extract(&file, "next.pdf").await;
+    assert_eq!(next.record.path, "next.pdf", "its own answer, not the given-up document's");
+    assert_eq!(starts(&started), 2, "the process that had the given-up request was replaced");
+}

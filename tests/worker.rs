@@ -192,7 +192,11 @@ async fn a_worker_claims_the_next_document_while_its_one_parser_reads_and_never_
         }
         most = most.max(held);
     }
-    assert_eq!(most, 2, "one document in the parser and the next claimed beside it: {events:?}");
+    assert_eq!(
+        most,
+        folio::worker::DOCUMENTS_IN_HAND_PER_PARSER as i32,
+        "one document in the parser, the next written ahead to it, the one before stored: {events:?}"
+    );
     // Two documents read at once would have needed a second warm process; both would be waiting now.
     assert_eq!(pool.idle_pids().len(), 1, "one parser process read every document");
 }
@@ -202,17 +206,39 @@ async fn a_worker_claims_the_next_document_while_its_one_parser_reads_and_never_
 #[tokio::test]
 async fn a_stopping_worker_gives_back_at_once_the_document_waiting_for_its_parser() {
     use std::os::unix::fs::PermissionsExt;
-    let s = setup(3).await;
-    for d in &s.documents {
-        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
-    }
     // A parser that never answers: the first document holds the only parser until the grace period ends.
     let dir = tempfile::tempdir().unwrap();
     let hang = dir.path().join("hang");
     std::fs::write(&hang, "#!/bin/sh\nexec sleep 60\n").unwrap();
     std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    stopping_gives_back_the_waiting_document_at_once(Sandbox::with_program(hang), 2).await;
+}
+
+/// The same with a warm parser, where the waiting document's request was written ahead to the process
+/// reading the first: it is given back at once all the same, unread.
+#[tokio::test]
+async fn a_stopping_worker_gives_back_at_once_the_document_written_ahead_to_its_warm_parser() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let hang = dir.path().join("warm-hang");
+    std::fs::write(&hang, "#!/bin/sh\n[ \"$1\" = extract-server ] || exit 9\nwhile read -r line; do sleep 60; done\n")
+        .unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut sandbox = Sandbox::with_program(hang);
+    sandbox.warm = Some(Arc::new(folio::worker::pool::WarmPool::new(100, 1 << 30)));
+    stopping_gives_back_the_waiting_document_at_once(sandbox, 3).await;
+}
+
+/// A worker of one parser holding `in_hand` documents, the first of which hangs in its parser: on stop, the
+/// others (claimed, waiting for the parser or written ahead to it) go back at once, unread; the first after the
+/// grace period; the document past those in hand was never claimed.
+async fn stopping_gives_back_the_waiting_document_at_once(sandbox: Sandbox, in_hand: usize) {
+    let s = setup(in_hand + 1).await;
+    for d in &s.documents {
+        s.queue.publish(&WorkRequest::new(s.catalogue_id, d.id)).await.unwrap();
+    }
     let (events, mut heard) = tokio::sync::broadcast::channel(64);
-    let mut w = worker(&s, "worker-a", Sandbox::with_program(hang), Duration::from_secs(60));
+    let mut w = worker(&s, "worker-a", sandbox, Duration::from_secs(60));
     w.settings.concurrency = 1;
     w.events = Some(events);
     let stop = tokio_util::sync::CancellationToken::new();
@@ -221,18 +247,34 @@ async fn a_stopping_worker_gives_back_at_once_the_document_waiting_for_its_parse
         tokio::time::timeout(Duration::from_secs(20), heard.recv()).await.expect("an event within 20 s").unwrap()
     }
     let WorkEvent::Started { document_id: reading } = next(&mut heard).await else { panic!("the first starts") };
-    let WorkEvent::Started { document_id: waiting } = next(&mut heard).await else { panic!("the second is claimed") };
+    let mut waiting = Vec::new();
+    for _ in 1..in_hand {
+        let WorkEvent::Started { document_id } = next(&mut heard).await else { panic!("the next is claimed") };
+        waiting.push(document_id);
+    }
     stop.cancel();
-    assert_eq!(next(&mut heard).await, WorkEvent::Retried { document_id: waiting }, "the waiting one goes back first");
+    let mut back = Vec::new();
+    for _ in 1..in_hand {
+        let WorkEvent::Retried { document_id } = next(&mut heard).await else {
+            panic!("the waiting ones go back first")
+        };
+        back.push(document_id);
+    }
+    back.sort();
+    waiting.sort();
+    assert_eq!(back, waiting, "the waiting ones go back first");
     assert_eq!(next(&mut heard).await, WorkEvent::Retried { document_id: reading }, "then, after the grace, the other");
     running.await.unwrap();
     let state = |id: Uuid| {
         let store = s.store.clone();
         async move { store.document(id).await.unwrap().unwrap() }
     };
-    let (read, unread) = (state(reading).await, state(waiting).await);
+    let read = state(reading).await;
     assert_eq!((read.state, read.attempts), (DocumentState::Queued, 1), "abandoned while read: an attempt");
-    assert_eq!((unread.state, unread.attempts), (DocumentState::Queued, 0), "given back unread: no attempt");
-    let third = s.documents.iter().find(|d| d.id != reading && d.id != waiting).unwrap();
-    assert_eq!(state(third.id).await.attempts, 0, "the third was never claimed");
+    for id in &waiting {
+        let unread = state(*id).await;
+        assert_eq!((unread.state, unread.attempts), (DocumentState::Queued, 0), "given back unread: no attempt");
+    }
+    let last = s.documents.iter().find(|d| d.id != reading && !waiting.contains(&d.id)).unwrap();
+    assert_eq!(state(last.id).await.attempts, 0, "the last was never claimed");
 }

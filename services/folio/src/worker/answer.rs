@@ -217,6 +217,9 @@ pub struct Measured {
     /// The parser's own time; `None` where it did not say (a record without it: the record's whole
     /// milliseconds stand in).
     pub parser: Option<Duration>,
+    /// Time it waited for its parser to finish the document before it (a warm process's lane), apart from
+    /// its own reading.
+    pub waited: Duration,
 }
 
 impl Answer {
@@ -254,7 +257,11 @@ impl Answer {
             None => (None, Vec::new()),
         };
         let parser = self.parser_us.map(Duration::from_micros);
-        Ok(Measured { extraction: Extraction { record, text, thumbnails, structure, pictures }, parser })
+        Ok(Measured {
+            extraction: Extraction { record, text, thumbnails, structure, pictures },
+            parser,
+            waited: Duration::ZERO,
+        })
     }
 }
 

@@ -68,16 +68,19 @@ impl Default for WorkerSettings {
     }
 }
 
-/// Documents a worker holds for each of its parsers: the one being read, and one claimed and waiting for
-/// the parser or having its thumbnails and record written. The claim, the blob store's writes, the record's
-/// transaction and the acknowledgement (round trips to the database, the object store and the broker) then
-/// happen while the parser reads, not between two documents; the parser waits only for its own hand-over.
-/// The cost: one more claimed document and one more answer (thumbnails, text; each bounded) in memory a
-/// parser, and as many more unacknowledged messages prefetched from the broker.
-pub const DOCUMENTS_IN_HAND_PER_PARSER: usize = 2;
+/// Documents a worker holds for each of its parsers: the one being read, the next one (its request written
+/// ahead to the warm parser reading the one before, [`pool`]), and the last one having its thumbnails and
+/// record written. The claim, the blob store's writes, the record's transaction and the acknowledgement
+/// (round trips to the database, the object store and the broker) then happen while the parser reads, and
+/// the parser goes from one answer to the next request without waiting for them. Where each document has a
+/// process of its own, two (no request can be written ahead). The cost: more claimed documents and answers
+/// (thumbnails, text; each bounded) in memory a parser, and as many more unacknowledged messages prefetched
+/// from the broker.
+pub const DOCUMENTS_IN_HAND_PER_PARSER: usize = 3;
 
 impl WorkerSettings {
     /// The most documents in hand at once ([`DOCUMENTS_IN_HAND_PER_PARSER`] a parser): the broker's prefetch.
+    /// A worker whose parsers cannot take a document written ahead holds one less a parser.
     pub fn documents_in_hand(&self) -> usize {
         self.concurrency.max(1).saturating_mul(DOCUMENTS_IN_HAND_PER_PARSER)
     }
@@ -103,7 +106,8 @@ pub struct Worker {
 /// What a worker's documents share while it runs.
 #[derive(Clone)]
 struct Running {
-    /// One permit a parser: held from the start of a document's extraction to its answer's arrival.
+    /// [`Sandbox::documents_a_parser_takes`] permits a parser: one held from the start of a document's
+    /// extraction to its answer's arrival (all of a parser's by a document read by a process of its own).
     parsers: Arc<Semaphore>,
     /// The worker stops taking work: a document still waiting for a parser is given back at once.
     stopping: CancellationToken,
@@ -169,10 +173,17 @@ impl Worker {
     /// still running then are abandoned: their parsers are killed, their claims released and their messages
     /// given back to the queue, for another worker to take at once.
     pub async fn run_with_grace(self, shutdown: CancellationToken, grace: Option<Duration>) {
-        let in_hand = Arc::new(Semaphore::new(self.settings.documents_in_hand()));
+        let parsers = self.settings.concurrency.max(1);
+        let a_parser_takes = self.sandbox.documents_a_parser_takes();
+        // One more than its parsers take, a parser: the one whose answer is being stored.
+        let in_hand = (parsers * (a_parser_takes + 1)).min(self.settings.documents_in_hand());
+        let in_hand = Arc::new(Semaphore::new(in_hand));
         let abandon = CancellationToken::new();
+        if let Some(pool) = &self.sandbox.warm {
+            pool.set_parsers(parsers);
+        }
         let running = Running {
-            parsers: Arc::new(Semaphore::new(self.settings.concurrency.max(1))),
+            parsers: Arc::new(Semaphore::new(parsers * a_parser_takes)),
             stopping: shutdown.clone(),
             abandoned: abandon.clone(),
             backoff: Arc::new(FaultBackoff::default()),
@@ -357,13 +368,22 @@ impl Worker {
         // this one back at once rather than reading it in its grace period (`None`).
         let work = async {
             let waiting = Instant::now();
+            // A document read by a process of its own (its password must not stay in a warm one) takes all of
+            // a parser's permits: no more processes read at once than the worker has parsers.
+            let permits = match document.password {
+                Some(_) => self.sandbox.documents_a_parser_takes() as u32,
+                None => 1,
+            };
             let parser = tokio::select! {
                 biased;
-                parser = running.parsers.clone().acquire_owned() => parser.ok()?,
+                parser = running.parsers.clone().acquire_many_owned(permits) => parser.ok()?,
                 () = running.stopping.cancelled() => return None,
             };
             times.wait = waiting.elapsed();
-            Some(self.extract_and_record(&document, kind, parser, times).await)
+            match self.extract_and_record(&document, kind, parser, &running.stopping, times).await {
+                Err(fault) if fault.unread => None,
+                done => Some(done),
+            }
         };
         let result = tokio::select! {
             result = work => match result {
@@ -452,12 +472,14 @@ impl Worker {
         }
     }
 
-    /// Returns the extraction error kind of the record written, or the fault that stopped the work.
+    /// Returns the extraction error kind of the record written, or the fault that stopped the work (one
+    /// marked `unread` when the worker began stopping while the document waited for its parser).
     async fn extract_and_record(
         &self,
         document: &folio_core::Document,
         kind: folio_core::ContributionKind,
         parser: tokio::sync::OwnedSemaphorePermit,
+        stopping: &CancellationToken,
         times: &mut StageTimes,
     ) -> Result<Option<ExtractErrorKind>, Fault> {
         // The parser reads a local file: the blob store's own when it has one, else a scratch copy.
@@ -481,8 +503,19 @@ impl Worker {
         let ocr = self.sandbox.ocr_photographs || kind != folio_core::ContributionKind::Photograph;
         times.fetch = fetching.elapsed();
         let extracting = Instant::now();
-        let measured = self.sandbox.extract_measured(&path, &document.file_name, password, ocr).await;
-        let sandboxed = extracting.elapsed();
+        let measured = self
+            .sandbox
+            .extract_measured_unless(&path, &document.file_name, password, ocr, Some(stopping))
+            .await
+            .ok_or(Fault {
+                retryable: true,
+                parser: false,
+                unread: true,
+                message: "stopped before it was read".into(),
+            })?;
+        // The time it waited in its parser's lane for the document before it is time in line, as `wait` is.
+        times.wait += measured.waited;
+        let sandboxed = extracting.elapsed().saturating_sub(measured.waited);
         // The parser is free for the next document while this one is stored.
         drop(parser);
         let extraction = measured.extraction;
@@ -498,6 +531,7 @@ impl Worker {
             return Err(Fault {
                 retryable: true,
                 parser: true,
+                unread: false,
                 message: format!("{}: {}", e.kind.as_str(), e.message),
             });
         }
@@ -529,6 +563,7 @@ impl Worker {
             let json = serde_json::to_vec(&structure).map_err(|e| Fault {
                 retryable: false,
                 parser: false,
+                unread: false,
                 message: format!("the structure: {e}"),
             })?;
             blobs.push((key.clone(), json));
@@ -546,9 +581,9 @@ impl Worker {
             if text.len() <= INLINE_DIGEST_BYTES {
                 Ok(StoredRecord::new(record, text, thumbnail_key))
             } else {
-                tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key))
-                    .await
-                    .map_err(|e| Fault { retryable: true, parser: false, message: format!("digesting the text: {e}") })
+                tokio::task::spawn_blocking(move || StoredRecord::new(record, text, thumbnail_key)).await.map_err(|e| {
+                    Fault { retryable: true, parser: false, unread: false, message: format!("digesting the text: {e}") }
+                })
             }
         };
         let written = async { self.blobs.put_all(blobs).await.map_err(Fault::from) };
@@ -652,25 +687,27 @@ struct Fault {
     retryable: bool,
     /// The parser process died: tried again at once, without the pause of an outage.
     parser: bool,
+    /// The worker began stopping while the document waited for its parser: given back unread.
+    unread: bool,
     message: String,
 }
 
 impl Fault {
     fn passing(message: String) -> Self {
-        Self { retryable: true, parser: false, message }
+        Self { retryable: true, parser: false, unread: false, message }
     }
 }
 
 /// The blob store's faults and the database's: passing or not as each error says.
 impl From<folio_store::BlobError> for Fault {
     fn from(e: folio_store::BlobError) -> Self {
-        Self { retryable: e.is_retryable(), parser: false, message: e.to_string() }
+        Self { retryable: e.is_retryable(), parser: false, unread: false, message: e.to_string() }
     }
 }
 
 impl From<StoreError> for Fault {
     fn from(e: StoreError) -> Self {
-        Self { retryable: e.is_retryable(), parser: false, message: e.to_string() }
+        Self { retryable: e.is_retryable(), parser: false, unread: false, message: e.to_string() }
     }
 }
 

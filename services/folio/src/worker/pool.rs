@@ -12,6 +12,16 @@
 //! - anything went wrong: a timeout (its whole group is killed), a crash, an answer past its bound. Each is
 //!   that document's typed error, as with a one-shot process, and the next document gets a new process.
 //!
+//! Each process is driven by a lane (a task of its own) that takes the documents sent to it in order. A
+//! lane writes the next document's request while the parser still reads the one before (at most one ahead,
+//! and never one past the process's share), so the parser goes from one answer to the next request without
+//! waiting for the worker to read the answer, store it and ask again. A document's time limit runs from the
+//! moment its parser begins on it. When the document being read times out, crashes or answers nonsense, or
+//! its caller gives it up, the process is killed and the document written ahead is sent again to the new one:
+//! it is not charged with the other's failure. A document given up before its parser began (a worker
+//! stopping) costs nothing; one given up after its request was written has its process killed when its turn
+//! comes, so that no answer is ever read for a document other than the one it was asked for.
+//!
 //! What differs from a one-shot process: `RLIMIT_CPU` bounds a process's life, so it is the one-shot limit
 //! times the documents a process may read (the wall-clock limit still stops each document); a document with
 //! a password is read by a one-shot process (its password must not stay in a process that reads the next
@@ -21,14 +31,18 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use folio_core::{ExtractError, ExtractErrorKind, ThumbnailFormat};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
-use super::answer::{self, Measured, Unread};
+use super::answer::{self, Asked, Measured, Unread};
 use super::sandbox::{classify_exit, spawn_isolated, ChildLimits, ProcessGroup, Sandbox};
 
 /// One document, as the worker asks a warm process for it (one JSON line on its stdin).
@@ -50,14 +64,49 @@ pub struct WarmRequest {
 /// The most stderr kept of a warm process: its last 64 KiB, to tell why it died.
 const STDERR_KEPT: usize = 64 * 1024;
 
-/// Warm parser processes of one program, shared by a worker's documents.
+/// Warm parser processes of one program, shared by a worker's documents: a lane each.
 #[derive(Debug)]
 pub struct WarmPool {
-    idle: Mutex<Vec<WarmProcess>>,
+    lanes: Mutex<Vec<Arc<Lane>>>,
+    /// The most lanes (processes) at once: a worker sets its parsers; unbounded until then (a lane for each
+    /// document asked for at once, as `folio extract --jobs` asks).
+    most_lanes: AtomicUsize,
     /// Documents a process reads before it is replaced.
     pub documents_per_process: u32,
     /// Resident memory (bytes) past which a process is replaced after its document.
     pub recycle_bytes: u64,
+}
+
+/// One warm process's queue of documents, served in order by its own task ([`drive`]).
+#[derive(Debug)]
+struct Lane {
+    jobs: mpsc::UnboundedSender<Job>,
+    /// Documents sent to the lane and not yet answered.
+    outstanding: AtomicUsize,
+    /// The process the lane keeps between documents (0: none).
+    pid: AtomicU32,
+}
+
+/// One document in a lane.
+#[derive(Debug)]
+struct Job {
+    line: Vec<u8>,
+    asked: Asked,
+    timeout: Duration,
+    /// Told when the parser begins on it.
+    began: Option<oneshot::Sender<Instant>>,
+    answer: oneshot::Sender<Result<Measured, ExtractError>>,
+    /// Its request is in the lane's current process already (written ahead while the one before was read).
+    sent: bool,
+}
+
+/// What a lane needs to start and judge its processes: the first caller's sandbox, without the pool.
+#[derive(Debug)]
+struct LaneWork {
+    sandbox: Sandbox,
+    program: PathBuf,
+    documents_per_process: u32,
+    recycle_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -85,25 +134,139 @@ impl WarmProcess {
 
 impl WarmPool {
     pub fn new(documents_per_process: u32, recycle_bytes: u64) -> Self {
-        Self { idle: Mutex::new(Vec::new()), documents_per_process: documents_per_process.max(1), recycle_bytes }
+        Self {
+            lanes: Mutex::new(Vec::new()),
+            most_lanes: AtomicUsize::new(usize::MAX),
+            documents_per_process: documents_per_process.max(1),
+            recycle_bytes,
+        }
+    }
+
+    /// At most `parsers` processes at once; documents asked for beyond them wait in the lanes, the next
+    /// one's request written while the one before it is read.
+    pub fn set_parsers(&self, parsers: usize) {
+        self.most_lanes.store(parsers.max(1), Ordering::Relaxed);
     }
 
     /// The processes waiting for a document (for tests and metrics).
     pub fn idle_pids(&self) -> Vec<u32> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|p| p.pid).collect()
+        let lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes
+            .iter()
+            .filter(|l| l.outstanding.load(Ordering::SeqCst) == 0)
+            .map(|l| l.pid.load(Ordering::SeqCst))
+            .filter(|pid| *pid != 0)
+            .collect()
     }
 
-    fn take(&self) -> Option<WarmProcess> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    /// The lane for one more document: one with nothing to do, else a new one while there may be more,
+    /// else the one with the least in hand.
+    fn lane_for(&self, sandbox: &Sandbox, program: &Path) -> Arc<Lane> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes.retain(|l| !l.jobs.is_closed());
+        let least = lanes.iter().min_by_key(|l| l.outstanding.load(Ordering::SeqCst)).cloned();
+        let lane = match least {
+            Some(lane)
+                if lane.outstanding.load(Ordering::SeqCst) == 0
+                    || lanes.len() >= self.most_lanes.load(Ordering::Relaxed) =>
+            {
+                lane
+            }
+            _ => {
+                let (jobs, queue) = mpsc::unbounded_channel();
+                let lane = Arc::new(Lane { jobs, outstanding: AtomicUsize::new(0), pid: AtomicU32::new(0) });
+                let work = LaneWork {
+                    sandbox: Sandbox { warm: None, ..sandbox.clone() },
+                    program: program.to_path_buf(),
+                    documents_per_process: self.documents_per_process,
+                    recycle_bytes: self.recycle_bytes,
+                };
+                tokio::spawn(drive(lane.clone(), work, queue));
+                lanes.push(lane.clone());
+                lane
+            }
+        };
+        lane.outstanding.fetch_add(1, Ordering::SeqCst);
+        lane
     }
 
-    fn give_back(&self, process: WarmProcess) {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(process);
+    /// Extracts one document in a warm process, as [`Sandbox::extract_document`] does in a one-shot one;
+    /// `None` when `stopping` is cancelled before a parser began on the document (it then costs nothing: it
+    /// is taken out of its lane, or its process is replaced before it is read).
+    /// [`Measured::waited`] is the time it waited in its lane for the document before it.
+    pub(crate) async fn extract(
+        &self,
+        sandbox: &Sandbox,
+        program: &Path,
+        path: &Path,
+        name: &str,
+        ocr: bool,
+        stopping: Option<&CancellationToken>,
+    ) -> Option<Result<Measured, ExtractError>> {
+        let request = WarmRequest {
+            file: path.to_path_buf(),
+            name: name.to_string(),
+            sizes: sandbox.thumbnails.sizes_largest_first(),
+            format: sandbox.thumbnails.format,
+            max_text_bytes: sandbox.max_text_bytes,
+            office: sandbox.office.clone(),
+            office_timeout_secs: sandbox.office_timeout.as_secs().max(1),
+            office_conversions: sandbox.office_conversions,
+            no_ocr: !ocr,
+        };
+        let mut line = match serde_json::to_vec(&request) {
+            Ok(line) => line,
+            Err(e) => {
+                return Some(Err(ExtractError::new(ExtractErrorKind::Crashed, format!("the parser request: {e}"))))
+            }
+        };
+        line.push(b'\n');
+        let asked = Instant::now();
+        let (began_tx, mut began) = oneshot::channel();
+        let (answer_tx, mut answer) = oneshot::channel();
+        let mut job = Job {
+            line,
+            asked: sandbox.asked(),
+            timeout: sandbox.timeout,
+            began: Some(began_tx),
+            answer: answer_tx,
+            sent: false,
+        };
+        // A lane whose task has ended (its runtime gone) is closed: another is made.
+        for _ in 0..2 {
+            let lane = self.lane_for(sandbox, program);
+            match lane.jobs.send(job) {
+                Ok(()) => break,
+                Err(mpsc::error::SendError(back)) => {
+                    lane.outstanding.fetch_sub(1, Ordering::SeqCst);
+                    job = back;
+                }
+            }
+        }
+        let begun = match stopping {
+            Some(stopping) => tokio::select! {
+                biased;
+                begun = &mut began => begun.ok(),
+                () = stopping.cancelled() => return None,
+            },
+            None => (&mut began).await.ok(),
+        };
+        let mut answered = match (&mut answer).await {
+            Ok(answered) => answered,
+            Err(_) => Err(ExtractError::new(ExtractErrorKind::Crashed, "the parser's lane stopped")),
+        };
+        if let (Ok(measured), Some(begun)) = (&mut answered, begun) {
+            measured.waited = begun.saturating_duration_since(asked);
+        }
+        Some(answered)
     }
+}
 
+impl LaneWork {
     /// Starts a warm process of `program` under the sandbox's limits; one that will likely OCR (`prepare_ocr`:
     /// the one it replaces did) loads the OCR engines at its start, beside its first documents.
-    fn spawn(&self, sandbox: &Sandbox, program: &Path, prepare_ocr: bool) -> Result<WarmProcess, ExtractError> {
+    fn spawn(&self, prepare_ocr: bool) -> Result<WarmProcess, ExtractError> {
+        let (sandbox, program) = (&self.sandbox, &self.program);
         let mut command = tokio::process::Command::new(program);
         command.arg("extract-server").stdin(Stdio::piped());
         if prepare_ocr {
@@ -150,102 +313,182 @@ impl WarmPool {
         })
     }
 
-    /// Extracts one document in a warm process (started if none is waiting), as
-    /// [`Sandbox::extract_document`] does in a one-shot one.
-    pub(crate) async fn extract(
-        &self,
-        sandbox: &Sandbox,
-        program: &Path,
-        path: &Path,
-        name: &str,
-        ocr: bool,
-    ) -> Result<Measured, ExtractError> {
-        let request = WarmRequest {
-            file: path.to_path_buf(),
-            name: name.to_string(),
-            sizes: sandbox.thumbnails.sizes_largest_first(),
-            format: sandbox.thumbnails.format,
-            max_text_bytes: sandbox.max_text_bytes,
-            office: sandbox.office.clone(),
-            office_timeout_secs: sandbox.office_timeout.as_secs().max(1),
-            office_conversions: sandbox.office_conversions,
-            no_ocr: !ocr,
-        };
-        let mut line = serde_json::to_vec(&request)
-            .map_err(|e| ExtractError::new(ExtractErrorKind::Crashed, format!("the parser request: {e}")))?;
-        line.push(b'\n');
-
-        // A waiting process may have died meanwhile (killed for memory by the kernel): then a new one.
-        let waiting = match self.take() {
-            Some(mut waiting) => send(&mut waiting, &line).await.then_some(waiting),
-            None => None,
-        };
-        let mut process = match waiting {
-            Some(waiting) => waiting,
-            None => {
-                let mut fresh = self.spawn(sandbox, program, false)?;
-                if !send(&mut fresh, &line).await {
-                    return Err(self.died(fresh, sandbox).await);
-                }
-                fresh
-            }
-        };
-
-        let asked = sandbox.asked();
-        let answered = match tokio::time::timeout(sandbox.timeout, answer::read(&mut process.stdout, &asked)).await {
-            Err(_) => {
-                // Dropped: its group is killed.
-                drop(process);
-                return Err(ExtractError::new(
-                    ExtractErrorKind::Timeout,
-                    format!("took longer than the {} s limit and was stopped", sandbox.timeout.as_secs()),
-                ));
-            }
-            Ok(Err(Unread::Ended)) => return Err(self.died(process, sandbox).await),
-            Ok(Err(unread)) => {
-                // Past a bound, nonsense, or a broken pipe: the process is not trusted with another document.
-                let error = unread.into_error(&process.stderr_text());
-                drop(process);
-                return Err(error);
-            }
-            Ok(Ok(answered)) => answered,
-        };
-        process.documents += 1;
-        let answer = answered.into_extraction(&asked, &process.stderr_text());
-        if let Ok(measured) = &answer {
-            process.ocred |= measured.extraction.record.ocr == folio_core::OcrStatus::Applied;
-        }
-        let worn = process.documents >= self.documents_per_process
-            || resident_bytes(process.pid).is_some_and(|bytes| bytes > self.recycle_bytes);
-        if answer.is_ok() && !worn {
-            self.give_back(process);
-        } else {
-            let ocred = process.ocred;
-            drop(process);
-            // The next document should not pay for the start: a new process waits for it.
-            if let Ok(fresh) = self.spawn(sandbox, program, ocred) {
-                self.give_back(fresh);
-            }
-        }
-        answer
-    }
-
     /// Why a process that stopped answering died: its exit status and stderr, as for a one-shot process.
-    async fn died(&self, mut process: WarmProcess, sandbox: &Sandbox) -> ExtractError {
-        let status = tokio::time::timeout(std::time::Duration::from_secs(2), process.child.wait()).await;
+    async fn died(&self, mut process: WarmProcess) -> ExtractError {
+        let status = tokio::time::timeout(Duration::from_secs(2), process.child.wait()).await;
         // Its stderr closes when it (and the tools it started) are gone: what it said last is read by then.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut process.stderr_reader).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut process.stderr_reader).await;
         let stderr = process.stderr_text();
         match status {
-            Ok(Ok(status)) => classify_exit(status, &stderr, sandbox),
+            Ok(Ok(status)) => classify_exit(status, &stderr, &self.sandbox),
             _ => ExtractError::new(ExtractErrorKind::Crashed, "the parser process stopped answering"),
+        }
+    }
+
+    /// Whether a process that answered its document well should read no more: its share read, or its
+    /// resident memory past the bound.
+    fn worn(&self, process: &WarmProcess) -> bool {
+        process.documents >= self.documents_per_process
+            || resident_bytes(process.pid).is_some_and(|bytes| bytes > self.recycle_bytes)
+    }
+}
+
+/// How the reading of a lane's current document ended, when not with an answer.
+enum Cut {
+    TimedOut,
+    /// Its caller gave it up (a worker abandoning it at shutdown).
+    GivenUp,
+}
+
+/// A lane's task: its documents, in order, each read by the lane's process (started when there is none),
+/// the next one's request written while the one before is read. Ends when the pool is dropped.
+async fn drive(lane: Arc<Lane>, work: LaneWork, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let mut process: Option<WarmProcess> = None;
+    let mut next: Option<Job> = None;
+    let mut open = true;
+    let mut prepare_ocr = false;
+    // Done with a document: the lane's state first (what `idle_pids` tells), then its caller.
+    let finish = |job: Job, process: &Option<WarmProcess>, answer: Option<Result<Measured, ExtractError>>| {
+        lane.pid.store(process.as_ref().map_or(0, |p| p.pid), Ordering::SeqCst);
+        lane.outstanding.fetch_sub(1, Ordering::SeqCst);
+        if let Some(answer) = answer {
+            let _ = job.answer.send(answer);
+        }
+    };
+    loop {
+        let mut job = match next.take() {
+            Some(job) => job,
+            None if open => match jobs.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+            None => return,
+        };
+        if job.answer.is_closed() {
+            // Given up before its parser began. Where its request was written, the process is reading it for
+            // nobody: replaced.
+            if job.sent {
+                process = None;
+            }
+            finish(job, &process, None);
+            continue;
+        }
+        if !(job.sent && process.is_some()) {
+            // A kept process may have died since its last document (killed for memory): then a new one.
+            let kept = match process.take() {
+                Some(mut kept) => send(&mut kept.stdin, &job.line).await.then_some(kept),
+                None => None,
+            };
+            process = match kept {
+                Some(kept) => Some(kept),
+                None => match work.spawn(prepare_ocr) {
+                    Ok(mut fresh) => {
+                        if !send(&mut fresh.stdin, &job.line).await {
+                            let error = work.died(fresh).await;
+                            finish(job, &None, Some(Err(error)));
+                            continue;
+                        }
+                        Some(fresh)
+                    }
+                    Err(error) => {
+                        finish(job, &None, Some(Err(error)));
+                        continue;
+                    }
+                },
+            };
+        }
+        let Some(mut current) = process.take() else {
+            let error = ExtractError::new(ExtractErrorKind::Crashed, "no parser process");
+            finish(job, &None, Some(Err(error)));
+            continue;
+        };
+        if let Some(began) = job.began.take() {
+            let _ = began.send(Instant::now());
+        }
+        let read = {
+            let WarmProcess { stdin, stdout, documents, .. } = &mut current;
+            let reading = answer::read(stdout, &job.asked);
+            tokio::pin!(reading);
+            let deadline = tokio::time::sleep(job.timeout);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    biased;
+                    read = &mut reading => break Ok(read),
+                    () = &mut deadline => break Err(Cut::TimedOut),
+                    () = job.answer.closed() => break Err(Cut::GivenUp),
+                    more = jobs.recv(), if open && next.is_none() => match more {
+                        Some(mut more) => {
+                            // Written ahead only where the process will read it: not past its share.
+                            if *documents + 1 < work.documents_per_process && !more.answer.is_closed() {
+                                more.sent = send(stdin, &more.line).await;
+                            }
+                            next = Some(more);
+                        }
+                        None => open = false,
+                    },
+                }
+            }
+        };
+        match read {
+            Ok(Ok(answered)) => {
+                current.documents += 1;
+                let answer = answered.into_extraction(&job.asked, &current.stderr_text());
+                if let Ok(measured) = &answer {
+                    current.ocred |= measured.extraction.record.ocr == folio_core::OcrStatus::Applied;
+                }
+                if answer.is_ok() && !work.worn(&current) {
+                    process = Some(current);
+                } else {
+                    prepare_ocr = current.ocred;
+                    drop(current);
+                    unsend(&mut next);
+                    // The next document should not pay for the start: a new process waits for it.
+                    process = work.spawn(prepare_ocr).ok();
+                }
+                finish(job, &process, Some(answer));
+            }
+            Ok(Err(Unread::Ended)) => {
+                unsend(&mut next);
+                let error = work.died(current).await;
+                finish(job, &None, Some(Err(error)));
+            }
+            Ok(Err(unread)) => {
+                // Past a bound, nonsense, or a broken pipe: the process is not trusted with another document.
+                let error = unread.into_error(&current.stderr_text());
+                drop(current);
+                unsend(&mut next);
+                finish(job, &None, Some(Err(error)));
+            }
+            Err(Cut::TimedOut) => {
+                // Dropped: its group is killed.
+                drop(current);
+                unsend(&mut next);
+                let error = ExtractError::new(
+                    ExtractErrorKind::Timeout,
+                    format!("took longer than the {} s limit and was stopped", job.timeout.as_secs()),
+                );
+                finish(job, &None, Some(Err(error)));
+            }
+            Err(Cut::GivenUp) => {
+                drop(current);
+                unsend(&mut next);
+                finish(job, &None, None);
+            }
         }
     }
 }
 
+/// The process that had the next document's request is gone: it goes to the next process.
+fn unsend(next: &mut Option<Job>) {
+    if let Some(next) = next {
+        next.sent = false;
+    }
+}
+
 /// Writes a request; `false` when the process is gone.
-async fn send(process: &mut WarmProcess, line: &[u8]) -> bool {
-    process.stdin.write_all(line).await.is_ok() && process.stdin.flush().await.is_ok()
+async fn send(stdin: &mut ChildStdin, line: &[u8]) -> bool {
+    stdin.write_all(line).await.is_ok() && stdin.flush().await.is_ok()
 }
 
 /// A process's resident memory, from `/proc/<pid>/statm` (its second field, in pages: the kernel writes
@@ -304,3 +547,4 @@ pub fn server_main(prepare_ocr: bool) -> std::io::Result<()> {
         super::sandbox::child_main(&request.file, child, &mut out)?;
     }
 }
+

@@ -186,6 +186,22 @@ impl Sandbox {
     /// As [`Sandbox::extract_document`], with the parser's own time on the document (apart from its process's
     /// start and hand-back), to the microsecond where the parser said it.
     pub async fn extract_measured(&self, path: &Path, name: &str, password: Option<&Password>, ocr: bool) -> Measured {
+        match self.extract_measured_unless(path, name, password, ocr, None).await {
+            Some(measured) => measured,
+            None => failure(path, name, ExtractErrorKind::Crashed, "given up before its parser began".into()),
+        }
+    }
+
+    /// As [`Sandbox::extract_measured`]; `None` when `stopping` is cancelled while the document waits for a
+    /// warm parser to finish the one before it (it was not read, and costs nothing).
+    pub async fn extract_measured_unless(
+        &self,
+        path: &Path,
+        name: &str,
+        password: Option<&Password>,
+        ocr: bool,
+        stopping: Option<&tokio_util::sync::CancellationToken>,
+    ) -> Option<Measured> {
         let started = Instant::now();
         let mut measured = match &self.isolation {
             Isolation::InProcess => {
@@ -198,7 +214,7 @@ impl Sandbox {
                     let parsing = Instant::now();
                     let mut e = folio_extract::extract_path(&owned_path, &options);
                     e.record.path = owned_name;
-                    Measured { extraction: e, parser: Some(parsing.elapsed()) }
+                    Measured { extraction: e, parser: Some(parsing.elapsed()), waited: Duration::ZERO }
                 });
                 match tokio::time::timeout(timeout, task).await {
                     Ok(Ok(measured)) => measured,
@@ -215,7 +231,7 @@ impl Sandbox {
             }
             Isolation::ChildProcess { program } => {
                 let answered = match (&self.warm, password) {
-                    (Some(pool), None) => pool.extract(self, program, path, name, ocr).await,
+                    (Some(pool), None) => pool.extract(self, program, path, name, ocr, stopping).await?,
                     _ => self.run_child(program, path, name, password, ocr).await,
                 };
                 match answered {
@@ -226,9 +242,19 @@ impl Sandbox {
         };
         let record = &mut measured.extraction.record;
         if record.elapsed_ms == 0 {
-            record.elapsed_ms = started.elapsed().as_millis() as u64;
+            record.elapsed_ms = started.elapsed().saturating_sub(measured.waited).as_millis() as u64;
         }
-        measured
+        Some(measured)
+    }
+
+    /// Documents a worker may send to each of its parsers at once: two where warm processes read them (the
+    /// next one's request written while the one before is read, [`super::pool`]), one where each document
+    /// has a process of its own or is read in this process.
+    pub fn documents_a_parser_takes(&self) -> usize {
+        match (&self.isolation, &self.warm, &self.password) {
+            (Isolation::ChildProcess { .. }, Some(_), None) => 2,
+            _ => 1,
+        }
     }
 
     /// Asks Tesseract for its packs once for this process (`tesseract --list-langs`, tens of milliseconds), on
@@ -578,7 +604,7 @@ fn failure(path: &Path, name: &str, kind: ExtractErrorKind, message: String) -> 
     }
     let extraction =
         Extraction { record, text: String::new(), thumbnails: Vec::new(), structure: None, pictures: Vec::new() };
-    Measured { extraction, parser: None }
+    Measured { extraction, parser: None, waited: Duration::ZERO }
 }
 
 /// Peak resident memory of this process and of the tools it waited for (renderer, OCR), in KiB: the
