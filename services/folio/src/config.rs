@@ -263,7 +263,7 @@ impl Default for ExtractSection {
             require_network_isolation: false,
             ocr_photographs: false,
             warm_parsers: true,
-            parser_documents: 100,
+            parser_documents: 1000,
             parser_recycle_mib: 512,
         }
     }

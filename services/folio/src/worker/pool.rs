@@ -59,6 +59,10 @@ pub struct WarmRequest {
     /// Conversions the LibreOffice this process keeps running makes before it is replaced.
     pub office_conversions: u32,
     pub no_ocr: bool,
+    /// CPU seconds this document may use (`extract.cpu_secs`): the process lowers its own `RLIMIT_CPU` to
+    /// what it has used so far plus these before reading it (0: left as it is).
+    #[serde(default)]
+    pub cpu_secs: u64,
 }
 
 /// The most stderr kept of a warm process: its last 64 KiB, to tell why it died.
@@ -213,6 +217,7 @@ impl WarmPool {
             office_timeout_secs: sandbox.office_timeout.as_secs().max(1),
             office_conversions: sandbox.office_conversions,
             no_ocr: !ocr,
+            cpu_secs: sandbox.cpu_secs,
         };
         let mut line = match serde_json::to_vec(&request) {
             Ok(line) => line,
@@ -534,6 +539,7 @@ pub fn server_main(prepare_ocr: bool) -> std::io::Result<()> {
             return Ok(());
         }
         let request: WarmRequest = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+        limit_cpu_to_one_more_document(request.cpu_secs);
         let child = super::sandbox::ChildRequest {
             name: request.name,
             thumbnails: folio_extract::ThumbnailSpec { sizes: request.sizes, format: request.format },
@@ -548,3 +554,64 @@ pub fn server_main(prepare_ocr: bool) -> std::io::Result<()> {
     }
 }
 
+/// Lowers this process's CPU limit (`RLIMIT_CPU`'s soft limit, within the hard one its parent set for all
+/// its documents together) to the CPU time it has used so far plus `cpu_secs`: the backstop a one-shot
+/// process has for its one document holds for each document of a warm one, however many it may read.
+/// Past it the kernel sends `SIGXCPU`, that document's `timeout`. Nothing changes for 0 or where the
+/// system refuses.
+fn limit_cpu_to_one_more_document(cpu_secs: u64) {
+    if cpu_secs == 0 {
+        return;
+    }
+    // SAFETY: getrusage and getrlimit/setrlimit only read and write the structs handed to them.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 || libc::getrlimit(libc::RLIMIT_CPU, &mut limit) != 0 {
+            return;
+        }
+        let used = (usage.ru_utime.tv_sec.max(0) as u64).saturating_add(usage.ru_stime.tv_sec.max(0) as u64);
+        // The started second counts whole: the limit is at least `cpu_secs` ahead.
+        let soft = used.saturating_add(1).saturating_add(cpu_secs);
+        let soft = if limit.rlim_max == libc::RLIM_INFINITY { soft } else { soft.min(limit.rlim_max as u64) };
+        limit.rlim_cur = soft as libc::rlim_t;
+        libc::setrlimit(libc::RLIMIT_CPU, &limit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu_limit() -> libc::rlimit {
+        // SAFETY: getrlimit writes the struct handed to it.
+        unsafe {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            assert_eq!(libc::getrlimit(libc::RLIMIT_CPU, &mut limit), 0);
+            limit
+        }
+    }
+
+    /// A warm process's CPU limit is one document's ahead of what it has used, under the hard limit its
+    /// parent set for all its documents. (This test process's own limit: set far ahead, then put back.)
+    #[test]
+    fn the_cpu_limit_is_one_documents_ahead_of_the_time_used() {
+        let before = cpu_limit();
+        limit_cpu_to_one_more_document(100_000);
+        let after = cpu_limit();
+        // SAFETY: as above; the limit as it was.
+        unsafe { libc::setrlimit(libc::RLIMIT_CPU, &before) };
+        assert_eq!(after.rlim_max, before.rlim_max, "the hard limit stays");
+        let used = {
+            // SAFETY: getrusage writes the struct handed to it.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+            usage.ru_utime.tv_sec as u64 + usage.ru_stime.tv_sec as u64
+        };
+        let soft = after.rlim_cur as u64;
+        assert!(soft > 100_000 && soft <= used + 100_001, "{soft} against {used} s used");
+        assert_eq!(cpu_limit().rlim_cur, before.rlim_cur, "put back");
+        limit_cpu_to_one_more_document(0);
+        assert_eq!(cpu_limit().rlim_cur, before.rlim_cur, "0 leaves it as it is");
+    }
+}
