@@ -195,7 +195,7 @@ async fn a_worker_claims_the_next_document_while_its_one_parser_reads_and_never_
     assert_eq!(
         most,
         folio::worker::DOCUMENTS_IN_HAND_PER_PARSER as i32,
-        "one document in the parser, the next written ahead to it, the one before stored: {events:?}"
+        "one document in the parser, the next waiting in its queue, the one before stored: {events:?}"
     );
     // Two documents read at once would have needed a second warm process; both would be waiting now.
     assert_eq!(pool.idle_pids().len(), 1, "one parser process read every document");
@@ -214,10 +214,10 @@ async fn a_stopping_worker_gives_back_at_once_the_document_waiting_for_its_parse
     stopping_gives_back_the_waiting_document_at_once(Sandbox::with_program(hang), 2).await;
 }
 
-/// The same with a warm parser, where the waiting document's request was written ahead to the process
-/// reading the first: it is given back at once all the same, unread.
+/// The same with a warm parser, where the documents waiting are in the warm parsers' queue: given back at
+/// once all the same, never sent.
 #[tokio::test]
-async fn a_stopping_worker_gives_back_at_once_the_document_written_ahead_to_its_warm_parser() {
+async fn a_stopping_worker_gives_back_at_once_the_documents_queued_for_its_warm_parser() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let hang = dir.path().join("warm-hang");
@@ -230,7 +230,7 @@ async fn a_stopping_worker_gives_back_at_once_the_document_written_ahead_to_its_
 }
 
 /// A worker of one parser holding `in_hand` documents, the first of which hangs in its parser: on stop, the
-/// others (claimed, waiting for the parser or written ahead to it) go back at once, unread; the first after the
+/// others (claimed, waiting for the parser or in its queue) go back at once, unread; the first after the
 /// grace period; the document past those in hand was never claimed.
 async fn stopping_gives_back_the_waiting_document_at_once(sandbox: Sandbox, in_hand: usize) {
     let s = setup(in_hand + 1).await;

@@ -68,19 +68,19 @@ impl Default for WorkerSettings {
     }
 }
 
-/// Documents a worker holds for each of its parsers: the one being read, the next one (its request written
-/// ahead to the warm parser reading the one before, [`pool`]), and the last one having its thumbnails and
+/// Documents a worker holds for each of its parsers: the one being read, the next one (waiting in the warm
+/// parsers' queue, taken by the first parser free, [`pool`]), and the last one having its thumbnails and
 /// record written. The claim, the blob store's writes, the record's transaction and the acknowledgement
 /// (round trips to the database, the object store and the broker) then happen while the parser reads, and
 /// the parser goes from one answer to the next request without waiting for them. Where each document has a
-/// process of its own, two (no request can be written ahead). The cost: more claimed documents and answers
+/// process of its own, two (the next one waits for a parser's permit instead). The cost: more claimed documents and answers
 /// (thumbnails, text; each bounded) in memory a parser, and as many more unacknowledged messages prefetched
 /// from the broker.
 pub const DOCUMENTS_IN_HAND_PER_PARSER: usize = 3;
 
 impl WorkerSettings {
     /// The most documents in hand at once ([`DOCUMENTS_IN_HAND_PER_PARSER`] a parser): the broker's prefetch.
-    /// A worker whose parsers cannot take a document written ahead holds one less a parser.
+    /// A worker whose parsers have no queue of their own (a process a document) holds one less a parser.
     pub fn documents_in_hand(&self) -> usize {
         self.concurrency.max(1).saturating_mul(DOCUMENTS_IN_HAND_PER_PARSER)
     }

@@ -12,15 +12,12 @@
 //! - anything went wrong: a timeout (its whole group is killed), a crash, an answer past its bound. Each is
 //!   that document's typed error, as with a one-shot process, and the next document gets a new process.
 //!
-//! Each process is driven by a lane (a task of its own) that takes the documents sent to it in order. A
-//! lane writes the next document's request while the parser still reads the one before (at most one ahead,
-//! and never one past the process's share), so the parser goes from one answer to the next request without
-//! waiting for the worker to read the answer, store it and ask again. A document's time limit runs from the
-//! moment its parser begins on it. When the document being read times out, crashes or answers nonsense, or
-//! its caller gives it up, the process is killed and the document written ahead is sent again to the new one:
-//! it is not charged with the other's failure. A document given up before its parser began (a worker
-//! stopping) costs nothing; one given up after its request was written has its process killed when its turn
-//! comes, so that no answer is ever read for a document other than the one it was asked for.
+//! Each process is driven by a lane (a task of its own). The documents asked for wait in one queue that
+//! the lanes share; a lane takes the next one as soon as it has read its process's answer to the last, and
+//! writes its request at once, in the same task: the parser goes from one answer to the next request
+//! without waiting for the worker's task to be woken, store the answer and ask again, and a document never
+//! waits behind a long one while another parser is free. A document's time limit runs from the moment its
+//! parser begins on it; one given up while it waits in the queue (a worker stopping) is never sent.
 //!
 //! What differs from a one-shot process: `RLIMIT_CPU` bounds a process's life, so it is the one-shot limit
 //! times the documents a process may read (the wall-clock limit still stops each document); a document with
@@ -39,6 +36,7 @@ use folio_core::{ExtractError, ExtractErrorKind, ThumbnailFormat};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::Mutex as AsyncMutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -68,10 +66,11 @@ pub struct WarmRequest {
 /// The most stderr kept of a warm process: its last 64 KiB, to tell why it died.
 const STDERR_KEPT: usize = 64 * 1024;
 
-/// Warm parser processes of one program, shared by a worker's documents: a lane each.
+/// Warm parser processes of one program, shared by a worker's documents: a lane each, and the queue of
+/// documents they take from.
 #[derive(Debug)]
 pub struct WarmPool {
-    lanes: Mutex<Vec<Arc<Lane>>>,
+    lanes: Mutex<Lanes>,
     /// The most lanes (processes) at once: a worker sets its parsers; unbounded until then (a lane for each
     /// document asked for at once, as `folio extract --jobs` asks).
     most_lanes: AtomicUsize,
@@ -81,27 +80,33 @@ pub struct WarmPool {
     pub recycle_bytes: u64,
 }
 
-/// One warm process's queue of documents, served in order by its own task ([`drive`]).
-#[derive(Debug)]
-struct Lane {
-    jobs: mpsc::UnboundedSender<Job>,
-    /// Documents sent to the lane and not yet answered.
-    outstanding: AtomicUsize,
-    /// The process the lane keeps between documents (0: none).
-    pid: AtomicU32,
+#[derive(Debug, Default)]
+struct Lanes {
+    lanes: Vec<Arc<Lane>>,
+    /// Where documents are asked for, and what the lanes take them from (made with the first lane).
+    queue: Option<(mpsc::UnboundedSender<Job>, Arc<AsyncMutex<mpsc::UnboundedReceiver<Job>>>)>,
+    /// Documents asked for and not yet answered.
+    outstanding: usize,
 }
 
-/// One document in a lane.
+/// One warm process's lane, as the pool sees it.
+#[derive(Debug)]
+struct Lane {
+    /// The process the lane keeps (0: none).
+    pid: AtomicU32,
+    /// Whether it is reading a document.
+    busy: std::sync::atomic::AtomicBool,
+}
+
+/// One document asked for.
 #[derive(Debug)]
 struct Job {
     line: Vec<u8>,
     asked: Asked,
     timeout: Duration,
-    /// Told when the parser begins on it.
-    began: Option<oneshot::Sender<Instant>>,
+    /// Told when a parser begins on it.
+    began: oneshot::Sender<Instant>,
     answer: oneshot::Sender<Result<Measured, ExtractError>>,
-    /// Its request is in the lane's current process already (written ahead while the one before was read).
-    sent: bool,
 }
 
 /// What a lane needs to start and judge its processes: the first caller's sandbox, without the pool.
@@ -139,15 +144,15 @@ impl WarmProcess {
 impl WarmPool {
     pub fn new(documents_per_process: u32, recycle_bytes: u64) -> Self {
         Self {
-            lanes: Mutex::new(Vec::new()),
+            lanes: Mutex::new(Lanes::default()),
             most_lanes: AtomicUsize::new(usize::MAX),
             documents_per_process: documents_per_process.max(1),
             recycle_bytes,
         }
     }
 
-    /// At most `parsers` processes at once; documents asked for beyond them wait in the lanes, the next
-    /// one's request written while the one before it is read.
+    /// At most `parsers` processes at once; documents asked for beyond them wait in the queue for the first
+    /// lane to be free.
     pub fn set_parsers(&self, parsers: usize) {
         self.most_lanes.store(parsers.max(1), Ordering::Relaxed);
     }
@@ -156,42 +161,46 @@ impl WarmPool {
     pub fn idle_pids(&self) -> Vec<u32> {
         let lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
         lanes
+            .lanes
             .iter()
-            .filter(|l| l.outstanding.load(Ordering::SeqCst) == 0)
+            .filter(|l| !l.busy.load(Ordering::SeqCst))
             .map(|l| l.pid.load(Ordering::SeqCst))
             .filter(|pid| *pid != 0)
             .collect()
     }
 
-    /// The lane for one more document: one with nothing to do, else a new one while there may be more,
-    /// else the one with the least in hand.
-    fn lane_for(&self, sandbox: &Sandbox, program: &Path) -> Arc<Lane> {
+    /// Puts a document in the queue, with a new lane to take it where every lane has one already and there
+    /// may be more. `false` when the lanes are gone (their runtime ended): the queue is then made anew.
+    fn ask(self: &Arc<Self>, job: Job, sandbox: &Sandbox, program: &Path) -> Result<(), Job> {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        lanes.retain(|l| !l.jobs.is_closed());
-        let least = lanes.iter().min_by_key(|l| l.outstanding.load(Ordering::SeqCst)).cloned();
-        let lane = match least {
-            Some(lane)
-                if lane.outstanding.load(Ordering::SeqCst) == 0
-                    || lanes.len() >= self.most_lanes.load(Ordering::Relaxed) =>
-            {
-                lane
-            }
-            _ => {
-                let (jobs, queue) = mpsc::unbounded_channel();
-                let lane = Arc::new(Lane { jobs, outstanding: AtomicUsize::new(0), pid: AtomicU32::new(0) });
-                let work = LaneWork {
-                    sandbox: Sandbox { warm: None, ..sandbox.clone() },
-                    program: program.to_path_buf(),
-                    documents_per_process: self.documents_per_process,
-                    recycle_bytes: self.recycle_bytes,
-                };
-                tokio::spawn(drive(lane.clone(), work, queue));
-                lanes.push(lane.clone());
-                lane
-            }
-        };
-        lane.outstanding.fetch_add(1, Ordering::SeqCst);
-        lane
+        let (sender, receiver) = lanes.queue.get_or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            (sender, Arc::new(AsyncMutex::new(receiver)))
+        });
+        let (sender, receiver) = (sender.clone(), receiver.clone());
+        if let Err(mpsc::error::SendError(job)) = sender.send(job) {
+            *lanes = Lanes::default();
+            return Err(job);
+        }
+        lanes.outstanding += 1;
+        if lanes.outstanding > lanes.lanes.len() && lanes.lanes.len() < self.most_lanes.load(Ordering::Relaxed) {
+            let lane = Arc::new(Lane { pid: AtomicU32::new(0), busy: std::sync::atomic::AtomicBool::new(false) });
+            let work = LaneWork {
+                sandbox: Sandbox { warm: None, ..sandbox.clone() },
+                program: program.to_path_buf(),
+                documents_per_process: self.documents_per_process,
+                recycle_bytes: self.recycle_bytes,
+            };
+            tokio::spawn(drive(Arc::downgrade(self), lane.clone(), work, receiver));
+            lanes.lanes.push(lane);
+        }
+        Ok(())
+    }
+
+    /// A document answered (or given up): one less outstanding.
+    fn answered(&self) {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes.outstanding = lanes.outstanding.saturating_sub(1);
     }
 
     /// Extracts one document in a warm process, as [`Sandbox::extract_document`] does in a one-shot one;
@@ -199,7 +208,7 @@ impl WarmPool {
     /// is taken out of its lane, or its process is replaced before it is read).
     /// [`Measured::waited`] is the time it waited in its lane for the document before it.
     pub(crate) async fn extract(
-        &self,
+        self: &Arc<Self>,
         sandbox: &Sandbox,
         program: &Path,
         path: &Path,
@@ -229,23 +238,11 @@ impl WarmPool {
         let asked = Instant::now();
         let (began_tx, mut began) = oneshot::channel();
         let (answer_tx, mut answer) = oneshot::channel();
-        let mut job = Job {
-            line,
-            asked: sandbox.asked(),
-            timeout: sandbox.timeout,
-            began: Some(began_tx),
-            answer: answer_tx,
-            sent: false,
-        };
-        // A lane whose task has ended (its runtime gone) is closed: another is made.
-        for _ in 0..2 {
-            let lane = self.lane_for(sandbox, program);
-            match lane.jobs.send(job) {
-                Ok(()) => break,
-                Err(mpsc::error::SendError(back)) => {
-                    lane.outstanding.fetch_sub(1, Ordering::SeqCst);
-                    job = back;
-                }
+        let job = Job { line, asked: sandbox.asked(), timeout: sandbox.timeout, began: began_tx, answer: answer_tx };
+        if let Err(job) = self.ask(job, sandbox, program) {
+            // The lanes were gone (their runtime ended): new ones.
+            if self.ask(job, sandbox, program).is_err() {
+                return Some(Err(ExtractError::new(ExtractErrorKind::Crashed, "no parser lane could be started")));
             }
         }
         let begun = match stopping {
@@ -338,156 +335,119 @@ impl LaneWork {
     }
 }
 
-/// How the reading of a lane's current document ended, when not with an answer.
+/// How the reading of a lane's document ended, when not with an answer.
 enum Cut {
     TimedOut,
     /// Its caller gave it up (a worker abandoning it at shutdown).
     GivenUp,
 }
 
-/// A lane's task: its documents, in order, each read by the lane's process (started when there is none),
-/// the next one's request written while the one before is read. Ends when the pool is dropped.
-async fn drive(lane: Arc<Lane>, work: LaneWork, mut jobs: mpsc::UnboundedReceiver<Job>) {
+/// A lane's task: takes the next document from the pool's queue as soon as its process has answered the
+/// last, and has it read by that process (started when there is none). Ends when the pool is dropped.
+async fn drive(
+    pool: std::sync::Weak<WarmPool>,
+    lane: Arc<Lane>,
+    work: LaneWork,
+    queue: Arc<AsyncMutex<mpsc::UnboundedReceiver<Job>>>,
+) {
     let mut process: Option<WarmProcess> = None;
-    let mut next: Option<Job> = None;
-    let mut open = true;
     let mut prepare_ocr = false;
     // Done with a document: the lane's state first (what `idle_pids` tells), then its caller.
     let finish = |job: Job, process: &Option<WarmProcess>, answer: Option<Result<Measured, ExtractError>>| {
         lane.pid.store(process.as_ref().map_or(0, |p| p.pid), Ordering::SeqCst);
-        lane.outstanding.fetch_sub(1, Ordering::SeqCst);
+        lane.busy.store(false, Ordering::SeqCst);
+        if let Some(pool) = pool.upgrade() {
+            pool.answered();
+        }
         if let Some(answer) = answer {
             let _ = job.answer.send(answer);
         }
     };
     loop {
-        let mut job = match next.take() {
-            Some(job) => job,
-            None if open => match jobs.recv().await {
-                Some(job) => job,
-                None => return,
-            },
-            None => return,
-        };
+        let next = queue.lock().await.recv().await;
+        let Some(job) = next else { return };
+        lane.busy.store(true, Ordering::SeqCst);
         if job.answer.is_closed() {
-            // Given up before its parser began. Where its request was written, the process is reading it for
-            // nobody: replaced.
-            if job.sent {
-                process = None;
-            }
+            // Given up while it waited: never sent.
             finish(job, &process, None);
             continue;
         }
-        if !(job.sent && process.is_some()) {
-            // A kept process may have died since its last document (killed for memory): then a new one.
-            let kept = match process.take() {
-                Some(mut kept) => send(&mut kept.stdin, &job.line).await.then_some(kept),
-                None => None,
-            };
-            process = match kept {
-                Some(kept) => Some(kept),
-                None => match work.spawn(prepare_ocr) {
-                    Ok(mut fresh) => {
-                        if !send(&mut fresh.stdin, &job.line).await {
-                            let error = work.died(fresh).await;
-                            finish(job, &None, Some(Err(error)));
-                            continue;
-                        }
-                        Some(fresh)
-                    }
-                    Err(error) => {
+        // A kept process may have died since its last document (killed for memory): then a new one.
+        let kept = match process.take() {
+            Some(mut kept) => send(&mut kept.stdin, &job.line).await.then_some(kept),
+            None => None,
+        };
+        let mut current = match kept {
+            Some(kept) => kept,
+            None => match work.spawn(prepare_ocr) {
+                Ok(mut fresh) => {
+                    if !send(&mut fresh.stdin, &job.line).await {
+                        let error = work.died(fresh).await;
                         finish(job, &None, Some(Err(error)));
                         continue;
                     }
-                },
-            };
-        }
-        let Some(mut current) = process.take() else {
-            let error = ExtractError::new(ExtractErrorKind::Crashed, "no parser process");
-            finish(job, &None, Some(Err(error)));
-            continue;
-        };
-        if let Some(began) = job.began.take() {
-            let _ = began.send(Instant::now());
-        }
-        let read = {
-            let WarmProcess { stdin, stdout, documents, .. } = &mut current;
-            let reading = answer::read(stdout, &job.asked);
-            tokio::pin!(reading);
-            let deadline = tokio::time::sleep(job.timeout);
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    biased;
-                    read = &mut reading => break Ok(read),
-                    () = &mut deadline => break Err(Cut::TimedOut),
-                    () = job.answer.closed() => break Err(Cut::GivenUp),
-                    more = jobs.recv(), if open && next.is_none() => match more {
-                        Some(mut more) => {
-                            // Written ahead only where the process will read it: not past its share.
-                            if *documents + 1 < work.documents_per_process && !more.answer.is_closed() {
-                                more.sent = send(stdin, &more.line).await;
-                            }
-                            next = Some(more);
-                        }
-                        None => open = false,
-                    },
+                    fresh
                 }
-            }
+                Err(error) => {
+                    finish(job, &None, Some(Err(error)));
+                    continue;
+                }
+            },
         };
-        match read {
+        let Job { asked, timeout, began, mut answer, .. } = job;
+        let _ = began.send(Instant::now());
+        let read = tokio::select! {
+            biased;
+            read = answer::read(&mut current.stdout, &asked) => Ok(read),
+            () = tokio::time::sleep(timeout) => Err(Cut::TimedOut),
+            () = answer.closed() => Err(Cut::GivenUp),
+        };
+        let (done, result) = match read {
             Ok(Ok(answered)) => {
                 current.documents += 1;
-                let answer = answered.into_extraction(&job.asked, &current.stderr_text());
-                if let Ok(measured) = &answer {
+                let result = answered.into_extraction(&asked, &current.stderr_text());
+                if let Ok(measured) = &result {
                     current.ocred |= measured.extraction.record.ocr == folio_core::OcrStatus::Applied;
                 }
-                if answer.is_ok() && !work.worn(&current) {
+                if result.is_ok() && !work.worn(&current) {
                     process = Some(current);
                 } else {
                     prepare_ocr = current.ocred;
                     drop(current);
-                    unsend(&mut next);
                     // The next document should not pay for the start: a new process waits for it.
                     process = work.spawn(prepare_ocr).ok();
                 }
-                finish(job, &process, Some(answer));
+                (answer, Some(result))
             }
-            Ok(Err(Unread::Ended)) => {
-                unsend(&mut next);
-                let error = work.died(current).await;
-                finish(job, &None, Some(Err(error)));
-            }
+            Ok(Err(Unread::Ended)) => (answer, Some(Err(work.died(current).await))),
             Ok(Err(unread)) => {
                 // Past a bound, nonsense, or a broken pipe: the process is not trusted with another document.
                 let error = unread.into_error(&current.stderr_text());
                 drop(current);
-                unsend(&mut next);
-                finish(job, &None, Some(Err(error)));
+                (answer, Some(Err(error)))
             }
             Err(Cut::TimedOut) => {
                 // Dropped: its group is killed.
                 drop(current);
-                unsend(&mut next);
                 let error = ExtractError::new(
                     ExtractErrorKind::Timeout,
-                    format!("took longer than the {} s limit and was stopped", job.timeout.as_secs()),
+                    format!("took longer than the {} s limit and was stopped", timeout.as_secs()),
                 );
-                finish(job, &None, Some(Err(error)));
+                (answer, Some(Err(error)))
             }
             Err(Cut::GivenUp) => {
                 drop(current);
-                unsend(&mut next);
-                finish(job, &None, None);
+                (answer, None)
             }
+        };
+        lane.pid.store(process.as_ref().map_or(0, |p| p.pid), Ordering::SeqCst);
+        lane.busy.store(false, Ordering::SeqCst);
+        if let Some(pool) = pool.upgrade() {
+            pool.answered();
         }
-    }
-}
-
-/// The process that had the next document's request is gone: it goes to the next process.
-fn unsend(next: &mut Option<Job>) {
-    if let Some(next) = next {
-        next.sent = false;
+        if let Some(result) = result {
+            let _ = done.send(result);
+        }
     }
 }
 
