@@ -633,3 +633,24 @@ async fn a_document_given_up_in_its_lane_is_never_answered_as_another() {
     assert_eq!(next.record.path, "next.pdf", "its own answer, not the given-up document's");
     assert_eq!(starts(&started), 1, "the given-up document was never sent: one process read the others");
 }
+
+/// A pool whose lanes ended with their runtime (a sandbox kept from one runtime to the next) makes new lanes
+/// for the next document rather than leave it waiting in the queue.
+#[test]
+fn a_warm_pool_outlives_the_runtime_its_lanes_ran_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let file = input(dir.path());
+    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
+    sandbox.timeout = Duration::from_secs(10);
+    sandbox.warm = Some(std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20)));
+    for n in 0..2 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let name = format!("in-runtime-{n}.pdf");
+        let path = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(20), sandbox.extract(&file, &name)).await.expect("answered")
+        });
+        assert_eq!(path.record.path, name);
+    }
+    assert_eq!(starts(&started), 2, "a process for each runtime's lane");
+}

@@ -82,12 +82,16 @@ pub struct WarmPool {
 
 #[derive(Debug, Default)]
 struct Lanes {
-    lanes: Vec<Arc<Lane>>,
+    /// Each lane and its task (a task ended with its runtime is a lane gone: the next document makes another).
+    lanes: Vec<(Arc<Lane>, tokio::task::JoinHandle<()>)>,
     /// Where documents are asked for, and what the lanes take them from (made with the first lane).
-    queue: Option<(mpsc::UnboundedSender<Job>, Arc<AsyncMutex<mpsc::UnboundedReceiver<Job>>>)>,
+    queue: Option<(mpsc::UnboundedSender<Job>, SharedQueue)>,
     /// Documents asked for and not yet answered.
     outstanding: usize,
 }
+
+/// The end of the queue the lanes take documents from, one lane at a time.
+type SharedQueue = Arc<AsyncMutex<mpsc::UnboundedReceiver<Job>>>;
 
 /// One warm process's lane, as the pool sees it.
 #[derive(Debug)]
@@ -163,6 +167,7 @@ impl WarmPool {
         lanes
             .lanes
             .iter()
+            .map(|(lane, _)| lane)
             .filter(|l| !l.busy.load(Ordering::SeqCst))
             .map(|l| l.pid.load(Ordering::SeqCst))
             .filter(|pid| *pid != 0)
@@ -170,18 +175,17 @@ impl WarmPool {
     }
 
     /// Puts a document in the queue, with a new lane to take it where every lane has one already and there
-    /// may be more. `false` when the lanes are gone (their runtime ended): the queue is then made anew.
-    fn ask(self: &Arc<Self>, job: Job, sandbox: &Sandbox, program: &Path) -> Result<(), Job> {
+    /// may be more.
+    fn ask(self: &Arc<Self>, job: Job, sandbox: &Sandbox, program: &Path) {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes.lanes.retain(|(_, task)| !task.is_finished());
         let (sender, receiver) = lanes.queue.get_or_insert_with(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
             (sender, Arc::new(AsyncMutex::new(receiver)))
         });
-        let (sender, receiver) = (sender.clone(), receiver.clone());
-        if let Err(mpsc::error::SendError(job)) = sender.send(job) {
-            *lanes = Lanes::default();
-            return Err(job);
-        }
+        // The pool holds the receiving end too: the send cannot fail.
+        let _ = sender.send(job);
+        let receiver = receiver.clone();
         lanes.outstanding += 1;
         if lanes.outstanding > lanes.lanes.len() && lanes.lanes.len() < self.most_lanes.load(Ordering::Relaxed) {
             let lane = Arc::new(Lane { pid: AtomicU32::new(0), busy: std::sync::atomic::AtomicBool::new(false) });
@@ -191,10 +195,9 @@ impl WarmPool {
                 documents_per_process: self.documents_per_process,
                 recycle_bytes: self.recycle_bytes,
             };
-            tokio::spawn(drive(Arc::downgrade(self), lane.clone(), work, receiver));
-            lanes.lanes.push(lane);
+            let task = tokio::spawn(drive(Arc::downgrade(self), lane.clone(), work, receiver));
+            lanes.lanes.push((lane, task));
         }
-        Ok(())
     }
 
     /// A document answered (or given up): one less outstanding.
@@ -239,12 +242,7 @@ impl WarmPool {
         let (began_tx, mut began) = oneshot::channel();
         let (answer_tx, mut answer) = oneshot::channel();
         let job = Job { line, asked: sandbox.asked(), timeout: sandbox.timeout, began: began_tx, answer: answer_tx };
-        if let Err(job) = self.ask(job, sandbox, program) {
-            // The lanes were gone (their runtime ended): new ones.
-            if self.ask(job, sandbox, program).is_err() {
-                return Some(Err(ExtractError::new(ExtractErrorKind::Crashed, "no parser lane could be started")));
-            }
-        }
+        self.ask(job, sandbox, program);
         let begun = match stopping {
             Some(stopping) => tokio::select! {
                 biased;
@@ -344,12 +342,7 @@ enum Cut {
 
 /// A lane's task: takes the next document from the pool's queue as soon as its process has answered the
 /// last, and has it read by that process (started when there is none). Ends when the pool is dropped.
-async fn drive(
-    pool: std::sync::Weak<WarmPool>,
-    lane: Arc<Lane>,
-    work: LaneWork,
-    queue: Arc<AsyncMutex<mpsc::UnboundedReceiver<Job>>>,
-) {
+async fn drive(pool: std::sync::Weak<WarmPool>, lane: Arc<Lane>, work: LaneWork, queue: SharedQueue) {
     let mut process: Option<WarmProcess> = None;
     let mut prepare_ocr = false;
     // Done with a document: the lane's state first (what `idle_pids` tells), then its caller.
@@ -568,7 +561,7 @@ mod tests {
             assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
             usage.ru_utime.tv_sec as u64 + usage.ru_stime.tv_sec as u64
         };
-        let soft = after.rlim_cur as u64;
+        let soft = after.rlim_cur;
         assert!(soft > 100_000 && soft <= used + 100_001, "{soft} against {used} s used");
         assert_eq!(cpu_limit().rlim_cur, before.rlim_cur, "put back");
         limit_cpu_to_one_more_document(0);
