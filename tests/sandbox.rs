@@ -530,6 +530,21 @@ fn starts(started: &Path) -> usize {
     std::fs::read_to_string(started).unwrap_or_default().lines().count()
 }
 
+/// A sandbox of [`lane_stand_in`]s, at most `parsers` of them warm at once, each document under `timeout`.
+fn lane_sandbox(
+    dir: &Path,
+    started: &Path,
+    timeout: Duration,
+    parsers: usize,
+) -> (Sandbox, std::sync::Arc<folio::worker::pool::WarmPool>) {
+    let mut sandbox = Sandbox::with_program(lane_stand_in(dir, started));
+    sandbox.timeout = timeout;
+    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
+    pool.set_parsers(parsers);
+    sandbox.warm = Some(pool.clone());
+    (sandbox, pool)
+}
+
 /// Issue 24: documents asked for beyond the parsers wait in one queue, taken by whichever parser is free
 /// first: with two parsers, one reading a long document, the next two are read by the other, not behind
 /// the long one. With one parser, the second waits for the first, and its wait is told apart from its own
@@ -539,11 +554,7 @@ async fn a_document_waits_for_the_first_free_parser_not_behind_a_long_one() {
     let dir = tempfile::tempdir().unwrap();
     let started = dir.path().join("started");
     let file = input(dir.path());
-    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
-    sandbox.timeout = Duration::from_secs(10);
-    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
-    pool.set_parsers(1);
-    sandbox.warm = Some(pool.clone());
+    let (mut sandbox, pool) = lane_sandbox(dir.path(), &started, Duration::from_secs(10), 1);
     let (first, second) = tokio::join!(
         sandbox.extract_measured(&file, "slow-first.pdf", None, true),
         sandbox.extract_measured(&file, "second.pdf", None, true),
@@ -580,11 +591,7 @@ async fn a_document_waiting_survives_the_crash_or_hang_of_the_one_before() {
     let dir = tempfile::tempdir().unwrap();
     let started = dir.path().join("started");
     let file = input(dir.path());
-    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
-    sandbox.timeout = Duration::from_secs(2);
-    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
-    pool.set_parsers(1);
-    sandbox.warm = Some(pool.clone());
+    let (sandbox, _pool) = lane_sandbox(dir.path(), &started, Duration::from_secs(2), 1);
     let (crashed, after_crash) =
         tokio::join!(sandbox.extract(&file, "crash.pdf"), sandbox.extract(&file, "following-1.pdf"));
     assert_eq!(crashed.record.error.map(|e| e.kind), Some(ExtractErrorKind::OutOfMemory));
@@ -606,11 +613,7 @@ async fn a_document_given_up_in_its_lane_is_never_answered_as_another() {
     let dir = tempfile::tempdir().unwrap();
     let started = dir.path().join("started");
     let file = input(dir.path());
-    let mut sandbox = Sandbox::with_program(lane_stand_in(dir.path(), &started));
-    sandbox.timeout = Duration::from_secs(10);
-    let pool = std::sync::Arc::new(folio::worker::pool::WarmPool::new(100, 512 << 20));
-    pool.set_parsers(1);
-    sandbox.warm = Some(pool.clone());
+    let (sandbox, _pool) = lane_sandbox(dir.path(), &started, Duration::from_secs(10), 1);
     let stopping = tokio_util::sync::CancellationToken::new();
     let stop_soon = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
