@@ -346,14 +346,15 @@ async fn drive(pool: std::sync::Weak<WarmPool>, lane: Arc<Lane>, work: LaneWork,
     let mut process: Option<WarmProcess> = None;
     let mut prepare_ocr = false;
     // Done with a document: the lane's state first (what `idle_pids` tells), then its caller.
-    let finish = |job: Job, process: &Option<WarmProcess>, answer: Option<Result<Measured, ExtractError>>| {
+    type Reply = oneshot::Sender<Result<Measured, ExtractError>>;
+    let finish = |reply: Reply, process: &Option<WarmProcess>, result: Option<Result<Measured, ExtractError>>| {
         lane.pid.store(process.as_ref().map_or(0, |p| p.pid), Ordering::SeqCst);
         lane.busy.store(false, Ordering::SeqCst);
         if let Some(pool) = pool.upgrade() {
             pool.answered();
         }
-        if let Some(answer) = answer {
-            let _ = job.answer.send(answer);
+        if let Some(result) = result {
+            let _ = reply.send(result);
         }
     };
     loop {
@@ -362,7 +363,7 @@ async fn drive(pool: std::sync::Weak<WarmPool>, lane: Arc<Lane>, work: LaneWork,
         lane.busy.store(true, Ordering::SeqCst);
         if job.answer.is_closed() {
             // Given up while it waited: never sent.
-            finish(job, &process, None);
+            finish(job.answer, &process, None);
             continue;
         }
         // A kept process may have died since its last document (killed for memory): then a new one.
@@ -376,13 +377,13 @@ async fn drive(pool: std::sync::Weak<WarmPool>, lane: Arc<Lane>, work: LaneWork,
                 Ok(mut fresh) => {
                     if !send(&mut fresh.stdin, &job.line).await {
                         let error = work.died(fresh).await;
-                        finish(job, &None, Some(Err(error)));
+                        finish(job.answer, &None, Some(Err(error)));
                         continue;
                     }
                     fresh
                 }
                 Err(error) => {
-                    finish(job, &None, Some(Err(error)));
+                    finish(job.answer, &None, Some(Err(error)));
                     continue;
                 }
             },
@@ -433,14 +434,7 @@ async fn drive(pool: std::sync::Weak<WarmPool>, lane: Arc<Lane>, work: LaneWork,
                 (answer, None)
             }
         };
-        lane.pid.store(process.as_ref().map_or(0, |p| p.pid), Ordering::SeqCst);
-        lane.busy.store(false, Ordering::SeqCst);
-        if let Some(pool) = pool.upgrade() {
-            pool.answered();
-        }
-        if let Some(result) = result {
-            let _ = done.send(result);
-        }
+        finish(done, &process, result);
     }
 }
 
