@@ -407,6 +407,11 @@ pub trait Builds: Send + Sync {
     /// `false` when `coordinator` no longer holds it.
     async fn finish_build(&self, claimant: &str, build: &FinishedBuild<'_>) -> Result<bool, StoreError>;
 
+    /// Gives back the claim on build `number` whose assembly failed: the next claim (the next sweep of this
+    /// coordinator or another's) takes it over at once, with its number, rather than after the lease;
+    /// `false` when `claimant` no longer holds it.
+    async fn release_build(&self, catalogue_id: Uuid, number: u32, claimant: &str) -> Result<bool, StoreError>;
+
     /// The catalogue's builds, by number.
     async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError>;
 

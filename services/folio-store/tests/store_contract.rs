@@ -608,6 +608,12 @@ async fn each_change_is_assembled_once_by_one_coordinator(store: Arc<dyn Store>)
     assert_eq!(store.claim_build(cat, "s2", "c1", Duration::from_millis(1)).await.unwrap(), Some(2));
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), Some(2));
+    // An assembly that failed gives its claim back: the next claim takes it at once, with its number.
+    assert!(!store.release_build(cat, 2, "c1").await.unwrap(), "only the holder gives it back");
+    assert!(store.release_build(cat, 2, "c2").await.unwrap());
+    assert_eq!(store.claim_build(cat, "s2", "c3", MINUTE).await.unwrap(), Some(2), "taken at once, its lease unspent");
+    assert!(store.release_build(cat, 2, "c3").await.unwrap());
+    assert_eq!(store.claim_build(cat, "s2", "c2", MINUTE).await.unwrap(), Some(2));
     let late = finished(cat, 2, "late", "00", "{}");
     assert!(!store.finish_build("c1", &late).await.unwrap(), "the dead coordinator's late finish");
     assert!(store.finish_build("c2", &finished(cat, 2, "bundles/2/", "ee", r#"{"chapters":["b"]}"#)).await.unwrap());

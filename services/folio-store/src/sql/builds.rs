@@ -96,6 +96,13 @@ impl<E: Engine> Builds for SqlStore<E> {
         Ok(updated == 1)
     }
 
+    async fn release_build(&self, catalogue_id: Uuid, number: u32, claimant: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE builds SET claimed_by = NULL, lease_until = NULL
+                 WHERE catalogue_id = $1 AND number = $2 AND state = 'assembling' AND claimed_by = $3";
+        let args = [Arg::Id(catalogue_id), Arg::Int(i64::from(number)), Arg::Text(claimant)];
+        Ok(self.engine.run(sql, &args).await? == 1)
+    }
+
     async fn builds(&self, catalogue_id: Uuid) -> Result<Vec<BuildRow>, StoreError> {
         let sql = format!("SELECT {BUILD_COLUMNS}, contents FROM builds WHERE catalogue_id = $1 ORDER BY number");
         let rows = self.engine.all(&sql, &[Arg::Id(catalogue_id)]).await?;

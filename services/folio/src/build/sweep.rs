@@ -92,10 +92,9 @@ pub async fn sweep(
         match build_if_changed(store, blobs, s, catalogue_id, stamps).await {
             Ok(Outcome::Built(b)) => built.push(b),
             Ok(_) => {}
-            // The claim stays until its lease runs out; then this or another coordinator tries again.
-            Err(e) => {
-                warn!(%catalogue_id, error = %format!("{e:#}"), "assembly failed; tried again once the claim runs out")
-            }
+            // The claim was given back (or, where it could not be, runs out with its lease): the next sweep,
+            // this coordinator's or another's, tries again.
+            Err(e) => warn!(%catalogue_id, error = %format!("{e:#}"), "assembly failed; tried again at the next sweep"),
         }
     }
     announce(store, queue).await?;
@@ -150,7 +149,17 @@ async fn build_if_changed(
         Claimed::Busy => return Ok(Outcome::Busy),
     };
     let span = tracing::info_span!("build", %catalogue_id, build = number);
-    let location = build(store, blobs, catalogue_id, number, s).instrument(span).await?;
+    let location = match build(store, blobs, catalogue_id, number, s).instrument(span).await {
+        Ok(location) => location,
+        Err(e) => {
+            // Given back, so that the next sweep tries again (a database or object store that was away for a
+            // moment) rather than after the claim's lease; where it cannot be given back, the lease runs out.
+            if let Err(release) = store.release_build(catalogue_id, number, &s.name).await {
+                warn!(%catalogue_id, build = number, error = %release, "could not give the build's claim back");
+            }
+            return Err(e);
+        }
+    };
     crate::metrics::build_assembled();
     Ok(Outcome::Built(Built { catalogue_id, build: number, location }))
 }
