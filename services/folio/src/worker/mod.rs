@@ -73,9 +73,9 @@ impl Default for WorkerSettings {
 /// record written. The claim, the blob store's writes, the record's transaction and the acknowledgement
 /// (round trips to the database, the object store and the broker) then happen while the parser reads, and
 /// the parser goes from one answer to the next request without waiting for them. Where each document has a
-/// process of its own, two (the next one waits for a parser's permit instead). The cost: more claimed documents and answers
-/// (thumbnails, text; each bounded) in memory a parser, and as many more unacknowledged messages prefetched
-/// from the broker.
+/// process of its own, two (the next one waits for a parser's permit instead). The cost: more claimed
+/// documents and answers (thumbnails, text; each bounded) in memory a parser, and as many more
+/// unacknowledged messages prefetched from the broker.
 pub const DOCUMENTS_IN_HAND_PER_PARSER: usize = 3;
 
 impl WorkerSettings {
